@@ -1,0 +1,31 @@
+# Build options and the colo_options interface target every colo target links.
+option(COLO_WERROR "Treat warnings as errors" OFF)
+option(COLO_SANITIZE "Build with AddressSanitizer + UndefinedBehaviorSanitizer" OFF)
+option(COLO_TSAN "Build with ThreadSanitizer" OFF)
+option(COLO_BUILD_TESTS "Build tests" ON)
+option(COLO_BUILD_BENCH "Build benchmarks" ON)
+
+add_library(colo_options INTERFACE)
+target_compile_options(colo_options INTERFACE -Wall -Wextra -Wpedantic -Wshadow -Wconversion
+  -Wno-sign-conversion -Wnon-virtual-dtor -Woverloaded-virtual)
+if(COLO_WERROR)
+  target_compile_options(colo_options INTERFACE -Werror)
+endif()
+if(COLO_SANITIZE)
+  target_compile_options(colo_options INTERFACE -fsanitize=address,undefined -fno-omit-frame-pointer
+    -fno-sanitize-recover=all)
+  target_link_options(colo_options INTERFACE -fsanitize=address,undefined)
+endif()
+if(COLO_TSAN)
+  target_compile_options(colo_options INTERFACE -fsanitize=thread -fno-omit-frame-pointer)
+  target_link_options(colo_options INTERFACE -fsanitize=thread)
+endif()
+target_compile_definitions(colo_options INTERFACE COLO_VERSION="${PROJECT_VERSION}")
+
+# colo_add_module(name SOURCES... DEPS...): one static library per module.
+function(colo_add_module name)
+  cmake_parse_arguments(M "" "" "SOURCES;DEPS" ${ARGN})
+  add_library(colo_${name} STATIC ${M_SOURCES})
+  target_include_directories(colo_${name} PUBLIC ${PROJECT_SOURCE_DIR}/src)
+  target_link_libraries(colo_${name} PUBLIC colo_options ${M_DEPS})
+endfunction()

@@ -1,0 +1,296 @@
+#include "cli/cli.hpp"
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+
+#include "core/clock.hpp"
+#include "core/spec.hpp"
+#include "core/units.hpp"
+#include "engine/backend_factory.hpp"
+#include "engine/engine.hpp"
+#include "launch/interrupt.hpp"
+#include "report/export.hpp"
+#include "report/summary.hpp"
+#include "store/store.hpp"
+
+namespace colo {
+namespace {
+
+std::string default_results_dir() {
+  const char* env = std::getenv("COLO_RESULTS");
+  return env && *env ? env : "colo-results";
+}
+
+int report_error(std::ostream& err, const Error& e) {
+  err << "colo: error: " << e.what() << "\n";
+  return exit_code_for(e.code);
+}
+
+Result<ExperimentId> parse_id(const std::string& text) {
+  try {
+    std::size_t used = 0;
+    const long long v = std::stoll(text, &used);
+    if (used == text.size() && v > 0) {
+      return static_cast<ExperimentId>(v);
+    }
+  } catch (const std::exception&) {
+  }
+  return fail(ErrorCode::invalid_argument,
+              fmt::format("'{}' is not an experiment id (see `colo ls`)", text));
+}
+
+// The experiment named by `id_text`, or the newest one when empty.
+Result<ExperimentRecord> pick_experiment(Store& store, const std::string& id_text) {
+  if (!id_text.empty()) {
+    auto id = parse_id(id_text);
+    if (!id) {
+      return fail(id.error());
+    }
+    return store.experiment(*id);
+  }
+  auto all = store.experiments();
+  if (!all) {
+    return fail(all.error());
+  }
+  if (all->empty()) {
+    return fail(ErrorCode::not_found, fmt::format("no experiments in '{}'", store.path()));
+  }
+  return all->back();
+}
+
+int cmd_run(const std::string& spec_path, const EngineOptions& opts, std::ostream& out,
+            std::ostream& err) {
+  auto spec = load_spec(spec_path);
+  if (!spec) {
+    return report_error(err, spec.error());
+  }
+  Interrupt::install();
+  SteadyClock clock;
+  auto r = run_experiment(*spec, opts, clock, err);
+  if (!r) {
+    return report_error(err, r.error());
+  }
+  if (opts.dry_run) {
+    return 0;
+  }
+  out << "\n" << render_text(r->summary);
+  if (r->interrupted) {
+    err << fmt::format("colo: interrupted; finished runs are stored. Continue with: colo run "
+                       "--resume {}{}\n",
+                       spec_path,
+                       opts.results_dir == "colo-results" ? "" : " --results " + opts.results_dir);
+    return 130;
+  }
+  return r->failed_workloads > 0 ? k_exit_workloads_failed : 0;
+}
+
+int cmd_ls(const std::string& results, std::ostream& out, std::ostream& err) {
+  auto store = Store::open(store_path(results), OpenMode::read_only);
+  if (!store) {
+    return report_error(err, store.error());
+  }
+  auto all = store->experiments();
+  if (!all) {
+    return report_error(err, all.error());
+  }
+  out << fmt::format("{:>4}  {:<24} {:<12} {:<6} {:>6} {:>10}  {}\n", "id", "name", "status",
+                     "gpu", "runs", "wall", "created");
+  for (const auto& e : *all) {
+    auto runs = store->runs(e.id);
+    int done = 0;
+    int total = 0;
+    if (runs) {
+      total = static_cast<int>(runs->size());
+      for (const auto& r : *runs) {
+        done += r.status == RunStatus::done ? 1 : 0;
+      }
+    }
+    const auto t = static_cast<std::time_t>(e.created_at);
+    char when[32] = {};
+    std::strftime(when, sizeof(when), "%Y-%m-%d %H:%M", std::localtime(&t));
+    out << fmt::format("{:>4}  {:<24} {:<12} {:<6} {:>6} {:>10}  {}\n", e.id, e.name, e.status,
+                       e.simulated ? "sim" : e.backend, fmt::format("{}/{}", done, total),
+                       format_duration(Seconds(e.wall_s)), when);
+  }
+  return 0;
+}
+
+int cmd_show(const std::string& results, const std::string& id, std::ostream& out,
+             std::ostream& err) {
+  auto store = Store::open(store_path(results), OpenMode::read_only);
+  if (!store) {
+    return report_error(err, store.error());
+  }
+  auto e = pick_experiment(*store, id);
+  if (!e) {
+    return report_error(err, e.error());
+  }
+  auto data = load_run_data(*store, e->id);
+  if (!data) {
+    return report_error(err, data.error());
+  }
+  if (e->status != "done") {
+    out << fmt::format("(experiment status: {}; results below are partial)\n", e->status);
+  }
+  out << render_text(summarize(*e, *data));
+  out << "\nRuns\n";
+  for (const auto& rd : *data) {
+    out << fmt::format("  {:>3} {:<12} {:.1f} s  {}\n", rd.run.seq + 1, to_string(rd.run.status),
+                       rd.run.wall_s, rd.run.key);
+    for (const auto& w : rd.workloads) {
+      out << fmt::format("        {}#{} {} {}  {}\n", w.name, w.copy, to_string(w.exit_class),
+                         w.throughput ? fmt::format("{:.4g} samp/s", *w.throughput)
+                                      : fmt::format("{:.2f} s", w.runtime_s),
+                         w.stderr_path);
+    }
+  }
+  return 0;
+}
+
+int cmd_export(const std::string& results, const std::string& id, const std::string& format,
+               const std::string& output, std::ostream& out, std::ostream& err) {
+  auto store = Store::open(store_path(results), OpenMode::read_only);
+  if (!store) {
+    return report_error(err, store.error());
+  }
+  auto e = pick_experiment(*store, id);
+  if (!e) {
+    return report_error(err, e.error());
+  }
+  auto data = load_run_data(*store, e->id);
+  if (!data) {
+    return report_error(err, data.error());
+  }
+  const std::string text = format == "csv" ? export_csv(*e, *data)
+                                           : export_json(*e, *data, summarize(*e, *data));
+  if (output.empty() || output == "-") {
+    out << text;
+    return 0;
+  }
+  std::ofstream f(output, std::ios::trunc);
+  f << text;
+  if (!f.flush()) {
+    return report_error(err, Error{ErrorCode::io, fmt::format("cannot write '{}'", output), {}});
+  }
+  return 0;
+}
+
+int cmd_gpus(const std::string& which, const std::string& topology, bool json, std::ostream& out,
+             std::ostream& err) {
+  SteadyClock clock;
+  auto choice = make_backend(which, clock, topology);
+  if (!choice) {
+    return report_error(err, choice.error());
+  }
+  if (!choice->notice.empty()) {
+    err << "colo: " << choice->notice << "\n";
+  }
+  auto devs = choice->backend->devices();
+  if (!devs) {
+    return report_error(err, devs.error());
+  }
+  if (json) {
+    nlohmann::json j = nlohmann::json::array();
+    for (const auto& d : *devs) {
+      j.push_back({{"index", d.index},
+                   {"uuid", d.uuid},
+                   {"name", d.name},
+                   {"memory_bytes", d.memory_bytes},
+                   {"sm_count", d.sm_count},
+                   {"mig_mode", d.mig_mode},
+                   {"compute_mode", d.compute_mode},
+                   {"driver", d.driver_version},
+                   {"simulated", d.simulated}});
+    }
+    out << j.dump(2) << "\n";
+    return 0;
+  }
+  for (const auto& d : *devs) {
+    out << fmt::format("GPU {}: {}  {}  {} memory, {} SMs, MIG {}, compute mode {}, driver {}\n",
+                       d.index, d.name, d.uuid, format_bytes(d.memory_bytes),
+                       d.sm_count ? std::to_string(d.sm_count) : "?", d.mig_mode, d.compute_mode,
+                       d.driver_version);
+  }
+  return 0;
+}
+
+}  // namespace
+
+int cli_main(int argc, char** argv, std::ostream& out, std::ostream& err) {
+  CLI::App app{"colo: run ML workloads side by side on shared GPUs and measure what it buys"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", COLO_VERSION);
+  std::string results = default_results_dir();
+  app.add_option("--results", results, "Results directory (colo.db, logs); env COLO_RESULTS")
+      ->capture_default_str();
+
+  EngineOptions ropts;
+  std::string spec_path;
+  auto* run = app.add_subcommand("run", "Run an experiment spec (YAML)");
+  run->add_option("spec", spec_path, "Experiment spec file")->required();
+  run->add_flag("--resume", ropts.resume, "Continue the newest unfinished experiment of this spec");
+  run->add_option("--gpu", ropts.gpu, "GPU backend: auto, sim or nvml (default: the spec's)")
+      ->check(CLI::IsMember({"auto", "sim", "nvml"}));
+  run->add_option("--sim-topology", ropts.sim_topology, "Topology file for the simulated GPU");
+  run->add_flag("--dry-run", ropts.dry_run, "Validate the spec and print the planned runs");
+
+  auto* ls = app.add_subcommand("ls", "List experiments in the store");
+  std::string id;
+  auto* show = app.add_subcommand("show", "Show an experiment's summary and runs");
+  show->add_option("experiment", id, "Experiment id (default: the newest)");
+  std::string format = "csv";
+  std::string output;
+  auto* exp = app.add_subcommand("export", "Export per-workload results as CSV or JSON");
+  exp->add_option("experiment", id, "Experiment id (default: the newest)");
+  exp->add_option("--format", format, "csv or json")->check(CLI::IsMember({"csv", "json"}));
+  exp->add_option("-o,--output", output, "Output file (default: stdout)");
+  std::string gpu_which = "auto";
+  std::string topology;
+  bool json = false;
+  auto* gpus = app.add_subcommand("gpus", "List the GPUs colo sees");
+  gpus->add_option("--gpu", gpu_which, "auto, sim or nvml")
+      ->check(CLI::IsMember({"auto", "sim", "nvml"}));
+  gpus->add_option("--sim-topology", topology, "Topology file for the simulated GPU");
+  gpus->add_flag("--json", json, "JSON output");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) {
+      out << (e.get_name() == "CallForVersion" ? std::string(COLO_VERSION) + "\n"
+                                                : app.help());
+      return 0;
+    }
+    err << "colo: " << e.what() << "\n" << "Run 'colo --help' for usage.\n";
+    return 2;
+  }
+  ropts.results_dir = results;
+  try {
+    if (*run) {
+      return cmd_run(spec_path, ropts, out, err);
+    }
+    if (*ls) {
+      return cmd_ls(results, out, err);
+    }
+    if (*show) {
+      return cmd_show(results, id, out, err);
+    }
+    if (*exp) {
+      return cmd_export(results, id, format, output, out, err);
+    }
+    if (*gpus) {
+      return cmd_gpus(gpu_which, topology, json, out, err);
+    }
+  } catch (const std::exception& e) {
+    err << "colo: internal error: " << e.what() << "\n";
+    return 1;
+  }
+  return 2;
+}
+
+}  // namespace colo

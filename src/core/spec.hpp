@@ -1,0 +1,106 @@
+#pragma once
+// The experiment spec: what a user writes in YAML (docs/spec.md), as plain structs with
+// documented defaults. parse_spec() validates the whole document before anything runs; every
+// error names the file, line and field ("spec.yaml:12: workloads[1].cmd: ...").
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/clock.hpp"
+#include "core/result.hpp"
+
+namespace colo {
+
+// How collocated workloads share a GPU.
+enum class ModeKind { solo, timeslice, mps, mig, mig_equivalent, green };
+
+const char* to_string(ModeKind kind);
+Result<ModeKind> parse_mode_kind(std::string_view name);
+
+// A per-client parameter: one value for every client, or one per workload name.
+template <typename T>
+struct PerClient {
+  std::optional<T> all;
+  std::map<std::string, T> by_workload;
+
+  [[nodiscard]] std::optional<T> for_workload(const std::string& name) const {
+    if (auto it = by_workload.find(name); it != by_workload.end()) {
+      return it->second;
+    }
+    return all;
+  }
+  [[nodiscard]] bool empty() const { return !all && by_workload.empty(); }
+};
+
+// One sharing mode after sweep expansion: concrete parameters.
+struct ModeSettings {
+  ModeKind kind = ModeKind::solo;
+  PerClient<int> thread_percent;           // mps: CUDA_MPS_ACTIVE_THREAD_PERCENTAGE, 1..100
+  PerClient<std::uint64_t> mem_limit;      // mps: CUDA_MPS_PINNED_DEVICE_MEM_LIMIT, bytes
+  PerClient<int> sms;                      // green: SMs per client
+  std::vector<std::string> mig_layout;     // mig, mig-equivalent: profile per client, in order
+
+  // Short stable label, e.g. "timeslice", "mps(tp=25,mem=8G)", "green(sms=32)".
+  [[nodiscard]] std::string label() const;
+};
+
+// A mode as written: scalar lists are sweeps, expanded into several ModeSettings.
+struct ModeSpec {
+  ModeKind kind = ModeKind::solo;
+  std::vector<ModeSettings> expansions;
+};
+
+struct StopRule {
+  std::optional<Seconds> duration;  // stop every workload this long after the start barrier
+  std::optional<std::int64_t> steps;  // stop each workload after it reported this many steps
+  bool on_exit = false;             // wait for workloads to end by themselves
+  Seconds timeout{0};               // hard limit per run; 0 = derived (docs/spec.md)
+};
+
+struct WarmupRule {
+  Seconds duration{0};     // excluded from throughput after the barrier
+  std::int64_t steps = 0;  // or: the first N steps of each workload are excluded
+};
+
+struct WorkloadSpec {
+  std::string name;
+  std::vector<std::string> cmd;                // argv; empty for a builtin
+  std::string builtin;                         // builtin workload name ("cpu", "sim-gpu")
+  std::map<std::string, std::string> args;     // builtin flags, passed as --key value
+  std::map<std::string, std::string> env;
+  std::string cwd;                             // relative to the spec file's directory
+  std::vector<int> copies;                     // homogeneous groups of N copies
+  bool progress = true;                        // speaks the COLO_PROGRESS protocol
+  int line = 0;                                // where it was defined, for messages
+};
+
+struct ExperimentSpec {
+  std::string name;
+  std::string source_path;  // the YAML file as given
+  std::string source_dir;   // its directory (absolute): base for cwd and relative commands
+  std::string source_text;  // the YAML text, stored with every experiment
+  std::string gpu_backend = "auto";  // auto | sim | nvml
+  std::vector<int> gpus{0};
+  int repeat = 1;
+  StopRule stop;
+  WarmupRule warmup;
+  Seconds grace{5};          // SIGTERM -> SIGKILL
+  Seconds init_timeout{300};  // launch -> ready (start barrier)
+  Seconds sample_period{1};  // monitor period
+  std::vector<ModeSpec> modes;
+  std::vector<WorkloadSpec> workloads;
+  std::vector<std::vector<std::string>> groups;  // explicit mixes of workload names
+  std::vector<std::pair<std::string, std::vector<std::string>>> sweep;  // grid, in spec order
+  bool solo_baseline = true;
+
+  [[nodiscard]] const WorkloadSpec* find_workload(const std::string& name) const;
+};
+
+// Parses and validates YAML text. `path` is used in messages and to resolve relative paths.
+Result<ExperimentSpec> parse_spec(const std::string& text, const std::string& path);
+// Reads and parses a file; a missing or unreadable file is an error naming it.
+Result<ExperimentSpec> load_spec(const std::string& path);
+
+}  // namespace colo

@@ -1,0 +1,23 @@
+#pragma once
+// Parsing of human quantities used in specs and flags.
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "core/clock.hpp"
+#include "core/result.hpp"
+
+namespace colo {
+
+// "90s", "1.5m", "250ms", "2h", "10" (seconds). Errors on negative or malformed input.
+Result<Seconds> parse_duration(std::string_view text);
+
+// "8G", "512M", "1.5GiB", "1024" (bytes). Binary multiples (K=1024). Errors on malformed input.
+Result<std::uint64_t> parse_bytes(std::string_view text);
+
+// "1.5 s", "250 ms" for printing.
+std::string format_duration(Seconds s);
+// "8.0 GiB", "512 MiB".
+std::string format_bytes(std::uint64_t bytes);
+
+}  // namespace colo

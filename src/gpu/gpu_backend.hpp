@@ -1,0 +1,70 @@
+#pragma once
+// The GPU layer's one interface (STYLE.md §4). Implementations: gpu/sim (SimBackend, every
+// machine) and gpu/nvml (NvmlBackend, NVIDIA driver present). Chosen at run time by
+// make_backend() in engine.
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/result.hpp"
+#include "core/run_plan.hpp"
+#include "core/spec.hpp"
+
+namespace colo {
+
+struct DeviceInfo {
+  int index = 0;
+  std::string uuid;
+  std::string name;
+  std::uint64_t memory_bytes = 0;
+  int sm_count = 0;             // 0 when unknown
+  std::string mig_mode;         // "disabled", "enabled", "unsupported"
+  std::string compute_mode;     // "default", "exclusive_process", ...
+  std::string driver_version;
+  bool simulated = false;
+};
+
+// One telemetry value. Names are DCGM field names where one exists (docs/telemetry.md), units
+// as DCGM's: FB_USED in MiB, POWER_USAGE in W, TOTAL_ENERGY_CONSUMPTION in mJ, PROF_* as 0..1.
+struct Metric {
+  std::string name;
+  double value = 0;
+};
+
+// A sharing mode set up on the devices of one run (an MPS daemon, a MIG layout, a simulated
+// GPU's state directory). end() undoes it; the destructor calls end() if it was not called.
+class ModeSession {
+ public:
+  virtual ~ModeSession() = default;
+  // Environment for client `index` of the run (CUDA_VISIBLE_DEVICES, MPS limits, ...).
+  [[nodiscard]] virtual std::map<std::string, std::string> client_env(const ClientPlan& client,
+                                                                      int index) const = 0;
+  virtual Status end() = 0;
+};
+
+class GpuBackend {
+ public:
+  virtual ~GpuBackend() = default;
+  [[nodiscard]] virtual std::string name() const = 0;
+  // True for the simulated GPU: every result it produces must be labelled simulated.
+  [[nodiscard]] virtual bool simulated() const = 0;
+  virtual Result<std::vector<DeviceInfo>> devices() = 0;
+  // Telemetry of one device now. Called from the monitor thread only; an unsupported metric is
+  // left out, a lost device is an error value.
+  virtual Result<std::vector<Metric>> sample(int device) = 0;
+  // Whether `mode` can run on `devices` here; the error explains why not and what to use.
+  virtual Status check_mode(const ModeSettings& mode, const std::vector<int>& devices) = 0;
+  // Sets the mode up for one run whose scratch files go under `run_dir`.
+  virtual Result<std::unique_ptr<ModeSession>> begin_mode(const ModeSettings& mode,
+                                                          const std::vector<int>& devices,
+                                                          const std::string& run_dir) = 0;
+};
+
+// Device of client `index` when a run's clients are spread round-robin over `devices`.
+inline int device_for_client(const std::vector<int>& devices, int index) {
+  return devices.empty() ? 0 : devices[static_cast<std::size_t>(index) % devices.size()];
+}
+
+}  // namespace colo

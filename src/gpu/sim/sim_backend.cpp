@@ -1,0 +1,208 @@
+#include "gpu/sim/sim_backend.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "gpu/sim/sim_registry.hpp"
+
+namespace colo::sim {
+namespace {
+
+class SimSession final : public ModeSession {
+ public:
+  SimSession(SimBackend& backend, ModeSettings mode, std::vector<int> devices,
+             std::map<int, std::string> dirs)
+      : m_backend(backend), m_mode(std::move(mode)), m_devices(std::move(devices)),
+        m_dirs(std::move(dirs)) {}
+  ~SimSession() override { (void)end(); }
+  SimSession(const SimSession&) = delete;
+  SimSession& operator=(const SimSession&) = delete;
+
+  [[nodiscard]] std::map<std::string, std::string> client_env(const ClientPlan& c,
+                                                              int index) const override {
+    const int dev = device_for_client(m_devices, index);
+    std::map<std::string, std::string> env{
+        {"COLO_SIM_GPU_DIR", m_dirs.at(dev)},
+        {"CUDA_VISIBLE_DEVICES", std::to_string(dev)},
+        {"COLO_SIMULATED_GPU", "1"},
+    };
+    const auto& topo = m_backend.topology();
+    double limit = 1.0;
+    if (c.thread_percent) {
+      limit = *c.thread_percent / 100.0;
+      env["CUDA_MPS_ACTIVE_THREAD_PERCENTAGE"] = std::to_string(*c.thread_percent);
+    }
+    if (c.sms) {
+      limit = std::min(1.0, static_cast<double>(*c.sms) / topo.sm_count);
+      env["COLO_GREEN_SMS"] = std::to_string(*c.sms);
+    }
+    env["COLO_SIM_SM_LIMIT"] = fmt::format("{:.6f}", limit);
+    if (c.mem_limit) {
+      env["COLO_SIM_MEM_LIMIT"] = std::to_string(*c.mem_limit);
+      env["CUDA_MPS_PINNED_DEVICE_MEM_LIMIT"] =
+          fmt::format("0={}M", *c.mem_limit / (1024ULL * 1024));
+    }
+    return env;
+  }
+
+  Status end() override {
+    if (!m_ended) {
+      m_ended = true;
+      for (int d : m_devices) {
+        m_backend.set_active_dir(d, {});
+      }
+    }
+    return {};
+  }
+
+ private:
+  SimBackend& m_backend;
+  ModeSettings m_mode;
+  std::vector<int> m_devices;
+  std::map<int, std::string> m_dirs;
+  bool m_ended = false;
+};
+
+}  // namespace
+
+SimBackend::SimBackend(SimTopology topology, const Clock& clock)
+    : m_topology(std::move(topology)), m_clock(clock) {}
+
+Result<std::vector<DeviceInfo>> SimBackend::devices() {
+  std::vector<DeviceInfo> out;
+  for (int i = 0; i < m_topology.devices; ++i) {
+    DeviceInfo d;
+    d.index = i;
+    d.uuid = fmt::format("GPU-5151-0000-0000-{:012d}", i);
+    d.name = m_topology.name + " (simulated)";
+    d.memory_bytes = m_topology.memory_bytes;
+    d.sm_count = m_topology.sm_count;
+    d.mig_mode = m_topology.mig_mode;
+    d.compute_mode = "default";
+    d.driver_version = "simulated";
+    d.simulated = true;
+    out.push_back(d);
+  }
+  return out;
+}
+
+void SimBackend::set_active_dir(int device, std::string dir) {
+  std::lock_guard lock(m_mutex);
+  if (dir.empty()) {
+    m_active_dirs.erase(device);
+  } else {
+    m_active_dirs[device] = std::move(dir);
+  }
+}
+
+Result<std::vector<Metric>> SimBackend::sample(int device) {
+  if (device < 0 || device >= m_topology.devices) {
+    return fail(ErrorCode::gpu, fmt::format("simulated GPU {} does not exist", device));
+  }
+  std::string dir;
+  ModeKind mode = ModeKind::timeslice;
+  {
+    std::lock_guard lock(m_mutex);
+    if (auto it = m_active_dirs.find(device); it != m_active_dirs.end()) {
+      dir = it->second;
+      mode = m_active_modes[device];
+    }
+  }
+  std::vector<SimClient> active;
+  std::uint64_t mem = 0;
+  if (!dir.empty()) {
+    auto clients = SimRegistry(dir).clients();
+    if (clients) {
+      for (const auto& c : *clients) {
+        mem += c.mem_bytes;
+        if (c.active) {
+          active.push_back(c.model);
+        }
+      }
+    }
+  }
+  const auto speeds = speed_factors(active, mode, m_topology.contention);
+  const auto u = utilization(active, speeds, mode);
+  const double load = std::max(u.sm_active, u.dram_active);
+  const double power =
+      m_topology.idle_power_w + (m_topology.max_power_w - m_topology.idle_power_w) * load;
+  const double t = to_seconds(m_clock.now());
+  double energy = 0;
+  {
+    std::lock_guard lock(m_mutex);
+    auto& e = m_energy[device];
+    if (e.last_t >= 0) {
+      e.energy_mj += power * (t - e.last_t) * 1e3;
+    }
+    e.last_t = t;
+    energy = e.energy_mj;
+  }
+  const double mib = 1024.0 * 1024.0;
+  return std::vector<Metric>{
+      {"DCGM_FI_DEV_GPU_UTIL", 100.0 * u.gpu_busy},
+      {"DCGM_FI_DEV_FB_USED", static_cast<double>(mem) / mib},
+      {"DCGM_FI_DEV_FB_TOTAL", static_cast<double>(m_topology.memory_bytes) / mib},
+      {"DCGM_FI_DEV_POWER_USAGE", power},
+      {"DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION", energy},
+      {"DCGM_FI_DEV_SM_CLOCK", m_topology.sm_clock_mhz},
+      {"DCGM_FI_PROF_SM_ACTIVE", u.sm_active},
+      {"DCGM_FI_PROF_DRAM_ACTIVE", u.dram_active},
+  };
+}
+
+Status SimBackend::check_mode(const ModeSettings& mode, const std::vector<int>& devs) {
+  for (int d : devs) {
+    if (d < 0 || d >= m_topology.devices) {
+      return fail(ErrorCode::not_found,
+                  fmt::format("GPU {} does not exist: the simulated GPU has {} device(s)", d,
+                              m_topology.devices));
+    }
+  }
+  if (mode.kind == ModeKind::mig || mode.kind == ModeKind::mig_equivalent) {
+    return fail(ErrorCode::unsupported,
+                fmt::format("mode {} is not available yet: MIG layouts and their MPS equivalents "
+                            "come with the GPU layer; use mps with thread_percent and mem_limit",
+                            mode.label()));
+  }
+  auto check_sms = [&](int sms) -> Status {
+    if (sms > m_topology.sm_count) {
+      return fail(ErrorCode::invalid_argument,
+                  fmt::format("green: {} SMs asked for, the device has {}", sms,
+                              m_topology.sm_count));
+    }
+    return {};
+  };
+  if (mode.sms.all) {
+    COLO_TRY(check_sms(*mode.sms.all));
+  }
+  for (const auto& [w, s] : mode.sms.by_workload) {
+    (void)w;
+    COLO_TRY(check_sms(s));
+  }
+  return {};
+}
+
+Result<std::unique_ptr<ModeSession>> SimBackend::begin_mode(const ModeSettings& mode,
+                                                            const std::vector<int>& devs,
+                                                            const std::string& run_dir) {
+  COLO_TRY(check_mode(mode, devs));
+  std::map<int, std::string> dirs;
+  for (int d : devs) {
+    const std::string dir = fmt::format("{}/simgpu/dev{}", run_dir, d);
+    DeviceState st;
+    st.mode = mode.kind == ModeKind::solo ? ModeKind::timeslice : mode.kind;
+    st.sm_count = m_topology.sm_count;
+    st.memory_bytes = m_topology.memory_bytes;
+    st.contention = m_topology.contention;
+    COLO_TRY(SimRegistry(dir).init(st));
+    dirs[d] = dir;
+    std::lock_guard lock(m_mutex);
+    m_active_dirs[d] = dir;
+    m_active_modes[d] = st.mode;
+  }
+  return std::unique_ptr<ModeSession>(
+      std::make_unique<SimSession>(*this, mode, devs, std::move(dirs)));
+}
+
+}  // namespace colo::sim

@@ -1,0 +1,37 @@
+#pragma once
+// Exit classification (docs/cli.md "exit classes"): facts about how a workload ended in, one
+// ExitClass and a human message out. Pure.
+#include <string>
+
+#include "core/records.hpp"
+
+namespace colo {
+
+struct ExitFacts {
+  bool exec_failed = false;     // the program could not be started
+  std::string exec_error;       // why (strerror)
+  bool never_ready = false;     // did not reach the start barrier in time
+  bool exited = false;          // exit code valid
+  int exit_code = 0;
+  int signal = 0;               // terminating signal, 0 if it exited
+  bool stopped_by_colo = false;  // colo sent SIGTERM (stop rule reached)
+  bool killed_after_grace = false;  // ... and SIGKILL after the grace period
+  bool timed_out = false;
+  bool interrupted = false;     // colo was interrupted, or a co-runner failed to start
+  std::string reported_error;   // "oom", "gpu_fault" from a progress error event
+  std::string reported_message;
+  std::string stderr_tail;      // last lines of stderr
+};
+
+struct Classification {
+  ExitClass exit_class = ExitClass::ok;
+  std::string message;
+};
+
+Classification classify_exit(const ExitFacts& f);
+
+// True when `text` shows a GPU/host out-of-memory error, or a GPU fault.
+bool mentions_oom(const std::string& text);
+bool mentions_gpu_fault(const std::string& text);
+
+}  // namespace colo

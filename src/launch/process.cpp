@@ -1,0 +1,318 @@
+#include "launch/process.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "launch/progress_protocol.hpp"
+
+extern char** environ;
+
+namespace colo {
+namespace {
+
+bool is_executable_file(const std::string& p) {
+  struct stat st {};
+  return ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(p.c_str(), X_OK) == 0;
+}
+
+// Child side of spawn(): only async-signal-safe calls from here to exec.
+[[noreturn]] void child_exec(const char* path, char* const* argv, char* const* envp,
+                             const char* cwd, int out_fd, int err_fd, int progress_fd,
+                             int start_fd, int status_fd, pid_t parent) {
+  auto die = [&](int err) {
+    (void)!::write(status_fd, &err, sizeof(err));
+    ::_exit(127);
+  };
+  ::setpgid(0, 0);
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (::getppid() != parent) {
+    ::_exit(127);  // colo died between fork and prctl
+  }
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+  for (int s : {SIGINT, SIGTERM, SIGPIPE, SIGCHLD, SIGHUP, SIGQUIT}) {
+    ::signal(s, SIG_DFL);
+  }
+  int devnull = ::open("/dev/null", O_RDONLY);
+  if (devnull < 0 || ::dup2(devnull, 0) < 0 || ::dup2(out_fd, 1) < 0 || ::dup2(err_fd, 2) < 0) {
+    die(errno);
+  }
+  // Move the protocol fds to 3 and 4 without clobbering each other or status_fd.
+  int p = progress_fd >= 0 ? ::fcntl(progress_fd, F_DUPFD_CLOEXEC, 10) : -1;
+  int s = start_fd >= 0 ? ::fcntl(start_fd, F_DUPFD_CLOEXEC, 10) : -1;
+  int st = ::fcntl(status_fd, F_DUPFD_CLOEXEC, 10);
+  if (st < 0) {
+    ::_exit(127);
+  }
+  status_fd = st;
+  if (p >= 0 && ::dup2(p, k_progress_fd) < 0) {
+    die(errno);
+  }
+  if (s >= 0 && ::dup2(s, k_start_fd) < 0) {
+    die(errno);
+  }
+  // Close everything else but fds 0..4 and the status pipe (close-on-exec).
+  for (int fd = 3; fd < 4096; ++fd) {
+    const bool keep = fd == status_fd || (fd == k_progress_fd && p >= 0) ||
+                      (fd == k_start_fd && s >= 0);
+    if (!keep) {
+      ::close(fd);
+    }
+  }
+  if (cwd[0] != '\0' && ::chdir(cwd) != 0) {
+    die(errno);
+  }
+  ::execve(path, argv, envp);
+  die(errno);
+  ::_exit(127);
+}
+
+int open_output(const std::string& path) {
+  if (path.empty()) {
+    return ::open("/dev/null", O_WRONLY | O_CLOEXEC);
+  }
+  return ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+}
+
+}  // namespace
+
+Result<std::string> resolve_executable(const std::string& program, const std::string& cwd) {
+  namespace fs = std::filesystem;
+  if (program.empty()) {
+    return fail(ErrorCode::invalid_argument, "empty program name");
+  }
+  if (program.find('/') != std::string::npos) {
+    fs::path p(program);
+    if (p.is_relative() && !cwd.empty()) {
+      p = fs::path(cwd) / p;
+    }
+    if (!fs::exists(p)) {
+      return fail(ErrorCode::not_found, fmt::format("executable '{}' not found", p.string()));
+    }
+    if (!is_executable_file(p.string())) {
+      return fail(ErrorCode::invalid_argument,
+                  fmt::format("'{}' is not an executable file", p.string()));
+    }
+    return p.lexically_normal().string();
+  }
+  const char* path_env = std::getenv("PATH");
+  std::string path = path_env ? path_env : "/usr/local/bin:/usr/bin:/bin";
+  std::size_t start = 0;
+  while (start <= path.size()) {
+    auto end = path.find(':', start);
+    std::string dir = path.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    if (dir.empty()) {
+      dir = ".";
+    }
+    const std::string cand = dir + "/" + program;
+    if (is_executable_file(cand)) {
+      return cand;
+    }
+    if (end == std::string::npos) {
+      break;
+    }
+    start = end + 1;
+  }
+  return fail(ErrorCode::not_found, fmt::format("executable '{}' not found in PATH", program));
+}
+
+Result<Spawned> spawn(const SpawnRequest& req) {
+  if (req.argv.empty()) {
+    return fail(ErrorCode::invalid_argument, "empty command");
+  }
+  auto exe = resolve_executable(req.argv[0], req.cwd);
+  if (!exe) {
+    return fail(exe.error());
+  }
+  if (!req.cwd.empty() && !std::filesystem::is_directory(req.cwd)) {
+    return fail(ErrorCode::not_found, fmt::format("working directory '{}' does not exist", req.cwd));
+  }
+  // Everything the child needs is built before fork.
+  std::vector<std::string> env_strings;
+  for (char** e = environ; e && *e; ++e) {
+    std::string kv(*e);
+    auto eq = kv.find('=');
+    if (eq != std::string::npos && req.env.count(kv.substr(0, eq))) {
+      continue;
+    }
+    env_strings.push_back(std::move(kv));
+  }
+  for (const auto& [k, v] : req.env) {
+    env_strings.push_back(k + "=" + v);
+  }
+  std::vector<char*> envp;
+  for (auto& s : env_strings) {
+    envp.push_back(s.data());
+  }
+  envp.push_back(nullptr);
+  std::vector<std::string> argv_strings = req.argv;
+  std::vector<char*> argv;
+  for (auto& s : argv_strings) {
+    argv.push_back(s.data());
+  }
+  argv.push_back(nullptr);
+
+  int out_fd = open_output(req.stdout_path);
+  if (out_fd < 0) {
+    return fail(ErrorCode::io, fmt::format("cannot create '{}'", req.stdout_path),
+                std::strerror(errno));
+  }
+  int err_fd = open_output(req.stderr_path);
+  if (err_fd < 0) {
+    int e = errno;
+    ::close(out_fd);
+    return fail(ErrorCode::io, fmt::format("cannot create '{}'", req.stderr_path),
+                std::strerror(e));
+  }
+  int status_pipe[2];
+  if (::pipe2(status_pipe, O_CLOEXEC) != 0) {
+    int e = errno;
+    ::close(out_fd);
+    ::close(err_fd);
+    return fail(ErrorCode::process, "pipe failed", std::strerror(e));
+  }
+  const pid_t parent = ::getpid();
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::close(status_pipe[0]);
+    child_exec(exe->c_str(), argv.data(), envp.data(), req.cwd.c_str(), out_fd, err_fd,
+               req.progress_write_fd, req.start_read_fd, status_pipe[1], parent);
+  }
+  const int fork_errno = errno;
+  ::close(status_pipe[1]);
+  ::close(out_fd);
+  ::close(err_fd);
+  if (pid < 0) {
+    ::close(status_pipe[0]);
+    return fail(ErrorCode::process, "fork failed", std::strerror(fork_errno));
+  }
+  ::setpgid(pid, pid);  // also here, so the group exists before we signal it
+  int child_errno = 0;
+  ssize_t n = 0;
+  do {
+    n = ::read(status_pipe[0], &child_errno, sizeof(child_errno));
+  } while (n < 0 && errno == EINTR);
+  ::close(status_pipe[0]);
+  if (n > 0) {
+    int st = 0;
+    ::waitpid(pid, &st, 0);
+    return fail(ErrorCode::process,
+                fmt::format("cannot start '{}'", req.argv[0]), std::strerror(child_errno));
+  }
+  return Spawned{pid};
+}
+
+bool signal_group(pid_t pgid, int sig) { return pgid > 0 && ::kill(-pgid, sig) == 0; }
+
+bool group_alive(pid_t pgid) { return pgid > 0 && (::kill(-pgid, 0) == 0 || errno == EPERM); }
+
+int sweep_token(const std::string& token) {
+  if (token.empty()) {
+    return 0;
+  }
+  const std::string needle = "COLO_RUN_TOKEN=" + token;
+  int killed = 0;
+  DIR* proc = ::opendir("/proc");
+  if (!proc) {
+    return 0;
+  }
+  const pid_t self = ::getpid();
+  while (auto* ent = ::readdir(proc)) {
+    char* end = nullptr;
+    const long pid = std::strtol(ent->d_name, &end, 10);
+    if (*end != '\0' || pid <= 0 || pid == self) {
+      continue;
+    }
+    std::ifstream in(fmt::format("/proc/{}/environ", pid), std::ios::binary);
+    std::string entry;
+    while (std::getline(in, entry, '\0')) {
+      if (entry == needle) {
+        if (::kill(static_cast<pid_t>(pid), SIGKILL) == 0) {
+          ++killed;
+        }
+        break;
+      }
+    }
+  }
+  ::closedir(proc);
+  return killed;
+}
+
+std::string make_run_token() {
+  std::random_device rd;
+  return fmt::format("{:08x}{:08x}-{}", rd(), rd(), ::getpid());
+}
+
+void become_subreaper() { ::prctl(PR_SET_CHILD_SUBREAPER, 1); }
+
+Result<Guard> Guard::start(const std::string& token) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) {
+    return fail(ErrorCode::process, "pipe failed", std::strerror(errno));
+  }
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    ::close(fds[0]);
+    ::close(fds[1]);
+    return fail(ErrorCode::process, "fork failed (guard)", std::strerror(errno));
+  }
+  if (pid == 0) {
+    // The guard: outlives colo on purpose; ignores terminal signals; sweeps on EOF.
+    ::setsid();
+    ::signal(SIGINT, SIG_IGN);
+    ::signal(SIGTERM, SIG_IGN);
+    ::signal(SIGHUP, SIG_IGN);
+    const int keep = fds[0];
+    for (int fd = 0; fd < 4096; ++fd) {
+      if (fd != keep) {
+        ::close(fd);
+      }
+    }
+    char c = 0;
+    for (;;) {
+      const ssize_t n = ::read(keep, &c, 1);
+      if (n > 0 || (n < 0 && errno == EINTR)) {
+        continue;
+      }
+      break;
+    }
+    for (int round = 0; round < 5 && sweep_token(token) > 0; ++round) {
+      ::usleep(100 * 1000);
+    }
+    ::_exit(0);
+  }
+  ::close(fds[0]);
+  return Guard(pid, fds[1]);
+}
+
+void Guard::release() {
+  if (m_fd >= 0) {
+    ::close(m_fd);
+    m_fd = -1;
+  }
+  if (m_pid > 0) {
+    int st = 0;
+    while (::waitpid(m_pid, &st, 0) < 0 && errno == EINTR) {
+    }
+    m_pid = -1;
+  }
+}
+
+Guard::~Guard() { release(); }
+
+}  // namespace colo

@@ -1,0 +1,68 @@
+#pragma once
+// The process supervisor: launches one run's workloads, holds them at a start barrier until all
+// are ready, applies the stop rules, escalates SIGTERM -> SIGKILL after the grace period,
+// classifies every exit, and leaves no process behind (process groups, PDEATHSIG, run token
+// sweep). Single-threaded: supervise() blocks the calling thread; observer callbacks run on it.
+#include <sys/types.h>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/clock.hpp"
+#include "launch/exit_classify.hpp"
+#include "launch/process.hpp"
+#include "launch/progress_protocol.hpp"
+
+namespace colo {
+
+struct ClientLaunch {
+  std::string label;
+  SpawnRequest spawn;   // protocol fds are filled in by the supervisor
+  bool progress = true;  // waits for {"event":"ready"} at the barrier
+};
+
+struct StopPolicy {
+  std::optional<Seconds> duration;   // after release, stop everyone
+  std::optional<std::int64_t> steps;  // stop each client after this many steps
+  bool on_exit = false;
+  Seconds timeout{0};                // after release, stop everyone as timed out; 0 = none
+  Seconds grace{5};
+  Seconds init_timeout{300};
+};
+
+struct ClientOutcome {
+  pid_t pid = -1;
+  ExitFacts facts;
+  Classification classification;
+  double runtime_s = 0;  // release -> exit of its main process
+  std::int64_t steps = 0;
+};
+
+struct SupervisorResult {
+  std::vector<ClientOutcome> clients;
+  bool released = false;
+  bool interrupted = false;
+  double release_unix = 0;  // wall-clock time of the release
+  int swept = 0;            // stray processes killed by the run-token sweep
+};
+
+class SupervisorObserver {
+ public:
+  virtual ~SupervisorObserver() = default;
+  virtual void on_started(int /*client*/, pid_t /*pid*/) {}
+  // Start barrier released; `t` of later events is seconds since this moment.
+  virtual void on_released() {}
+  virtual void on_event(int /*client*/, double /*t*/, const ProgressEvent& /*e*/) {}
+  virtual void on_exit(int /*client*/, double /*t*/, const ClientOutcome& /*o*/) {}
+  // About every 100 ms while workloads run.
+  virtual void on_tick(double /*t*/) {}
+};
+
+// `run_token` goes into every client's environment as COLO_RUN_TOKEN. Errors only for failures
+// of colo itself (pipes); workload failures are outcomes. Polls Interrupt::fd().
+Result<SupervisorResult> supervise(std::vector<ClientLaunch> clients, const StopPolicy& policy,
+                                   const Clock& clock, SupervisorObserver& observer,
+                                   const std::string& run_token);
+
+}  // namespace colo

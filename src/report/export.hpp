@@ -1,0 +1,16 @@
+#pragma once
+// Flat exports of an experiment's per-workload results (one row per workload per run), for
+// other tools. Pure: values in, text out. Every row carries the `simulated` flag.
+#include <string>
+#include <vector>
+
+#include "core/records.hpp"
+#include "report/summary.hpp"
+
+namespace colo {
+
+std::string export_csv(const ExperimentRecord& exp, const std::vector<RunData>& runs);
+std::string export_json(const ExperimentRecord& exp, const std::vector<RunData>& runs,
+                        const Summary& summary);
+
+}  // namespace colo

@@ -1,0 +1,90 @@
+#pragma once
+// The experiment store: one SQLite file in WAL mode, the only SQL in the tree. Schema versions
+// are applied as migrations (PRAGMA user_version); a file from a newer colo is refused.
+// Thread-safety: a Store is used by one thread at a time. Several processes may read while one
+// writes; writers take the StoreLock first (one `colo run` per store).
+#include <sqlite3.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/records.hpp"
+#include "core/result.hpp"
+
+namespace colo {
+
+enum class OpenMode { read_write, read_only };
+
+// Exclusive right to write a store, held by one `colo run` (flock on "<db>.lock", released when
+// the process dies, so a kill -9 never leaves a stale lock).
+class StoreLock {
+ public:
+  static Result<StoreLock> acquire(const std::string& db_path);
+  StoreLock(StoreLock&& o) noexcept : m_fd(o.m_fd) { o.m_fd = -1; }
+  StoreLock& operator=(StoreLock&&) = delete;
+  StoreLock(const StoreLock&) = delete;
+  ~StoreLock();
+
+ private:
+  explicit StoreLock(int fd) : m_fd(fd) {}
+  int m_fd = -1;
+};
+
+class Store {
+ public:
+  static constexpr int k_schema_version = 1;
+
+  // Opens (read_write: creates) the store and applies migrations. Errors: the path is not
+  // writable, the file is not a colo store, or its schema is newer than this colo.
+  static Result<Store> open(const std::string& path, OpenMode mode = OpenMode::read_write);
+  Store(Store&&) noexcept;
+  Store& operator=(Store&&) noexcept;
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+  ~Store();
+
+  [[nodiscard]] int schema_version() const;
+  [[nodiscard]] const std::string& path() const { return m_path; }
+
+  // Experiments.
+  Result<ExperimentId> create_experiment(const ExperimentRecord& e);
+  Status update_experiment_status(ExperimentId id, const std::string& status, double finished_at,
+                                  double wall_s);
+  Result<ExperimentRecord> experiment(ExperimentId id);
+  Result<std::vector<ExperimentRecord>> experiments();
+  // The newest experiment of that name that is not finished, if any.
+  Result<std::optional<ExperimentRecord>> latest_unfinished(const std::string& name);
+
+  // Runs: planned together, then each goes pending -> running -> done | failed.
+  Status add_runs(ExperimentId id, const std::vector<RunRecord>& runs);
+  Result<std::vector<RunRecord>> runs(ExperimentId id);
+  // Drops whatever a run stored before it was interrupted and sets it pending again.
+  Status reset_run(RunId id);
+  Status start_run(RunId id, double started_at);
+  Status finish_run(const RunRecord& r);
+
+  // Workloads of a run.
+  Result<WorkloadId> add_workload(const WorkloadRecord& w);
+  Status update_workload(const WorkloadRecord& w);
+  Result<std::vector<WorkloadRecord>> workloads(RunId run);
+
+  // Time series, written in one transaction per call.
+  Status add_progress(const std::vector<ProgressRow>& rows);
+  Status add_samples(const std::vector<SampleRow>& rows);
+  Result<std::vector<ProgressRow>> progress(WorkloadId id);
+  Result<std::vector<SampleRow>> samples(RunId run);
+
+ private:
+  Store(sqlite3* db, std::string path) : m_db(db), m_path(std::move(path)) {}
+  Status exec(const char* sql);
+  Status migrate();
+  Result<std::int64_t> metric_id(const std::string& name);
+
+  sqlite3* m_db = nullptr;
+  std::string m_path;
+  std::vector<std::pair<std::string, std::int64_t>> m_metric_cache;
+};
+
+}  // namespace colo
