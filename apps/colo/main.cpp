@@ -3,4 +3,6 @@
 
 #include "cli/cli.hpp"
 
-int main(int argc, char** argv) { return colo::cli_main(argc, argv, std::cout, std::cerr); }
+int main(int argc, char** argv) {
+  return colo::cli_main(argc, argv, std::cout, std::cerr);
+}

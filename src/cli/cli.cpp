@@ -1,7 +1,7 @@
 #include "cli/cli.hpp"
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
+#include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
 #include <cstdlib>
@@ -80,10 +80,10 @@ int cmd_run(const std::string& spec_path, const EngineOptions& opts, std::ostrea
   }
   out << "\n" << render_text(r->summary);
   if (r->interrupted) {
-    err << fmt::format("colo: interrupted; finished runs are stored. Continue with: colo run "
-                       "--resume {}{}\n",
-                       spec_path,
-                       opts.results_dir == "colo-results" ? "" : " --results " + opts.results_dir);
+    err << fmt::format(
+        "colo: interrupted; finished runs are stored. Continue with: colo run "
+        "--resume {}{}\n",
+        spec_path, opts.results_dir == "colo-results" ? "" : " --results " + opts.results_dir);
     return 130;
   }
   return r->failed_workloads > 0 ? k_exit_workloads_failed : 0;
@@ -98,8 +98,8 @@ int cmd_ls(const std::string& results, std::ostream& out, std::ostream& err) {
   if (!all) {
     return report_error(err, all.error());
   }
-  out << fmt::format("{:>4}  {:<24} {:<12} {:<6} {:>6} {:>10}  {}\n", "id", "name", "status",
-                     "gpu", "runs", "wall", "created");
+  out << fmt::format("{:>4}  {:<24} {:<12} {:<6} {:>6} {:>10}  {}\n", "id", "name", "status", "gpu",
+                     "runs", "wall", "created");
   for (const auto& e : *all) {
     auto runs = store->runs(e.id);
     int done = 0;
@@ -166,8 +166,8 @@ int cmd_export(const std::string& results, const std::string& id, const std::str
   if (!data) {
     return report_error(err, data.error());
   }
-  const std::string text = format == "csv" ? export_csv(*e, *data)
-                                           : export_json(*e, *data, summarize(*e, *data));
+  const std::string text =
+      format == "csv" ? export_csv(*e, *data) : export_json(*e, *data, summarize(*e, *data));
   if (output.empty() || output == "-") {
     out << text;
     return 0;
@@ -262,8 +262,7 @@ int cli_main(int argc, char** argv, std::ostream& out, std::ostream& err) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) {
-      out << (e.get_name() == "CallForVersion" ? std::string(COLO_VERSION) + "\n"
-                                                : app.help());
+      out << (e.get_name() == "CallForVersion" ? std::string(COLO_VERSION) + "\n" : app.help());
       return 0;
     }
     err << "colo: " << e.what() << "\n" << "Run 'colo --help' for usage.\n";

@@ -7,8 +7,7 @@ Nanos SteadyClock::now() const {
 }
 
 double SteadyClock::unix_now() const {
-  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
 }  // namespace colo

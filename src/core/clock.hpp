@@ -35,6 +35,8 @@ class FakeClock final : public Clock {
   std::atomic<long long> m_now{0};
 };
 
-inline double to_seconds(Nanos d) { return std::chrono::duration<double>(d).count(); }
+inline double to_seconds(Nanos d) {
+  return std::chrono::duration<double>(d).count();
+}
 
 }  // namespace colo

@@ -4,11 +4,16 @@ namespace colo {
 
 const char* to_string(RunStatus s) {
   switch (s) {
-    case RunStatus::pending: return "pending";
-    case RunStatus::running: return "running";
-    case RunStatus::done: return "done";
-    case RunStatus::failed: return "failed";
-    case RunStatus::interrupted: return "interrupted";
+    case RunStatus::pending:
+      return "pending";
+    case RunStatus::running:
+      return "running";
+    case RunStatus::done:
+      return "done";
+    case RunStatus::failed:
+      return "failed";
+    case RunStatus::interrupted:
+      return "interrupted";
   }
   return "pending";
 }
@@ -25,22 +30,30 @@ RunStatus run_status_from(const std::string& s) {
 
 const char* to_string(ExitClass c) {
   switch (c) {
-    case ExitClass::ok: return "ok";
-    case ExitClass::failed: return "failed";
-    case ExitClass::killed: return "killed";
-    case ExitClass::timed_out: return "timed_out";
-    case ExitClass::oom: return "oom";
-    case ExitClass::gpu_fault: return "gpu_fault";
-    case ExitClass::start_failed: return "start_failed";
-    case ExitClass::interrupted: return "interrupted";
+    case ExitClass::ok:
+      return "ok";
+    case ExitClass::failed:
+      return "failed";
+    case ExitClass::killed:
+      return "killed";
+    case ExitClass::timed_out:
+      return "timed_out";
+    case ExitClass::oom:
+      return "oom";
+    case ExitClass::gpu_fault:
+      return "gpu_fault";
+    case ExitClass::start_failed:
+      return "start_failed";
+    case ExitClass::interrupted:
+      return "interrupted";
   }
   return "failed";
 }
 
 ExitClass exit_class_from(const std::string& s) {
-  for (auto v : {ExitClass::ok, ExitClass::failed, ExitClass::killed, ExitClass::timed_out,
-                 ExitClass::oom, ExitClass::gpu_fault, ExitClass::start_failed,
-                 ExitClass::interrupted}) {
+  for (auto v :
+       {ExitClass::ok, ExitClass::failed, ExitClass::killed, ExitClass::timed_out, ExitClass::oom,
+        ExitClass::gpu_fault, ExitClass::start_failed, ExitClass::interrupted}) {
     if (s == to_string(v)) {
       return v;
     }

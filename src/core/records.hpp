@@ -19,14 +19,14 @@ RunStatus run_status_from(const std::string& s);
 
 // How a workload process ended (docs/cli.md, "exit classes").
 enum class ExitClass {
-  ok,              // exited 0, or stopped by colo's stop rule and left within the grace period
-  failed,          // exited with a non-zero code
-  killed,          // ended by a signal colo did not send, or SIGKILLed after ignoring SIGTERM
-  timed_out,       // still running at the run's timeout
-  oom,             // ran out of GPU (or host) memory
-  gpu_fault,       // reported a GPU fault (illegal address, Xid, MPS client teardown)
-  start_failed,    // could not be started (exec failed) or never became ready
-  interrupted,     // colo itself was interrupted
+  ok,            // exited 0, or stopped by colo's stop rule and left within the grace period
+  failed,        // exited with a non-zero code
+  killed,        // ended by a signal colo did not send, or SIGKILLed after ignoring SIGTERM
+  timed_out,     // still running at the run's timeout
+  oom,           // ran out of GPU (or host) memory
+  gpu_fault,     // reported a GPU fault (illegal address, Xid, MPS client teardown)
+  start_failed,  // could not be started (exec failed) or never became ready
+  interrupted,   // colo itself was interrupted
 };
 const char* to_string(ExitClass c);
 ExitClass exit_class_from(const std::string& s);
@@ -37,15 +37,15 @@ struct ExperimentRecord {
   std::string spec_path;
   std::string spec_yaml;
   std::string spec_hash;
-  std::string backend;     // "sim", "nvml"
+  std::string backend;  // "sim", "nvml"
   bool simulated = false;
-  std::string gpu_json;    // the devices used, as JSON
+  std::string gpu_json;  // the devices used, as JSON
   std::string colo_version;
   std::string host;
-  std::string status;      // "running", "done", "interrupted", "failed"
-  double created_at = 0;   // Unix seconds
+  std::string status;     // "running", "done", "interrupted", "failed"
+  double created_at = 0;  // Unix seconds
   double finished_at = 0;
-  double wall_s = 0;       // time spent running, summed over sessions
+  double wall_s = 0;  // time spent running, summed over sessions
 };
 
 struct RunRecord {
@@ -57,7 +57,7 @@ struct RunRecord {
   std::string mode;       // label, e.g. "mps(tp=25)"
   std::string mode_kind;  // "timeslice"
   std::string group;
-  std::string sweep;      // "batch=64,lr=0.1"
+  std::string sweep;  // "batch=64,lr=0.1"
   std::string settings_json;
   RunStatus status = RunStatus::pending;
   double started_at = 0;
@@ -77,12 +77,12 @@ struct WorkloadRecord {
   ExitClass exit_class = ExitClass::ok;
   int exit_code = 0;
   int signal = 0;
-  std::string message;     // why it failed, the tail of its stderr
-  std::int64_t steps = 0;  // progress steps reported in total
-  double samples = 0;      // samples inside the measurement window
-  double window_s = 0;     // length of the measurement window
+  std::string message;               // why it failed, the tail of its stderr
+  std::int64_t steps = 0;            // progress steps reported in total
+  double samples = 0;                // samples inside the measurement window
+  double window_s = 0;               // length of the measurement window
   std::optional<double> throughput;  // samples/s over the window; none without progress
-  double runtime_s = 0;    // start barrier -> exit
+  double runtime_s = 0;              // start barrier -> exit
   double peak_rss_bytes = 0;
   double peak_gpu_mem_bytes = 0;
   std::string stdout_path;

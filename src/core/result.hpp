@@ -18,15 +18,17 @@ inline tl::unexpected<Error> fail(ErrorCode code, std::string message, std::stri
   return tl::unexpected<Error>(Error{code, std::move(message), std::move(context)});
 }
 
-inline tl::unexpected<Error> fail(Error e) { return tl::unexpected<Error>(std::move(e)); }
+inline tl::unexpected<Error> fail(Error e) {
+  return tl::unexpected<Error>(std::move(e));
+}
 
 }  // namespace colo
 
 // Propagates the error of a Result expression, like `?` in Rust.
-#define COLO_TRY(expr)                                 \
-  do {                                                 \
-    auto colo_try_r_ = (expr);                         \
-    if (!colo_try_r_) {                                \
+#define COLO_TRY(expr)                                     \
+  do {                                                     \
+    auto colo_try_r_ = (expr);                             \
+    if (!colo_try_r_) {                                    \
       return ::colo::fail(std::move(colo_try_r_).error()); \
-    }                                                  \
+    }                                                      \
   } while (0)

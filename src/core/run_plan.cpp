@@ -49,8 +49,8 @@ nlohmann::json RunPlan::settings_json(const ExperimentSpec& spec) const {
   j["gpus"] = spec.gpus;
   auto& cl = j["clients"] = nlohmann::json::array();
   for (const auto& c : clients) {
-    nlohmann::json cj{{"workload", c.workload}, {"copy", c.copy},   {"argv", c.argv},
-                      {"env", c.env},           {"cwd", c.cwd},     {"progress", c.progress}};
+    nlohmann::json cj{{"workload", c.workload}, {"copy", c.copy}, {"argv", c.argv},
+                      {"env", c.env},           {"cwd", c.cwd},   {"progress", c.progress}};
     if (c.thread_percent) {
       cj["thread_percent"] = *c.thread_percent;
     }
@@ -109,7 +109,8 @@ ClientPlan make_client(const ExperimentSpec& spec, const WorkloadSpec& w, int co
     c.env[k] = substitute(v, point);
   }
   std::filesystem::path base(spec.source_dir);
-  c.cwd = w.cwd.empty() ? base.string() : (base / substitute(w.cwd, point)).lexically_normal().string();
+  c.cwd =
+      w.cwd.empty() ? base.string() : (base / substitute(w.cwd, point)).lexically_normal().string();
   return c;
 }
 
@@ -200,8 +201,8 @@ Result<std::vector<RunPlan>> expand_runs(const ExperimentSpec& spec) {
               return fail(ErrorCode::invalid_argument,
                           fmt::format("{}: mode {} has {} MIG profiles but group '{}' has {} "
                                       "workloads; give one profile per workload",
-                                      spec.source_path, ms.label(), ms.mig_layout.size(),
-                                      g.label, g.members.size()));
+                                      spec.source_path, ms.label(), ms.mig_layout.size(), g.label,
+                                      g.members.size()));
             }
             RunPlan r;
             r.repetition = rep;
@@ -228,9 +229,9 @@ Result<std::vector<RunPlan>> expand_runs(const ExperimentSpec& spec) {
     }
   }
   if (runs.empty()) {
-    return fail(ErrorCode::invalid_argument,
-                fmt::format("{}: the spec plans no runs (add copies, groups or modes)",
-                            spec.source_path));
+    return fail(
+        ErrorCode::invalid_argument,
+        fmt::format("{}: the spec plans no runs (add copies, groups or modes)", spec.source_path));
   }
   return runs;
 }

@@ -18,12 +18,18 @@ namespace colo {
 
 const char* to_string(ModeKind kind) {
   switch (kind) {
-    case ModeKind::solo: return "solo";
-    case ModeKind::timeslice: return "timeslice";
-    case ModeKind::mps: return "mps";
-    case ModeKind::mig: return "mig";
-    case ModeKind::mig_equivalent: return "mig-equivalent";
-    case ModeKind::green: return "green";
+    case ModeKind::solo:
+      return "solo";
+    case ModeKind::timeslice:
+      return "timeslice";
+    case ModeKind::mps:
+      return "mps";
+    case ModeKind::mig:
+      return "mig";
+    case ModeKind::mig_equivalent:
+      return "mig-equivalent";
+    case ModeKind::green:
+      return "green";
   }
   return "?";
 }
@@ -111,8 +117,8 @@ class Ctx {
     }
     for (auto it = map.begin(); it != map.end(); ++it) {
       auto key = it->first.as<std::string>();
-      if (std::find_if(allowed.begin(), allowed.end(),
-                       [&](const char* a) { return key == a; }) == allowed.end()) {
+      if (std::find_if(allowed.begin(), allowed.end(), [&](const char* a) { return key == a; }) ==
+          allowed.end()) {
         std::string known;
         for (const char* a : allowed) {
           known += (known.empty() ? "" : ", ") + std::string(a);
@@ -217,8 +223,7 @@ Result<std::vector<int>> int_list(const Ctx& ctx, const YAML::Node& n, const std
 // alternatives, each a PerClient value.
 template <typename T, typename ParseOne>
 Result<std::vector<PerClient<T>>> per_client_param(const Ctx& ctx, const YAML::Node& n,
-                                                   const std::string& field,
-                                                   ParseOne parse_one) {
+                                                   const std::string& field, ParseOne parse_one) {
   std::vector<PerClient<T>> out;
   if (n.IsMap()) {
     PerClient<T> pc;
@@ -321,8 +326,8 @@ Result<ModeSpec> parse_mode(const Ctx& ctx, const YAML::Node& n, const std::stri
           tps = *r;
         }
         if (params["mem_limit"]) {
-          auto r = per_client_param<std::uint64_t>(ctx, params["mem_limit"],
-                                                   pfield + ".mem_limit", bytes);
+          auto r = per_client_param<std::uint64_t>(ctx, params["mem_limit"], pfield + ".mem_limit",
+                                                   bytes);
           if (!r) {
             return fail(r.error());
           }
@@ -335,15 +340,15 @@ Result<ModeSpec> parse_mode(const Ctx& ctx, const YAML::Node& n, const std::stri
         if (!params["sms"]) {
           return fail(ctx.error(params, pfield, "green needs 'sms' (SMs per client)"));
         }
-        auto r = per_client_param<int>(
-            ctx, params["sms"], pfield + ".sms",
-            [&](const YAML::Node& v, const std::string& f) -> Result<int> {
-              auto x = ctx.integer(v, f, 1, 4096);
-              if (!x) {
-                return fail(x.error());
-              }
-              return static_cast<int>(*x);
-            });
+        auto r =
+            per_client_param<int>(ctx, params["sms"], pfield + ".sms",
+                                  [&](const YAML::Node& v, const std::string& f) -> Result<int> {
+                                    auto x = ctx.integer(v, f, 1, 4096);
+                                    if (!x) {
+                                      return fail(x.error());
+                                    }
+                                    return static_cast<int>(*x);
+                                  });
         if (!r) {
           return fail(r.error());
         }
@@ -392,10 +397,9 @@ Result<ModeSpec> parse_mode(const Ctx& ctx, const YAML::Node& n, const std::stri
   return m;
 }
 
-Result<WorkloadSpec> parse_workload(const Ctx& ctx, const YAML::Node& n,
-                                    const std::string& field) {
-  COLO_TRY(ctx.check_keys(
-      n, field, {"name", "cmd", "builtin", "args", "env", "cwd", "copies", "progress"}));
+Result<WorkloadSpec> parse_workload(const Ctx& ctx, const YAML::Node& n, const std::string& field) {
+  COLO_TRY(ctx.check_keys(n, field,
+                          {"name", "cmd", "builtin", "args", "env", "cwd", "copies", "progress"}));
   WorkloadSpec w;
   w.line = n.Mark().line + 1;
   if (!n["name"]) {
@@ -438,8 +442,7 @@ Result<WorkloadSpec> parse_workload(const Ctx& ctx, const YAML::Node& n,
   } else {
     return fail(ctx.error(n, wf, "needs 'cmd' (a command) or 'builtin' (cpu, sim-gpu)"));
   }
-  auto string_map = [&](const char* key,
-                        std::map<std::string, std::string>& out) -> Status {
+  auto string_map = [&](const char* key, std::map<std::string, std::string>& out) -> Status {
     const auto& m = n[key];
     if (!m) {
       return {};
@@ -459,8 +462,9 @@ Result<WorkloadSpec> parse_workload(const Ctx& ctx, const YAML::Node& n,
   COLO_TRY(string_map("args", w.args));
   COLO_TRY(string_map("env", w.env));
   if (!w.args.empty() && w.builtin.empty()) {
-    return fail(ctx.error(n["args"], wf + ".args", "'args' is for builtin workloads; put "
-                                                   "arguments in 'cmd'"));
+    return fail(ctx.error(n["args"], wf + ".args",
+                          "'args' is for builtin workloads; put "
+                          "arguments in 'cmd'"));
   }
   if (n["cwd"]) {
     auto c = ctx.scalar(n["cwd"], wf + ".cwd");
@@ -490,10 +494,10 @@ Status parse_top(const Ctx& ctx, const YAML::Node& root, ExperimentSpec& spec) {
   if (!root.IsMap()) {
     return fail(ctx.error(root, "(top level)", "expected a mapping with name, workloads, ..."));
   }
-  COLO_TRY(ctx.check_keys(root, "",
-                          {"name", "gpu", "gpus", "repeat", "stop", "warmup", "grace",
-                           "init_timeout", "sample_period", "modes", "workloads", "groups",
-                           "sweep", "solo_baseline"}));
+  COLO_TRY(
+      ctx.check_keys(root, "",
+                     {"name", "gpu", "gpus", "repeat", "stop", "warmup", "grace", "init_timeout",
+                      "sample_period", "modes", "workloads", "groups", "sweep", "solo_baseline"}));
   if (!root["name"]) {
     return fail(ctx.error_at(1, "name", "missing experiment name"));
   }

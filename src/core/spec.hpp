@@ -37,10 +37,10 @@ struct PerClient {
 // One sharing mode after sweep expansion: concrete parameters.
 struct ModeSettings {
   ModeKind kind = ModeKind::solo;
-  PerClient<int> thread_percent;           // mps: CUDA_MPS_ACTIVE_THREAD_PERCENTAGE, 1..100
-  PerClient<std::uint64_t> mem_limit;      // mps: CUDA_MPS_PINNED_DEVICE_MEM_LIMIT, bytes
-  PerClient<int> sms;                      // green: SMs per client
-  std::vector<std::string> mig_layout;     // mig, mig-equivalent: profile per client, in order
+  PerClient<int> thread_percent;        // mps: CUDA_MPS_ACTIVE_THREAD_PERCENTAGE, 1..100
+  PerClient<std::uint64_t> mem_limit;   // mps: CUDA_MPS_PINNED_DEVICE_MEM_LIMIT, bytes
+  PerClient<int> sms;                   // green: SMs per client
+  std::vector<std::string> mig_layout;  // mig, mig-equivalent: profile per client, in order
 
   // Short stable label, e.g. "timeslice", "mps(tp=25,mem=8G)", "green(sms=32)".
   [[nodiscard]] std::string label() const;
@@ -53,10 +53,10 @@ struct ModeSpec {
 };
 
 struct StopRule {
-  std::optional<Seconds> duration;  // stop every workload this long after the start barrier
+  std::optional<Seconds> duration;    // stop every workload this long after the start barrier
   std::optional<std::int64_t> steps;  // stop each workload after it reported this many steps
-  bool on_exit = false;             // wait for workloads to end by themselves
-  Seconds timeout{0};               // hard limit per run; 0 = derived (docs/spec.md)
+  bool on_exit = false;               // wait for workloads to end by themselves
+  Seconds timeout{0};                 // hard limit per run; 0 = derived (docs/spec.md)
 };
 
 struct WarmupRule {
@@ -66,29 +66,29 @@ struct WarmupRule {
 
 struct WorkloadSpec {
   std::string name;
-  std::vector<std::string> cmd;                // argv; empty for a builtin
-  std::string builtin;                         // builtin workload name ("cpu", "sim-gpu")
-  std::map<std::string, std::string> args;     // builtin flags, passed as --key value
+  std::vector<std::string> cmd;             // argv; empty for a builtin
+  std::string builtin;                      // builtin workload name ("cpu", "sim-gpu")
+  std::map<std::string, std::string> args;  // builtin flags, passed as --key value
   std::map<std::string, std::string> env;
-  std::string cwd;                             // relative to the spec file's directory
-  std::vector<int> copies;                     // homogeneous groups of N copies
-  bool progress = true;                        // speaks the COLO_PROGRESS protocol
-  int line = 0;                                // where it was defined, for messages
+  std::string cwd;          // relative to the spec file's directory
+  std::vector<int> copies;  // homogeneous groups of N copies
+  bool progress = true;     // speaks the COLO_PROGRESS protocol
+  int line = 0;             // where it was defined, for messages
 };
 
 struct ExperimentSpec {
   std::string name;
-  std::string source_path;  // the YAML file as given
-  std::string source_dir;   // its directory (absolute): base for cwd and relative commands
-  std::string source_text;  // the YAML text, stored with every experiment
+  std::string source_path;           // the YAML file as given
+  std::string source_dir;            // its directory (absolute): base for cwd and relative commands
+  std::string source_text;           // the YAML text, stored with every experiment
   std::string gpu_backend = "auto";  // auto | sim | nvml
   std::vector<int> gpus{0};
   int repeat = 1;
   StopRule stop;
   WarmupRule warmup;
-  Seconds grace{5};          // SIGTERM -> SIGKILL
+  Seconds grace{5};           // SIGTERM -> SIGKILL
   Seconds init_timeout{300};  // launch -> ready (start barrier)
-  Seconds sample_period{1};  // monitor period
+  Seconds sample_period{1};   // monitor period
   std::vector<ModeSpec> modes;
   std::vector<WorkloadSpec> workloads;
   std::vector<std::vector<std::string>> groups;  // explicit mixes of workload names

@@ -78,8 +78,8 @@ Status resolve_commands(const ExperimentSpec& spec, std::vector<RunPlan>& runs,
   for (auto& run : runs) {
     for (auto& c : run.clients) {
       const auto* w = spec.find_workload(c.workload);
-      const std::string where = fmt::format("{}:{}: workloads.{}", spec.source_path, w->line,
-                                            c.workload);
+      const std::string where =
+          fmt::format("{}:{}: workloads.{}", spec.source_path, w->line, c.workload);
       if (c.argv[0].rfind(k_builtin_prefix, 0) == 0) {
         const std::string name = c.argv[0].substr(std::string(k_builtin_prefix).size());
         if (name == "sim-gpu" && !simulated) {
@@ -148,7 +148,11 @@ class RunObserver final : public SupervisorObserver {
  public:
   RunObserver(Store& store, Sampler& sampler, const Clock& clock, RunId run,
               std::vector<WorkloadRecord>& records)
-      : m_store(store), m_sampler(sampler), m_clock(clock), m_run(run), m_records(records),
+      : m_store(store),
+        m_sampler(sampler),
+        m_clock(clock),
+        m_run(run),
+        m_records(records),
         m_windows(records.size()) {}
 
   void on_started(int client, pid_t pid) override {
@@ -162,8 +166,8 @@ class RunObserver final : public SupervisorObserver {
       return;
     }
     auto& rec = m_records[static_cast<std::size_t>(client)];
-    m_progress.push_back({rec.id, t, e.step.value_or(m_step_count[client] + 1), e.samples, e.loss,
-                          e.latency_ms});
+    m_progress.push_back(
+        {rec.id, t, e.step.value_or(m_step_count[client] + 1), e.samples, e.loss, e.latency_ms});
     ++m_step_count[client];
     if (t > 0 || m_release > 0) {
       m_windows[static_cast<std::size_t>(client)].steps.emplace_back(t, e.samples);
@@ -248,10 +252,9 @@ struct Context {
 // Runs one planned run. Returns the number of workloads that did not end ok; sets interrupted.
 Result<int> execute_run(Context& ctx, const RunPlan& plan, RunRecord& rec, bool& interrupted) {
   const auto& spec = ctx.spec;
-  const std::string run_dir =
-      fmt::format("{}/{:03d}-{}", ctx.logs_dir, rec.seq, sanitize(plan.mode.label() + "-" +
-                                                                   plan.group + "-r" +
-                                                                   std::to_string(plan.repetition)));
+  const std::string run_dir = fmt::format(
+      "{}/{:03d}-{}", ctx.logs_dir, rec.seq,
+      sanitize(plan.mode.label() + "-" + plan.group + "-r" + std::to_string(plan.repetition)));
   std::error_code ec;
   fs::create_directories(run_dir, ec);
   if (ec) {
@@ -507,8 +510,7 @@ Result<EngineResult> run_experiment(const ExperimentSpec& spec, const EngineOpti
     COLO_TRY(store->add_runs(exp.id, recs));
     log << fmt::format("colo: experiment {} '{}': {} runs on {} -> {}\n", exp.id, exp.name,
                        planned->size(),
-                       backend.simulated() ? "the SIMULATED GPU" : backend.name() + " GPU(s)",
-                       db);
+                       backend.simulated() ? "the SIMULATED GPU" : backend.name() + " GPU(s)", db);
   }
   result.id = exp.id;
   COLO_TRY(store->update_experiment_status(exp.id, "running", 0, prior_wall));
@@ -521,8 +523,9 @@ Result<EngineResult> run_experiment(const ExperimentSpec& spec, const EngineOpti
   for (const auto& r : *planned) {
     by_key[r.key] = &r;
   }
-  Context ctx{spec, opts, clock, log, backend, *store, token, exp.id,
-              fmt::format("{}/logs/e{}", opts.results_dir, exp.id)};
+  Context ctx{spec,  opts,    clock,
+              log,   backend, *store,
+              token, exp.id,  fmt::format("{}/logs/e{}", opts.results_dir, exp.id)};
   const auto t0 = clock.now();
   const int total = static_cast<int>(stored->size());
   bool interrupted = false;

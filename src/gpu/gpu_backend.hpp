@@ -19,9 +19,9 @@ struct DeviceInfo {
   std::string uuid;
   std::string name;
   std::uint64_t memory_bytes = 0;
-  int sm_count = 0;             // 0 when unknown
-  std::string mig_mode;         // "disabled", "enabled", "unsupported"
-  std::string compute_mode;     // "default", "exclusive_process", ...
+  int sm_count = 0;          // 0 when unknown
+  std::string mig_mode;      // "disabled", "enabled", "unsupported"
+  std::string compute_mode;  // "default", "exclusive_process", ...
   std::string driver_version;
   bool simulated = false;
 };

@@ -28,7 +28,8 @@ std::string last_line(const std::string& text) {
     return {};
   }
   auto start = text.rfind('\n', end);
-  return text.substr(start == std::string::npos ? 0 : start + 1, end - (start == std::string::npos ? 0 : start + 1) + 1);
+  return text.substr(start == std::string::npos ? 0 : start + 1,
+                     end - (start == std::string::npos ? 0 : start + 1) + 1);
 }
 
 std::string signal_name(int sig) {
@@ -60,7 +61,8 @@ Classification classify_exit(const ExitFacts& f) {
   if (f.exec_failed) {
     return {ExitClass::start_failed, "could not start: " + f.exec_error};
   }
-  if (f.reported_error == "oom" || (!f.reported_error.empty() && mentions_oom(f.reported_message))) {
+  if (f.reported_error == "oom" ||
+      (!f.reported_error.empty() && mentions_oom(f.reported_message))) {
     return {ExitClass::oom, "out of memory: " + f.reported_message};
   }
   if (f.reported_error == "gpu_fault") {
@@ -75,6 +77,10 @@ Classification classify_exit(const ExitFacts& f) {
     if (mentions_gpu_fault(f.stderr_tail)) {
       return {ExitClass::gpu_fault, with_tail("GPU fault")};
     }
+  }
+  if (f.never_ready && f.exited && f.exit_code != 0) {
+    return {ExitClass::failed,
+            with_tail(fmt::format("exited with code {} before the start barrier", f.exit_code))};
   }
   if (f.never_ready) {
     return {ExitClass::start_failed,

@@ -8,19 +8,19 @@
 namespace colo {
 
 struct ExitFacts {
-  bool exec_failed = false;     // the program could not be started
-  std::string exec_error;       // why (strerror)
-  bool never_ready = false;     // did not reach the start barrier in time
-  bool exited = false;          // exit code valid
+  bool exec_failed = false;  // the program could not be started
+  std::string exec_error;    // why (strerror)
+  bool never_ready = false;  // did not reach the start barrier in time
+  bool exited = false;       // exit code valid
   int exit_code = 0;
-  int signal = 0;               // terminating signal, 0 if it exited
-  bool stopped_by_colo = false;  // colo sent SIGTERM (stop rule reached)
+  int signal = 0;                   // terminating signal, 0 if it exited
+  bool stopped_by_colo = false;     // colo sent SIGTERM (stop rule reached)
   bool killed_after_grace = false;  // ... and SIGKILL after the grace period
   bool timed_out = false;
-  bool interrupted = false;     // colo was interrupted, or a co-runner failed to start
-  std::string reported_error;   // "oom", "gpu_fault" from a progress error event
+  bool interrupted = false;    // colo was interrupted, or a co-runner failed to start
+  std::string reported_error;  // "oom", "gpu_fault" from a progress error event
   std::string reported_message;
-  std::string stderr_tail;      // last lines of stderr
+  std::string stderr_tail;  // last lines of stderr
 };
 
 struct Classification {

@@ -29,7 +29,7 @@ void Interrupt::install() {
     g_pipe[0] = g_pipe[1] = -1;
     return;
   }
-  struct sigaction sa {};
+  struct sigaction sa{};
   sa.sa_handler = on_signal;
   sigemptyset(&sa.sa_mask);
   sa.sa_flags = SA_RESTART;
@@ -38,9 +38,24 @@ void Interrupt::install() {
   ::signal(SIGPIPE, SIG_IGN);
 }
 
-int Interrupt::fd() { return g_pipe[0]; }
-bool Interrupt::raised() { return g_signal.load() != 0; }
-int Interrupt::signal_number() { return g_signal.load(); }
-void Interrupt::trigger(int sig) { on_signal(sig); }
+int Interrupt::fd() {
+  return g_pipe[0];
+}
+bool Interrupt::raised() {
+  return g_signal.load() != 0;
+}
+int Interrupt::signal_number() {
+  return g_signal.load();
+}
+void Interrupt::trigger(int sig) {
+  on_signal(sig);
+}
+
+void Interrupt::clear() {
+  g_signal.store(0);
+  char buf[64];
+  while (g_pipe[0] >= 0 && ::read(g_pipe[0], buf, sizeof(buf)) > 0) {
+  }
+}
 
 }  // namespace colo

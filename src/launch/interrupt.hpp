@@ -13,6 +13,8 @@ class Interrupt {
   static int signal_number();
   // For tests: raise the flag as if a signal arrived.
   static void trigger(int sig);
+  // For tests: lower the flag again.
+  static void clear();
 };
 
 }  // namespace colo

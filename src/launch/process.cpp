@@ -25,14 +25,14 @@ namespace colo {
 namespace {
 
 bool is_executable_file(const std::string& p) {
-  struct stat st {};
+  struct stat st{};
   return ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(p.c_str(), X_OK) == 0;
 }
 
 // Child side of spawn(): only async-signal-safe calls from here to exec.
 [[noreturn]] void child_exec(const char* path, char* const* argv, char* const* envp,
-                             const char* cwd, int out_fd, int err_fd, int progress_fd,
-                             int start_fd, int status_fd, pid_t parent) {
+                             const char* cwd, int out_fd, int err_fd, int progress_fd, int start_fd,
+                             int status_fd, pid_t parent) {
   auto die = [&](int err) {
     (void)!::write(status_fd, &err, sizeof(err));
     ::_exit(127);
@@ -68,8 +68,8 @@ bool is_executable_file(const std::string& p) {
   }
   // Close everything else but fds 0..4 and the status pipe (close-on-exec).
   for (int fd = 3; fd < 4096; ++fd) {
-    const bool keep = fd == status_fd || (fd == k_progress_fd && p >= 0) ||
-                      (fd == k_start_fd && s >= 0);
+    const bool keep =
+        fd == status_fd || (fd == k_progress_fd && p >= 0) || (fd == k_start_fd && s >= 0);
     if (!keep) {
       ::close(fd);
     }
@@ -99,7 +99,7 @@ Result<std::string> resolve_executable(const std::string& program, const std::st
   if (program.find('/') != std::string::npos) {
     fs::path p(program);
     if (p.is_relative() && !cwd.empty()) {
-      p = fs::path(cwd) / p;
+      p = (fs::path(cwd) / p).lexically_normal();
     }
     if (!fs::exists(p)) {
       return fail(ErrorCode::not_found, fmt::format("executable '{}' not found", p.string()));
@@ -115,7 +115,8 @@ Result<std::string> resolve_executable(const std::string& program, const std::st
   std::size_t start = 0;
   while (start <= path.size()) {
     auto end = path.find(':', start);
-    std::string dir = path.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    std::string dir =
+        path.substr(start, end == std::string::npos ? std::string::npos : end - start);
     if (dir.empty()) {
       dir = ".";
     }
@@ -140,7 +141,8 @@ Result<Spawned> spawn(const SpawnRequest& req) {
     return fail(exe.error());
   }
   if (!req.cwd.empty() && !std::filesystem::is_directory(req.cwd)) {
-    return fail(ErrorCode::not_found, fmt::format("working directory '{}' does not exist", req.cwd));
+    return fail(ErrorCode::not_found,
+                fmt::format("working directory '{}' does not exist", req.cwd));
   }
   // Everything the child needs is built before fork.
   std::vector<std::string> env_strings;
@@ -211,15 +213,19 @@ Result<Spawned> spawn(const SpawnRequest& req) {
   if (n > 0) {
     int st = 0;
     ::waitpid(pid, &st, 0);
-    return fail(ErrorCode::process,
-                fmt::format("cannot start '{}'", req.argv[0]), std::strerror(child_errno));
+    return fail(ErrorCode::process, fmt::format("cannot start '{}'", req.argv[0]),
+                std::strerror(child_errno));
   }
   return Spawned{pid};
 }
 
-bool signal_group(pid_t pgid, int sig) { return pgid > 0 && ::kill(-pgid, sig) == 0; }
+bool signal_group(pid_t pgid, int sig) {
+  return pgid > 0 && ::kill(-pgid, sig) == 0;
+}
 
-bool group_alive(pid_t pgid) { return pgid > 0 && (::kill(-pgid, 0) == 0 || errno == EPERM); }
+bool group_alive(pid_t pgid) {
+  return pgid > 0 && (::kill(-pgid, 0) == 0 || errno == EPERM);
+}
 
 int sweep_token(const std::string& token) {
   if (token.empty()) {
@@ -258,7 +264,9 @@ std::string make_run_token() {
   return fmt::format("{:08x}{:08x}-{}", rd(), rd(), ::getpid());
 }
 
-void become_subreaper() { ::prctl(PR_SET_CHILD_SUBREAPER, 1); }
+void become_subreaper() {
+  ::prctl(PR_SET_CHILD_SUBREAPER, 1);
+}
 
 Result<Guard> Guard::start(const std::string& token) {
   int fds[2];
@@ -313,6 +321,8 @@ void Guard::release() {
   }
 }
 
-Guard::~Guard() { release(); }
+Guard::~Guard() {
+  release();
+}
 
 }  // namespace colo

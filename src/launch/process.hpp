@@ -13,13 +13,13 @@
 namespace colo {
 
 struct SpawnRequest {
-  std::vector<std::string> argv;              // argv[0]: a path or a name looked up in PATH
-  std::map<std::string, std::string> env;     // added to (and overriding) colo's environment
-  std::string cwd;                            // empty: colo's
-  std::string stdout_path;                    // created/truncated; empty: /dev/null
+  std::vector<std::string> argv;           // argv[0]: a path or a name looked up in PATH
+  std::map<std::string, std::string> env;  // added to (and overriding) colo's environment
+  std::string cwd;                         // empty: colo's
+  std::string stdout_path;                 // created/truncated; empty: /dev/null
   std::string stderr_path;
-  int progress_write_fd = -1;                 // becomes fd 3 in the child (or closed)
-  int start_read_fd = -1;                     // becomes fd 4 in the child (or closed)
+  int progress_write_fd = -1;  // becomes fd 3 in the child (or closed)
+  int start_read_fd = -1;      // becomes fd 4 in the child (or closed)
 };
 
 struct Spawned {
@@ -52,7 +52,10 @@ void become_subreaper();
 class Guard {
  public:
   static Result<Guard> start(const std::string& token);
-  Guard(Guard&& o) noexcept : m_pid(o.m_pid), m_fd(o.m_fd) { o.m_pid = -1; o.m_fd = -1; }
+  Guard(Guard&& o) noexcept : m_pid(o.m_pid), m_fd(o.m_fd) {
+    o.m_pid = -1;
+    o.m_fd = -1;
+  }
   Guard& operator=(Guard&&) = delete;
   Guard(const Guard&) = delete;
   ~Guard();

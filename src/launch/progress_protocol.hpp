@@ -19,11 +19,11 @@ enum class ProgressKind { ready, step, error, done, other };
 
 struct ProgressEvent {
   ProgressKind kind = ProgressKind::other;
-  std::optional<std::int64_t> step;   // workload's own step counter, if given
-  double samples = 0;                 // samples processed in this step
+  std::optional<std::int64_t> step;  // workload's own step counter, if given
+  double samples = 0;                // samples processed in this step
   std::optional<double> loss;
   std::optional<double> latency_ms;
-  std::string error_kind;             // "oom", "gpu_fault", ... for kind == error
+  std::string error_kind;  // "oom", "gpu_fault", ... for kind == error
   std::string message;
 };
 

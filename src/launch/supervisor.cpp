@@ -27,7 +27,7 @@ struct Client {
   int pidfd = -1;
   std::string buffer;
   bool ready = false;
-  bool reaped = false;   // main process waited for
+  bool reaped = false;    // main process waited for
   bool finished = false;  // reaped and its process group is gone
   bool stop_sent = false;
   bool kill_sent = false;
@@ -99,6 +99,12 @@ class Run {
       aborted = !wait_ready();
     }
     if (aborted) {
+      for (auto& c : m_clients) {
+        if (c.pid <= 0 && !c.outcome.facts.exec_failed) {
+          c.outcome.facts.interrupted = true;  // never started: a co-runner failed first
+          c.reaped = c.finished = true;
+        }
+      }
       stop_all([](Client& c) { c.outcome.facts.interrupted = true; });
     } else {
       release();
@@ -160,8 +166,7 @@ class Run {
 
   // false when a client ended, never got ready, or colo was interrupted.
   bool wait_ready() {
-    const Nanos deadline =
-        m_launch_time + std::chrono::duration_cast<Nanos>(m_policy.init_timeout);
+    const Nanos deadline = m_launch_time + std::chrono::duration_cast<Nanos>(m_policy.init_timeout);
     while (!all_ready()) {
       if (Interrupt::raised()) {
         m_result.interrupted = true;

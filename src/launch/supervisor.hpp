@@ -18,15 +18,15 @@ namespace colo {
 
 struct ClientLaunch {
   std::string label;
-  SpawnRequest spawn;   // protocol fds are filled in by the supervisor
+  SpawnRequest spawn;    // protocol fds are filled in by the supervisor
   bool progress = true;  // waits for {"event":"ready"} at the barrier
 };
 
 struct StopPolicy {
-  std::optional<Seconds> duration;   // after release, stop everyone
+  std::optional<Seconds> duration;    // after release, stop everyone
   std::optional<std::int64_t> steps;  // stop each client after this many steps
   bool on_exit = false;
-  Seconds timeout{0};                // after release, stop everyone as timed out; 0 = none
+  Seconds timeout{0};  // after release, stop everyone as timed out; 0 = none
   Seconds grace{5};
   Seconds init_timeout{300};
 };

@@ -10,7 +10,7 @@
 namespace colo {
 
 struct GroupStats {
-  double cpu_seconds = 0;     // user + system time of the group's live processes
+  double cpu_seconds = 0;  // user + system time of the group's live processes
   std::uint64_t rss_bytes = 0;
   int processes = 0;
 };

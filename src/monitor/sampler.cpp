@@ -8,10 +8,15 @@ namespace colo {
 
 Sampler::Sampler(GpuBackend* backend, const Clock& clock, Seconds period, std::vector<int> gpus,
                  std::string proc_root)
-    : m_backend(backend), m_clock(clock), m_period(period), m_gpus(std::move(gpus)),
+    : m_backend(backend),
+      m_clock(clock),
+      m_period(period),
+      m_gpus(std::move(gpus)),
       m_proc_root(std::move(proc_root)) {}
 
-Sampler::~Sampler() { stop(); }
+Sampler::~Sampler() {
+  stop();
+}
 
 void Sampler::set_targets(std::map<int, pid_t> targets) {
   std::lock_guard lock(m_mutex);
@@ -72,13 +77,15 @@ void Sampler::sample_once() {
     if (it == groups.end()) {
       continue;
     }
-    out.push_back({t, i, std::nullopt, "host.rss_bytes", static_cast<double>(it->second.rss_bytes)});
-    out.push_back({t, i, std::nullopt, "host.processes", static_cast<double>(it->second.processes)});
+    out.push_back(
+        {t, i, std::nullopt, "host.rss_bytes", static_cast<double>(it->second.rss_bytes)});
+    out.push_back(
+        {t, i, std::nullopt, "host.processes", static_cast<double>(it->second.processes)});
     std::lock_guard lock(m_mutex);
     auto last = m_last_cpu.find(i);
     if (last != m_last_cpu.end() && t > last->second.first) {
-      const double pct = 100.0 * (it->second.cpu_seconds - last->second.second) /
-                         (t - last->second.first);
+      const double pct =
+          100.0 * (it->second.cpu_seconds - last->second.second) / (t - last->second.first);
       out.push_back({t, i, std::nullopt, "host.cpu_percent", std::max(0.0, pct)});
     }
     m_last_cpu[i] = {t, it->second.cpu_seconds};

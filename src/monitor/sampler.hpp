@@ -20,9 +20,9 @@
 namespace colo {
 
 struct MonitorSample {
-  double t = 0;                // Clock::now() in seconds
-  std::optional<int> target;   // index given in set_targets, for host metrics
-  std::optional<int> gpu;      // device index, for GPU metrics
+  double t = 0;               // Clock::now() in seconds
+  std::optional<int> target;  // index given in set_targets, for host metrics
+  std::optional<int> gpu;     // device index, for GPU metrics
   std::string metric;
   double value = 0;
 };

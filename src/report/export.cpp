@@ -53,10 +53,14 @@ std::string export_json(const ExperimentRecord& exp, const std::vector<RunData>&
                      {"spec", exp.spec_yaml}};
   auto& jr = j["runs"] = nlohmann::json::array();
   for (const auto& rd : runs) {
-    nlohmann::json r{{"id", rd.run.id},       {"key", rd.run.key},
-                     {"repetition", rd.run.repetition}, {"sweep", rd.run.sweep},
-                     {"mode", rd.run.mode},   {"group", rd.run.group},
-                     {"status", to_string(rd.run.status)}, {"wall_s", rd.run.wall_s},
+    nlohmann::json r{{"id", rd.run.id},
+                     {"key", rd.run.key},
+                     {"repetition", rd.run.repetition},
+                     {"sweep", rd.run.sweep},
+                     {"mode", rd.run.mode},
+                     {"group", rd.run.group},
+                     {"status", to_string(rd.run.status)},
+                     {"wall_s", rd.run.wall_s},
                      {"settings", nlohmann::json::parse(rd.run.settings_json, nullptr, false)}};
     auto& ws = r["workloads"] = nlohmann::json::array();
     for (const auto& w : rd.workloads) {

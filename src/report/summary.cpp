@@ -30,7 +30,9 @@ std::optional<double> rate_of(const WorkloadRecord& w, bool& by_wall_time) {
   return std::nullopt;
 }
 
-bool ok(const WorkloadRecord& w) { return w.exit_class == ExitClass::ok; }
+bool ok(const WorkloadRecord& w) {
+  return w.exit_class == ExitClass::ok;
+}
 
 }  // namespace
 
@@ -94,8 +96,14 @@ Summary summarize(const ExperimentRecord& exp, const std::vector<RunData>& runs)
     GroupKey gk{rd.run.sweep, rd.run.mode, rd.run.group};
     if (!groups.count(gk)) {
       group_order.push_back(gk);
-      groups[gk] = GroupRow{rd.run.sweep, rd.run.mode, rd.run.group,
-                            static_cast<int>(rd.workloads.size()), 0, std::nullopt, 0, 0};
+      groups[gk] = GroupRow{rd.run.sweep,
+                            rd.run.mode,
+                            rd.run.group,
+                            static_cast<int>(rd.workloads.size()),
+                            0,
+                            std::nullopt,
+                            0,
+                            0};
     }
     auto& g = groups[gk];
     ++g.reps;
@@ -164,8 +172,9 @@ Summary summarize(const ExperimentRecord& exp, const std::vector<RunData>& runs)
 std::string render_text(const Summary& s) {
   std::string out;
   if (s.simulated) {
-    out += "*** SIMULATED GPU: the numbers below come from colo's contention model, not from a "
-           "real GPU ***\n";
+    out +=
+        "*** SIMULATED GPU: the numbers below come from colo's contention model, not from a "
+        "real GPU ***\n";
   }
   out += fmt::format("Experiment {} \"{}\" on {}{}: {}/{} runs done in {:.1f} s\n", s.id,
                      s.experiment, s.backend, s.simulated ? " (simulated)" : "", s.runs_done,
@@ -177,9 +186,9 @@ std::string render_text(const Summary& s) {
     out += "\nSolo baselines (mean over repetitions)\n";
     out += fmt::format("  {:<24} {:<20} {:>14} {:>5}\n", "workload", "sweep", "rate", "reps");
     for (const auto& r : s.solo) {
-      out += fmt::format("  {:<24} {:<20} {:>14} {:>5}\n", r.workload, r.sweep.empty() ? "-" : r.sweep,
-                         fmt::format("{:.4g} {}", r.rate, r.by_wall_time ? "run/s" : "samp/s"),
-                         r.reps);
+      out += fmt::format(
+          "  {:<24} {:<20} {:>14} {:>5}\n", r.workload, r.sweep.empty() ? "-" : r.sweep,
+          fmt::format("{:.4g} {}", r.rate, r.by_wall_time ? "run/s" : "samp/s"), r.reps);
     }
   }
   if (!s.workloads.empty()) {

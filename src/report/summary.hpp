@@ -35,11 +35,11 @@ struct WorkloadRow {
   std::string workload;  // "name#copy"
   std::string base;      // workload name
   std::optional<double> solo;
-  double rate = 0;       // mean over repetitions of ok runs
+  double rate = 0;  // mean over repetitions of ok runs
   std::optional<double> relative;
   std::optional<double> slowdown_pct;
   int reps = 0;
-  int failed = 0;        // repetitions where this workload did not end ok
+  int failed = 0;  // repetitions where this workload did not end ok
   bool by_wall_time = false;
 };
 
@@ -48,8 +48,8 @@ struct GroupRow {
   std::string mode;
   std::string group;
   int clients = 0;
-  double aggregate_rate = 0;          // sum of the workloads' mean rates
-  std::optional<double> speedup;      // mean over repetitions of sum(relative)
+  double aggregate_rate = 0;      // sum of the workloads' mean rates
+  std::optional<double> speedup;  // mean over repetitions of sum(relative)
   int reps = 0;
   int failed_reps = 0;
 };

@@ -225,14 +225,15 @@ Result<Store> Store::open(const std::string& path, OpenMode mode) {
     if (!parent.empty()) {
       fs::create_directories(parent, ec);
       if (ec) {
-        return fail(ErrorCode::io, fmt::format("cannot create store directory '{}'",
-                                               parent.string()),
+        return fail(ErrorCode::io,
+                    fmt::format("cannot create store directory '{}'", parent.string()),
                     ec.message());
       }
     }
     if (::access(parent.empty() ? "." : parent.c_str(), W_OK) != 0) {
-      return fail(ErrorCode::io, fmt::format("store directory '{}' is not writable",
-                                             parent.empty() ? "." : parent.string()),
+      return fail(ErrorCode::io,
+                  fmt::format("store directory '{}' is not writable",
+                              parent.empty() ? "." : parent.string()),
                   std::strerror(errno));
     }
   }
@@ -255,8 +256,8 @@ Result<Store> Store::open(const std::string& path, OpenMode mode) {
   COLO_TRY(store.exec("PRAGMA foreign_keys=ON"));
   const int version = store.schema_version();
   if (version < 0) {
-    return fail(ErrorCode::store, fmt::format("'{}' is not a colo store (not an SQLite database)",
-                                              path));
+    return fail(ErrorCode::store,
+                fmt::format("'{}' is not a colo store (not an SQLite database)", path));
   }
   if (version > k_schema_version) {
     return fail(ErrorCode::store,
@@ -267,7 +268,8 @@ Result<Store> Store::open(const std::string& path, OpenMode mode) {
   if (version > 0) {
     Stmt s(db, "SELECT value FROM meta WHERE key='application'");
     if (!s.ok() || s.step() != SQLITE_ROW || s.text(0) != "colo") {
-      return fail(ErrorCode::store, fmt::format("'{}' is an SQLite file but not a colo store", path));
+      return fail(ErrorCode::store,
+                  fmt::format("'{}' is an SQLite file but not a colo store", path));
     }
   } else if (mode == OpenMode::read_write) {
     Stmt s(db, "SELECT count(*) FROM sqlite_master");
@@ -307,7 +309,9 @@ Store& Store::operator=(Store&& o) noexcept {
   return *this;
 }
 
-Store::~Store() { sqlite3_close(m_db); }
+Store::~Store() {
+  sqlite3_close(m_db);
+}
 
 Status Store::exec(const char* sql) {
   char* err = nullptr;

@@ -12,7 +12,9 @@
 
 namespace {
 volatile std::sig_atomic_t g_stop = 0;
-void on_term(int) { g_stop = 1; }
+void on_term(int) {
+  g_stop = 1;
+}
 
 long flag(int argc, char** argv, const char* name, long def) {
   for (int i = 1; i + 1 < argc; ++i) {
@@ -35,7 +37,8 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; i += 2) {
     const std::string f = argv[i];
     if (f != "--work" && f != "--batch" && f != "--steps" && f != "--size") {
-      std::fprintf(stderr, "colo-cpu-work: unknown flag '%s' (known: --work --batch --steps --size)\n",
+      std::fprintf(stderr,
+                   "colo-cpu-work: unknown flag '%s' (known: --work --batch --steps --size)\n",
                    argv[i]);
       return 2;
     }

@@ -24,7 +24,9 @@
 
 namespace {
 volatile std::sig_atomic_t g_stop = 0;
-void on_term(int) { g_stop = 1; }
+void on_term(int) {
+  g_stop = 1;
+}
 
 [[noreturn]] void usage(const std::string& msg) {
   std::fprintf(stderr, "colo-sim-gpu: %s\n", msg.c_str());

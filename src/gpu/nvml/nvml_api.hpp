@@ -25,22 +25,22 @@ inline constexpr int k_clock_sm = 1;   // NVML_CLOCK_SM
 inline constexpr int k_clock_mem = 2;  // NVML_CLOCK_MEM
 inline constexpr int k_temperature_gpu = 0;
 
-#define COLO_NVML_FUNCTIONS(X)                                                        \
-  X(nvmlInit_v2, Return, ())                                                          \
-  X(nvmlShutdown, Return, ())                                                         \
-  X(nvmlErrorString, const char*, (Return))                                           \
-  X(nvmlSystemGetDriverVersion, Return, (char*, unsigned int))                        \
-  X(nvmlDeviceGetCount_v2, Return, (unsigned int*))                                   \
-  X(nvmlDeviceGetHandleByIndex_v2, Return, (unsigned int, Device*))                   \
-  X(nvmlDeviceGetName, Return, (Device, char*, unsigned int))                         \
-  X(nvmlDeviceGetUUID, Return, (Device, char*, unsigned int))                         \
-  X(nvmlDeviceGetMemoryInfo, Return, (Device, Memory*))                               \
-  X(nvmlDeviceGetUtilizationRates, Return, (Device, Utilization*))                    \
-  X(nvmlDeviceGetPowerUsage, Return, (Device, unsigned int*))                         \
-  X(nvmlDeviceGetTotalEnergyConsumption, Return, (Device, unsigned long long*))       \
-  X(nvmlDeviceGetClockInfo, Return, (Device, int, unsigned int*))                     \
-  X(nvmlDeviceGetTemperature, Return, (Device, int, unsigned int*))                   \
-  X(nvmlDeviceGetMigMode, Return, (Device, unsigned int*, unsigned int*))             \
+#define COLO_NVML_FUNCTIONS(X)                                                  \
+  X(nvmlInit_v2, Return, ())                                                    \
+  X(nvmlShutdown, Return, ())                                                   \
+  X(nvmlErrorString, const char*, (Return))                                     \
+  X(nvmlSystemGetDriverVersion, Return, (char*, unsigned int))                  \
+  X(nvmlDeviceGetCount_v2, Return, (unsigned int*))                             \
+  X(nvmlDeviceGetHandleByIndex_v2, Return, (unsigned int, Device*))             \
+  X(nvmlDeviceGetName, Return, (Device, char*, unsigned int))                   \
+  X(nvmlDeviceGetUUID, Return, (Device, char*, unsigned int))                   \
+  X(nvmlDeviceGetMemoryInfo, Return, (Device, Memory*))                         \
+  X(nvmlDeviceGetUtilizationRates, Return, (Device, Utilization*))              \
+  X(nvmlDeviceGetPowerUsage, Return, (Device, unsigned int*))                   \
+  X(nvmlDeviceGetTotalEnergyConsumption, Return, (Device, unsigned long long*)) \
+  X(nvmlDeviceGetClockInfo, Return, (Device, int, unsigned int*))               \
+  X(nvmlDeviceGetTemperature, Return, (Device, int, unsigned int*))             \
+  X(nvmlDeviceGetMigMode, Return, (Device, unsigned int*, unsigned int*))       \
   X(nvmlDeviceGetComputeMode, Return, (Device, int*))
 
 }  // namespace colo::nvml

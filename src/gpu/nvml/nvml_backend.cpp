@@ -44,10 +44,10 @@ Result<std::unique_ptr<NvmlBackend>> NvmlBackend::create(const char* library) {
     const char* e = ::dlerror();
     return fail(ErrorCode::gpu, fmt::format("cannot load {}", library), e ? e : "");
   }
-#define COLO_NVML_LOAD(name, ret, params)                                                   \
-  impl->name = reinterpret_cast<ret(*) params>(::dlsym(impl->handle, #name));               \
-  if (!impl->name) {                                                                        \
-    ::dlclose(impl->handle);                                                                \
+#define COLO_NVML_LOAD(name, ret, params)                                                      \
+  impl->name = reinterpret_cast<ret(*) params>(::dlsym(impl->handle, #name));                  \
+  if (!impl->name) {                                                                           \
+    ::dlclose(impl->handle);                                                                   \
     return fail(ErrorCode::gpu, fmt::format("{} lacks {} (driver too old?)", library, #name)); \
   }
   COLO_NVML_FUNCTIONS(COLO_NVML_LOAD)
@@ -102,7 +102,9 @@ Result<std::unique_ptr<NvmlBackend>> NvmlBackend::create(const char* library) {
   return std::unique_ptr<NvmlBackend>(new NvmlBackend(std::move(impl)));
 }
 
-Result<std::vector<DeviceInfo>> NvmlBackend::devices() { return m_impl->infos; }
+Result<std::vector<DeviceInfo>> NvmlBackend::devices() {
+  return m_impl->infos;
+}
 
 Result<std::vector<Metric>> NvmlBackend::sample(int device) {
   if (device < 0 || static_cast<std::size_t>(device) >= m_impl->devices.size()) {
@@ -149,8 +151,8 @@ Result<std::vector<Metric>> NvmlBackend::sample(int device) {
 Status NvmlBackend::check_mode(const ModeSettings& mode, const std::vector<int>& devs) {
   for (int d : devs) {
     if (d < 0 || static_cast<std::size_t>(d) >= m_impl->infos.size()) {
-      return fail(ErrorCode::not_found, fmt::format("GPU {} does not exist: this machine has {}",
-                                                    d, m_impl->infos.size()));
+      return fail(ErrorCode::not_found, fmt::format("GPU {} does not exist: this machine has {}", d,
+                                                    m_impl->infos.size()));
     }
   }
   if (mode.kind != ModeKind::solo && mode.kind != ModeKind::timeslice) {

@@ -16,9 +16,13 @@ double gpu_part(const SimClient& c) {
   return c.duty * std::max(1.0, c.sm_fraction / limit);
 }
 
-double sm_share(const SimClient& c) { return std::min(c.sm_fraction, std::clamp(c.sm_limit, 1e-3, 1.0)); }
+double sm_share(const SimClient& c) {
+  return std::min(c.sm_fraction, std::clamp(c.sm_limit, 1e-3, 1.0));
+}
 
-double rate(const SimClient& c, double s) { return 1.0 / ((1.0 - c.duty) + gpu_part(c) * s); }
+double rate(const SimClient& c, double s) {
+  return 1.0 / ((1.0 - c.duty) + gpu_part(c) * s);
+}
 
 // Load on the most contended resource at stretch s.
 double load(const std::vector<SimClient>& cs, ModeKind mode, double s) {

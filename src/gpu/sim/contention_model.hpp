@@ -36,8 +36,8 @@ std::vector<double> speed_factors(const std::vector<SimClient>& clients, ModeKin
 
 // Fractions of the device in use, given clients and the speeds speed_factors() returned.
 struct Utilization {
-  double gpu_busy = 0;   // share of time any kernel runs (DCGM_FI_DEV_GPU_UTIL / 100)
-  double sm_active = 0;  // DCGM_FI_PROF_SM_ACTIVE
+  double gpu_busy = 0;     // share of time any kernel runs (DCGM_FI_DEV_GPU_UTIL / 100)
+  double sm_active = 0;    // DCGM_FI_PROF_SM_ACTIVE
   double dram_active = 0;  // DCGM_FI_PROF_DRAM_ACTIVE
 };
 Utilization utilization(const std::vector<SimClient>& clients, const std::vector<double>& speeds,

@@ -13,7 +13,9 @@ class SimSession final : public ModeSession {
  public:
   SimSession(SimBackend& backend, ModeSettings mode, std::vector<int> devices,
              std::map<int, std::string> dirs)
-      : m_backend(backend), m_mode(std::move(mode)), m_devices(std::move(devices)),
+      : m_backend(backend),
+        m_mode(std::move(mode)),
+        m_devices(std::move(devices)),
         m_dirs(std::move(dirs)) {}
   ~SimSession() override { (void)end(); }
   SimSession(const SimSession&) = delete;
@@ -167,9 +169,9 @@ Status SimBackend::check_mode(const ModeSettings& mode, const std::vector<int>& 
   }
   auto check_sms = [&](int sms) -> Status {
     if (sms > m_topology.sm_count) {
-      return fail(ErrorCode::invalid_argument,
-                  fmt::format("green: {} SMs asked for, the device has {}", sms,
-                              m_topology.sm_count));
+      return fail(
+          ErrorCode::invalid_argument,
+          fmt::format("green: {} SMs asked for, the device has {}", sms, m_topology.sm_count));
     }
     return {};
   };

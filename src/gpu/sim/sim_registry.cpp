@@ -60,10 +60,14 @@ Status write_atomic(const std::string& path, const std::string& text) {
 }
 
 nlohmann::json to_json(const ClientRecord& r) {
-  return {{"pid", r.pid},          {"label", r.label},
-          {"duty", r.model.duty},  {"sm_fraction", r.model.sm_fraction},
-          {"bw_fraction", r.model.bw_fraction}, {"sm_limit", r.model.sm_limit},
-          {"mem_bytes", r.mem_bytes}, {"active", r.active}};
+  return {{"pid", r.pid},
+          {"label", r.label},
+          {"duty", r.model.duty},
+          {"sm_fraction", r.model.sm_fraction},
+          {"bw_fraction", r.model.bw_fraction},
+          {"sm_limit", r.model.sm_limit},
+          {"mem_bytes", r.mem_bytes},
+          {"active", r.active}};
 }
 
 ClientRecord from_json(const nlohmann::json& j) {
@@ -83,7 +87,9 @@ std::string client_path(const std::string& dir, int pid) {
   return fmt::format("{}/client-{}.json", dir, pid);
 }
 
-bool alive(int pid) { return ::kill(pid, 0) == 0 || errno == EPERM; }
+bool alive(int pid) {
+  return ::kill(pid, 0) == 0 || errno == EPERM;
+}
 
 std::vector<ClientRecord> read_clients(const std::string& dir) {
   std::vector<ClientRecord> out;
@@ -144,7 +150,8 @@ Result<DeviceState> SimRegistry::device() const {
     s.contention.mps_overhead = j.at("mps_overhead").get<double>();
     return s;
   } catch (const std::exception& e) {
-    return fail(ErrorCode::gpu, fmt::format("corrupt simulated GPU state in '{}'", m_dir), e.what());
+    return fail(ErrorCode::gpu, fmt::format("corrupt simulated GPU state in '{}'", m_dir),
+                e.what());
   }
 }
 
@@ -185,6 +192,8 @@ void SimRegistry::leave(int pid) const {
   fs::remove(client_path(m_dir, pid), ec);
 }
 
-Result<std::vector<ClientRecord>> SimRegistry::clients() const { return read_clients(m_dir); }
+Result<std::vector<ClientRecord>> SimRegistry::clients() const {
+  return read_clients(m_dir);
+}
 
 }  // namespace colo::sim

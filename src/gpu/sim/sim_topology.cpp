@@ -51,7 +51,8 @@ Result<SimTopology> parse_topology(const std::string& yaml_text, const std::stri
       }
     }
   } catch (const YAML::Exception& e) {
-    return fail(ErrorCode::invalid_argument, fmt::format("{}:{}: {}", path, e.mark.line + 1, e.msg));
+    return fail(ErrorCode::invalid_argument,
+                fmt::format("{}:{}: {}", path, e.mark.line + 1, e.msg));
   }
   if (t.devices < 1 || t.devices > 64 || t.sm_count < 1 || t.memory_bytes == 0) {
     return fail(ErrorCode::invalid_argument,

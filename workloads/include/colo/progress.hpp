@@ -38,12 +38,12 @@ class Reporter {
     int n = std::snprintf(buf, sizeof(buf), "{\"event\":\"step\",\"step\":%lld,\"samples\":%.17g",
                           ++m_step, samples);
     if (loss >= 0) {
-      n += std::snprintf(buf + n, sizeof(buf) - static_cast<std::size_t>(n), ",\"loss\":%.9g",
-                         loss);
+      n +=
+          std::snprintf(buf + n, sizeof(buf) - static_cast<std::size_t>(n), ",\"loss\":%.9g", loss);
     }
     if (latency_ms >= 0) {
-      n += std::snprintf(buf + n, sizeof(buf) - static_cast<std::size_t>(n),
-                         ",\"latency_ms\":%.9g", latency_ms);
+      n += std::snprintf(buf + n, sizeof(buf) - static_cast<std::size_t>(n), ",\"latency_ms\":%.9g",
+                         latency_ms);
     }
     std::snprintf(buf + n, sizeof(buf) - static_cast<std::size_t>(n), "}");
     write_line(buf);

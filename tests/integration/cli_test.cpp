@@ -1,0 +1,426 @@
+// End-to-end tests of the colo binary on the simulated GPU: real processes, a real store.
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+#include <sqlite3.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "store/store.hpp"
+
+namespace colo {
+namespace {
+namespace fs = std::filesystem;
+
+struct Output {
+  int rc = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// Processes whose environment holds `entry` (e.g. COLO_EXPERIMENT=name).
+int count_procs_with_env(const std::string& entry) {
+  int n = 0;
+  for (const auto& d : fs::directory_iterator("/proc")) {
+    const auto name = d.path().filename().string();
+    if (name.empty() || !std::isdigit(static_cast<unsigned char>(name[0]))) {
+      continue;
+    }
+    std::ifstream st(d.path() / "stat");
+    std::string stat;
+    std::getline(st, stat);
+    if (stat.find(") Z") != std::string::npos) {
+      continue;  // a zombie waiting for its parent is not running
+    }
+    std::ifstream in(d.path() / "environ", std::ios::binary);
+    std::string e;
+    while (std::getline(in, e, '\0')) {
+      if (e == entry) {
+        ++n;
+        break;
+      }
+    }
+  }
+  return n;
+}
+
+class Cli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    m_dir = fs::temp_directory_path() /
+            ("colo-cli-" + std::to_string(::getpid()) + "-" +
+             ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(m_dir);
+    fs::create_directories(m_dir);
+    m_name = std::string("it-") + ::testing::UnitTest::GetInstance()->current_test_info()->name() +
+             "-" + std::to_string(::getpid());
+  }
+  void TearDown() override {
+    EXPECT_EQ(count_procs_with_env("COLO_EXPERIMENT=" + m_name), 0) << "orphan workloads";
+    std::error_code ec;
+    fs::permissions(m_dir, fs::perms::owner_all, ec);
+    fs::remove_all(m_dir, ec);
+  }
+
+  fs::path write_spec(const std::string& body, const std::string& file = "spec.yaml") {
+    auto p = m_dir / file;
+    std::ofstream(p) << "name: " << m_name << "\n" << body;
+    return p;
+  }
+
+  pid_t start(const std::vector<std::string>& args, const std::string& tag) {
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      const int out = ::open((m_dir / (tag + ".out")).c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      const int err = ::open((m_dir / (tag + ".err")).c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      ::dup2(out, 1);
+      ::dup2(err, 2);
+      ::chdir(m_dir.c_str());
+      std::vector<std::string> argv_s{std::string(COLO_BIN_DIR) + "/colo", "--results",
+                                      (m_dir / "results").string()};
+      argv_s.insert(argv_s.end(), args.begin(), args.end());
+      std::vector<char*> argv;
+      for (auto& s : argv_s) {
+        argv.push_back(s.data());
+      }
+      argv.push_back(nullptr);
+      ::execv(argv[0], argv.data());
+      ::_exit(127);
+    }
+    return pid;
+  }
+
+  Output finish(pid_t pid, const std::string& tag) {
+    int st = 0;
+    ::waitpid(pid, &st, 0);
+    Output o;
+    o.rc = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    o.out = slurp(m_dir / (tag + ".out"));
+    o.err = slurp(m_dir / (tag + ".err"));
+    return o;
+  }
+
+  Output colo(const std::vector<std::string>& args) {
+    const std::string tag = "cmd" + std::to_string(m_calls++);
+    return finish(start(args, tag), tag);
+  }
+
+  Store store() {
+    auto s = Store::open((m_dir / "results" / "colo.db").string(), OpenMode::read_only);
+    EXPECT_TRUE(s) << s.error().what();
+    return std::move(*s);
+  }
+
+  fs::path m_dir;
+  std::string m_name;
+  int m_calls = 0;
+};
+
+constexpr const char* k_sim_spec = R"(gpu: sim
+warmup: 0.1s
+stop: {duration: 0.6s}
+sample_period: 100ms
+modes: [timeslice, mps]
+workloads:
+  - name: small
+    builtin: sim-gpu
+    args: {duty: 0.5, sm: 0.25, bw: 0.1, mem: 2G, step-ms: 5, batch: 10}
+    copies: [2]
+)";
+
+TEST_F(Cli, RunsASimulatedExperimentAndReadsItBack) {
+  auto spec = write_spec(k_sim_spec);
+  auto r = colo({"run", spec.string()});
+  ASSERT_EQ(r.rc, 0) << r.out << r.err;
+  EXPECT_EQ(r.out.find("*** SIMULATED GPU"), 1U) << r.out;
+  EXPECT_NE(r.out.find("3/3 runs done"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Aggregate speed-up"), std::string::npos);
+  EXPECT_NE(r.err.find("SIMULATED GPU"), std::string::npos);
+
+  auto ls = colo({"ls"});
+  ASSERT_EQ(ls.rc, 0) << ls.err;
+  EXPECT_NE(ls.out.find(m_name), std::string::npos);
+  EXPECT_NE(ls.out.find("3/3"), std::string::npos);
+  EXPECT_NE(ls.out.find("sim"), std::string::npos);
+
+  auto show = colo({"show", "1"});
+  ASSERT_EQ(show.rc, 0) << show.err;
+  EXPECT_NE(show.out.find("SIMULATED"), std::string::npos);
+  EXPECT_NE(show.out.find("small#1"), std::string::npos);
+
+  auto csv = colo({"export", "--format", "csv"});
+  ASSERT_EQ(csv.rc, 0) << csv.err;
+  EXPECT_EQ(std::count(csv.out.begin(), csv.out.end(), '\n'), 1 + 1 + 2 + 2);
+  auto json = colo({"export", "1", "--format", "json"});
+  ASSERT_EQ(json.rc, 0);
+  auto j = nlohmann::json::parse(json.out);
+  EXPECT_TRUE(j["experiment"]["simulated"].get<bool>());
+  EXPECT_EQ(j["runs"].size(), 3U);
+
+  // Everything was stored: per-workload throughput, progress events, host and GPU samples.
+  auto s = store();
+  auto runs = s.runs(1);
+  ASSERT_EQ(runs->size(), 3U);
+  for (const auto& run : *runs) {
+    EXPECT_EQ(run.status, RunStatus::done);
+    EXPECT_NE(run.settings_json.find("\"argv\""), std::string::npos);
+    const auto ws = s.workloads(run.id);
+    for (const auto& w : *ws) {
+      ASSERT_TRUE(w.throughput) << w.name;
+      EXPECT_GT(*w.throughput, 0);
+      EXPECT_FALSE(s.progress(w.id)->empty());
+    }
+    bool gpu = false;
+    bool host = false;
+    const auto samples = s.samples(run.id);
+    for (const auto& smp : *samples) {
+      gpu = gpu || smp.metric == "DCGM_FI_PROF_SM_ACTIVE";
+      host = host || smp.metric == "host.rss_bytes";
+    }
+    EXPECT_TRUE(gpu && host) << run.key;
+  }
+}
+
+TEST_F(Cli, BadSpecsFailBeforeAnythingRuns) {
+  struct Case {
+    std::string body;
+    std::string expect;
+  };
+  std::vector<Case> cases{
+      {"stop: {duration: 1s\nworkloads: []\n", "spec.yaml:"},
+      {"stop: {duration: 1s}\nflavour: x\nworkloads:\n  - {name: a, cmd: [true]}\n",
+       "spec.yaml:3: flavour: unknown field"},
+      {"stop: {duration: 1s}\nworkloads:\n  - {name: a, builtin: resnet9000}\n",
+       "unknown workload 'resnet9000'"},
+      {"stop: {duration: 1s}\nworkloads:\n  - {name: a, cmd: [colo-missing-binary-xyz]}\n",
+       "workloads.a.cmd: executable 'colo-missing-binary-xyz' not found in PATH"},
+      {"gpu: sim\nstop: {duration: 1s}\nmodes: [{mig: {layout: [3g.40gb, 3g.40gb]}}]\n"
+       "workloads:\n  - {name: a, cmd: [true], copies: [2]}\n",
+       "use mps"},
+  };
+  for (const auto& c : cases) {
+    auto spec = write_spec(c.body);
+    auto r = colo({"run", spec.string()});
+    EXPECT_EQ(r.rc, 2) << c.body << r.err;
+    EXPECT_NE(r.err.find(c.expect), std::string::npos) << "expected '" << c.expect << "' in "
+                                                       << r.err;
+  }
+  EXPECT_FALSE(fs::exists(m_dir / "results" / "colo.db"));
+  auto missing = colo({"run", (m_dir / "nope.yaml").string()});
+  EXPECT_EQ(missing.rc, 2);
+  EXPECT_NE(missing.err.find("nope.yaml"), std::string::npos);
+}
+
+TEST_F(Cli, MisbehavingWorkloadsAreClassifiedAndCleanedUp) {
+  auto spec = write_spec(R"(gpu: sim
+stop: {duration: 0.5s}
+grace: 0.3s
+init_timeout: 5s
+solo_baseline: false
+workloads:
+  - {name: stubborn, cmd: [sh, -c, "trap '' TERM; while true; do sleep 0.05; done"], progress: false}
+  - {name: forker, cmd: [sh, -c, "sleep 300 & sleep 300 & setsid sleep 300 & wait"], progress: false}
+)");
+  auto r = colo({"run", spec.string()});
+  EXPECT_EQ(r.rc, 3) << r.out << r.err;
+  EXPECT_NE(r.out.find("stubborn#0: killed: ignored SIGTERM"), std::string::npos) << r.out;
+  auto s = store();
+  auto ws = s.workloads((*s.runs(1))[0].id);
+  ASSERT_EQ(ws->size(), 2U);
+  EXPECT_EQ((*ws)[0].exit_class, ExitClass::killed);
+  EXPECT_EQ((*ws)[1].exit_class, ExitClass::ok);
+}
+
+TEST_F(Cli, ImmediateFailureIsReportedWithItsStderr) {
+  auto spec = write_spec(R"(gpu: sim
+stop: {duration: 2s}
+workloads:
+  - {name: broken, cmd: [sh, -c, "echo 'ValueError: bad --lr' >&2; exit 1"]}
+)");
+  auto r = colo({"run", spec.string()});
+  EXPECT_EQ(r.rc, 3) << r.err;
+  EXPECT_NE(r.out.find("failed: exited with code 1"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("ValueError: bad --lr"), std::string::npos) << r.out;
+}
+
+TEST_F(Cli, SimulatedOutOfMemoryIsClassified) {
+  auto spec = write_spec(R"(gpu: sim
+stop: {duration: 0.5s}
+solo_baseline: false
+workloads:
+  - {name: hog, builtin: sim-gpu, args: {mem: 60G}, copies: [2]}
+)");
+  auto r = colo({"run", spec.string()});
+  EXPECT_EQ(r.rc, 3) << r.err;
+  EXPECT_NE(r.out.find("oom: out of memory"), std::string::npos) << r.out;
+}
+
+TEST_F(Cli, StoreProblemsAreClearErrors) {
+  auto spec = write_spec(k_sim_spec);
+  // An unwritable results directory (a path below a regular file).
+  std::ofstream(m_dir / "plainfile") << "x";
+  auto bad = finish(start({"run", spec.string()}, "x"), "x");  // warm-up of helper
+  (void)bad;
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::chdir(m_dir.c_str());
+    const int devnull = ::open("/dev/null", O_WRONLY);
+    ::dup2(devnull, 1);
+    const int err = ::open((m_dir / "unwritable.err").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::dup2(err, 2);
+    ::execl((std::string(COLO_BIN_DIR) + "/colo").c_str(), "colo", "--results",
+            (m_dir / "plainfile" / "results").c_str(), "run", spec.c_str(), nullptr);
+    ::_exit(127);
+  }
+  int st = 0;
+  ::waitpid(pid, &st, 0);
+  EXPECT_EQ(WEXITSTATUS(st), 4);
+  EXPECT_NE(slurp(m_dir / "unwritable.err").find("plainfile"), std::string::npos);
+
+  // A store written by a newer colo.
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open((m_dir / "results" / "colo.db").c_str(), &raw), SQLITE_OK);
+  sqlite3_exec(raw, "PRAGMA user_version=42", nullptr, nullptr, nullptr);
+  sqlite3_close(raw);
+  auto newer = colo({"run", spec.string()});
+  EXPECT_EQ(newer.rc, 4);
+  EXPECT_NE(newer.err.find("newer than this colo"), std::string::npos) << newer.err;
+  auto ls = colo({"ls"});
+  EXPECT_EQ(ls.rc, 4);
+  auto show = colo({"show", "999"});
+  EXPECT_EQ(show.rc, 4);
+}
+
+TEST_F(Cli, MissingExperimentIdIsAClearError) {
+  auto spec = write_spec(k_sim_spec);
+  ASSERT_EQ(colo({"run", spec.string()}).rc, 0);
+  auto r = colo({"show", "999"});
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_NE(r.err.find("no experiment 999"), std::string::npos);
+  auto bad = colo({"show", "abc"});
+  EXPECT_EQ(bad.rc, 2);
+  EXPECT_NE(bad.err.find("not an experiment id"), std::string::npos);
+}
+
+TEST_F(Cli, SecondRunOnTheSameStoreIsRefused) {
+  auto spec = write_spec(R"(gpu: sim
+stop: {duration: 3s}
+workloads:
+  - {name: a, builtin: sim-gpu}
+)");
+  const pid_t first = start({"run", spec.string()}, "first");
+  // Wait until the first run holds the store.
+  for (int i = 0; i < 100 && !fs::exists(m_dir / "results" / "logs"); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  auto second = colo({"run", spec.string()});
+  EXPECT_EQ(second.rc, 4);
+  EXPECT_NE(second.err.find("in use by another colo run (pid " + std::to_string(first)),
+            std::string::npos)
+      << second.err;
+  auto r = finish(first, "first");
+  EXPECT_EQ(r.rc, 0) << r.err;
+}
+
+TEST_F(Cli, KillNineThenResumeLosesAndDuplicatesNothing) {
+  auto spec = write_spec(R"(gpu: sim
+repeat: 2
+stop: {duration: 0.7s}
+workloads:
+  - {name: a, builtin: sim-gpu, args: {step-ms: 5}, copies: [2]}
+)");
+  const pid_t pid = start({"run", spec.string()}, "killed");
+  // Kill colo while its third run is going.
+  auto db = (m_dir / "results" / "colo.db").string();
+  bool killed = false;
+  for (int i = 0; i < 200 && !killed; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    auto s = Store::open(db, OpenMode::read_only);
+    if (!s) {
+      continue;
+    }
+    auto runs = s->runs(1);
+    if (runs && runs->size() == 4 && (*runs)[2].status == RunStatus::running) {
+      ::kill(pid, SIGKILL);
+      killed = true;
+    }
+  }
+  ASSERT_TRUE(killed);
+  auto k = finish(pid, "killed");
+  EXPECT_EQ(k.rc, 128 + SIGKILL);
+  // The guard kills the orphaned workloads.
+  for (int i = 0; i < 100 && count_procs_with_env("COLO_EXPERIMENT=" + m_name) > 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_EQ(count_procs_with_env("COLO_EXPERIMENT=" + m_name), 0);
+  {
+    auto s = store();
+    auto runs = s.runs(1);
+    EXPECT_EQ((*runs)[0].status, RunStatus::done);
+    EXPECT_EQ((*runs)[1].status, RunStatus::done);
+    EXPECT_EQ((*runs)[2].status, RunStatus::running);
+    EXPECT_EQ((*runs)[3].status, RunStatus::pending);
+  }
+  auto fresh = colo({"run", "--resume", spec.string()});
+  ASSERT_EQ(fresh.rc, 0) << fresh.err;
+  EXPECT_NE(fresh.err.find("resuming experiment 1"), std::string::npos);
+  EXPECT_NE(fresh.out.find("4/4 runs done"), std::string::npos) << fresh.out;
+  auto s = store();
+  EXPECT_EQ(s.experiments()->size(), 1U);
+  auto runs = s.runs(1);
+  ASSERT_EQ(runs->size(), 4U);
+  for (const auto& r : *runs) {
+    EXPECT_EQ(r.status, RunStatus::done);
+    EXPECT_EQ(s.workloads(r.id)->size(), r.group == "a" ? 1U : 2U) << r.key;
+  }
+  auto nothing = colo({"run", "--resume", spec.string()});
+  EXPECT_EQ(nothing.rc, 2);
+  EXPECT_NE(nothing.err.find("nothing to resume"), std::string::npos);
+}
+
+TEST_F(Cli, SigintStopsCleanlyAndResumeFinishes) {
+  auto spec = write_spec(R"(gpu: sim
+stop: {duration: 1s}
+workloads:
+  - {name: a, builtin: sim-gpu, copies: [2]}
+)");
+  const pid_t pid = start({"run", spec.string()}, "int");
+  for (int i = 0; i < 100 && count_procs_with_env("COLO_EXPERIMENT=" + m_name) == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ::kill(pid, SIGINT);
+  auto r = finish(pid, "int");
+  EXPECT_EQ(r.rc, 130) << r.err;
+  EXPECT_NE(r.err.find("--resume"), std::string::npos);
+  EXPECT_EQ(store().experiment(1)->status, "interrupted");
+  auto resumed = colo({"run", "--resume", spec.string()});
+  EXPECT_EQ(resumed.rc, 0) << resumed.err;
+  EXPECT_EQ(store().experiment(1)->status, "done");
+}
+
+TEST_F(Cli, GpusListsTheSimulatedDevice) {
+  auto r = colo({"gpus", "--gpu", "sim", "--json"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  ASSERT_EQ(j.size(), 1U);
+  EXPECT_TRUE(j[0]["simulated"].get<bool>());
+  EXPECT_EQ(j[0]["sm_count"], 132);
+}
+
+}  // namespace
+}  // namespace colo

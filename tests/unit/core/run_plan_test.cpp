@@ -1,0 +1,103 @@
+#include "core/run_plan.hpp"
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+namespace colo {
+namespace {
+
+ExperimentSpec spec_of(const char* yaml) {
+  auto s = parse_spec(yaml, "/tmp/plan.yaml");
+  EXPECT_TRUE(s) << s.error().what();
+  return *s;
+}
+
+TEST(RunPlan, SoloBaselinesThenGroupsTimesModesPerRepetition) {
+  auto spec = spec_of(R"(
+name: p
+repeat: 2
+stop: {duration: 1s}
+modes: [timeslice, {mps: {thread_percent: [25, 50]}}]
+workloads:
+  - {name: a, cmd: [run-a], copies: [1, 2]}
+  - {name: b, cmd: [run-b]}
+groups: [[a, b]]
+)");
+  auto runs = expand_runs(spec);
+  ASSERT_TRUE(runs) << runs.error().what();
+  // per repetition: 2 solo + a x1 (mps only: 2) + a x2 (3 modes) + a+b (3 modes) = 10
+  EXPECT_EQ(runs->size(), 20U);
+  std::set<std::string> keys;
+  for (const auto& r : *runs) {
+    EXPECT_TRUE(keys.insert(r.key).second) << "duplicate key " << r.key;
+  }
+  EXPECT_TRUE((*runs)[0].is_solo());
+  EXPECT_EQ((*runs)[0].group, "a");
+  EXPECT_EQ((*runs)[1].group, "b");
+  const auto& r = (*runs)[5];
+  EXPECT_EQ(r.group, "ax2");
+  EXPECT_EQ(r.clients.size(), 2U);
+  EXPECT_EQ(r.clients[1].copy, 1);
+  EXPECT_EQ((*runs)[10].repetition, 1);
+  // The MPS thread percent reaches each client.
+  bool saw = false;
+  for (const auto& run : *runs) {
+    if (run.mode.label() == "mps(tp=25)" && run.group == "a+b") {
+      saw = true;
+      EXPECT_EQ(run.clients[0].thread_percent, 25);
+      EXPECT_EQ(run.clients[1].thread_percent, 25);
+    }
+  }
+  EXPECT_TRUE(saw);
+}
+
+TEST(RunPlan, SweepSubstitutesParameters) {
+  auto spec = spec_of(R"(
+name: p
+stop: {duration: 1s}
+sweep: {batch: [32, 64]}
+workloads:
+  - {name: a, cmd: [train, --batch, "{batch}", "{other}"], env: {B: "b{batch}"}, copies: [2]}
+)");
+  auto runs = expand_runs(spec);
+  ASSERT_TRUE(runs);
+  ASSERT_EQ(runs->size(), 4U);  // (solo + timeslice x2) per sweep point
+  EXPECT_EQ((*runs)[0].clients[0].argv,
+            (std::vector<std::string>{"train", "--batch", "32", "{other}"}));
+  EXPECT_EQ((*runs)[2].clients[0].argv[2], "64");
+  EXPECT_EQ((*runs)[2].clients[0].env.at("B"), "b64");
+  EXPECT_EQ((*runs)[2].sweep_label(), "batch=64");
+  EXPECT_EQ((*runs)[0].clients[0].cwd, "/tmp");
+}
+
+TEST(RunPlan, DefaultGroupIsAllWorkloadsTogether) {
+  auto spec = spec_of("name: p\nstop: {duration: 1s}\nworkloads:\n  - {name: a, cmd: [x]}\n"
+                      "  - {name: b, builtin: cpu}\n");
+  auto runs = expand_runs(spec);
+  ASSERT_TRUE(runs);
+  ASSERT_EQ(runs->size(), 3U);
+  EXPECT_EQ((*runs)[2].group, "a+b");
+  EXPECT_EQ((*runs)[2].clients[1].argv[0], "@builtin:cpu");
+}
+
+TEST(RunPlan, MigLayoutMustMatchGroupSize) {
+  auto spec = spec_of("name: p\nstop: {duration: 1s}\nmodes: [{mig: {layout: [3g.40gb]}}]\n"
+                      "workloads:\n  - {name: a, cmd: [x], copies: [2]}\n");
+  auto runs = expand_runs(spec);
+  ASSERT_FALSE(runs);
+  EXPECT_NE(runs.error().message.find("1 MIG profiles but group 'ax2' has 2"), std::string::npos);
+}
+
+TEST(RunPlan, SettingsJsonHoldsEverythingResolved) {
+  auto spec = spec_of("name: p\nstop: {duration: 3s}\nworkloads:\n  - {name: a, cmd: [x]}\n");
+  auto runs = expand_runs(spec);
+  ASSERT_TRUE(runs);
+  auto j = (*runs)[0].settings_json(spec);
+  EXPECT_EQ(j["stop"]["duration_s"], 3.0);
+  EXPECT_EQ(j["clients"][0]["argv"][0], "x");
+  EXPECT_EQ(j["mode"], "solo");
+}
+
+}  // namespace
+}  // namespace colo

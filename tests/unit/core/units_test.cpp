@@ -1,0 +1,33 @@
+#include "core/units.hpp"
+
+#include <gtest/gtest.h>
+
+namespace colo {
+namespace {
+
+TEST(Units, ParsesDurations) {
+  EXPECT_DOUBLE_EQ(parse_duration("90s")->count(), 90.0);
+  EXPECT_DOUBLE_EQ(parse_duration("250ms")->count(), 0.25);
+  EXPECT_DOUBLE_EQ(parse_duration("1.5m")->count(), 90.0);
+  EXPECT_DOUBLE_EQ(parse_duration("2h")->count(), 7200.0);
+  EXPECT_DOUBLE_EQ(parse_duration("10")->count(), 10.0);
+}
+
+TEST(Units, RejectsBadDurations) {
+  EXPECT_FALSE(parse_duration("ten seconds"));
+  EXPECT_FALSE(parse_duration("-5s"));
+  EXPECT_FALSE(parse_duration("5 fortnights"));
+  EXPECT_NE(parse_duration("5x").error().message.find("unknown duration unit"), std::string::npos);
+}
+
+TEST(Units, ParsesBytes) {
+  EXPECT_EQ(*parse_bytes("8G"), 8ULL << 30);
+  EXPECT_EQ(*parse_bytes("512M"), 512ULL << 20);
+  EXPECT_EQ(*parse_bytes("1.5GiB"), 3ULL << 29);
+  EXPECT_EQ(*parse_bytes("1024"), 1024ULL);
+  EXPECT_FALSE(parse_bytes("8Q"));
+  EXPECT_FALSE(parse_bytes("lots"));
+}
+
+}  // namespace
+}  // namespace colo

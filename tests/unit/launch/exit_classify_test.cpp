@@ -1,0 +1,74 @@
+#include "launch/exit_classify.hpp"
+
+#include <csignal>
+
+#include <gtest/gtest.h>
+
+namespace colo {
+namespace {
+
+ExitFacts exited(int code) {
+  ExitFacts f;
+  f.exited = true;
+  f.exit_code = code;
+  return f;
+}
+
+TEST(ExitClassify, OkAndFailed) {
+  EXPECT_EQ(classify_exit(exited(0)).exit_class, ExitClass::ok);
+  auto c = classify_exit(exited(3));
+  EXPECT_EQ(c.exit_class, ExitClass::failed);
+  EXPECT_NE(c.message.find("code 3"), std::string::npos);
+}
+
+TEST(ExitClassify, StoppedByColoIsOkUnlessItNeededSigkill) {
+  ExitFacts f;
+  f.signal = SIGTERM;
+  f.stopped_by_colo = true;
+  EXPECT_EQ(classify_exit(f).exit_class, ExitClass::ok);
+  f.signal = SIGKILL;
+  f.killed_after_grace = true;
+  EXPECT_EQ(classify_exit(f).exit_class, ExitClass::killed);
+}
+
+TEST(ExitClassify, OomAndGpuFaultFromStderrOrReport) {
+  auto f = exited(1);
+  f.stderr_tail = "RuntimeError: CUDA out of memory. Tried to allocate 2.00 GiB\n";
+  EXPECT_EQ(classify_exit(f).exit_class, ExitClass::oom);
+  f.stderr_tail = "CUDA error: an illegal memory access was encountered\n";
+  EXPECT_EQ(classify_exit(f).exit_class, ExitClass::gpu_fault);
+  ExitFacts r = exited(1);
+  r.reported_error = "gpu_fault";
+  r.reported_message = "Xid 31";
+  EXPECT_EQ(classify_exit(r).exit_class, ExitClass::gpu_fault);
+  // A clean exit that merely printed the words is not a failure.
+  auto ok = exited(0);
+  ok.stderr_tail = "retrying after out of memory\n";
+  EXPECT_EQ(classify_exit(ok).exit_class, ExitClass::ok);
+}
+
+TEST(ExitClassify, StartFailuresTimeoutsInterruptions) {
+  ExitFacts e;
+  e.exec_failed = true;
+  e.exec_error = "No such file or directory";
+  EXPECT_EQ(classify_exit(e).exit_class, ExitClass::start_failed);
+  ExitFacts n;
+  n.never_ready = true;
+  EXPECT_EQ(classify_exit(n).exit_class, ExitClass::start_failed);
+  ExitFacts t;
+  t.timed_out = true;
+  t.stopped_by_colo = true;
+  t.signal = SIGTERM;
+  EXPECT_EQ(classify_exit(t).exit_class, ExitClass::timed_out);
+  ExitFacts i = exited(0);
+  i.interrupted = true;
+  i.stopped_by_colo = true;
+  EXPECT_EQ(classify_exit(i).exit_class, ExitClass::interrupted);
+  ExitFacts k;
+  k.signal = SIGKILL;
+  EXPECT_EQ(classify_exit(k).exit_class, ExitClass::killed);
+  EXPECT_NE(classify_exit(k).message.find("outside colo"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace colo

@@ -1,0 +1,198 @@
+#include "store/store.hpp"
+
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace colo {
+namespace {
+
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    m_dir = std::filesystem::temp_directory_path() /
+            ("colo-store-" + std::to_string(::getpid()) + "-" +
+             ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(m_dir);
+    std::filesystem::create_directories(m_dir);
+  }
+  void TearDown() override {
+    std::error_code ec;
+    std::filesystem::permissions(m_dir, std::filesystem::perms::owner_all, ec);
+    std::filesystem::remove_all(m_dir, ec);
+  }
+  std::string db() const { return (m_dir / "colo.db").string(); }
+
+  ExperimentId make_experiment(Store& s) {
+    ExperimentRecord e;
+    e.name = "exp";
+    e.spec_yaml = "name: exp";
+    e.spec_hash = "h";
+    e.backend = "sim";
+    e.simulated = true;
+    e.gpu_json = "[]";
+    e.status = "running";
+    auto id = s.create_experiment(e);
+    EXPECT_TRUE(id);
+    return *id;
+  }
+
+  std::filesystem::path m_dir;
+};
+
+TEST_F(StoreTest, CreatesSchemaInWalMode) {
+  auto s = Store::open(db());
+  ASSERT_TRUE(s) << s.error().what();
+  EXPECT_EQ(s->schema_version(), Store::k_schema_version);
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(db().c_str(), &raw), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  sqlite3_prepare_v2(raw, "PRAGMA journal_mode", -1, &st, nullptr);
+  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+  EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)), "wal");
+  sqlite3_finalize(st);
+  sqlite3_close(raw);
+}
+
+TEST_F(StoreTest, RoundTripsExperimentRunsWorkloadsAndSeries) {
+  auto s = Store::open(db());
+  ASSERT_TRUE(s);
+  auto exp = make_experiment(*s);
+  RunRecord r;
+  r.seq = 0;
+  r.key = "r0||solo|a";
+  r.mode = "solo";
+  r.mode_kind = "solo";
+  r.group = "a";
+  r.settings_json = "{}";
+  ASSERT_TRUE(s->add_runs(exp, {r}));
+  auto runs = s->runs(exp);
+  ASSERT_TRUE(runs);
+  ASSERT_EQ(runs->size(), 1U);
+  EXPECT_EQ((*runs)[0].status, RunStatus::pending);
+  const RunId rid = (*runs)[0].id;
+  WorkloadRecord w;
+  w.run_id = rid;
+  w.name = "a";
+  w.argv_json = "[]";
+  w.throughput = 123.5;
+  auto wid = s->add_workload(w);
+  ASSERT_TRUE(wid);
+  ASSERT_TRUE(s->add_progress({{*wid, 0.5, 1, 64, 2.5, std::nullopt}, {*wid, 1.0, 2, 64, {}, 3.0}}));
+  ASSERT_TRUE(s->add_samples({{rid, *wid, std::nullopt, 0.1, "host.cpu_percent", 99.0},
+                              {rid, std::nullopt, 0, 0.1, "DCGM_FI_DEV_POWER_USAGE", 300.0}}));
+  auto ws = s->workloads(rid);
+  ASSERT_TRUE(ws);
+  ASSERT_EQ(ws->size(), 1U);
+  EXPECT_DOUBLE_EQ(*(*ws)[0].throughput, 123.5);
+  auto p = s->progress(*wid);
+  ASSERT_EQ(p->size(), 2U);
+  EXPECT_DOUBLE_EQ(*(*p)[0].loss, 2.5);
+  EXPECT_FALSE((*p)[1].loss);
+  auto samples = s->samples(rid);
+  ASSERT_EQ(samples->size(), 2U);
+  EXPECT_EQ((*samples)[1].metric, "DCGM_FI_DEV_POWER_USAGE");
+  EXPECT_EQ(*(*samples)[1].gpu, 0);
+  // An interrupted run is reset: its partial data goes, the run is pending again.
+  ASSERT_TRUE(s->start_run(rid, 1.0));
+  ASSERT_TRUE(s->reset_run(rid));
+  EXPECT_TRUE(s->workloads(rid)->empty());
+  EXPECT_TRUE(s->samples(rid)->empty());
+  EXPECT_EQ((*s->runs(exp))[0].status, RunStatus::pending);
+}
+
+TEST_F(StoreTest, DuplicateRunKeysAreRejected) {
+  auto s = Store::open(db());
+  auto exp = make_experiment(*s);
+  RunRecord r;
+  r.key = "same";
+  r.settings_json = "{}";
+  ASSERT_TRUE(s->add_runs(exp, {r}));
+  EXPECT_FALSE(s->add_runs(exp, {r}));
+  EXPECT_EQ(s->runs(exp)->size(), 1U);  // the failed batch left nothing behind
+}
+
+TEST_F(StoreTest, RefusesANewerSchema) {
+  {
+    auto s = Store::open(db());
+    ASSERT_TRUE(s);
+  }
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(db().c_str(), &raw), SQLITE_OK);
+  sqlite3_exec(raw, "PRAGMA user_version=99", nullptr, nullptr, nullptr);
+  sqlite3_close(raw);
+  auto s = Store::open(db());
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().code, ErrorCode::store);
+  EXPECT_NE(s.error().message.find("schema version 99, newer than"), std::string::npos);
+}
+
+TEST_F(StoreTest, RefusesFilesThatAreNotColoStores) {
+  {
+    std::ofstream f(db());
+    f << "this is not sqlite at all, just some text that is long enough to be a header....";
+  }
+  auto s = Store::open(db());
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().code, ErrorCode::store);
+  std::filesystem::remove(db());
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(db().c_str(), &raw), SQLITE_OK);
+  sqlite3_exec(raw, "CREATE TABLE other(x)", nullptr, nullptr, nullptr);
+  sqlite3_close(raw);
+  auto t = Store::open(db());
+  ASSERT_FALSE(t);
+  EXPECT_NE(t.error().message.find("not a colo store"), std::string::npos);
+}
+
+TEST_F(StoreTest, UnwritableDirectoryIsAClearError) {
+  if (::geteuid() == 0) {
+    // root writes anywhere; use a path under a regular file instead
+    std::ofstream(m_dir / "file") << "x";
+    auto s = Store::open((m_dir / "file" / "colo.db").string());
+    ASSERT_FALSE(s);
+    EXPECT_EQ(s.error().code, ErrorCode::io);
+    return;
+  }
+  std::filesystem::permissions(m_dir, std::filesystem::perms::owner_read |
+                                          std::filesystem::perms::owner_exec);
+  auto s = Store::open(db());
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().code, ErrorCode::io);
+  EXPECT_NE(s.error().message.find("not writable"), std::string::npos);
+}
+
+TEST_F(StoreTest, ReadOnlyOpenOfMissingStoreIsNotFound) {
+  auto s = Store::open(db(), OpenMode::read_only);
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().code, ErrorCode::not_found);
+}
+
+TEST_F(StoreTest, LockIsExclusive) {
+  auto a = StoreLock::acquire(db());
+  ASSERT_TRUE(a) << a.error().what();
+  auto b = StoreLock::acquire(db());
+  ASSERT_FALSE(b);
+  EXPECT_EQ(b.error().code, ErrorCode::busy);
+  EXPECT_NE(b.error().message.find("in use by another colo run (pid " + std::to_string(::getpid())),
+            std::string::npos)
+      << b.error().message;
+}
+
+TEST_F(StoreTest, LatestUnfinishedFindsOnlyUnfinished) {
+  auto s = Store::open(db());
+  auto first = make_experiment(*s);
+  ASSERT_TRUE(s->update_experiment_status(first, "done", 1, 1));
+  EXPECT_FALSE(*s->latest_unfinished("exp"));
+  auto second = make_experiment(*s);
+  auto u = s->latest_unfinished("exp");
+  ASSERT_TRUE(u && *u);
+  EXPECT_EQ((*u)->id, second);
+}
+
+}  // namespace
+}  // namespace colo
