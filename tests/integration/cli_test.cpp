@@ -5,8 +5,8 @@
 #include <unistd.h>
 
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 #include <sqlite3.h>
+#include <nlohmann/json.hpp>
 
 #include <chrono>
 #include <filesystem>
@@ -217,8 +217,8 @@ TEST_F(Cli, BadSpecsFailBeforeAnythingRuns) {
     auto spec = write_spec(c.body);
     auto r = colo({"run", spec.string()});
     EXPECT_EQ(r.rc, 2) << c.body << r.err;
-    EXPECT_NE(r.err.find(c.expect), std::string::npos) << "expected '" << c.expect << "' in "
-                                                       << r.err;
+    EXPECT_NE(r.err.find(c.expect), std::string::npos)
+        << "expected '" << c.expect << "' in " << r.err;
   }
   EXPECT_FALSE(fs::exists(m_dir / "results" / "colo.db"));
   auto missing = colo({"run", (m_dir / "nope.yaml").string()});

@@ -72,8 +72,9 @@ workloads:
 }
 
 TEST(RunPlan, DefaultGroupIsAllWorkloadsTogether) {
-  auto spec = spec_of("name: p\nstop: {duration: 1s}\nworkloads:\n  - {name: a, cmd: [x]}\n"
-                      "  - {name: b, builtin: cpu}\n");
+  auto spec = spec_of(
+      "name: p\nstop: {duration: 1s}\nworkloads:\n  - {name: a, cmd: [x]}\n"
+      "  - {name: b, builtin: cpu}\n");
   auto runs = expand_runs(spec);
   ASSERT_TRUE(runs);
   ASSERT_EQ(runs->size(), 3U);
@@ -82,8 +83,9 @@ TEST(RunPlan, DefaultGroupIsAllWorkloadsTogether) {
 }
 
 TEST(RunPlan, MigLayoutMustMatchGroupSize) {
-  auto spec = spec_of("name: p\nstop: {duration: 1s}\nmodes: [{mig: {layout: [3g.40gb]}}]\n"
-                      "workloads:\n  - {name: a, cmd: [x], copies: [2]}\n");
+  auto spec = spec_of(
+      "name: p\nstop: {duration: 1s}\nmodes: [{mig: {layout: [3g.40gb]}}]\n"
+      "workloads:\n  - {name: a, cmd: [x], copies: [2]}\n");
   auto runs = expand_runs(spec);
   ASSERT_FALSE(runs);
   EXPECT_NE(runs.error().message.find("1 MIG profiles but group 'ax2' has 2"), std::string::npos);

@@ -9,7 +9,8 @@ TEST(ProgressProtocol, ParsesEvents) {
   auto r = parse_progress_line(R"({"event":"ready"})");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->kind, ProgressKind::ready);
-  auto s = parse_progress_line(R"({"event":"step","step":7,"samples":64,"loss":1.5,"latency_ms":3})");
+  auto s =
+      parse_progress_line(R"({"event":"step","step":7,"samples":64,"loss":1.5,"latency_ms":3})");
   ASSERT_TRUE(s);
   EXPECT_EQ(s->kind, ProgressKind::step);
   EXPECT_EQ(*s->step, 7);

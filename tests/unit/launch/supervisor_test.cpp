@@ -131,8 +131,7 @@ TEST_F(SupervisorTest, IgnoringSigtermEndsInSigkillAfterGrace) {
   StopPolicy p;
   p.duration = Seconds(0.2);
   p.grace = Seconds(0.3);
-  auto r = run({sh("stubborn", "trap '' TERM; " + k_ready + "while true; do sleep 0.05; done")},
-               p);
+  auto r = run({sh("stubborn", "trap '' TERM; " + k_ready + "while true; do sleep 0.05; done")}, p);
   ASSERT_TRUE(r);
   const auto& c = r->clients[0];
   EXPECT_EQ(c.classification.exit_class, ExitClass::killed);
@@ -153,9 +152,8 @@ TEST_F(SupervisorTest, ExitOneAtOnceAbortsTheRunAndStopsTheOthers) {
   StopPolicy p;
   p.duration = Seconds(10);
   p.init_timeout = Seconds(10);
-  auto r = run({sh("bad", "echo 'boom: bad flag' >&2; exit 1"),
-                sh("good", k_ready + "sleep 100")},
-               p);
+  auto r =
+      run({sh("bad", "echo 'boom: bad flag' >&2; exit 1"), sh("good", k_ready + "sleep 100")}, p);
   ASSERT_TRUE(r);
   EXPECT_FALSE(r->released);
   EXPECT_EQ(r->clients[0].classification.exit_class, ExitClass::failed);

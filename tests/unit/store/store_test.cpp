@@ -82,7 +82,8 @@ TEST_F(StoreTest, RoundTripsExperimentRunsWorkloadsAndSeries) {
   w.throughput = 123.5;
   auto wid = s->add_workload(w);
   ASSERT_TRUE(wid);
-  ASSERT_TRUE(s->add_progress({{*wid, 0.5, 1, 64, 2.5, std::nullopt}, {*wid, 1.0, 2, 64, {}, 3.0}}));
+  ASSERT_TRUE(
+      s->add_progress({{*wid, 0.5, 1, 64, 2.5, std::nullopt}, {*wid, 1.0, 2, 64, {}, 3.0}}));
   ASSERT_TRUE(s->add_samples({{rid, *wid, std::nullopt, 0.1, "host.cpu_percent", 99.0},
                               {rid, std::nullopt, 0, 0.1, "DCGM_FI_DEV_POWER_USAGE", 300.0}}));
   auto ws = s->workloads(rid);
@@ -158,8 +159,8 @@ TEST_F(StoreTest, UnwritableDirectoryIsAClearError) {
     EXPECT_EQ(s.error().code, ErrorCode::io);
     return;
   }
-  std::filesystem::permissions(m_dir, std::filesystem::perms::owner_read |
-                                          std::filesystem::perms::owner_exec);
+  std::filesystem::permissions(
+      m_dir, std::filesystem::perms::owner_read | std::filesystem::perms::owner_exec);
   auto s = Store::open(db());
   ASSERT_FALSE(s);
   EXPECT_EQ(s.error().code, ErrorCode::io);

@@ -1,0 +1,119 @@
+#!/usr/bin/env python3
+"""Synthetic-data PyTorch training workload for colo (ResNet-18/50, a small transformer).
+
+Reports every step to colo through colo_progress; works standalone too.
+  python3 train.py --model resnet18 --batch 64 [--precision fp32|amp] [--steps N]
+Exit codes: 0 done or stopped by SIGTERM; 1 error (CUDA OOM is reported to colo as "oom",
+illegal memory access as "gpu_fault").
+"""
+import argparse
+import os
+import signal
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "python"))
+from colo_progress import Progress  # noqa: E402
+
+STOP = False
+
+
+def _on_term(_sig, _frame):
+    global STOP
+    STOP = True
+
+
+def build(model_name, num_classes=10):
+    import torch
+    import torchvision
+
+    if model_name == "resnet18":
+        return torchvision.models.resnet18(num_classes=num_classes)
+    if model_name == "resnet50":
+        return torchvision.models.resnet50(num_classes=num_classes)
+    if model_name == "transformer":
+        layer = torch.nn.TransformerEncoderLayer(d_model=256, nhead=8, dim_feedforward=1024,
+                                                 batch_first=True)
+        enc = torch.nn.TransformerEncoder(layer, num_layers=4)
+
+        class Classifier(torch.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.embed = torch.nn.Embedding(1000, 256)
+                self.enc = enc
+                self.head = torch.nn.Linear(256, num_classes)
+
+            def forward(self, x):
+                return self.head(self.enc(self.embed(x)).mean(dim=1))
+
+        return Classifier()
+    raise SystemExit(f"train.py: unknown --model '{model_name}' (resnet18, resnet50, transformer)")
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", default="resnet18")
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--image-size", type=int, default=32)
+    ap.add_argument("--seq-len", type=int, default=128)
+    ap.add_argument("--precision", choices=["fp32", "amp"], default="fp32")
+    ap.add_argument("--steps", type=int, default=0, help="0: until stopped")
+    ap.add_argument("--warmup-steps", type=int, default=10, help="before the start barrier")
+    args = ap.parse_args()
+    signal.signal(signal.SIGTERM, _on_term)
+
+    progress = Progress()
+    import torch
+
+    if not torch.cuda.is_available():
+        print("train.py: CUDA is not available", file=sys.stderr)
+        return 1
+    progress.apply_green_context()
+    dev = torch.device("cuda")
+    torch.backends.cudnn.benchmark = True
+    model = build(args.model).to(dev)
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    if args.model == "transformer":
+        x = torch.randint(0, 1000, (args.batch, args.seq_len), device=dev)
+    else:
+        x = torch.randn(args.batch, 3, args.image_size, args.image_size, device=dev)
+    y = torch.randint(0, 10, (args.batch,), device=dev)
+    use_amp = args.precision == "amp"
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_amp):
+            loss = loss_fn(model(x), y)
+        loss.backward()
+        opt.step()
+        return loss
+
+    try:
+        for _ in range(args.warmup_steps):
+            step()
+        torch.cuda.synchronize()
+        progress.ready()
+        n = 0
+        while not STOP and (args.steps == 0 or n < args.steps):
+            t0 = time.perf_counter()
+            loss = step()
+            torch.cuda.synchronize()
+            n += 1
+            progress.step(args.batch, latency_ms=(time.perf_counter() - t0) * 1e3,
+                          loss=loss.item() if n % 50 == 0 else None)
+    except torch.cuda.OutOfMemoryError as e:
+        progress.error("oom", e)
+        print(f"train.py: CUDA out of memory: {e}", file=sys.stderr)
+        return 1
+    except RuntimeError as e:
+        if "illegal memory access" in str(e) or "unspecified launch failure" in str(e):
+            progress.error("gpu_fault", e)
+        print(f"train.py: {e}", file=sys.stderr)
+        return 1
+    progress.done()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
