@@ -115,12 +115,9 @@ Result<std::string> resolve_executable(const std::string& program, const std::st
   std::size_t start = 0;
   while (start <= path.size()) {
     auto end = path.find(':', start);
-    std::string dir =
+    const std::string dir =
         path.substr(start, end == std::string::npos ? std::string::npos : end - start);
-    if (dir.empty()) {
-      dir = ".";
-    }
-    const std::string cand = dir + "/" + program;
+    const std::string cand = (fs::path(dir.empty() ? std::string(".") : dir) / program).string();
     if (is_executable_file(cand)) {
       return cand;
     }
