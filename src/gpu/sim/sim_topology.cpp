@@ -19,7 +19,7 @@ Result<SimTopology> parse_topology(const std::string& yaml_text, const std::stri
     }
     for (auto it = root.begin(); it != root.end(); ++it) {
       const auto key = it->first.as<std::string>();
-      const auto& v = it->second;
+      const YAML::Node v = it->second;
       if (key == "name") {
         t.name = v.as<std::string>();
       } else if (key == "devices") {
