@@ -20,7 +20,7 @@
 #include "monitor/sampler.hpp"
 
 namespace {
-const std::string k_prog = std::string(COLO_BIN_DIR) + "/colo-cpu-work";
+const std::string k_prog = COLO_BIN_DIR "/colo-cpu-work";
 constexpr double k_seconds = 1.5;
 constexpr int k_pairs = 10;
 

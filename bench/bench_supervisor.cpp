@@ -16,7 +16,7 @@
 namespace {
 constexpr int k_workloads = 16;
 constexpr int k_rounds = 15;
-const std::string k_prog = std::string(COLO_BIN_DIR) + "/colo-cpu-work";
+const std::string k_prog = COLO_BIN_DIR "/colo-cpu-work";
 
 double plain_round() {
   const auto t0 = std::chrono::steady_clock::now();
@@ -43,7 +43,7 @@ double colo_round(const colo::Clock& clock) {
   std::vector<colo::ClientLaunch> cs;
   for (int i = 0; i < k_workloads; ++i) {
     colo::ClientLaunch l;
-    l.label = "w" + std::to_string(i);
+    l.label = fmt::format("w{}", i);
     l.spawn.argv = {k_prog, "--steps", "1", "--work", "0"};
     cs.push_back(l);
   }
