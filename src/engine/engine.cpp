@@ -11,6 +11,7 @@
 
 #include "core/run_plan.hpp"
 #include "engine/backend_factory.hpp"
+#include "gpu/mps/mps_daemon.hpp"
 #include "launch/interrupt.hpp"
 #include "launch/process.hpp"
 #include "launch/supervisor.hpp"
@@ -194,9 +195,11 @@ class RunObserver final : public SupervisorObserver {
       if (s.target) {
         const auto& rec = m_records[static_cast<std::size_t>(*s.target)];
         r.workload_id = rec.id;
+        auto& w = m_records[static_cast<std::size_t>(*s.target)];
         if (s.metric == "host.rss_bytes") {
-          auto& w = m_records[static_cast<std::size_t>(*s.target)];
           w.peak_rss_bytes = std::max(w.peak_rss_bytes, s.value);
+        } else if (s.metric == "gpu.mem_bytes") {
+          w.peak_gpu_mem_bytes = std::max(w.peak_gpu_mem_bytes, s.value);
         }
       }
       r.gpu = s.gpu;
@@ -315,6 +318,7 @@ Result<int> execute_run(Context& ctx, const RunPlan& plan, RunRecord& rec, bool&
   auto result = supervise(std::move(launches), policy, ctx.clock, obs, ctx.token);
   sampler.stop();
   obs.flush();
+  const auto faults = (*session)->faults();
   auto ended = (*session)->end();
   if (!result) {
     return fail(result.error());
@@ -328,6 +332,13 @@ Result<int> execute_run(Context& ctx, const RunPlan& plan, RunRecord& rec, bool&
     w.message = o.classification.message;
     w.exit_code = o.facts.exit_code;
     w.signal = o.facts.signal;
+    // The sharing machinery saw this client fault (e.g. MPS tore it down): say so.
+    for (const auto& f : faults) {
+      if (f.pid == o.pid && w.exit_class != ExitClass::ok) {
+        w.exit_class = ExitClass::gpu_fault;
+        w.message = "GPU fault (MPS server log): " + f.message.substr(0, 300);
+      }
+    }
     measure(spec, obs.window(static_cast<int>(i)), o, plan.clients[i].progress, w);
     if (w.exit_class != ExitClass::ok) {
       ++failed;
@@ -405,6 +416,11 @@ Result<EngineResult> run_experiment(const ExperimentSpec& spec, const EngineOpti
   }
   EngineResult result;
   result.runs_planned = static_cast<int>(planned->size());
+  if (!backend.simulated() && !opts.dry_run) {
+    if (int stale = cleanup_stale_mps(); stale > 0) {
+      log << fmt::format("colo: quit {} stale MPS daemon(s) left by a colo that died\n", stale);
+    }
+  }
   if (opts.dry_run) {
     log << fmt::format("plan: {} runs on {}{}\n", planned->size(), backend.name(),
                        backend.simulated() ? " (simulated)" : "");

@@ -31,6 +31,13 @@ struct DeviceInfo {
 struct Metric {
   std::string name;
   double value = 0;
+  int pid = 0;  // for per-process metrics (colo.process_gpu_mem_bytes): the process; else 0
+};
+
+// A client fault that the mode's machinery reported (e.g. the MPS server log).
+struct ClientFault {
+  int pid = 0;
+  std::string message;
 };
 
 // A sharing mode set up on the devices of one run (an MPS daemon, a MIG layout, a simulated
@@ -42,6 +49,8 @@ class ModeSession {
   [[nodiscard]] virtual std::map<std::string, std::string> client_env(const ClientPlan& client,
                                                                       int index) const = 0;
   virtual Status end() = 0;
+  // Faults of client processes seen by the sharing machinery during the run (empty if none).
+  [[nodiscard]] virtual std::vector<ClientFault> faults() const { return {}; }
 };
 
 class GpuBackend {

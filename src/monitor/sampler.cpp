@@ -1,5 +1,7 @@
 #include "monitor/sampler.hpp"
 
+#include <unistd.h>
+
 #include <set>
 
 #include "monitor/proc_stats.hpp"
@@ -98,7 +100,17 @@ void Sampler::sample_once() {
         continue;
       }
       for (const auto& m : *metrics) {
-        out.push_back({t, std::nullopt, g, m.name, m.value});
+        if (m.pid == 0) {
+          out.push_back({t, std::nullopt, g, m.name, m.value});
+          continue;
+        }
+        // A process's GPU memory belongs to the workload whose process group holds it.
+        const pid_t pg = ::getpgid(m.pid);
+        for (const auto& [i, tpg] : targets) {
+          if (tpg == pg) {
+            out.push_back({t, i, g, "gpu.mem_bytes", m.value});
+          }
+        }
       }
     }
   }

@@ -211,7 +211,7 @@ TEST_F(Cli, BadSpecsFailBeforeAnythingRuns) {
        "workloads.a.cmd: executable 'colo-missing-binary-xyz' not found in PATH"},
       {"gpu: sim\nstop: {duration: 1s}\nmodes: [{mig: {layout: [3g.40gb, 3g.40gb]}}]\n"
        "workloads:\n  - {name: a, cmd: [true], copies: [2]}\n",
-       "use mps"},
+       "use mode mig-equivalent"},
   };
   for (const auto& c : cases) {
     auto spec = write_spec(c.body);

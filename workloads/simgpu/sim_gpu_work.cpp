@@ -78,6 +78,11 @@ int main(int argc, char** argv) {
   if (rec.model.sm_limit <= 0 || rec.model.sm_limit > 1) {
     rec.model.sm_limit = 1.0;
   }
+  const char* bwl = std::getenv("COLO_SIM_BW_LIMIT");
+  rec.model.bw_limit = bwl ? std::atof(bwl) : 1.0;
+  if (rec.model.bw_limit <= 0 || rec.model.bw_limit > 1) {
+    rec.model.bw_limit = 1.0;
+  }
   auto mem = colo::parse_bytes(flags.count("mem") ? flags["mem"] : "4G");
   if (!mem) {
     usage("--mem: " + mem.error().message);

@@ -21,6 +21,55 @@ struct Utilization {  // nvmlUtilization_t
   unsigned int memory;
 };
 
+struct ProcessInfo {  // nvmlProcessInfo_t (v2/v3 layout)
+  unsigned int pid;
+  unsigned long long usedGpuMemory;
+  unsigned int gpuInstanceId;
+  unsigned int computeInstanceId;
+};
+
+// GPM (Hopper and newer).
+struct GpmSampleSt;
+using GpmSample = GpmSampleSt*;
+struct GpmSupport {      // nvmlGpmSupport_t
+  unsigned int version;  // k_gpm_support_version
+  unsigned int isSupportedDevice;
+};
+struct GpmMetricInfo {
+  char* shortName;
+  char* longName;
+  char* unit;
+};
+struct GpmMetric {  // nvmlGpmMetric_t
+  unsigned int metricId;
+  Return nvmlReturn;
+  double value;
+  GpmMetricInfo metricInfo;
+};
+inline constexpr int k_gpm_max_metrics = 333;  // NVML_GPM_METRIC_MAX; the caller sizes the array
+struct GpmMetricsGet {                         // nvmlGpmMetricsGet_t
+  unsigned int version;                        // k_gpm_metrics_get_version
+  unsigned int numMetrics;
+  GpmSample sample1;
+  GpmSample sample2;
+  GpmMetric metrics[k_gpm_max_metrics];
+};
+inline constexpr unsigned int k_gpm_support_version = 1;
+inline constexpr unsigned int k_gpm_metrics_get_version = 1;
+// nvmlGpmMetricId_t values used by colo, with the DCGM field each is exported as (0..1 ratios
+// for *_UTIL, bytes/s for PCIe and NVLink).
+inline constexpr unsigned int k_gpm_sm_util = 2;
+inline constexpr unsigned int k_gpm_sm_occupancy = 3;
+inline constexpr unsigned int k_gpm_any_tensor_util = 5;
+inline constexpr unsigned int k_gpm_dram_bw_util = 10;
+inline constexpr unsigned int k_gpm_fp64_util = 11;
+inline constexpr unsigned int k_gpm_fp32_util = 12;
+inline constexpr unsigned int k_gpm_fp16_util = 13;
+inline constexpr unsigned int k_gpm_pcie_tx = 20;
+inline constexpr unsigned int k_gpm_pcie_rx = 21;
+inline constexpr unsigned int k_gpm_nvlink_rx = 60;
+inline constexpr unsigned int k_gpm_nvlink_tx = 61;
+
 inline constexpr int k_clock_sm = 1;   // NVML_CLOCK_SM
 inline constexpr int k_clock_mem = 2;  // NVML_CLOCK_MEM
 inline constexpr int k_temperature_gpu = 0;
@@ -42,5 +91,15 @@ inline constexpr int k_temperature_gpu = 0;
   X(nvmlDeviceGetTemperature, Return, (Device, int, unsigned int*))             \
   X(nvmlDeviceGetMigMode, Return, (Device, unsigned int*, unsigned int*))       \
   X(nvmlDeviceGetComputeMode, Return, (Device, int*))
+
+// Entry points a driver may lack; missing ones leave their metrics out.
+#define COLO_NVML_OPTIONAL_FUNCTIONS(X)                                                     \
+  X(nvmlDeviceGetComputeRunningProcesses_v3, Return, (Device, unsigned int*, ProcessInfo*)) \
+  X(nvmlDeviceGetCurrentClocksEventReasons, Return, (Device, unsigned long long*))          \
+  X(nvmlGpmQueryDeviceSupport, Return, (Device, GpmSupport*))                               \
+  X(nvmlGpmSampleAlloc, Return, (GpmSample*))                                               \
+  X(nvmlGpmSampleFree, Return, (GpmSample))                                                 \
+  X(nvmlGpmSampleGet, Return, (Device, GpmSample))                                          \
+  X(nvmlGpmMetricsGet, Return, (GpmMetricsGet*))
 
 }  // namespace colo::nvml

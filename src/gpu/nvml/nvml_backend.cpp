@@ -1,9 +1,16 @@
 #include "gpu/nvml/nvml_backend.hpp"
 
 #include <dlfcn.h>
+#include <unistd.h>
 
 #include <fmt/format.h>
 
+#include <filesystem>
+#include <mutex>
+
+#include "gpu/cuda/cuda_driver.hpp"
+#include "gpu/mig/mig_profiles.hpp"
+#include "gpu/mps/mps_daemon.hpp"
 #include "gpu/nvml/nvml_api.hpp"
 
 namespace colo {
@@ -13,12 +20,26 @@ struct NvmlBackend::Impl {
   using Device = nvml::Device;
   using Memory = nvml::Memory;
   using Utilization = nvml::Utilization;
+  using ProcessInfo = nvml::ProcessInfo;
+  using GpmSupport = nvml::GpmSupport;
+  using GpmSample = nvml::GpmSample;
+  using GpmMetricsGet = nvml::GpmMetricsGet;
   void* handle = nullptr;
 #define COLO_NVML_PTR(name, ret, params) ret(*name) params = nullptr;
   COLO_NVML_FUNCTIONS(COLO_NVML_PTR)
+  COLO_NVML_OPTIONAL_FUNCTIONS(COLO_NVML_PTR)
 #undef COLO_NVML_PTR
   std::vector<nvml::Device> devices;
   std::vector<DeviceInfo> infos;
+  // GPM: two sample buffers per device, alternated; guarded by gpm_mutex.
+  struct Gpm {
+    bool supported = false;
+    GpmSample a = nullptr;
+    GpmSample b = nullptr;
+    bool have_previous = false;
+  };
+  std::vector<Gpm> gpm;
+  std::mutex gpm_mutex;
 
   [[nodiscard]] std::string err(nvml::Return r) const {
     return nvmlErrorString ? nvmlErrorString(r) : fmt::format("NVML error {}", r);
@@ -29,6 +50,14 @@ NvmlBackend::NvmlBackend(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {
 
 NvmlBackend::~NvmlBackend() {
   if (m_impl && m_impl->handle) {
+    for (auto& g : m_impl->gpm) {
+      if (g.a) {
+        m_impl->nvmlGpmSampleFree(g.a);
+      }
+      if (g.b) {
+        m_impl->nvmlGpmSampleFree(g.b);
+      }
+    }
     if (m_impl->nvmlShutdown) {
       m_impl->nvmlShutdown();
     }
@@ -52,6 +81,10 @@ Result<std::unique_ptr<NvmlBackend>> NvmlBackend::create(const char* library) {
   }
   COLO_NVML_FUNCTIONS(COLO_NVML_LOAD)
 #undef COLO_NVML_LOAD
+#define COLO_NVML_LOAD_OPTIONAL(name, ret, params) \
+  impl->name = reinterpret_cast<ret(*) params>(::dlsym(impl->handle, #name));
+  COLO_NVML_OPTIONAL_FUNCTIONS(COLO_NVML_LOAD_OPTIONAL)
+#undef COLO_NVML_LOAD_OPTIONAL
   if (auto r = impl->nvmlInit_v2(); r != nvml::k_success) {
     auto msg = impl->err(r);
     ::dlclose(impl->handle);
@@ -96,8 +129,27 @@ Result<std::unique_ptr<NvmlBackend>> NvmlBackend::create(const char* library) {
       info.compute_mode = cm >= 0 && cm < 4 ? k_modes[cm] : "unknown";
     }
     info.driver_version = driver;
+    Impl::Gpm g;
+    if (impl->nvmlGpmQueryDeviceSupport && impl->nvmlGpmSampleAlloc && impl->nvmlGpmSampleGet &&
+        impl->nvmlGpmMetricsGet && impl->nvmlGpmSampleFree) {
+      nvml::GpmSupport sup{nvml::k_gpm_support_version, 0};
+      if (impl->nvmlGpmQueryDeviceSupport(d, &sup) == nvml::k_success && sup.isSupportedDevice &&
+          impl->nvmlGpmSampleAlloc(&g.a) == nvml::k_success &&
+          impl->nvmlGpmSampleAlloc(&g.b) == nvml::k_success) {
+        g.supported = true;
+      }
+    }
+    impl->gpm.push_back(g);
     impl->devices.push_back(d);
     impl->infos.push_back(info);
+  }
+  // SM counts come from the CUDA driver (NVML has no such query).
+  if (auto cuda = CudaDriver::create()) {
+    for (auto& info : impl->infos) {
+      if (auto a = (*cuda)->attributes(info.uuid)) {
+        info.sm_count = a->sm_count;
+      }
+    }
   }
   return std::unique_ptr<NvmlBackend>(new NvmlBackend(std::move(impl)));
 }
@@ -145,8 +197,80 @@ Result<std::vector<Metric>> NvmlBackend::sample(int device) {
   if (m_impl->nvmlDeviceGetTemperature(d, nvml::k_temperature_gpu, &temp) == nvml::k_success) {
     out.push_back({"DCGM_FI_DEV_GPU_TEMP", static_cast<double>(temp)});
   }
+  unsigned long long reasons = 0;
+  if (m_impl->nvmlDeviceGetCurrentClocksEventReasons &&
+      m_impl->nvmlDeviceGetCurrentClocksEventReasons(d, &reasons) == nvml::k_success) {
+    out.push_back({"DCGM_FI_DEV_CLOCKS_EVENT_REASONS", static_cast<double>(reasons)});
+  }
+  if (m_impl->nvmlDeviceGetComputeRunningProcesses_v3) {
+    nvml::ProcessInfo procs[128] = {};
+    unsigned int n = 128;
+    if (m_impl->nvmlDeviceGetComputeRunningProcesses_v3(d, &n, procs) == nvml::k_success) {
+      for (unsigned int i = 0; i < n && i < 128; ++i) {
+        out.push_back({"colo.process_gpu_mem_bytes", static_cast<double>(procs[i].usedGpuMemory),
+                       static_cast<int>(procs[i].pid)});
+      }
+    }
+  }
+  std::lock_guard lock(m_impl->gpm_mutex);
+  auto& g = m_impl->gpm[static_cast<std::size_t>(device)];
+  if (g.supported && m_impl->nvmlGpmSampleGet(d, g.b) == nvml::k_success) {
+    if (g.have_previous) {
+      static const std::pair<unsigned int, const char*> k_gpm[] = {
+          {nvml::k_gpm_sm_util, "DCGM_FI_PROF_SM_ACTIVE"},
+          {nvml::k_gpm_sm_occupancy, "DCGM_FI_PROF_SM_OCCUPANCY"},
+          {nvml::k_gpm_any_tensor_util, "DCGM_FI_PROF_PIPE_TENSOR_ACTIVE"},
+          {nvml::k_gpm_dram_bw_util, "DCGM_FI_PROF_DRAM_ACTIVE"},
+          {nvml::k_gpm_fp64_util, "DCGM_FI_PROF_PIPE_FP64_ACTIVE"},
+          {nvml::k_gpm_fp32_util, "DCGM_FI_PROF_PIPE_FP32_ACTIVE"},
+          {nvml::k_gpm_fp16_util, "DCGM_FI_PROF_PIPE_FP16_ACTIVE"},
+          {nvml::k_gpm_pcie_tx, "DCGM_FI_PROF_PCIE_TX_BYTES"},
+          {nvml::k_gpm_pcie_rx, "DCGM_FI_PROF_PCIE_RX_BYTES"},
+          {nvml::k_gpm_nvlink_tx, "DCGM_FI_PROF_NVLINK_TX_BYTES"},
+          {nvml::k_gpm_nvlink_rx, "DCGM_FI_PROF_NVLINK_RX_BYTES"},
+      };
+      auto get = std::make_unique<nvml::GpmMetricsGet>();
+      get->version = nvml::k_gpm_metrics_get_version;
+      get->numMetrics = static_cast<unsigned int>(std::size(k_gpm));
+      get->sample1 = g.a;
+      get->sample2 = g.b;
+      for (std::size_t i = 0; i < std::size(k_gpm); ++i) {
+        get->metrics[i].metricId = k_gpm[i].first;
+      }
+      if (m_impl->nvmlGpmMetricsGet(get.get()) == nvml::k_success) {
+        for (std::size_t i = 0; i < std::size(k_gpm); ++i) {
+          const auto& m = get->metrics[i];
+          if (m.nvmlReturn != nvml::k_success) {
+            continue;
+          }
+          // *_UTIL metrics are percentages; DCGM's PROF fields are ratios. PCIe/NVLink are MiB/s.
+          const bool rate = k_gpm[i].first >= nvml::k_gpm_pcie_tx;
+          out.push_back({k_gpm[i].second, rate ? m.value * 1024.0 * 1024.0 : m.value / 100.0});
+        }
+      }
+    }
+    std::swap(g.a, g.b);
+    g.have_previous = true;
+  }
   return out;
 }
+
+namespace {
+
+std::string equivalents_hint(const std::vector<MigProfile>& table,
+                             const std::vector<std::string>& layout, int sms) {
+  std::string out;
+  for (const auto& n : layout) {
+    if (auto p = find_mig_profile(table, n)) {
+      const auto e = mps_equivalent(*p, sms);
+      out += fmt::format("{}{} = {} SMs ({}% threads), {} MiB", out.empty() ? "" : "; ", n, e.sms,
+                         e.thread_percent, e.mem_limit / (1024 * 1024));
+    }
+  }
+  return out;
+}
+
+}  // namespace
 
 Status NvmlBackend::check_mode(const ModeSettings& mode, const std::vector<int>& devs) {
   for (int d : devs) {
@@ -155,44 +279,187 @@ Status NvmlBackend::check_mode(const ModeSettings& mode, const std::vector<int>&
                                                     m_impl->infos.size()));
     }
   }
-  if (mode.kind != ModeKind::solo && mode.kind != ModeKind::timeslice) {
-    return fail(ErrorCode::unsupported,
-                fmt::format("mode {} is not available on real GPUs in this version of colo "
-                            "(MPS, MIG and green contexts come with the GPU layer); use "
-                            "timeslice, or --gpu sim to model it",
-                            mode.label()));
+  for (int d : devs) {
+    const auto& info = m_impl->infos[static_cast<std::size_t>(d)];
+    switch (mode.kind) {
+      case ModeKind::solo:
+      case ModeKind::timeslice:
+        break;
+      case ModeKind::mps:
+        if (info.compute_mode == "prohibited" || info.compute_mode == "exclusive_thread") {
+          return fail(ErrorCode::unsupported,
+                      fmt::format("GPU {} is in compute mode {}; MPS needs default or "
+                                  "exclusive_process",
+                                  d, info.compute_mode));
+        }
+        break;
+      case ModeKind::green: {
+        const int limit = info.sm_count > 0 ? info.sm_count : 4096;
+        auto check = [&](int sms) -> Status {
+          if (sms > limit) {
+            return fail(ErrorCode::invalid_argument,
+                        fmt::format("green: {} SMs asked for, GPU {} has {}", sms, d, limit));
+          }
+          return {};
+        };
+        if (mode.sms.all) {
+          COLO_TRY(check(*mode.sms.all));
+        }
+        for (const auto& [w, v] : mode.sms.by_workload) {
+          (void)w;
+          COLO_TRY(check(v));
+        }
+        break;
+      }
+      case ModeKind::mig:
+      case ModeKind::mig_equivalent: {
+        auto table = mig_profiles_for(info.name);
+        if (!table) {
+          return fail(table.error());
+        }
+        COLO_TRY(place_mig_layout(*table, mode.mig_layout));
+        if (mode.kind == ModeKind::mig) {
+          const auto hint = equivalents_hint(*table, mode.mig_layout, info.sm_count);
+          if (info.mig_mode != "enabled") {
+            return fail(ErrorCode::unsupported,
+                        fmt::format("GPU {} has MIG mode {} and colo does not change it; use mode "
+                                    "mig-equivalent with the same layout (MPS limits per profile: "
+                                    "{})",
+                                    d, info.mig_mode, hint));
+          }
+          return fail(ErrorCode::unsupported,
+                      fmt::format("creating MIG instances is not available in this version of "
+                                  "colo; use mig-equivalent ({})",
+                                  hint));
+        }
+        break;
+      }
+    }
   }
   return {};
 }
 
 namespace {
-class TimesliceSession final : public ModeSession {
+
+// Per-client CUDA_VISIBLE_DEVICES (by UUID) for every mode.
+class DeviceSession : public ModeSession {
  public:
-  TimesliceSession(std::vector<int> devices, std::vector<std::string> uuids)
+  DeviceSession(std::vector<int> devices, std::vector<std::string> uuids)
       : m_devices(std::move(devices)), m_uuids(std::move(uuids)) {}
-  [[nodiscard]] std::map<std::string, std::string> client_env(const ClientPlan&,
+  [[nodiscard]] std::map<std::string, std::string> client_env(const ClientPlan& c,
                                                               int index) const override {
     const int d = device_for_client(m_devices, index);
-    return {{"CUDA_VISIBLE_DEVICES", m_uuids[static_cast<std::size_t>(d)]},
-            {"CUDA_DEVICE_ORDER", "PCI_BUS_ID"}};
+    auto env = extra_env(c, d);
+    env["CUDA_VISIBLE_DEVICES"] = m_uuids[static_cast<std::size_t>(d)];
+    env["CUDA_DEVICE_ORDER"] = "PCI_BUS_ID";
+    return env;
   }
   Status end() override { return {}; }
 
- private:
+ protected:
+  [[nodiscard]] virtual std::map<std::string, std::string> extra_env(const ClientPlan& c,
+                                                                     int device) const {
+    (void)device;
+    std::map<std::string, std::string> env;
+    if (c.sms) {
+      env["COLO_GREEN_SMS"] = std::to_string(*c.sms);
+    }
+    return env;
+  }
   std::vector<int> m_devices;
   std::vector<std::string> m_uuids;
 };
+
+class MpsSession final : public DeviceSession {
+ public:
+  MpsSession(std::vector<int> devices, std::vector<std::string> uuids,
+             std::map<int, MpsDaemon> daemons, ModeSettings mode, std::vector<MigProfile> table,
+             int sms)
+      : DeviceSession(std::move(devices), std::move(uuids)),
+        m_daemons(std::move(daemons)),
+        m_mode(std::move(mode)),
+        m_table(std::move(table)),
+        m_sms(sms) {}
+  ~MpsSession() override { (void)end(); }
+  MpsSession(const MpsSession&) = delete;
+  MpsSession& operator=(const MpsSession&) = delete;
+
+  Status end() override {
+    Status result;
+    for (auto& [d, daemon] : m_daemons) {
+      (void)d;
+      if (auto st = daemon.quit(); !st && result) {
+        result = st;
+      }
+    }
+    return result;
+  }
+
+  [[nodiscard]] std::vector<ClientFault> faults() const override {
+    std::vector<ClientFault> out;
+    for (const auto& [d, daemon] : m_daemons) {
+      (void)d;
+      for (const auto& f : daemon.faults()) {
+        out.push_back({f.pid, f.message});
+      }
+    }
+    return out;
+  }
+
+ protected:
+  [[nodiscard]] std::map<std::string, std::string> extra_env(const ClientPlan& c,
+                                                             int device) const override {
+    auto tp = c.thread_percent;
+    auto mem = c.mem_limit;
+    if (c.mig_profile) {
+      if (auto p = find_mig_profile(m_table, *c.mig_profile)) {
+        const auto e = mps_equivalent(*p, m_sms);
+        tp = e.thread_percent;
+        mem = e.mem_limit;
+      }
+    }
+    return m_daemons.at(device).client_env(tp, mem);
+  }
+
+ private:
+  std::map<int, MpsDaemon> m_daemons;
+  ModeSettings m_mode;
+  std::vector<MigProfile> m_table;
+  int m_sms;
+};
+
 }  // namespace
 
 Result<std::unique_ptr<ModeSession>> NvmlBackend::begin_mode(const ModeSettings& mode,
                                                              const std::vector<int>& devs,
-                                                             const std::string& /*run_dir*/) {
+                                                             const std::string& run_dir) {
   COLO_TRY(check_mode(mode, devs));
   std::vector<std::string> uuids;
   for (const auto& i : m_impl->infos) {
     uuids.push_back(i.uuid.empty() ? std::to_string(i.index) : i.uuid);
   }
-  return std::unique_ptr<ModeSession>(std::make_unique<TimesliceSession>(devs, uuids));
+  if (mode.kind != ModeKind::mps && mode.kind != ModeKind::mig_equivalent) {
+    return std::unique_ptr<ModeSession>(std::make_unique<DeviceSession>(devs, uuids));
+  }
+  std::map<int, MpsDaemon> daemons;
+  for (int d : devs) {
+    if (daemons.count(d)) {
+      continue;
+    }
+    auto daemon = MpsDaemon::start(fmt::format("{}/mps/dev{}", run_dir, d),
+                                   uuids[static_cast<std::size_t>(d)]);
+    if (!daemon) {
+      return fail(daemon.error());  // daemons already started quit in their destructors
+    }
+    daemons.emplace(d, std::move(*daemon));
+  }
+  const auto& info = m_impl->infos[static_cast<std::size_t>(devs.front())];
+  std::vector<MigProfile> table;
+  if (mode.kind == ModeKind::mig_equivalent) {
+    table = *mig_profiles_for(info.name);  // checked by check_mode
+  }
+  return std::unique_ptr<ModeSession>(std::make_unique<MpsSession>(
+      devs, uuids, std::move(daemons), mode, std::move(table), info.sm_count));
 }
 
 }  // namespace colo

@@ -1,8 +1,12 @@
 #pragma once
 // GPU backend over NVML, dlopen'd from libnvidia-ml.so.1 (never linked). A missing library, an
 // unsupported metric or a lost GPU is an error value, never a crash.
-// This version: device discovery, basic telemetry, and the solo/timeslice modes (MPS, MIG and
-// green contexts come with the GPU layer). Thread-safety: NVML calls are thread-safe.
+// Modes: solo, timeslice; mps and mig-equivalent (one private MPS daemon per GPU, see
+// gpu/mps); green (COLO_GREEN_SMS for workloads using colo's clients); mig only on GPUs with
+// MIG mode enabled is refused for now with the mig-equivalent suggestion (colo never changes
+// MIG mode). Telemetry: NVML device metrics, GPM (Hopper+), per-process GPU memory.
+// Thread-safety: sample() runs on the monitor thread while the main thread begins/ends modes;
+// NVML itself is thread-safe and GPM state is guarded.
 #include <memory>
 
 #include "gpu/gpu_backend.hpp"

@@ -33,7 +33,7 @@ double load(const std::vector<SimClient>& cs, ModeKind mode, double s) {
     const double busy = rate(c, s) * gpu_part(c);  // GPU work per unit time
     serial += busy;
     sm += busy * sm_share(c);
-    bw += busy * c.bw_fraction * sm_share(c) / c.sm_fraction;
+    bw += busy * c.bw_fraction * sm_share(c) / c.sm_fraction / std::clamp(c.bw_limit, 1e-3, 1.0);
   }
   if (spatial(mode)) {
     return std::max(sm, bw);
@@ -63,6 +63,12 @@ std::vector<double> speed_factors(const std::vector<SimClient>& clients, ModeKin
                                   const ContentionParams& params) {
   std::vector<double> out;
   if (clients.empty()) {
+    return out;
+  }
+  if (mode == ModeKind::mig) {
+    for (const auto& c : clients) {
+      out.push_back(std::clamp(rate(c, stretch({c}, mode)), 1e-6, 1.0));
+    }
     return out;
   }
   const double s = stretch(clients, mode);

@@ -10,7 +10,8 @@
 // with r_i = 1 / ((1 - d_i) + g_i * s) the step rate and g_i = d_i * max(1, sm_i / limit_i) the
 // GPU part stretched by an SM limit (MPS thread %, green-context SMs); r_i * g_i is the GPU work
 // client i asks for per unit time. Each extra client costs
-// `switch_overhead` (timeslice) or `mps_overhead` (mps/green) of throughput.
+// `switch_overhead` (timeslice) or `mps_overhead` (mps/green) of throughput. MIG instances are
+// isolated: each client is computed alone within its SM and bandwidth limits.
 #include <vector>
 
 #include "core/spec.hpp"
@@ -22,6 +23,7 @@ struct SimClient {
   double sm_fraction = 1.0;  // (0, 1]
   double bw_fraction = 0.5;  // [0, 1]
   double sm_limit = 1.0;     // (0, 1]: thread % / 100 or green SMs / device SMs
+  double bw_limit = 1.0;     // (0, 1]: share of DRAM bandwidth it may use (MIG memory slices / 8)
 };
 
 struct ContentionParams {

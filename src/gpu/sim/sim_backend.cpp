@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "gpu/mig/mig_profiles.hpp"
 #include "gpu/sim/sim_registry.hpp"
 
 namespace colo::sim {
@@ -39,11 +40,28 @@ class SimSession final : public ModeSession {
       limit = std::min(1.0, static_cast<double>(*c.sms) / topo.sm_count);
       env["COLO_GREEN_SMS"] = std::to_string(*c.sms);
     }
+    auto mem_limit = c.mem_limit;
+    if (c.mig_profile) {
+      // mig: an isolated instance; mig-equivalent: MPS limits of the same size.
+      auto table = mig_profiles_for(topo.name);
+      auto p = table ? find_mig_profile(*table, *c.mig_profile)
+                     : Result<MigProfile>(fail(table.error()));
+      if (p) {
+        const auto e = mps_equivalent(*p, topo.sm_count);
+        limit = std::min(1.0, static_cast<double>(p->sms) / topo.sm_count);
+        mem_limit = p->memory_bytes;
+        if (m_mode.kind == ModeKind::mig) {
+          env["COLO_SIM_BW_LIMIT"] = fmt::format("{:.6f}", p->mem_slices / 8.0);
+          env["COLO_MIG_PROFILE"] = p->name;
+        } else {
+          env["CUDA_MPS_ACTIVE_THREAD_PERCENTAGE"] = std::to_string(e.thread_percent);
+        }
+      }
+    }
     env["COLO_SIM_SM_LIMIT"] = fmt::format("{:.6f}", limit);
-    if (c.mem_limit) {
-      env["COLO_SIM_MEM_LIMIT"] = std::to_string(*c.mem_limit);
-      env["CUDA_MPS_PINNED_DEVICE_MEM_LIMIT"] =
-          fmt::format("0={}M", *c.mem_limit / (1024ULL * 1024));
+    if (mem_limit) {
+      env["COLO_SIM_MEM_LIMIT"] = std::to_string(*mem_limit);
+      env["CUDA_MPS_PINNED_DEVICE_MEM_LIMIT"] = fmt::format("0={}M", *mem_limit / (1024ULL * 1024));
     }
     return env;
   }
@@ -162,10 +180,24 @@ Status SimBackend::check_mode(const ModeSettings& mode, const std::vector<int>& 
     }
   }
   if (mode.kind == ModeKind::mig || mode.kind == ModeKind::mig_equivalent) {
-    return fail(ErrorCode::unsupported,
-                fmt::format("mode {} is not available yet: MIG layouts and their MPS equivalents "
-                            "come with the GPU layer; use mps with thread_percent and mem_limit",
-                            mode.label()));
+    auto table = mig_profiles_for(m_topology.name);
+    if (!table) {
+      return fail(table.error());
+    }
+    COLO_TRY(place_mig_layout(*table, mode.mig_layout));
+    if (mode.kind == ModeKind::mig && m_topology.mig_mode != "enabled") {
+      std::string hint;
+      for (const auto& n : mode.mig_layout) {
+        const auto e = mps_equivalent(*find_mig_profile(*table, n), m_topology.sm_count);
+        hint += fmt::format("{}{} = {} SMs ({}% threads), {} MiB", hint.empty() ? "" : "; ", n,
+                            e.sms, e.thread_percent, e.mem_limit / (1024 * 1024));
+      }
+      return fail(ErrorCode::unsupported,
+                  fmt::format("the simulated GPU has MIG mode {} (topology mig_mode); use mode "
+                              "mig-equivalent with the same layout (MPS limits per profile: {}), "
+                              "or a topology with mig_mode: enabled",
+                              m_topology.mig_mode, hint));
+    }
   }
   auto check_sms = [&](int sms) -> Status {
     if (sms > m_topology.sm_count) {
@@ -193,7 +225,9 @@ Result<std::unique_ptr<ModeSession>> SimBackend::begin_mode(const ModeSettings& 
   for (int d : devs) {
     const std::string dir = fmt::format("{}/simgpu/dev{}", run_dir, d);
     DeviceState st;
-    st.mode = mode.kind == ModeKind::solo ? ModeKind::timeslice : mode.kind;
+    st.mode = mode.kind == ModeKind::solo             ? ModeKind::timeslice
+              : mode.kind == ModeKind::mig_equivalent ? ModeKind::mps
+                                                      : mode.kind;
     st.sm_count = m_topology.sm_count;
     st.memory_bytes = m_topology.memory_bytes;
     st.contention = m_topology.contention;

@@ -78,6 +78,7 @@ ClientRecord from_json(const nlohmann::json& j) {
   r.model.sm_fraction = j.at("sm_fraction").get<double>();
   r.model.bw_fraction = j.at("bw_fraction").get<double>();
   r.model.sm_limit = j.at("sm_limit").get<double>();
+  r.model.bw_limit = j.value("bw_limit", 1.0);
   r.mem_bytes = j.at("mem_bytes").get<std::uint64_t>();
   r.active = j.at("active").get<bool>();
   return r;

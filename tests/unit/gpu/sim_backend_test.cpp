@@ -42,7 +42,9 @@ TEST(SimBackend, RejectsUnknownDeviceAndMig) {
   ModeSettings mig{ModeKind::mig, {}, {}, {}, {"3g.40gb"}};
   auto st = b.check_mode(mig, {0});
   ASSERT_FALSE(st);
-  EXPECT_NE(st.error().message.find("use mps"), std::string::npos);
+  EXPECT_NE(st.error().message.find("mig-equivalent"), std::string::npos) << st.error().message;
+  EXPECT_NE(st.error().message.find("3g.40gb = 60 SMs (46% threads), 40448 MiB"), std::string::npos)
+      << st.error().message;
   ModeSettings green{ModeKind::green, {}, {}, {}, {}};
   green.sms.all = 200;
   EXPECT_FALSE(b.check_mode(green, {0}));

@@ -1,0 +1,290 @@
+#include "gpu/mps/mps_daemon.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+extern char** environ;
+
+namespace colo {
+namespace fs = std::filesystem;
+namespace {
+
+constexpr const char* k_owner = "COLO_MPS_OWNER=";
+constexpr const char* k_pipe = "COLO_MPS_PIPE=";
+
+// Runs `control` with extra environment, `input` on stdin; returns its exit status.
+Result<int> run_control(const std::string& control, const std::map<std::string, std::string>& env,
+                        const std::string& args, const std::string& input) {
+  std::vector<std::string> env_s;
+  for (char** e = environ; e && *e; ++e) {
+    std::string kv(*e);
+    if (!env.count(kv.substr(0, kv.find('=')))) {
+      env_s.push_back(kv);
+    }
+  }
+  for (const auto& [k, v] : env) {
+    env_s.push_back(k + "=" + v);
+  }
+  std::vector<char*> envp;
+  for (auto& s : env_s) {
+    envp.push_back(s.data());
+  }
+  envp.push_back(nullptr);
+  std::string prog = control;
+  std::string arg = args;
+  std::vector<char*> argv{prog.data()};
+  if (!arg.empty()) {
+    argv.push_back(arg.data());
+  }
+  argv.push_back(nullptr);
+  int in[2];
+  if (::pipe2(in, O_CLOEXEC) != 0) {
+    return fail(ErrorCode::process, "pipe failed", std::strerror(errno));
+  }
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(in[0], 0);
+    const int devnull = ::open("/dev/null", O_WRONLY);
+    ::dup2(devnull, 1);
+    ::dup2(devnull, 2);
+    ::execvpe(argv[0], argv.data(), envp.data());
+    ::_exit(127);
+  }
+  ::close(in[0]);
+  if (pid < 0) {
+    ::close(in[1]);
+    return fail(ErrorCode::process, "fork failed", std::strerror(errno));
+  }
+  if (!input.empty()) {
+    (void)!::write(in[1], input.data(), input.size());
+  }
+  ::close(in[1]);
+  int st = 0;
+  while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+// Environment entries of a process (empty when it is gone or unreadable).
+std::vector<std::string> environ_of(pid_t pid) {
+  std::ifstream in(fmt::format("/proc/{}/environ", pid), std::ios::binary);
+  std::vector<std::string> out;
+  std::string e;
+  while (std::getline(in, e, '\0')) {
+    out.push_back(e);
+  }
+  return out;
+}
+
+bool alive(pid_t pid) {
+  return pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM);
+}
+
+// (pid, pipe dir, owner pid) of every live MPS process colo started.
+struct Found {
+  pid_t pid;
+  std::string pipe;
+  pid_t owner;
+};
+std::vector<Found> colo_mps_processes() {
+  std::vector<Found> out;
+  std::error_code ec;
+  for (const auto& d : fs::directory_iterator("/proc", ec)) {
+    const auto name = d.path().filename().string();
+    char* end = nullptr;
+    const long pid = std::strtol(name.c_str(), &end, 10);
+    if (*end != '\0' || pid <= 0) {
+      continue;
+    }
+    std::string pipe;
+    pid_t owner = 0;
+    for (const auto& e : environ_of(static_cast<pid_t>(pid))) {
+      if (e.rfind(k_pipe, 0) == 0) {
+        pipe = e.substr(std::strlen(k_pipe));
+      } else if (e.rfind(k_owner, 0) == 0) {
+        owner = static_cast<pid_t>(std::atol(e.c_str() + std::strlen(k_owner)));
+      }
+    }
+    if (!pipe.empty()) {
+      out.push_back({static_cast<pid_t>(pid), pipe, owner});
+    }
+  }
+  return out;
+}
+
+Status quit_pipe(const std::string& control, const std::string& pipe, const std::string& log) {
+  auto rc = run_control(
+      control, {{"CUDA_MPS_PIPE_DIRECTORY", pipe}, {"CUDA_MPS_LOG_DIRECTORY", log}}, "", "quit\n");
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!mps_processes(pipe).empty() && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  auto left = mps_processes(pipe);
+  for (pid_t p : left) {
+    ::kill(p, SIGKILL);
+  }
+  if (!rc) {
+    return fail(rc.error());
+  }
+  if (!left.empty()) {
+    return fail(ErrorCode::gpu,
+                fmt::format("MPS daemon for '{}' did not quit in 10 s; killed {} process(es)", pipe,
+                            left.size()));
+  }
+  return {};
+}
+
+}  // namespace
+
+std::vector<pid_t> mps_processes(const std::string& pipe_dir) {
+  std::vector<pid_t> out;
+  for (const auto& f : colo_mps_processes()) {
+    if (f.pipe == pipe_dir && alive(f.pid)) {
+      std::ifstream st(fmt::format("/proc/{}/stat", f.pid));
+      std::string s;
+      std::getline(st, s);
+      if (s.find(") Z") == std::string::npos) {
+        out.push_back(f.pid);
+      }
+    }
+  }
+  return out;
+}
+
+Result<MpsDaemon> MpsDaemon::start(const std::string& dir, const std::string& uuid,
+                                   const std::string& control) {
+  MpsDaemon d((fs::path(dir) / "pipe").string(), (fs::path(dir) / "log").string(), control);
+  std::error_code ec;
+  fs::create_directories(d.m_pipe, ec);
+  fs::create_directories(d.m_log, ec);
+  if (ec) {
+    return fail(ErrorCode::io, fmt::format("cannot create MPS directories under '{}'", dir),
+                ec.message());
+  }
+  auto rc = run_control(control,
+                        {{"CUDA_VISIBLE_DEVICES", uuid},
+                         {"CUDA_MPS_PIPE_DIRECTORY", d.m_pipe},
+                         {"CUDA_MPS_LOG_DIRECTORY", d.m_log},
+                         {"COLO_MPS_PIPE", d.m_pipe},
+                         {"COLO_MPS_OWNER", std::to_string(::getpid())}},
+                        "-d", "");
+  if (!rc) {
+    return fail(rc.error());
+  }
+  if (*rc == 127) {
+    return fail(
+        ErrorCode::unsupported,
+        fmt::format("cannot run '{}': MPS needs the NVIDIA MPS control binary on PATH", control));
+  }
+  if (*rc != 0) {
+    return fail(ErrorCode::gpu, fmt::format("'{} -d' failed with exit code {} (see {}/control.log)",
+                                            control, *rc, d.m_log));
+  }
+  d.m_running = true;
+  // The daemon answers once its control pipe exists.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!fs::exists(fs::path(d.m_pipe) / "control") &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  if (!fs::exists(fs::path(d.m_pipe) / "control")) {
+    (void)d.quit();
+    return fail(ErrorCode::gpu,
+                fmt::format("MPS control daemon did not come up (see {})", d.m_log));
+  }
+  return d;
+}
+
+MpsDaemon::MpsDaemon(MpsDaemon&& o) noexcept
+    : m_pipe(std::move(o.m_pipe)),
+      m_log(std::move(o.m_log)),
+      m_control(std::move(o.m_control)),
+      m_running(o.m_running) {
+  o.m_running = false;
+}
+
+MpsDaemon::~MpsDaemon() {
+  (void)quit();
+}
+
+std::map<std::string, std::string> MpsDaemon::client_env(
+    std::optional<int> thread_percent, std::optional<std::uint64_t> mem_limit) const {
+  std::map<std::string, std::string> env{{"CUDA_MPS_PIPE_DIRECTORY", m_pipe},
+                                         {"CUDA_MPS_LOG_DIRECTORY", m_log}};
+  if (thread_percent) {
+    env["CUDA_MPS_ACTIVE_THREAD_PERCENTAGE"] = std::to_string(*thread_percent);
+  }
+  if (mem_limit) {
+    env["CUDA_MPS_PINNED_DEVICE_MEM_LIMIT"] =
+        fmt::format("0={}M", std::max<std::uint64_t>(1, *mem_limit / (1024ULL * 1024)));
+  }
+  return env;
+}
+
+Status MpsDaemon::quit() {
+  if (!m_running) {
+    return {};
+  }
+  m_running = false;
+  return quit_pipe(m_control, m_pipe, m_log);
+}
+
+std::vector<MpsFault> MpsDaemon::faults() const {
+  std::ifstream in(fs::path(m_log) / "server.log");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return parse_mps_server_log(ss.str());
+}
+
+std::vector<MpsFault> parse_mps_server_log(const std::string& text) {
+  // e.g. "[2026-11-24 10:00:00.000 Other 1234] Client 5678 encountered a fatal GPU error."
+  //      "... All clients belonging to error trigging process 5678 will be torn down"
+  //      "... Client 5679 ... torn down"
+  static const std::regex k_client(R"(Client\s+(\d+)\b.*(fatal|torn down|error))",
+                                   std::regex::icase);
+  static const std::regex k_process(
+      R"(error trigg?ering process\s+(\d+)|error trigging process\s+(\d+))", std::regex::icase);
+  std::vector<MpsFault> out;
+  std::istringstream lines(text);
+  std::string line;
+  while (std::getline(lines, line)) {
+    std::smatch m;
+    if (std::regex_search(line, m, k_client)) {
+      out.push_back({std::stoi(m[1].str()), line});
+    } else if (std::regex_search(line, m, k_process)) {
+      const auto pid = m[1].matched ? m[1].str() : m[2].str();
+      out.push_back({std::stoi(pid), line});
+    }
+  }
+  return out;
+}
+
+int cleanup_stale_mps(const std::string& control) {
+  int found = 0;
+  std::map<std::string, bool> done;
+  for (const auto& f : colo_mps_processes()) {
+    if (done.count(f.pipe) || alive(f.owner)) {
+      continue;
+    }
+    done[f.pipe] = true;
+    ++found;
+    const std::string log = (fs::path(f.pipe).parent_path() / "log").string();
+    (void)quit_pipe(control, f.pipe, log);
+  }
+  return found;
+}
+
+}  // namespace colo

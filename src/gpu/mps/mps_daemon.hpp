@@ -1,0 +1,67 @@
+#pragma once
+// NVIDIA MPS control daemons, one per GPU, each with private pipe and log directories under
+// colo's run directory (never the shared /tmp/nvidia-mps defaults). Needs
+// `nvidia-cuda-mps-control` on PATH and a GPU in Default compute mode; no root needed.
+// A daemon is always quit by quit() or the destructor (also on failed or interrupted runs);
+// daemons left by a colo that died are found through their environment (COLO_MPS_OWNER) and
+// quit by cleanup_stale_mps(). Not thread-safe.
+#include <sys/types.h>
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/result.hpp"
+
+namespace colo {
+
+struct MpsFault {
+  int pid = 0;
+  std::string message;  // the server log line
+};
+
+class MpsDaemon {
+ public:
+  // Starts `nvidia-cuda-mps-control -d` for the GPU with `uuid`, pipe and log directories under
+  // `dir`. Errors: binary missing, directories not writable, daemon not answering.
+  static Result<MpsDaemon> start(const std::string& dir, const std::string& uuid,
+                                 const std::string& control = "nvidia-cuda-mps-control");
+  MpsDaemon(MpsDaemon&& o) noexcept;
+  MpsDaemon& operator=(MpsDaemon&&) = delete;
+  MpsDaemon(const MpsDaemon&) = delete;
+  ~MpsDaemon();
+
+  // Environment of a client: pipe/log directories and its limits (thread % 1..100, pinned
+  // device memory in bytes).
+  [[nodiscard]] std::map<std::string, std::string> client_env(
+      std::optional<int> thread_percent, std::optional<std::uint64_t> mem_limit) const;
+
+  // Quits the daemon ("quit" on its control pipe), waits up to 10 s, then SIGKILLs what is left.
+  Status quit();
+
+  // Clients the server log reports as faulted or torn down by another client's fault.
+  [[nodiscard]] std::vector<MpsFault> faults() const;
+
+  [[nodiscard]] const std::string& pipe_dir() const { return m_pipe; }
+  [[nodiscard]] const std::string& log_dir() const { return m_log; }
+
+ private:
+  MpsDaemon(std::string pipe, std::string log, std::string control)
+      : m_pipe(std::move(pipe)), m_log(std::move(log)), m_control(std::move(control)) {}
+  std::string m_pipe;
+  std::string m_log;
+  std::string m_control;
+  bool m_running = false;
+};
+
+// Parses MPS server log text for fatal-error and teardown lines (pure; tested on real lines).
+std::vector<MpsFault> parse_mps_server_log(const std::string& text);
+
+// Quits MPS daemons whose owning colo process is gone. Returns how many were found.
+int cleanup_stale_mps(const std::string& control = "nvidia-cuda-mps-control");
+
+// PIDs of live MPS processes (control daemon, server) started by colo for `pipe_dir`.
+std::vector<pid_t> mps_processes(const std::string& pipe_dir);
+
+}  // namespace colo

@@ -1,0 +1,156 @@
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include "core/clock.hpp"
+#include "gpu/cuda/cuda_driver.hpp"
+#include "gpu/mig/mig_profiles.hpp"
+#include "gpu/mps/mps_daemon.hpp"
+#include "gpu/sim/contention_model.hpp"
+#include "gpu/sim/sim_backend.hpp"
+
+namespace colo {
+namespace {
+
+std::vector<MigProfile> h100() {
+  auto t = mig_profiles_for("NVIDIA H100 80GB HBM3");
+  EXPECT_TRUE(t);
+  return *t;
+}
+
+TEST(MigProfiles, TableMatchesTheDriverOutput) {
+  auto t = h100();
+  auto p = find_mig_profile(t, "3g.40gb");
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->id, 9);
+  EXPECT_EQ(p->sms, 60);
+  EXPECT_EQ(p->mem_slices, 4);
+  EXPECT_EQ(p->starts, (std::vector<int>{0, 4}));
+  EXPECT_FALSE(find_mig_profile(t, "5g.50gb"));
+  EXPECT_FALSE(mig_profiles_for("Tesla T4"));
+}
+
+struct LayoutCase {
+  std::vector<std::string> layout;
+  bool fits;
+};
+
+class MigLayouts : public ::testing::TestWithParam<LayoutCase> {};
+
+TEST_P(MigLayouts, PlacementFollowsTheTables) {
+  auto r = place_mig_layout(h100(), GetParam().layout);
+  EXPECT_EQ(static_cast<bool>(r), GetParam().fits) << (r ? "" : r.error().message);
+  if (r) {
+    std::vector<bool> used(8, false);
+    auto t = h100();
+    for (const auto& pl : *r) {
+      auto p = find_mig_profile(t, pl.profile);
+      EXPECT_NE(std::find(p->starts.begin(), p->starts.end(), pl.start), p->starts.end());
+      for (int k = pl.start; k < pl.start + p->mem_slices; ++k) {
+        EXPECT_FALSE(used[static_cast<std::size_t>(k)]) << "overlap at slice " << k;
+        used[static_cast<std::size_t>(k)] = true;
+      }
+    }
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Layouts, MigLayouts,
+    ::testing::Values(
+        LayoutCase{{"1g.10gb", "1g.10gb", "1g.10gb", "1g.10gb", "1g.10gb", "1g.10gb", "1g.10gb"},
+                   true},
+        LayoutCase{{"2g.20gb", "2g.20gb", "2g.20gb"}, true},
+        LayoutCase{{"3g.40gb", "3g.40gb"}, true},
+        LayoutCase{{"4g.40gb", "2g.20gb", "1g.10gb"}, true}, LayoutCase{{"7g.80gb"}, true},
+        LayoutCase{{"3g.40gb", "4g.40gb"}, true},
+        LayoutCase{{"4g.40gb", "4g.40gb"}, false},  // max count 1
+        LayoutCase{{"7g.80gb", "1g.10gb"}, false},  // 8 compute slices
+        LayoutCase{{"1g.10gb", "1g.10gb", "1g.10gb", "1g.10gb", "1g.10gb", "1g.10gb", "1g.10gb",
+                    "1g.10gb"},
+                   false},                                                           // 8 instances
+        LayoutCase{{"1g.20gb", "1g.20gb", "1g.20gb", "1g.20gb", "1g.10gb"}, false},  // memory
+        LayoutCase{{"3g.40gb", "2g.20gb", "2g.20gb"}, true},
+        LayoutCase{{"3g.40gb", "3g.40gb", "1g.10gb"}, false}));  // 7 SM slices, no memory left
+
+TEST(MigProfiles, MpsEquivalentKeepsSmShareAndMemory) {
+  auto p = *find_mig_profile(h100(), "3g.40gb");
+  auto e = mps_equivalent(p, 132);
+  EXPECT_EQ(e.thread_percent, 46);  // ceil(60 / 132 * 100)
+  EXPECT_EQ(e.mem_limit, 40448ULL * 1024 * 1024);
+  EXPECT_EQ(mps_equivalent(*find_mig_profile(h100(), "7g.80gb"), 132).thread_percent, 100);
+  EXPECT_EQ(mps_equivalent(*find_mig_profile(h100(), "1g.10gb"), 132).thread_percent, 13);
+}
+
+TEST(MpsLog, FindsFaultedAndTornDownClients) {
+  const std::string log =
+      "[2026-11-24 10:00:00.000 Control 100] Starting new server 200 for user 0\n"
+      "[2026-11-24 10:00:01.000 Other 200] Client 4321 encountered a fatal GPU error.\n"
+      "[2026-11-24 10:00:01.000 Other 200] All clients belonging to error trigging process "
+      "4321 will be torn down\n"
+      "[2026-11-24 10:00:01.001 Other 200] Client 4322 encountered a fatal GPU error.\n"
+      "[2026-11-24 10:00:02.000 Server 200] Received new client request\n";
+  auto f = parse_mps_server_log(log);
+  ASSERT_EQ(f.size(), 3U);
+  EXPECT_EQ(f[0].pid, 4321);
+  EXPECT_EQ(f[2].pid, 4322);
+  EXPECT_TRUE(parse_mps_server_log("[x] Server started\n").empty());
+}
+
+TEST(MpsDaemon, MissingControlBinaryIsUnsupported) {
+  auto d =
+      MpsDaemon::start(::testing::TempDir() + "/mps-missing", "GPU-0", "colo-no-such-mps-control");
+  ASSERT_FALSE(d);
+  EXPECT_EQ(d.error().code, ErrorCode::unsupported);
+  EXPECT_NE(d.error().message.find("colo-no-such-mps-control"), std::string::npos);
+}
+
+TEST(CudaDriver, UuidFormatAndMissingLibrary) {
+  const unsigned char b[16] = {0xb7, 0xd9, 0x19, 0x69, 0x57, 0xda, 0xb1, 0x04,
+                               0x29, 0x24, 0x9a, 0xe7, 0xb6, 0xfe, 0xe0, 0x7a};
+  EXPECT_EQ(format_gpu_uuid(b), "GPU-b7d91969-57da-b104-2924-9ae7b6fee07a");
+  auto c = CudaDriver::create("libcuda-does-not-exist.so.1");
+  ASSERT_FALSE(c);
+  EXPECT_EQ(c.error().code, ErrorCode::gpu);
+}
+
+TEST(SimMig, InstancesAreIsolated) {
+  // Two clients that would saturate DRAM under MPS do not slow each other in MIG instances.
+  sim::SimClient big{1.0, 0.4, 0.8, 60.0 / 132, 0.5};
+  auto mps = sim::speed_factors({big, big}, ModeKind::mps, {0, 0});
+  auto mig = sim::speed_factors({big, big}, ModeKind::mig, {0, 0});
+  auto alone = sim::speed_factors({big}, ModeKind::mig, {0, 0});
+  EXPECT_DOUBLE_EQ(mig[0], alone[0]);
+  EXPECT_LT(alone[0], 1.0);  // its 3g slice has fewer SMs and half the bandwidth
+  EXPECT_NE(mps[0], mig[0]);
+}
+
+TEST(SimMig, SimulatedGpuWithMigEnabledAcceptsLegalLayouts) {
+  FakeClock clock;
+  sim::SimTopology t;
+  t.mig_mode = "enabled";
+  sim::SimBackend b(t, clock);
+  ModeSettings ok{ModeKind::mig, {}, {}, {}, {"4g.40gb", "2g.20gb", "1g.10gb"}};
+  EXPECT_TRUE(b.check_mode(ok, {0}));
+  ModeSettings bad{ModeKind::mig, {}, {}, {}, {"4g.40gb", "4g.40gb"}};
+  EXPECT_FALSE(b.check_mode(bad, {0}));
+  auto s = b.begin_mode(ok, {0}, ::testing::TempDir() + "/simmig");
+  ASSERT_TRUE(s) << s.error().what();
+  ClientPlan c;
+  c.mig_profile = "2g.20gb";
+  auto env = (*s)->client_env(c, 0);
+  EXPECT_EQ(env.at("COLO_SIM_BW_LIMIT"), "0.250000");
+  EXPECT_EQ(env.at("COLO_SIM_MEM_LIMIT"), std::to_string(20096ULL * 1024 * 1024));
+  EXPECT_EQ(env.at("COLO_SIM_SM_LIMIT"), fmt::format("{:.6f}", 32.0 / 132));
+  // mig-equivalent on a GPU without MIG: MPS limits of the same size.
+  sim::SimBackend off(sim::SimTopology{}, clock);
+  ModeSettings eq{ModeKind::mig_equivalent, {}, {}, {}, {"3g.40gb", "3g.40gb"}};
+  auto se = off.begin_mode(eq, {0}, ::testing::TempDir() + "/simmigeq");
+  ASSERT_TRUE(se) << se.error().what();
+  ClientPlan c3;
+  c3.mig_profile = "3g.40gb";
+  auto env3 = (*se)->client_env(c3, 0);
+  EXPECT_EQ(env3.at("CUDA_MPS_ACTIVE_THREAD_PERCENTAGE"), "46");
+  EXPECT_EQ(env3.count("COLO_SIM_BW_LIMIT"), 0U);
+}
+
+}  // namespace
+}  // namespace colo
