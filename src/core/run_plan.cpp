@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 
@@ -198,11 +199,7 @@ Result<std::vector<RunPlan>> expand_runs(const ExperimentSpec& spec) {
               continue;  // one client time-sliced is the solo run
             }
             if (!ms.mig_layout.empty() && ms.mig_layout.size() != g.members.size()) {
-              return fail(ErrorCode::invalid_argument,
-                          fmt::format("{}: mode {} has {} MIG profiles but group '{}' has {} "
-                                      "workloads; give one profile per workload",
-                                      spec.source_path, ms.label(), ms.mig_layout.size(), g.label,
-                                      g.members.size()));
+              continue;  // a MIG layout applies to the groups with one workload per instance
             }
             RunPlan r;
             r.repetition = rep;
@@ -225,6 +222,23 @@ Result<std::vector<RunPlan>> expand_runs(const ExperimentSpec& spec) {
             runs.push_back(std::move(r));
           }
         }
+      }
+    }
+  }
+  for (const auto& m : spec.modes) {
+    for (const auto& ms : m.expansions) {
+      if (ms.mig_layout.empty()) {
+        continue;
+      }
+      const bool used = std::any_of(groups.begin(), groups.end(), [&](const Group& g) {
+        return g.members.size() == ms.mig_layout.size();
+      });
+      if (!used) {
+        return fail(ErrorCode::invalid_argument,
+                    fmt::format("{}: mode {} has {} MIG profiles but no group has {} workloads; "
+                                "give one profile per workload",
+                                spec.source_path, ms.label(), ms.mig_layout.size(),
+                                ms.mig_layout.size()));
       }
     }
   }

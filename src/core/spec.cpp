@@ -433,14 +433,18 @@ Result<WorkloadSpec> parse_workload(const Ctx& ctx, const YAML::Node& n, const s
     if (!b) {
       return fail(b.error());
     }
-    static const std::set<std::string> k_builtins{"cpu", "sim-gpu"};
+    static const std::set<std::string> k_builtins{"cpu",       "sim-gpu",    "cuda-gemm",
+                                                  "cuda-triad", "cuda-tiny", "cuda-alloc",
+                                                  "cuda-fault"};
     if (!k_builtins.count(*b)) {
       return fail(ctx.error(n["builtin"], wf + ".builtin",
-                            fmt::format("unknown workload '{}' (builtins: cpu, sim-gpu)", *b)));
+                            fmt::format("unknown workload '{}' (builtins: cpu, sim-gpu, "
+                                        "cuda-gemm, cuda-triad, cuda-tiny, cuda-alloc, cuda-fault)",
+                                        *b)));
     }
     w.builtin = *b;
   } else {
-    return fail(ctx.error(n, wf, "needs 'cmd' (a command) or 'builtin' (cpu, sim-gpu)"));
+    return fail(ctx.error(n, wf, "needs 'cmd' (a command) or 'builtin' (cpu, sim-gpu, cuda-*)"));
   }
   auto string_map = [&](const char* key, std::map<std::string, std::string>& out) -> Status {
     const auto& m = n[key];

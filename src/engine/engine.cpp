@@ -58,11 +58,15 @@ std::string self_dir() {
   return ec ? std::string(".") : p.parent_path().string();
 }
 
-std::string builtin_binary(const std::string& name) {
+// argv prefix of a builtin workload: its program and, for the CUDA ones, the mode.
+std::vector<std::string> builtin_argv(const std::string& dir, const std::string& name) {
   if (name == "cpu") {
-    return "colo-cpu-work";
+    return {(fs::path(dir) / "colo-cpu-work").string()};
   }
-  return "colo-sim-gpu";
+  if (name.rfind("cuda-", 0) == 0) {
+    return {(fs::path(dir) / "colo-cuda-work").string(), name.substr(5)};
+  }
+  return {(fs::path(dir) / "colo-sim-gpu").string()};
 }
 
 std::string sanitize(const std::string& s) {
@@ -89,7 +93,15 @@ Status resolve_commands(const ExperimentSpec& spec, std::vector<RunPlan>& runs,
                                   "(--gpu sim); on a real GPU use a real workload",
                                   where));
         }
-        c.argv[0] = (fs::path(workload_dir) / builtin_binary(name)).string();
+        auto prefix = builtin_argv(workload_dir, name);
+        c.argv.erase(c.argv.begin());
+        c.argv.insert(c.argv.begin(), prefix.begin(), prefix.end());
+        if (name.rfind("cuda-", 0) == 0 && !fs::exists(c.argv[0])) {
+          return fail(ErrorCode::not_found,
+                      fmt::format("{}: builtin '{}' needs colo-cuda-work, which is built only "
+                                  "where nvcc was found at build time",
+                                  where, name));
+        }
       }
       if (!fs::is_directory(c.cwd)) {
         return fail(ErrorCode::not_found,

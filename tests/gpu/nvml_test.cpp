@@ -24,6 +24,16 @@ TEST(NvmlGpu, DiscoversDevicesAndSamplesTelemetry) {
     power = power || (x.name == "DCGM_FI_DEV_POWER_USAGE" && x.value > 0);
   }
   EXPECT_TRUE(power);
+  // GPM metrics (Hopper and newer) need two samples.
+  auto m2 = (*b)->sample(0);
+  ASSERT_TRUE(m2);
+  bool gpm = false;
+  for (const auto& x : *m2) {
+    gpm = gpm || x.name == "DCGM_FI_PROF_SM_ACTIVE";
+  }
+  if ((*d)[0].name.find("H100") != std::string::npos) {
+    EXPECT_TRUE(gpm) << "GPM metrics on Hopper";
+  }
   EXPECT_FALSE((*b)->sample(99));
 }
 

@@ -59,6 +59,8 @@ def main():
     ap.add_argument("--precision", choices=["fp32", "amp"], default="fp32")
     ap.add_argument("--steps", type=int, default=0, help="0: until stopped")
     ap.add_argument("--warmup-steps", type=int, default=10, help="before the start barrier")
+    ap.add_argument("--sync-every", type=int, default=10,
+                    help="synchronize and report every N steps (N x batch samples)")
     args = ap.parse_args()
     signal.signal(signal.SIGTERM, _on_term)
 
@@ -95,13 +97,16 @@ def main():
         torch.cuda.synchronize()
         progress.ready()
         n = 0
+        every = max(1, args.sync_every)
         while not STOP and (args.steps == 0 or n < args.steps):
             t0 = time.perf_counter()
-            loss = step()
+            for _ in range(every):
+                loss = step()
             torch.cuda.synchronize()
-            n += 1
-            progress.step(args.batch, latency_ms=(time.perf_counter() - t0) * 1e3,
-                          loss=loss.item() if n % 50 == 0 else None)
+            n += every
+            # latency_ms: mean time of one step over the last `every` steps
+            progress.step(args.batch * every, latency_ms=(time.perf_counter() - t0) * 1e3 / every,
+                          loss=loss.item() if n % (5 * every) == 0 else None)
     except torch.cuda.OutOfMemoryError as e:
         progress.error("oom", e)
         print(f"train.py: CUDA out of memory: {e}", file=sys.stderr)

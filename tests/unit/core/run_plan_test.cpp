@@ -88,7 +88,18 @@ TEST(RunPlan, MigLayoutMustMatchGroupSize) {
       "workloads:\n  - {name: a, cmd: [x], copies: [2]}\n");
   auto runs = expand_runs(spec);
   ASSERT_FALSE(runs);
-  EXPECT_NE(runs.error().message.find("1 MIG profiles but group 'ax2' has 2"), std::string::npos);
+  EXPECT_NE(runs.error().message.find("1 MIG profiles but no group has 1 workloads"),
+            std::string::npos)
+      << runs.error().message;
+  // With several groups, a layout runs with the group of its size only.
+  auto mixed = spec_of("name: p\nstop: {duration: 1s}\n"
+                       "modes: [{mig-equivalent: {layout: [3g.40gb, 3g.40gb]}}]\n"
+                       "workloads:\n  - {name: a, cmd: [x], copies: [2, 3]}\n");
+  auto r2 = expand_runs(mixed);
+  ASSERT_TRUE(r2) << r2.error().what();
+  ASSERT_EQ(r2->size(), 2U);  // solo a, and ax2 with the layout
+  EXPECT_EQ((*r2)[1].group, "ax2");
+  EXPECT_EQ((*r2)[1].clients[1].mig_profile, "3g.40gb");
 }
 
 TEST(RunPlan, SettingsJsonHoldsEverythingResolved) {
