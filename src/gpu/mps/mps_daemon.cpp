@@ -125,7 +125,19 @@ std::vector<Found> colo_mps_processes() {
   return out;
 }
 
+// Waits for (reaps) MPS processes that were re-parented to colo, a child subreaper, so that
+// none is left as a zombie.
+void reap(const std::vector<pid_t>& pids) {
+  for (pid_t p : pids) {
+    int st = 0;
+    for (int i = 0; i < 200 && ::waitpid(p, &st, WNOHANG) == 0; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+}
+
 Status quit_pipe(const std::string& control, const std::string& pipe, const std::string& log) {
+  const auto before = mps_processes(pipe);
   auto rc = run_control(
       control, {{"CUDA_MPS_PIPE_DIRECTORY", pipe}, {"CUDA_MPS_LOG_DIRECTORY", log}}, "", "quit\n");
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
@@ -136,6 +148,7 @@ Status quit_pipe(const std::string& control, const std::string& pipe, const std:
   for (pid_t p : left) {
     ::kill(p, SIGKILL);
   }
+  reap(before);
   if (!rc) {
     return fail(rc.error());
   }

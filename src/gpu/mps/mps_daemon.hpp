@@ -37,7 +37,8 @@ class MpsDaemon {
   [[nodiscard]] std::map<std::string, std::string> client_env(
       std::optional<int> thread_percent, std::optional<std::uint64_t> mem_limit) const;
 
-  // Quits the daemon ("quit" on its control pipe), waits up to 10 s, then SIGKILLs what is left.
+  // Quits the daemon ("quit" on its control pipe), waits up to 10 s, then SIGKILLs what is left;
+  // reaps daemon processes re-parented to colo (a child subreaper).
   Status quit();
 
   // Clients the server log reports as faulted or torn down by another client's fault.
