@@ -234,11 +234,11 @@ Result<std::vector<RunPlan>> expand_runs(const ExperimentSpec& spec) {
         return g.members.size() == ms.mig_layout.size();
       });
       if (!used) {
-        return fail(ErrorCode::invalid_argument,
-                    fmt::format("{}: mode {} has {} MIG profiles but no group has {} workloads; "
-                                "give one profile per workload",
-                                spec.source_path, ms.label(), ms.mig_layout.size(),
-                                ms.mig_layout.size()));
+        return fail(
+            ErrorCode::invalid_argument,
+            fmt::format("{}: mode {} has {} MIG profiles but no group has {} workloads; "
+                        "give one profile per workload",
+                        spec.source_path, ms.label(), ms.mig_layout.size(), ms.mig_layout.size()));
       }
     }
   }

@@ -433,9 +433,8 @@ Result<WorkloadSpec> parse_workload(const Ctx& ctx, const YAML::Node& n, const s
     if (!b) {
       return fail(b.error());
     }
-    static const std::set<std::string> k_builtins{"cpu",       "sim-gpu",    "cuda-gemm",
-                                                  "cuda-triad", "cuda-tiny", "cuda-alloc",
-                                                  "cuda-fault"};
+    static const std::set<std::string> k_builtins{
+        "cpu", "sim-gpu", "cuda-gemm", "cuda-triad", "cuda-tiny", "cuda-alloc", "cuda-fault"};
     if (!k_builtins.count(*b)) {
       return fail(ctx.error(n["builtin"], wf + ".builtin",
                             fmt::format("unknown workload '{}' (builtins: cpu, sim-gpu, "

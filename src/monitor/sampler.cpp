@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cmath>
 #include <set>
 
 #include "monitor/proc_stats.hpp"
@@ -100,6 +101,9 @@ void Sampler::sample_once() {
         continue;
       }
       for (const auto& m : *metrics) {
+        if (!std::isfinite(m.value)) {
+          continue;  // a metric the device could not compute this period
+        }
         if (m.pid == 0) {
           out.push_back({t, std::nullopt, g, m.name, m.value});
           continue;

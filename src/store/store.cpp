@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include <cerrno>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -602,6 +603,9 @@ Status Store::add_samples(const std::vector<SampleRow>& rows) {
   Stmt s(m_db,
          "INSERT INTO samples(run_id, workload_id, gpu, t, metric_id, value) VALUES (?,?,?,?,?,?)");
   for (const auto& r : rows) {
+    if (!std::isfinite(r.value) || !std::isfinite(r.t)) {
+      continue;  // SQLite would store NaN as NULL; a missing value is left out instead
+    }
     auto mid = metric_id(r.metric);
     if (!mid) {
       return fail(mid.error());

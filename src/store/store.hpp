@@ -70,7 +70,7 @@ class Store {
   Status update_workload(const WorkloadRecord& w);
   Result<std::vector<WorkloadRecord>> workloads(RunId run);
 
-  // Time series, written in one transaction per call.
+  // Time series, written in one transaction per call. Non-finite sample values are skipped.
   Status add_progress(const std::vector<ProgressRow>& rows);
   Status add_samples(const std::vector<SampleRow>& rows);
   Result<std::vector<ProgressRow>> progress(WorkloadId id);

@@ -23,7 +23,9 @@
 
 namespace {
 volatile std::sig_atomic_t g_stop = 0;
-void on_term(int) { g_stop = 1; }
+void on_term(int) {
+  g_stop = 1;
+}
 colo_progress::Reporter g_progress;
 
 [[noreturn]] void die_cuda(cudaError_t e, const char* what) {
@@ -35,35 +37,51 @@ colo_progress::Reporter g_progress;
   std::fprintf(stderr, "colo-cuda-work: CUDA error: %s\n", msg.c_str());
   std::exit(1);
 }
-#define CHECK(x)                  \
-  do {                            \
-    cudaError_t e_ = (x);         \
-    if (e_ != cudaSuccess) {      \
-      die_cuda(e_, #x);           \
-    }                             \
+#define CHECK(x)             \
+  do {                       \
+    cudaError_t e_ = (x);    \
+    if (e_ != cudaSuccess) { \
+      die_cuda(e_, #x);      \
+    }                        \
   } while (0)
 
 __global__ void triad(float* a, const float* b, const float* c, float s, size_t n) {
-  for (size_t i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += size_t(gridDim.x) * blockDim.x) {
+  for (size_t i = blockIdx.x * blockDim.x + threadIdx.x; i < n;
+       i += size_t(gridDim.x) * blockDim.x) {
     a[i] = b[i] + s * c[i];
   }
 }
-__global__ void tiny(int* x) { x[threadIdx.x] += 1; }
+__global__ void tiny(int* x) {
+  x[threadIdx.x] += 1;
+}
 __global__ void fill(char* p, size_t n) {
-  for (size_t i = blockIdx.x * blockDim.x + threadIdx.x; i < n; i += size_t(gridDim.x) * blockDim.x) {
+  for (size_t i = blockIdx.x * blockDim.x + threadIdx.x; i < n;
+       i += size_t(gridDim.x) * blockDim.x) {
     p[i] = static_cast<char>(i);
   }
 }
-__global__ void poke(int* p) { p[threadIdx.x] = 42; }
+__global__ void poke(int* p) {
+  p[threadIdx.x] = 42;
+}
 
 size_t parse_size(const std::string& s) {
   char* end = nullptr;
   double v = std::strtod(s.c_str(), &end);
   switch (*end) {
-    case 'G': case 'g': v *= 1024.0 * 1024 * 1024; break;
-    case 'M': case 'm': v *= 1024.0 * 1024; break;
-    case 'K': case 'k': v *= 1024.0; break;
-    default: break;
+    case 'G':
+    case 'g':
+      v *= 1024.0 * 1024 * 1024;
+      break;
+    case 'M':
+    case 'm':
+      v *= 1024.0 * 1024;
+      break;
+    case 'K':
+    case 'k':
+      v *= 1024.0;
+      break;
+    default:
+      break;
   }
   return static_cast<size_t>(v);
 }

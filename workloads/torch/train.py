@@ -59,6 +59,9 @@ def main():
     ap.add_argument("--precision", choices=["fp32", "amp"], default="fp32")
     ap.add_argument("--steps", type=int, default=0, help="0: until stopped")
     ap.add_argument("--warmup-steps", type=int, default=10, help="before the start barrier")
+    ap.add_argument("--threads", type=int, default=1,
+                    help="PyTorch CPU threads (default 1: collocated copies would oversubscribe "
+                         "the CPU; measured on the H100, bench/results/)")
     ap.add_argument("--sync-every", type=int, default=10,
                     help="synchronize and report every N steps (N x batch samples)")
     args = ap.parse_args()
@@ -70,6 +73,7 @@ def main():
     if not torch.cuda.is_available():
         print("train.py: CUDA is not available", file=sys.stderr)
         return 1
+    torch.set_num_threads(max(1, args.threads))
     progress.apply_green_context()
     dev = torch.device("cuda")
     torch.backends.cudnn.benchmark = True

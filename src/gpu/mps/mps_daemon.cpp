@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -125,19 +126,48 @@ std::vector<Found> colo_mps_processes() {
   return out;
 }
 
-// Waits for (reaps) MPS processes that were re-parented to colo, a child subreaper, so that
-// none is left as a zombie.
-void reap(const std::vector<pid_t>& pids) {
-  for (pid_t p : pids) {
-    int st = 0;
-    for (int i = 0; i < 200 && ::waitpid(p, &st, WNOHANG) == 0; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+// Reaps MPS processes (control daemon, server) that were re-parented to colo, a child
+// subreaper, so that none is left as a zombie: waits up to 10 s for those still exiting.
+void reap_mps_children() {
+  const pid_t self = ::getpid();
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  for (;;) {
+    bool waiting = false;
+    std::error_code ec;
+    for (const auto& d : fs::directory_iterator("/proc", ec)) {
+      std::ifstream in(d.path() / "stat");
+      std::string stat;
+      std::getline(in, stat);
+      const auto open = stat.find(" (");
+      const auto close = stat.rfind(')');
+      if (open == std::string::npos || close == std::string::npos) {
+        continue;
+      }
+      const std::string comm = stat.substr(open + 2, close - open - 2);
+      if (comm.rfind("nvidia-cuda-mps", 0) != 0) {
+        continue;
+      }
+      char state = 0;
+      long ppid = 0;
+      if (std::sscanf(stat.c_str() + close + 1, " %c %ld", &state, &ppid) != 2 || ppid != self) {
+        continue;
+      }
+      const auto pid = static_cast<pid_t>(std::atol(stat.c_str()));
+      int st = 0;
+      if (state == 'Z') {
+        ::waitpid(pid, &st, WNOHANG);
+      } else {
+        waiting = true;
+      }
     }
+    if (!waiting || std::chrono::steady_clock::now() > deadline) {
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
 }
 
 Status quit_pipe(const std::string& control, const std::string& pipe, const std::string& log) {
-  const auto before = mps_processes(pipe);
   auto rc = run_control(
       control, {{"CUDA_MPS_PIPE_DIRECTORY", pipe}, {"CUDA_MPS_LOG_DIRECTORY", log}}, "", "quit\n");
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
@@ -148,7 +178,7 @@ Status quit_pipe(const std::string& control, const std::string& pipe, const std:
   for (pid_t p : left) {
     ::kill(p, SIGKILL);
   }
-  reap(before);
+  reap_mps_children();
   if (!rc) {
     return fail(rc.error());
   }

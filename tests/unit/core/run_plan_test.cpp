@@ -92,9 +92,10 @@ TEST(RunPlan, MigLayoutMustMatchGroupSize) {
             std::string::npos)
       << runs.error().message;
   // With several groups, a layout runs with the group of its size only.
-  auto mixed = spec_of("name: p\nstop: {duration: 1s}\n"
-                       "modes: [{mig-equivalent: {layout: [3g.40gb, 3g.40gb]}}]\n"
-                       "workloads:\n  - {name: a, cmd: [x], copies: [2, 3]}\n");
+  auto mixed = spec_of(
+      "name: p\nstop: {duration: 1s}\n"
+      "modes: [{mig-equivalent: {layout: [3g.40gb, 3g.40gb]}}]\n"
+      "workloads:\n  - {name: a, cmd: [x], copies: [2, 3]}\n");
   auto r2 = expand_runs(mixed);
   ASSERT_TRUE(r2) << r2.error().what();
   ASSERT_EQ(r2->size(), 2U);  // solo a, and ax2 with the layout

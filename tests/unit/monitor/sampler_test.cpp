@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
@@ -55,7 +56,8 @@ class FakeBackend final : public GpuBackend {
     if (device == 1) {
       return fail(ErrorCode::gpu, "GPU 1 fell off the bus");
     }
-    return std::vector<Metric>{{"DCGM_FI_DEV_POWER_USAGE", 123.0}};
+    return std::vector<Metric>{{"DCGM_FI_DEV_POWER_USAGE", 123.0},
+                               {"DCGM_FI_PROF_SM_ACTIVE", std::nan("")}};
   }
   Status check_mode(const ModeSettings&, const std::vector<int>&) override { return {}; }
   Result<std::unique_ptr<ModeSession>> begin_mode(const ModeSettings&, const std::vector<int>&,
@@ -86,6 +88,9 @@ TEST(Sampler, SamplesHostAndGpuAndRecordsLostDevices) {
     }
   }
   EXPECT_EQ(power, 2);
+  for (const auto& m : samples) {
+    EXPECT_NE(m.metric, "DCGM_FI_PROF_SM_ACTIVE") << "non-finite values are dropped";
+  }
   EXPECT_EQ(rss, 2);
   EXPECT_EQ(cpu, 1);  // needs two passes
   auto errs = s.errors();

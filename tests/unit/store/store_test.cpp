@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <limits>
 
 namespace colo {
 namespace {
@@ -94,8 +95,10 @@ TEST_F(StoreTest, RoundTripsExperimentRunsWorkloadsAndSeries) {
   ASSERT_EQ(p->size(), 2U);
   EXPECT_DOUBLE_EQ(*(*p)[0].loss, 2.5);
   EXPECT_FALSE((*p)[1].loss);
+  ASSERT_TRUE(s->add_samples({{rid, std::nullopt, 0, 0.2, "DCGM_FI_PROF_SM_ACTIVE",
+                               std::numeric_limits<double>::quiet_NaN()}}));
   auto samples = s->samples(rid);
-  ASSERT_EQ(samples->size(), 2U);
+  ASSERT_EQ(samples->size(), 2U);  // the NaN was left out, not stored as NULL
   EXPECT_EQ((*samples)[1].metric, "DCGM_FI_DEV_POWER_USAGE");
   EXPECT_EQ(*(*samples)[1].gpu, 0);
   // An interrupted run is reset: its partial data goes, the run is pending again.
