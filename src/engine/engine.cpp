@@ -74,7 +74,7 @@ std::string sanitize(const std::string& s) {
   for (char c : s) {
     out += (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.') ? c : '_';
   }
-  return out.substr(0, 80);
+  return out.substr(0, 48);
 }
 
 // Resolves builtins and checks every executable and working directory before anything runs.

@@ -24,6 +24,7 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr const char* k_owner = "COLO_MPS_OWNER=";
+constexpr std::size_t k_max_pipe_dir = 70;  // + MPS's socket names stays under 108 bytes
 constexpr const char* k_pipe = "COLO_MPS_PIPE=";
 
 // Runs `control` with extra environment, `input` on stdin; returns its exit status.
@@ -209,32 +210,63 @@ std::vector<pid_t> mps_processes(const std::string& pipe_dir) {
 
 Result<MpsDaemon> MpsDaemon::start(const std::string& dir, const std::string& uuid,
                                    const std::string& control) {
-  MpsDaemon d((fs::path(dir) / "pipe").string(), (fs::path(dir) / "log").string(), control);
+  // MPS makes unix sockets in the pipe directory; their paths must fit sun_path (108 bytes), so
+  // a run directory too deep for that gets a private short one (0700) instead.
+  std::string pipe = (fs::path(dir) / "pipe").string();
   std::error_code ec;
+  if (pipe.size() > k_max_pipe_dir) {
+    static int seq = 0;
+    pipe = fmt::format("{}/colo-mps-{}/{}-{}", fs::temp_directory_path().string(), ::getuid(),
+                       ::getpid(), seq++);
+    fs::create_directories(fs::path(pipe).parent_path(), ec);
+    fs::permissions(fs::path(pipe).parent_path(), fs::perms::owner_all, ec);
+    fs::remove_all(pipe, ec);
+  }
+  MpsDaemon d(pipe, (fs::path(dir) / "log").string(), control);
   fs::create_directories(d.m_pipe, ec);
   fs::create_directories(d.m_log, ec);
   if (ec) {
     return fail(ErrorCode::io, fmt::format("cannot create MPS directories under '{}'", dir),
                 ec.message());
   }
-  auto rc = run_control(control,
-                        {{"CUDA_VISIBLE_DEVICES", uuid},
-                         {"CUDA_MPS_PIPE_DIRECTORY", d.m_pipe},
-                         {"CUDA_MPS_LOG_DIRECTORY", d.m_log},
-                         {"COLO_MPS_PIPE", d.m_pipe},
-                         {"COLO_MPS_OWNER", std::to_string(::getpid())}},
-                        "-d", "");
+  // A daemon that just quit may still be releasing the GPU: retry a few times.
+  Result<int> rc = 0;
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    if (attempt > 0) {
+      std::this_thread::sleep_for(std::chrono::seconds(attempt));
+    }
+    rc = run_control(control,
+                     {{"CUDA_VISIBLE_DEVICES", uuid},
+                      {"CUDA_MPS_PIPE_DIRECTORY", d.m_pipe},
+                      {"CUDA_MPS_LOG_DIRECTORY", d.m_log},
+                      {"COLO_MPS_PIPE", d.m_pipe},
+                      {"COLO_MPS_OWNER", std::to_string(::getpid())}},
+                     "-d", "");
+    if (!rc || *rc == 0 || *rc == 127) {
+      break;
+    }
+  }
   if (!rc) {
     return fail(rc.error());
   }
   if (*rc == 127) {
-    return fail(
-        ErrorCode::unsupported,
-        fmt::format("cannot run '{}': MPS needs the NVIDIA MPS control binary on PATH", control));
+    return fail(ErrorCode::unsupported,
+                fmt::format("cannot run '{}': MPS needs the NVIDIA MPS control binary on PATH",
+                            control));
   }
   if (*rc != 0) {
-    return fail(ErrorCode::gpu, fmt::format("'{} -d' failed with exit code {} (see {}/control.log)",
-                                            control, *rc, d.m_log));
+    reap_mps_children();  // daemons that died at start
+    std::ifstream in(fs::path(d.m_log) / "control.log");
+    std::string line;
+    std::string last;
+    while (std::getline(in, line)) {
+      if (!line.empty()) {
+        last = line;
+      }
+    }
+    return fail(ErrorCode::gpu, fmt::format("'{} -d' failed with exit code {}: {}", control, *rc,
+                                            last.empty() ? "(control.log is empty)" : last),
+                d.m_log);
   }
   d.m_running = true;
   // The daemon answers once its control pipe exists.
