@@ -5,6 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
+[ -x /usr/local/cuda/bin/nvcc ] && export PATH="$PATH:/usr/local/cuda/bin"
 cmake --preset release >/dev/null
 cmake --build --preset release -j "$(nproc)"
 spec=examples/quickstart.yaml

@@ -6,6 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
 ./scripts/format.sh --check
+# nvcc, where installed, builds the native CUDA workloads too (they need a GPU only to run).
+[ -x /usr/local/cuda/bin/nvcc ] && export PATH="$PATH:/usr/local/cuda/bin"
 jobs=$(nproc)
 for preset in ci-gcc asan; do
   echo "=== build + test: $preset"

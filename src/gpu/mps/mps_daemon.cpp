@@ -250,9 +250,9 @@ Result<MpsDaemon> MpsDaemon::start(const std::string& dir, const std::string& uu
     return fail(rc.error());
   }
   if (*rc == 127) {
-    return fail(ErrorCode::unsupported,
-                fmt::format("cannot run '{}': MPS needs the NVIDIA MPS control binary on PATH",
-                            control));
+    return fail(
+        ErrorCode::unsupported,
+        fmt::format("cannot run '{}': MPS needs the NVIDIA MPS control binary on PATH", control));
   }
   if (*rc != 0) {
     reap_mps_children();  // daemons that died at start
@@ -264,8 +264,9 @@ Result<MpsDaemon> MpsDaemon::start(const std::string& dir, const std::string& uu
         last = line;
       }
     }
-    return fail(ErrorCode::gpu, fmt::format("'{} -d' failed with exit code {}: {}", control, *rc,
-                                            last.empty() ? "(control.log is empty)" : last),
+    return fail(ErrorCode::gpu,
+                fmt::format("'{} -d' failed with exit code {}: {}", control, *rc,
+                            last.empty() ? "(control.log is empty)" : last),
                 d.m_log);
   }
   d.m_running = true;
