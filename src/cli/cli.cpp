@@ -120,20 +120,36 @@ int cmd_ls(const std::string& results, std::ostream& out, std::ostream& err) {
   return 0;
 }
 
-int cmd_show(const std::string& results, const std::string& id, std::ostream& out,
-             std::ostream& err) {
+struct Loaded {
+  ExperimentRecord experiment;
+  std::vector<RunData> runs;
+};
+
+// The experiment `id_text` (default: newest) and its runs, from the store in `results`.
+Result<Loaded> load_experiment(const std::string& results, const std::string& id_text) {
   auto store = Store::open(store_path(results), OpenMode::read_only);
   if (!store) {
-    return report_error(err, store.error());
+    return fail(store.error());
   }
-  auto e = pick_experiment(*store, id);
+  auto e = pick_experiment(*store, id_text);
   if (!e) {
-    return report_error(err, e.error());
+    return fail(e.error());
   }
   auto data = load_run_data(*store, e->id);
   if (!data) {
-    return report_error(err, data.error());
+    return fail(data.error());
   }
+  return Loaded{std::move(*e), std::move(*data)};
+}
+
+int cmd_show(const std::string& results, const std::string& id, std::ostream& out,
+             std::ostream& err) {
+  auto loaded = load_experiment(results, id);
+  if (!loaded) {
+    return report_error(err, loaded.error());
+  }
+  const auto* e = &loaded->experiment;
+  const auto* data = &loaded->runs;
   if (e->status != "done") {
     out << fmt::format("(experiment status: {}; results below are partial)\n", e->status);
   }
@@ -154,18 +170,12 @@ int cmd_show(const std::string& results, const std::string& id, std::ostream& ou
 
 int cmd_export(const std::string& results, const std::string& id, const std::string& format,
                const std::string& output, std::ostream& out, std::ostream& err) {
-  auto store = Store::open(store_path(results), OpenMode::read_only);
-  if (!store) {
-    return report_error(err, store.error());
+  auto loaded = load_experiment(results, id);
+  if (!loaded) {
+    return report_error(err, loaded.error());
   }
-  auto e = pick_experiment(*store, id);
-  if (!e) {
-    return report_error(err, e.error());
-  }
-  auto data = load_run_data(*store, e->id);
-  if (!data) {
-    return report_error(err, data.error());
-  }
+  const auto* e = &loaded->experiment;
+  const auto* data = &loaded->runs;
   const std::string text =
       format == "csv" ? export_csv(*e, *data) : export_json(*e, *data, summarize(*e, *data));
   if (output.empty() || output == "-") {
@@ -197,15 +207,7 @@ int cmd_gpus(const std::string& which, const std::string& topology, bool json, s
   if (json) {
     nlohmann::json j = nlohmann::json::array();
     for (const auto& d : *devs) {
-      j.push_back({{"index", d.index},
-                   {"uuid", d.uuid},
-                   {"name", d.name},
-                   {"memory_bytes", d.memory_bytes},
-                   {"sm_count", d.sm_count},
-                   {"mig_mode", d.mig_mode},
-                   {"compute_mode", d.compute_mode},
-                   {"driver", d.driver_version},
-                   {"simulated", d.simulated}});
+      j.push_back(to_json(d));
     }
     out << j.dump(2) << "\n";
     return 0;

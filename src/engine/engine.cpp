@@ -496,14 +496,7 @@ Result<EngineResult> run_experiment(const ExperimentSpec& spec, const EngineOpti
       if (std::find(spec.gpus.begin(), spec.gpus.end(), d.index) == spec.gpus.end()) {
         continue;
       }
-      gj.push_back({{"index", d.index},
-                    {"uuid", d.uuid},
-                    {"name", d.name},
-                    {"memory_bytes", d.memory_bytes},
-                    {"sm_count", d.sm_count},
-                    {"mig_mode", d.mig_mode},
-                    {"driver", d.driver_version},
-                    {"simulated", d.simulated}});
+      gj.push_back(to_json(d));
     }
     exp.name = spec.name;
     exp.spec_path = spec.source_path;

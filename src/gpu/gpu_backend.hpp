@@ -3,6 +3,8 @@
 // machine) and gpu/nvml (NvmlBackend, NVIDIA driver present). Chosen at run time by
 // make_backend() in engine.
 #include <cstdint>
+#include <nlohmann/json.hpp>
+
 #include <map>
 #include <memory>
 #include <string>
@@ -70,6 +72,12 @@ class GpuBackend {
                                                           const std::vector<int>& devices,
                                                           const std::string& run_dir) = 0;
 };
+
+// A device as JSON (stored with experiments, printed by `colo gpus --json`).
+nlohmann::json to_json(const DeviceInfo& d);
+
+// Checks the green-context SM counts of `mode` against a device of `device_sms` SMs.
+Status check_green_sms(const ModeSettings& mode, int device_sms, int device);
 
 // Device of client `index` when a run's clients are spread round-robin over `devices`.
 inline int device_for_client(const std::vector<int>& devices, int index) {

@@ -144,4 +144,17 @@ MpsEquivalent mps_equivalent(const MigProfile& p, int device_sms) {
   return e;
 }
 
+std::string mps_equivalents_hint(const std::vector<MigProfile>& table,
+                                 const std::vector<std::string>& layout, int device_sms) {
+  std::string out;
+  for (const auto& n : layout) {
+    if (auto p = find_mig_profile(table, n)) {
+      const auto e = mps_equivalent(*p, device_sms);
+      out += fmt::format("{}{} = {} SMs ({}% threads), {} MiB", out.empty() ? "" : "; ", n, e.sms,
+                         e.thread_percent, e.mem_limit / k_mib);
+    }
+  }
+  return out;
+}
+
 }  // namespace colo

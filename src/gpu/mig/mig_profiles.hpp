@@ -43,4 +43,8 @@ struct MpsEquivalent {
 };
 MpsEquivalent mps_equivalent(const MigProfile& p, int device_sms);
 
+// "3g.40gb = 60 SMs (46% threads), 40448 MiB; ..." for the profiles of `layout` (messages).
+std::string mps_equivalents_hint(const std::vector<MigProfile>& table,
+                                 const std::vector<std::string>& layout, int device_sms);
+
 }  // namespace colo

@@ -255,23 +255,6 @@ Result<std::vector<Metric>> NvmlBackend::sample(int device) {
   return out;
 }
 
-namespace {
-
-std::string equivalents_hint(const std::vector<MigProfile>& table,
-                             const std::vector<std::string>& layout, int sms) {
-  std::string out;
-  for (const auto& n : layout) {
-    if (auto p = find_mig_profile(table, n)) {
-      const auto e = mps_equivalent(*p, sms);
-      out += fmt::format("{}{} = {} SMs ({}% threads), {} MiB", out.empty() ? "" : "; ", n, e.sms,
-                         e.thread_percent, e.mem_limit / (1024 * 1024));
-    }
-  }
-  return out;
-}
-
-}  // namespace
-
 Status NvmlBackend::check_mode(const ModeSettings& mode, const std::vector<int>& devs) {
   for (int d : devs) {
     if (d < 0 || static_cast<std::size_t>(d) >= m_impl->infos.size()) {
@@ -293,24 +276,9 @@ Status NvmlBackend::check_mode(const ModeSettings& mode, const std::vector<int>&
                                   d, info.compute_mode));
         }
         break;
-      case ModeKind::green: {
-        const int limit = info.sm_count > 0 ? info.sm_count : 4096;
-        auto check = [&](int sms) -> Status {
-          if (sms > limit) {
-            return fail(ErrorCode::invalid_argument,
-                        fmt::format("green: {} SMs asked for, GPU {} has {}", sms, d, limit));
-          }
-          return {};
-        };
-        if (mode.sms.all) {
-          COLO_TRY(check(*mode.sms.all));
-        }
-        for (const auto& [w, v] : mode.sms.by_workload) {
-          (void)w;
-          COLO_TRY(check(v));
-        }
+      case ModeKind::green:
+        COLO_TRY(check_green_sms(mode, info.sm_count > 0 ? info.sm_count : 4096, d));
         break;
-      }
       case ModeKind::mig:
       case ModeKind::mig_equivalent: {
         auto table = mig_profiles_for(info.name);
@@ -319,7 +287,7 @@ Status NvmlBackend::check_mode(const ModeSettings& mode, const std::vector<int>&
         }
         COLO_TRY(place_mig_layout(*table, mode.mig_layout));
         if (mode.kind == ModeKind::mig) {
-          const auto hint = equivalents_hint(*table, mode.mig_layout, info.sm_count);
+          const auto hint = mps_equivalents_hint(*table, mode.mig_layout, info.sm_count);
           if (info.mig_mode != "enabled") {
             return fail(ErrorCode::unsupported,
                         fmt::format("GPU {} has MIG mode {} and colo does not change it; use mode "

@@ -186,12 +186,7 @@ Status SimBackend::check_mode(const ModeSettings& mode, const std::vector<int>& 
     }
     COLO_TRY(place_mig_layout(*table, mode.mig_layout));
     if (mode.kind == ModeKind::mig && m_topology.mig_mode != "enabled") {
-      std::string hint;
-      for (const auto& n : mode.mig_layout) {
-        const auto e = mps_equivalent(*find_mig_profile(*table, n), m_topology.sm_count);
-        hint += fmt::format("{}{} = {} SMs ({}% threads), {} MiB", hint.empty() ? "" : "; ", n,
-                            e.sms, e.thread_percent, e.mem_limit / (1024 * 1024));
-      }
+      const auto hint = mps_equivalents_hint(*table, mode.mig_layout, m_topology.sm_count);
       return fail(ErrorCode::unsupported,
                   fmt::format("the simulated GPU has MIG mode {} (topology mig_mode); use mode "
                               "mig-equivalent with the same layout (MPS limits per profile: {}), "
@@ -199,20 +194,8 @@ Status SimBackend::check_mode(const ModeSettings& mode, const std::vector<int>& 
                               m_topology.mig_mode, hint));
     }
   }
-  auto check_sms = [&](int sms) -> Status {
-    if (sms > m_topology.sm_count) {
-      return fail(
-          ErrorCode::invalid_argument,
-          fmt::format("green: {} SMs asked for, the device has {}", sms, m_topology.sm_count));
-    }
-    return {};
-  };
-  if (mode.sms.all) {
-    COLO_TRY(check_sms(*mode.sms.all));
-  }
-  for (const auto& [w, s] : mode.sms.by_workload) {
-    (void)w;
-    COLO_TRY(check_sms(s));
+  for (int d : devs) {
+    COLO_TRY(check_green_sms(mode, m_topology.sm_count, d));
   }
   return {};
 }
