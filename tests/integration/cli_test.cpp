@@ -413,6 +413,21 @@ workloads:
   EXPECT_EQ(store().experiment(1)->status, "done");
 }
 
+TEST_F(Cli, MigEquivalentAndGreenRunOnTheSimulatedGpu) {
+  auto spec = write_spec(R"(gpu: sim
+stop: {duration: 0.4s}
+modes: [{mig-equivalent: {layout: [3g.40gb, 3g.40gb]}}, {green: {sms: 66}}, {mps: {thread_percent: 50}}]
+workloads:
+  - {name: big, builtin: sim-gpu, args: {duty: 0.9, sm: 0.9, bw: 0.3, mem: 8G, step-ms: 5}, copies: [2]}
+)");
+  auto r = colo({"run", spec.string()});
+  ASSERT_EQ(r.rc, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("mig-equivalent(layout=3g.40gb+3g.40gb)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("green(sms=66)"), std::string::npos);
+  EXPECT_NE(r.out.find("mps(tp=50)"), std::string::npos);
+  EXPECT_NE(r.out.find("4/4 runs done"), std::string::npos);
+}
+
 TEST_F(Cli, GpusListsTheSimulatedDevice) {
   auto r = colo({"gpus", "--gpu", "sim", "--json"});
   ASSERT_EQ(r.rc, 0) << r.err;
