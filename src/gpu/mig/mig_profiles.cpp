@@ -110,8 +110,8 @@ Result<std::vector<MigPlacement>> place_mig_layout(const std::vector<MigProfile>
   // Place larger instances first: they have fewer legal starts.
   std::vector<std::size_t> order(ps.size());
   std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-    return ps[a].mem_slices > ps[b].mem_slices;
+  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return ps[a].mem_slices != ps[b].mem_slices ? ps[a].mem_slices > ps[b].mem_slices : a < b;
   });
   std::vector<const MigProfile*> sorted;
   for (auto i : order) {
