@@ -497,10 +497,10 @@ Status parse_top(const Ctx& ctx, const YAML::Node& root, ExperimentSpec& spec) {
   if (!root.IsMap()) {
     return fail(ctx.error(root, "(top level)", "expected a mapping with name, workloads, ..."));
   }
-  COLO_TRY(
-      ctx.check_keys(root, "",
-                     {"name", "gpu", "gpus", "repeat", "stop", "warmup", "grace", "init_timeout",
-                      "sample_period", "modes", "workloads", "groups", "sweep", "solo_baseline"}));
+  COLO_TRY(ctx.check_keys(
+      root, "",
+      {"name", "gpu", "gpus", "repeat", "stop", "warmup", "grace", "init_timeout", "sample_period",
+       "modes", "workloads", "groups", "sweep", "solo_baseline", "warmup_run"}));
   if (!root["name"]) {
     return fail(ctx.error_at(1, "name", "missing experiment name"));
   }
@@ -538,7 +538,8 @@ Status parse_top(const Ctx& ctx, const YAML::Node& root, ExperimentSpec& spec) {
   }
   for (auto [key, target] : {std::pair<const char*, Seconds*>{"grace", &spec.grace},
                              {"init_timeout", &spec.init_timeout},
-                             {"sample_period", &spec.sample_period}}) {
+                             {"sample_period", &spec.sample_period},
+                             {"warmup_run", &spec.warmup_run}}) {
     if (root[key]) {
       auto d = ctx.duration(root[key], key);
       if (!d) {

@@ -89,6 +89,8 @@ struct ExperimentSpec {
   Seconds grace{5};           // SIGTERM -> SIGKILL
   Seconds init_timeout{300};  // launch -> ready (start barrier)
   Seconds sample_period{1};   // monitor period
+  Seconds warmup_run{0};      // unrecorded run of the first workload before the first run
+                              // of a session, so that no baseline meets a cold GPU
   std::vector<ModeSpec> modes;
   std::vector<WorkloadSpec> workloads;
   std::vector<std::vector<std::string>> groups;  // explicit mixes of workload names

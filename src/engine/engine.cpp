@@ -10,6 +10,7 @@
 #include <map>
 
 #include "core/run_plan.hpp"
+#include "core/units.hpp"
 #include "engine/backend_factory.hpp"
 #include "gpu/mps/mps_daemon.hpp"
 #include "launch/interrupt.hpp"
@@ -388,6 +389,46 @@ Result<int> execute_run(Context& ctx, const RunPlan& plan, RunRecord& rec, bool&
   return failed;
 }
 
+// Runs the first client of `plan` alone for spec.warmup_run, recording nothing, so that the
+// first measured run does not meet a cold GPU (clocks, driver and library caches).
+Status warm_up(Context& ctx, const RunPlan& plan) {
+  const std::string dir = ctx.logs_dir + "/warmup";
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  ModeSettings solo;
+  auto session = ctx.backend.begin_mode(solo, ctx.spec.gpus, dir);
+  if (!session) {
+    return fail(session.error());
+  }
+  const auto& c = plan.clients.front();
+  ClientLaunch l;
+  l.label = c.label();
+  l.progress = c.progress;
+  l.spawn.argv = c.argv;
+  l.spawn.cwd = c.cwd;
+  l.spawn.env = c.env;
+  for (const auto& [k, v] : (*session)->client_env(c, 0)) {
+    l.spawn.env[k] = v;
+  }
+  l.spawn.env["COLO_EXPERIMENT"] = ctx.spec.name;
+  l.spawn.stdout_path = dir + "/warmup.out";
+  l.spawn.stderr_path = dir + "/warmup.err";
+  StopPolicy policy;
+  policy.duration = ctx.spec.warmup_run;
+  policy.grace = ctx.spec.grace;
+  policy.init_timeout = ctx.spec.init_timeout;
+  SupervisorObserver quiet;
+  ctx.log << fmt::format("colo: warm-up run of {} for {} (not recorded)\n", c.label(),
+                         format_duration(ctx.spec.warmup_run))
+          << std::flush;
+  auto r = supervise({l}, policy, ctx.clock, quiet, ctx.token);
+  (void)(*session)->end();
+  if (!r) {
+    return fail(r.error());
+  }
+  return {};
+}
+
 std::string host_name() {
   char buf[256] = {};
   ::gethostname(buf, sizeof(buf) - 1);
@@ -551,7 +592,18 @@ Result<EngineResult> run_experiment(const ExperimentSpec& spec, const EngineOpti
   const int total = static_cast<int>(stored->size());
   bool interrupted = false;
   std::optional<Error> fatal;
+  const bool any_pending = std::any_of(stored->begin(), stored->end(), [](const RunRecord& r) {
+    return r.status != RunStatus::done;
+  });
+  if (spec.warmup_run.count() > 0 && any_pending) {
+    if (auto st = warm_up(ctx, planned->front()); !st) {
+      fatal = st.error();
+    }
+  }
   for (auto& rec : *stored) {
+    if (fatal) {
+      break;
+    }
     if (rec.status == RunStatus::done) {
       continue;
     }

@@ -428,6 +428,22 @@ workloads:
   EXPECT_NE(r.out.find("4/4 runs done"), std::string::npos);
 }
 
+TEST_F(Cli, WarmupRunIsExecutedButNotRecorded) {
+  auto spec = write_spec(R"(gpu: sim
+warmup_run: 0.3s
+stop: {duration: 0.3s}
+workloads:
+  - {name: a, builtin: sim-gpu, copies: [2]}
+)");
+  auto r = colo({"run", spec.string()});
+  ASSERT_EQ(r.rc, 0) << r.out << r.err;
+  EXPECT_NE(r.err.find("warm-up run of a#0"), std::string::npos) << r.err;
+  EXPECT_NE(r.out.find("2/2 runs done"), std::string::npos) << r.out;
+  EXPECT_TRUE(fs::exists(m_dir / "results" / "logs" / "e1" / "warmup" / "warmup.err"));
+  auto s = store();
+  EXPECT_EQ(s.runs(1)->size(), 2U);
+}
+
 TEST_F(Cli, GpusListsTheSimulatedDevice) {
   auto r = colo({"gpus", "--gpu", "sim", "--json"});
   ASSERT_EQ(r.rc, 0) << r.err;
