@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
-"""Synthetic-data PyTorch training workload for colo (ResNet-18/50, a small transformer).
+"""Synthetic-data PyTorch workload for colo: training or inference of ResNet-18/50, a small ViT,
+a transformer encoder, and a small GPT-style decoder (inference generates tokens).
 
 Reports every step to colo through colo_progress; works standalone too.
-  python3 train.py --model resnet18 --batch 64 [--precision fp32|amp] [--steps N]
+  python3 train.py --model resnet18 --batch 64 [--mode train|infer] [--precision fp32|amp]
+Samples: images or sequences per second; for `--model gpt --mode infer`, generated tokens.
 Exit codes: 0 done or stopped by SIGTERM; 1 error (CUDA OOM is reported to colo as "oom",
 illegal memory access as "gpu_fault").
 """
@@ -23,6 +25,35 @@ def _on_term(_sig, _frame):
     STOP = True
 
 
+def _tiny_gpt_class():
+    import torch
+
+    class TinyGpt(torch.nn.Module):
+        """GPT-style decoder: token + position embeddings, causal self-attention blocks."""
+
+        def __init__(self, vocab=1000, d=256, layers=4, heads=8, ctx=256):
+            super().__init__()
+            self.ctx = ctx
+            self.tok = torch.nn.Embedding(vocab, d)
+            self.pos = torch.nn.Embedding(ctx, d)
+            layer = torch.nn.TransformerEncoderLayer(d_model=d, nhead=heads, dim_feedforward=4 * d,
+                                                     batch_first=True, norm_first=True)
+            self.blocks = torch.nn.TransformerEncoder(layer, num_layers=layers)
+            self.head = torch.nn.Linear(d, vocab)
+
+        def forward(self, x):
+            t = x.shape[1]
+            h = self.tok(x) + self.pos(torch.arange(t, device=x.device))
+            mask = torch.nn.Transformer.generate_square_subsequent_mask(t, device=x.device)
+            return self.head(self.blocks(h, mask=mask, is_causal=True))
+
+    return TinyGpt
+
+
+def TinyGpt():  # noqa: N802 (factory named like the class it makes)
+    return _tiny_gpt_class()()
+
+
 def build(model_name, num_classes=10):
     import torch
     import torchvision
@@ -31,6 +62,12 @@ def build(model_name, num_classes=10):
         return torchvision.models.resnet18(num_classes=num_classes)
     if model_name == "resnet50":
         return torchvision.models.resnet50(num_classes=num_classes)
+    if model_name == "vit":
+        return torchvision.models.VisionTransformer(image_size=32, patch_size=4, num_layers=6,
+                                                    num_heads=8, hidden_dim=256, mlp_dim=512,
+                                                    num_classes=num_classes)
+    if model_name == "gpt":
+        return TinyGpt()
     if model_name == "transformer":
         layer = torch.nn.TransformerEncoderLayer(d_model=256, nhead=8, dim_feedforward=1024,
                                                  batch_first=True)
@@ -47,12 +84,15 @@ def build(model_name, num_classes=10):
                 return self.head(self.enc(self.embed(x)).mean(dim=1))
 
         return Classifier()
-    raise SystemExit(f"train.py: unknown --model '{model_name}' (resnet18, resnet50, transformer)")
+    raise SystemExit(f"train.py: unknown --model '{model_name}' "
+                     "(resnet18, resnet50, vit, transformer, gpt)")
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model", default="resnet18")
+    ap.add_argument("--mode", choices=["train", "infer"], default="train")
+    ap.add_argument("--new-tokens", type=int, default=32, help="gpt inference: tokens per step")
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--image-size", type=int, default=32)
     ap.add_argument("--seq-len", type=int, default=128)
@@ -80,20 +120,43 @@ def main():
     model = build(args.model).to(dev)
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     loss_fn = torch.nn.CrossEntropyLoss()
-    if args.model == "transformer":
-        x = torch.randint(0, 1000, (args.batch, args.seq_len), device=dev)
+    if args.model in ("transformer", "gpt"):
+        x = torch.randint(0, 1000, (args.batch, args.seq_len if args.model == "transformer" else 16),
+                          device=dev)
     else:
         x = torch.randn(args.batch, 3, args.image_size, args.image_size, device=dev)
-    y = torch.randint(0, 10, (args.batch,), device=dev)
+    y = torch.randint(0, 10 if args.model != "gpt" else 1000, (args.batch,), device=dev)
     use_amp = args.precision == "amp"
+    samples_per_step = args.batch
+    if args.mode == "infer":
+        model.eval()
 
-    def step():
+    def train_step():
         opt.zero_grad(set_to_none=True)
         with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_amp):
-            loss = loss_fn(model(x), y)
+            out = model(x)
+            if args.model == "gpt":
+                loss = loss_fn(out[:, -1, :], y)
+            else:
+                loss = loss_fn(out, y)
         loss.backward()
         opt.step()
         return loss
+
+    @torch.no_grad()
+    def infer_step():
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=use_amp):
+            if args.model != "gpt":
+                return model(x).float().mean()
+            seq = x
+            for _ in range(args.new_tokens):  # greedy generation, no KV cache
+                nxt = model(seq[:, -model.ctx:])[:, -1, :].argmax(dim=-1, keepdim=True)
+                seq = torch.cat([seq, nxt], dim=1)
+            return seq.float().mean()
+
+    if args.mode == "infer" and args.model == "gpt":
+        samples_per_step = args.batch * args.new_tokens
+    step = infer_step if args.mode == "infer" else train_step
 
     try:
         for _ in range(args.warmup_steps):
@@ -109,7 +172,8 @@ def main():
             torch.cuda.synchronize()
             n += every
             # latency_ms: mean time of one step over the last `every` steps
-            progress.step(args.batch * every, latency_ms=(time.perf_counter() - t0) * 1e3 / every,
+            progress.step(samples_per_step * every,
+                          latency_ms=(time.perf_counter() - t0) * 1e3 / every,
                           loss=loss.item() if n % (5 * every) == 0 else None)
     except torch.cuda.OutOfMemoryError as e:
         progress.error("oom", e)
