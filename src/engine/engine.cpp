@@ -265,6 +265,25 @@ struct Context {
   std::string logs_dir;
 };
 
+// How client `index` of a run is started: its command, its environment plus the mode's.
+ClientLaunch make_launch(const ClientPlan& c, const ModeSession& session, int index,
+                         const std::string& experiment, std::string stdout_path,
+                         std::string stderr_path) {
+  ClientLaunch l;
+  l.label = c.label();
+  l.progress = c.progress;
+  l.spawn.argv = c.argv;
+  l.spawn.cwd = c.cwd;
+  l.spawn.env = c.env;
+  for (const auto& [k, v] : session.client_env(c, index)) {
+    l.spawn.env[k] = v;
+  }
+  l.spawn.env["COLO_EXPERIMENT"] = experiment;
+  l.spawn.stdout_path = std::move(stdout_path);
+  l.spawn.stderr_path = std::move(stderr_path);
+  return l;
+}
+
 // Runs one planned run. Returns the number of workloads that did not end ok; sets interrupted.
 Result<int> execute_run(Context& ctx, const RunPlan& plan, RunRecord& rec, bool& interrupted) {
   const auto& spec = ctx.spec;
@@ -302,19 +321,9 @@ Result<int> execute_run(Context& ctx, const RunPlan& plan, RunRecord& rec, bool&
     }
     w.id = *id;
     records.push_back(w);
-    ClientLaunch l;
-    l.label = c.label();
-    l.progress = c.progress;
-    l.spawn.argv = c.argv;
-    l.spawn.cwd = c.cwd;
-    l.spawn.env = c.env;
-    for (const auto& [k, v] : (*session)->client_env(c, static_cast<int>(i))) {
-      l.spawn.env[k] = v;
-    }
-    l.spawn.env["COLO_EXPERIMENT"] = spec.name;
+    auto l =
+        make_launch(c, **session, static_cast<int>(i), spec.name, w.stdout_path, w.stderr_path);
     l.spawn.env["COLO_RUN_KEY"] = plan.key;
-    l.spawn.stdout_path = w.stdout_path;
-    l.spawn.stderr_path = w.stderr_path;
     launches.push_back(std::move(l));
   }
   StopPolicy policy;
@@ -401,18 +410,7 @@ Status warm_up(Context& ctx, const RunPlan& plan) {
     return fail(session.error());
   }
   const auto& c = plan.clients.front();
-  ClientLaunch l;
-  l.label = c.label();
-  l.progress = c.progress;
-  l.spawn.argv = c.argv;
-  l.spawn.cwd = c.cwd;
-  l.spawn.env = c.env;
-  for (const auto& [k, v] : (*session)->client_env(c, 0)) {
-    l.spawn.env[k] = v;
-  }
-  l.spawn.env["COLO_EXPERIMENT"] = ctx.spec.name;
-  l.spawn.stdout_path = dir + "/warmup.out";
-  l.spawn.stderr_path = dir + "/warmup.err";
+  auto l = make_launch(c, **session, 0, ctx.spec.name, dir + "/warmup.out", dir + "/warmup.err");
   StopPolicy policy;
   policy.duration = ctx.spec.warmup_run;
   policy.grace = ctx.spec.grace;
