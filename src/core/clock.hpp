@@ -9,6 +9,10 @@ namespace colo {
 using Seconds = std::chrono::duration<double>;
 using Nanos = std::chrono::nanoseconds;
 
+inline double to_seconds(Nanos d) {
+  return std::chrono::duration<double>(d).count();
+}
+
 class Clock {
  public:
   virtual ~Clock() = default;
@@ -29,14 +33,9 @@ class FakeClock final : public Clock {
   [[nodiscard]] Nanos now() const override { return Nanos(m_now.load()); }
   [[nodiscard]] double unix_now() const override { return 1.7e9 + to_seconds(now()); }
   void advance(Nanos d) { m_now += d.count(); }
-  static double to_seconds(Nanos d) { return std::chrono::duration<double>(d).count(); }
 
  private:
   std::atomic<long long> m_now{0};
 };
-
-inline double to_seconds(Nanos d) {
-  return std::chrono::duration<double>(d).count();
-}
 
 }  // namespace colo

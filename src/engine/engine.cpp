@@ -167,7 +167,8 @@ class RunObserver final : public SupervisorObserver {
         m_clock(clock),
         m_run(run),
         m_records(records),
-        m_windows(records.size()) {}
+        m_windows(records.size()),
+        m_start(to_seconds(clock.now())) {}
 
   void on_started(int client, pid_t pid) override {
     m_records[static_cast<std::size_t>(client)].pid = pid;
@@ -175,6 +176,7 @@ class RunObserver final : public SupervisorObserver {
     m_sampler.set_targets(m_targets);
   }
   void on_released() override { m_release = to_seconds(m_clock.now()); }
+  // Steps before the barrier (workload warm-up) are stored but not measured.
   void on_event(int client, double t, const ProgressEvent& e) override {
     if (e.kind != ProgressKind::step) {
       return;
@@ -183,7 +185,7 @@ class RunObserver final : public SupervisorObserver {
     m_progress.push_back(
         {rec.id, t, e.step.value_or(m_step_count[client] + 1), e.samples, e.loss, e.latency_ms});
     ++m_step_count[client];
-    if (t > 0 || m_release > 0) {
+    if (m_release) {
       m_windows[static_cast<std::size_t>(client)].steps.emplace_back(t, e.samples);
     }
   }
@@ -204,7 +206,7 @@ class RunObserver final : public SupervisorObserver {
     for (auto& s : m_sampler.drain()) {
       SampleRow r;
       r.run_id = m_run;
-      r.t = m_release > 0 ? s.t - m_release : s.t - m_first_t(s.t);
+      r.t = s.t - m_release.value_or(m_start);
       if (s.target) {
         const auto& rec = m_records[static_cast<std::size_t>(*s.target)];
         r.workload_id = rec.id;
@@ -231,13 +233,6 @@ class RunObserver final : public SupervisorObserver {
   [[nodiscard]] const std::optional<Error>& error() const { return m_error; }
 
  private:
-  double m_first_t(double t) {
-    if (m_t0 < 0) {
-      m_t0 = t;
-    }
-    return m_t0;
-  }
-
   Store& m_store;
   Sampler& m_sampler;
   const Clock& m_clock;
@@ -247,8 +242,8 @@ class RunObserver final : public SupervisorObserver {
   std::map<int, pid_t> m_targets;
   std::map<int, std::int64_t> m_step_count;
   std::vector<ProgressRow> m_progress;
-  double m_release = -1;
-  double m_t0 = -1;
+  double m_start;                   // seconds: sample times of a run never released count from here
+  std::optional<double> m_release;  // seconds: the start barrier's release
   double m_last_flush = 0;
   std::optional<Error> m_error;
 };

@@ -341,11 +341,9 @@ class DeviceSession : public ModeSession {
 class MpsSession final : public DeviceSession {
  public:
   MpsSession(std::vector<int> devices, std::vector<std::string> uuids,
-             std::map<int, MpsDaemon> daemons, ModeSettings mode, std::vector<MigProfile> table,
-             int sms)
+             std::map<int, MpsDaemon> daemons, std::vector<MigProfile> table, int sms)
       : DeviceSession(std::move(devices), std::move(uuids)),
         m_daemons(std::move(daemons)),
-        m_mode(std::move(mode)),
         m_table(std::move(table)),
         m_sms(sms) {}
   ~MpsSession() override { (void)end(); }
@@ -391,7 +389,6 @@ class MpsSession final : public DeviceSession {
 
  private:
   std::map<int, MpsDaemon> m_daemons;
-  ModeSettings m_mode;
   std::vector<MigProfile> m_table;
   int m_sms;
 };
@@ -427,7 +424,7 @@ Result<std::unique_ptr<ModeSession>> NvmlBackend::begin_mode(const ModeSettings&
     table = *mig_profiles_for(info.name);  // checked by check_mode
   }
   return std::unique_ptr<ModeSession>(std::make_unique<MpsSession>(
-      devs, uuids, std::move(daemons), mode, std::move(table), info.sm_count));
+      devs, uuids, std::move(daemons), std::move(table), info.sm_count));
 }
 
 }  // namespace colo
