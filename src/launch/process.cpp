@@ -220,10 +220,6 @@ bool signal_group(pid_t pgid, int sig) {
   return pgid > 0 && ::kill(-pgid, sig) == 0;
 }
 
-bool group_alive(pid_t pgid) {
-  return pgid > 0 && (::kill(-pgid, 0) == 0 || errno == EPERM);
-}
-
 int sweep_token(const std::string& token) {
   if (token.empty()) {
     return 0;

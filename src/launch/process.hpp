@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "core/os.hpp"
 #include "core/result.hpp"
 
 namespace colo {
@@ -36,7 +37,6 @@ Result<Spawned> spawn(const SpawnRequest& req);
 
 // Signals a whole process group; false when the group no longer exists.
 bool signal_group(pid_t pgid, int sig);
-bool group_alive(pid_t pgid);
 
 // Kills (SIGKILL) every process whose environment holds COLO_RUN_TOKEN=token. Returns the count.
 int sweep_token(const std::string& token);

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -442,6 +443,57 @@ workloads:
   EXPECT_TRUE(fs::exists(m_dir / "results" / "logs" / "e1" / "warmup" / "warmup.err"));
   auto s = store();
   EXPECT_EQ(s.runs(1)->size(), 2U);
+}
+
+// The NVML path end to end on a machine without a GPU, through the fake NVML of tests/fakes:
+// `colo run` creates the MIG layout, gives each workload its instance, destroys it afterwards.
+TEST_F(Cli, MigRunCreatesAndDestroysInstancesThroughNvml) {
+  const auto fake_state = m_dir / "fake-nvml.state";
+  ::setenv("COLO_NVML_LIBRARY", FAKE_NVML_PATH, 1);
+  ::setenv("FAKE_NVML_STATE", fake_state.c_str(), 1);
+  ::setenv("COLO_STATE_DIR", (m_dir / "state").c_str(), 1);
+  auto spec = write_spec(R"(gpu: nvml
+stop: {duration: 0.5s}
+sample_period: 100ms
+modes: [{mig: {layout: [4g.40gb, 3g.40gb]}}]
+workloads:
+  - name: w
+    cmd: [sh, -c, 'echo "$CUDA_VISIBLE_DEVICES" > vis.$$; exec sleep 30']
+    progress: false
+    copies: [2]
+)");
+  auto r = colo({"run", spec.string()});
+  auto g = colo({"gpus", "--gpu", "nvml", "--json"});
+  ::unsetenv("COLO_NVML_LIBRARY");
+  ::unsetenv("FAKE_NVML_STATE");
+  ::unsetenv("COLO_STATE_DIR");
+  ASSERT_EQ(r.rc, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("mig(layout=4g.40gb+3g.40gb)"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("SIMULATED"), std::string::npos);
+  std::set<std::string> seen;
+  for (const auto& e : fs::directory_iterator(m_dir)) {
+    if (e.path().filename().string().rfind("vis.", 0) == 0) {
+      auto v = slurp(e.path());
+      if (v.rfind("GPU-", 0) == 0) {
+        continue;  // the solo baseline runs on the whole GPU
+      }
+      EXPECT_EQ(v.rfind("MIG-", 0), 0U) << v;
+      seen.insert(v);
+    }
+  }
+  EXPECT_EQ(seen.size(), 2U) << "each workload in its own MIG instance";
+  // Every instance destroyed: the fake's state file lists none (only its id counter).
+  std::ifstream in(fake_state);
+  std::string line;
+  int lines = 0;
+  while (std::getline(in, line)) {
+    ++lines;
+  }
+  EXPECT_EQ(lines, 1) << slurp(fake_state);
+  ASSERT_EQ(g.rc, 0) << g.err;
+  auto j = nlohmann::json::parse(g.out);
+  EXPECT_EQ(j[0]["mig_mode"], "enabled");
+  EXPECT_FALSE(j[0]["simulated"].get<bool>());
 }
 
 TEST_F(Cli, GpusListsTheSimulatedDevice) {

@@ -17,6 +17,8 @@
 #include <sstream>
 #include <thread>
 
+#include "core/os.hpp"
+
 extern char** environ;
 
 namespace colo {
@@ -89,10 +91,6 @@ std::vector<std::string> environ_of(pid_t pid) {
     out.push_back(e);
   }
   return out;
-}
-
-bool alive(pid_t pid) {
-  return pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM);
 }
 
 // (pid, pipe dir, owner pid) of every live MPS process colo started.
@@ -196,7 +194,7 @@ Status quit_pipe(const std::string& control, const std::string& pipe, const std:
 std::vector<pid_t> mps_processes(const std::string& pipe_dir) {
   std::vector<pid_t> out;
   for (const auto& f : colo_mps_processes()) {
-    if (f.pipe == pipe_dir && alive(f.pid)) {
+    if (f.pipe == pipe_dir && pid_alive(f.pid)) {
       std::ifstream st(fmt::format("/proc/{}/stat", f.pid));
       std::string s;
       std::getline(st, s);
@@ -352,7 +350,7 @@ int cleanup_stale_mps(const std::string& control) {
   int found = 0;
   std::map<std::string, bool> done;
   for (const auto& f : colo_mps_processes()) {
-    if (done.count(f.pipe) || alive(f.owner)) {
+    if (done.count(f.pipe) || pid_alive(f.owner)) {
       continue;
     }
     done[f.pipe] = true;

@@ -70,6 +70,52 @@ inline constexpr unsigned int k_gpm_pcie_rx = 21;
 inline constexpr unsigned int k_gpm_nvlink_rx = 60;
 inline constexpr unsigned int k_gpm_nvlink_tx = 61;
 
+// MIG (Ampere and newer, Linux). Instance handles are opaque.
+struct GpuInstanceSt;
+using GpuInstance = GpuInstanceSt*;
+struct ComputeInstanceSt;
+using ComputeInstance = ComputeInstanceSt*;
+struct GpuInstancePlacement {  // nvmlGpuInstancePlacement_t; both in memory slices
+  unsigned int start;
+  unsigned int size;
+};
+struct GpuInstanceProfileInfo {  // nvmlGpuInstanceProfileInfo_t (v1)
+  unsigned int id;               // the profile id of `nvidia-smi mig -lgip` (19 = 1g.10gb on H100)
+  unsigned int isP2pSupported;
+  unsigned int sliceCount;
+  unsigned int instanceCount;
+  unsigned int multiprocessorCount;
+  unsigned int copyEngineCount;
+  unsigned int decoderCount;
+  unsigned int encoderCount;
+  unsigned int jpegCount;
+  unsigned int ofaCount;
+  unsigned long long memorySizeMB;
+};
+struct GpuInstanceInfo {  // nvmlGpuInstanceInfo_t
+  Device device;
+  unsigned int id;
+  unsigned int profileId;
+  GpuInstancePlacement placement;
+};
+struct ComputeInstanceProfileInfo {  // nvmlComputeInstanceProfileInfo_t (v1)
+  unsigned int id;
+  unsigned int sliceCount;
+  unsigned int instanceCount;
+  unsigned int multiprocessorCount;
+  unsigned int sharedCopyEngineCount;
+  unsigned int sharedDecoderCount;
+  unsigned int sharedEncoderCount;
+  unsigned int sharedJpegCount;
+  unsigned int sharedOfaCount;
+};
+// Profile enumerators (NVML_GPU_INSTANCE_PROFILE_*, NVML_COMPUTE_INSTANCE_PROFILE_*) are probed
+// from 0 up to these bounds; unknown ones answer an error and are skipped.
+inline constexpr unsigned int k_gi_profile_probe = 32;
+inline constexpr unsigned int k_ci_profile_probe = 16;
+inline constexpr unsigned int k_ci_engine_profile_shared = 0;
+inline constexpr Return k_error_insufficient_resources = 23;
+
 inline constexpr int k_clock_sm = 1;   // NVML_CLOCK_SM
 inline constexpr int k_clock_mem = 2;  // NVML_CLOCK_MEM
 inline constexpr int k_temperature_gpu = 0;
@@ -93,13 +139,29 @@ inline constexpr int k_temperature_gpu = 0;
   X(nvmlDeviceGetComputeMode, Return, (Device, int*))
 
 // Entry points a driver may lack; missing ones leave their metrics out.
-#define COLO_NVML_OPTIONAL_FUNCTIONS(X)                                                     \
-  X(nvmlDeviceGetComputeRunningProcesses_v3, Return, (Device, unsigned int*, ProcessInfo*)) \
-  X(nvmlDeviceGetCurrentClocksEventReasons, Return, (Device, unsigned long long*))          \
-  X(nvmlGpmQueryDeviceSupport, Return, (Device, GpmSupport*))                               \
-  X(nvmlGpmSampleAlloc, Return, (GpmSample*))                                               \
-  X(nvmlGpmSampleFree, Return, (GpmSample))                                                 \
-  X(nvmlGpmSampleGet, Return, (Device, GpmSample))                                          \
-  X(nvmlGpmMetricsGet, Return, (GpmMetricsGet*))
+#define COLO_NVML_OPTIONAL_FUNCTIONS(X)                                                           \
+  X(nvmlDeviceGetComputeRunningProcesses_v3, Return, (Device, unsigned int*, ProcessInfo*))       \
+  X(nvmlDeviceGetCurrentClocksEventReasons, Return, (Device, unsigned long long*))                \
+  X(nvmlGpmQueryDeviceSupport, Return, (Device, GpmSupport*))                                     \
+  X(nvmlGpmSampleAlloc, Return, (GpmSample*))                                                     \
+  X(nvmlGpmSampleFree, Return, (GpmSample))                                                       \
+  X(nvmlGpmSampleGet, Return, (Device, GpmSample))                                                \
+  X(nvmlGpmMetricsGet, Return, (GpmMetricsGet*))                                                  \
+  X(nvmlDeviceGetGpuInstanceProfileInfo, Return, (Device, unsigned int, GpuInstanceProfileInfo*)) \
+  X(nvmlDeviceCreateGpuInstanceWithPlacement, Return,                                             \
+    (Device, unsigned int, const GpuInstancePlacement*, GpuInstance*))                            \
+  X(nvmlDeviceGetGpuInstances, Return, (Device, unsigned int, GpuInstance*, unsigned int*))       \
+  X(nvmlGpuInstanceGetInfo, Return, (GpuInstance, GpuInstanceInfo*))                              \
+  X(nvmlGpuInstanceDestroy, Return, (GpuInstance))                                                \
+  X(nvmlGpuInstanceGetComputeInstanceProfileInfo, Return,                                         \
+    (GpuInstance, unsigned int, unsigned int, ComputeInstanceProfileInfo*))                       \
+  X(nvmlGpuInstanceCreateComputeInstance, Return, (GpuInstance, unsigned int, ComputeInstance*))  \
+  X(nvmlGpuInstanceGetComputeInstances, Return,                                                   \
+    (GpuInstance, unsigned int, ComputeInstance*, unsigned int*))                                 \
+  X(nvmlComputeInstanceDestroy, Return, (ComputeInstance))                                        \
+  X(nvmlDeviceGetMaxMigDeviceCount, Return, (Device, unsigned int*))                              \
+  X(nvmlDeviceGetMigDeviceHandleByIndex, Return, (Device, unsigned int, Device*))                 \
+  X(nvmlDeviceGetGpuInstanceId, Return, (Device, unsigned int*))                                  \
+  X(nvmlDeviceGetComputeInstanceId, Return, (Device, unsigned int*))
 
 }  // namespace colo::nvml

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <mutex>
 
@@ -12,41 +13,27 @@
 #include "gpu/mig/mig_profiles.hpp"
 #include "gpu/mps/mps_daemon.hpp"
 #include "gpu/nvml/nvml_api.hpp"
+#include "gpu/nvml/nvml_library.hpp"
+#include "gpu/nvml/nvml_mig.hpp"
 
 namespace colo {
 
-struct NvmlBackend::Impl {
-  using Return = nvml::Return;
-  using Device = nvml::Device;
-  using Memory = nvml::Memory;
-  using Utilization = nvml::Utilization;
-  using ProcessInfo = nvml::ProcessInfo;
-  using GpmSupport = nvml::GpmSupport;
-  using GpmSample = nvml::GpmSample;
-  using GpmMetricsGet = nvml::GpmMetricsGet;
-  void* handle = nullptr;
-#define COLO_NVML_PTR(name, ret, params) ret(*name) params = nullptr;
-  COLO_NVML_FUNCTIONS(COLO_NVML_PTR)
-  COLO_NVML_OPTIONAL_FUNCTIONS(COLO_NVML_PTR)
-#undef COLO_NVML_PTR
-  std::vector<nvml::Device> devices;
-  std::vector<DeviceInfo> infos;
-  // GPM: two sample buffers per device, alternated; guarded by gpm_mutex.
-  struct Gpm {
-    bool supported = false;
-    GpmSample a = nullptr;
-    GpmSample b = nullptr;
-    bool have_previous = false;
-  };
-  std::vector<Gpm> gpm;
-  std::mutex gpm_mutex;
-
-  [[nodiscard]] std::string err(nvml::Return r) const {
-    return nvmlErrorString ? nvmlErrorString(r) : fmt::format("NVML error {}", r);
+namespace {
+// The profiles of a MIG layout whose clients land on `device` (clients spread round-robin over
+// `devices`, as device_for_client), in client order.
+std::vector<std::string> mig_layout_on(const std::vector<std::string>& layout,
+                                       const std::vector<int>& devices, int device) {
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < layout.size(); ++i) {
+    if (device_for_client(devices, static_cast<int>(i)) == device) {
+      out.push_back(layout[i]);
+    }
   }
-};
+  return out;
+}
+}  // namespace
 
-NvmlBackend::NvmlBackend(std::unique_ptr<Impl> impl) : m_impl(std::move(impl)) {}
+NvmlBackend::NvmlBackend(std::unique_ptr<nvml::Library> impl) : m_impl(std::move(impl)) {}
 
 NvmlBackend::~NvmlBackend() {
   if (m_impl && m_impl->handle) {
@@ -67,7 +54,11 @@ NvmlBackend::~NvmlBackend() {
 
 Result<std::unique_ptr<NvmlBackend>> NvmlBackend::create(const char* library) {
   using namespace nvml;  // NOLINT: the X-macro list names nvml's types unqualified
-  auto impl = std::make_unique<Impl>();
+  if (!library) {
+    const char* env = std::getenv("COLO_NVML_LIBRARY");
+    library = env && *env ? env : "libnvidia-ml.so.1";
+  }
+  auto impl = std::make_unique<nvml::Library>();
   impl->handle = ::dlopen(library, RTLD_NOW | RTLD_LOCAL);
   if (!impl->handle) {
     const char* e = ::dlerror();
@@ -129,7 +120,7 @@ Result<std::unique_ptr<NvmlBackend>> NvmlBackend::create(const char* library) {
       info.compute_mode = cm >= 0 && cm < 4 ? k_modes[cm] : "unknown";
     }
     info.driver_version = driver;
-    Impl::Gpm g;
+    nvml::Library::Gpm g;
     if (impl->nvmlGpmQueryDeviceSupport && impl->nvmlGpmSampleAlloc && impl->nvmlGpmSampleGet &&
         impl->nvmlGpmMetricsGet && impl->nvmlGpmSampleFree) {
       nvml::GpmSupport sup{nvml::k_gpm_support_version, 0};
@@ -285,20 +276,24 @@ Status NvmlBackend::check_mode(const ModeSettings& mode, const std::vector<int>&
         if (!table) {
           return fail(table.error());
         }
-        COLO_TRY(place_mig_layout(*table, mode.mig_layout));
-        if (mode.kind == ModeKind::mig) {
-          const auto hint = mps_equivalents_hint(*table, mode.mig_layout, info.sm_count);
+        if (mode.kind == ModeKind::mig_equivalent) {
+          COLO_TRY(place_mig_layout(*table, mode.mig_layout));
+        } else {
           if (info.mig_mode != "enabled") {
+            const auto hint = mps_equivalents_hint(*table, mode.mig_layout, info.sm_count);
             return fail(ErrorCode::unsupported,
                         fmt::format("GPU {} has MIG mode {} and colo does not change it; use mode "
                                     "mig-equivalent with the same layout (MPS limits per profile: "
                                     "{})",
                                     d, info.mig_mode, hint));
           }
-          return fail(ErrorCode::unsupported,
-                      fmt::format("creating MIG instances is not available in this version of "
-                                  "colo; use mig-equivalent ({})",
-                                  hint));
+          if (!nvml::has_mig_api(*m_impl)) {
+            return fail(ErrorCode::unsupported,
+                        fmt::format("GPU {} has MIG enabled but this driver's NVML lacks the MIG "
+                                    "instance functions",
+                                    d));
+          }
+          COLO_TRY(place_mig_layout(*table, mig_layout_on(mode.mig_layout, devs, d)));
         }
         break;
       }
@@ -393,6 +388,48 @@ class MpsSession final : public DeviceSession {
   int m_sms;
 };
 
+// MIG: each client runs in its own MIG instance (CUDA_VISIBLE_DEVICES=MIG-<uuid>), created for
+// the run on each device and destroyed at its end.
+class MigSession final : public ModeSession {
+ public:
+  MigSession(std::vector<int> devices, std::map<int, std::unique_ptr<nvml::MigLayout>> layouts)
+      : m_devices(std::move(devices)), m_layouts(std::move(layouts)) {}
+  ~MigSession() override { (void)end(); }
+  MigSession(const MigSession&) = delete;
+  MigSession& operator=(const MigSession&) = delete;
+
+  [[nodiscard]] std::map<std::string, std::string> client_env(const ClientPlan& c,
+                                                              int index) const override {
+    const int d = device_for_client(m_devices, index);
+    std::size_t slot = 0;
+    for (int i = 0; i < index; ++i) {
+      slot += device_for_client(m_devices, i) == d ? 1 : 0;
+    }
+    const auto& inst = m_layouts.at(d)->instances().at(slot);
+    std::map<std::string, std::string> env{{"CUDA_VISIBLE_DEVICES", inst.uuid},
+                                           {"COLO_MIG_PROFILE", inst.profile}};
+    if (c.sms) {
+      env["COLO_GREEN_SMS"] = std::to_string(*c.sms);
+    }
+    return env;
+  }
+
+  Status end() override {
+    Status result;
+    for (auto& [d, layout] : m_layouts) {
+      (void)d;
+      if (auto st = layout->destroy(); !st && result) {
+        result = st;
+      }
+    }
+    return result;
+  }
+
+ private:
+  std::vector<int> m_devices;
+  std::map<int, std::unique_ptr<nvml::MigLayout>> m_layouts;
+};
+
 }  // namespace
 
 Result<std::unique_ptr<ModeSession>> NvmlBackend::begin_mode(const ModeSettings& mode,
@@ -402,6 +439,27 @@ Result<std::unique_ptr<ModeSession>> NvmlBackend::begin_mode(const ModeSettings&
   std::vector<std::string> uuids;
   for (const auto& i : m_impl->infos) {
     uuids.push_back(i.uuid.empty() ? std::to_string(i.index) : i.uuid);
+  }
+  if (mode.kind == ModeKind::mig) {
+    std::map<int, std::unique_ptr<nvml::MigLayout>> layouts;
+    for (int d : devs) {
+      if (layouts.count(d)) {
+        continue;
+      }
+      const auto& info = m_impl->infos[static_cast<std::size_t>(d)];
+      auto table = mig_profiles_for(info.name);  // checked by check_mode
+      auto placed = place_mig_layout(*table, mig_layout_on(mode.mig_layout, devs, d));
+      if (!placed) {
+        return fail(placed.error());
+      }
+      auto layout =
+          nvml::MigLayout::create(*m_impl, d, *table, *placed, nvml::mig_state_file(info.uuid));
+      if (!layout) {
+        return fail(layout.error());  // layouts already made are destroyed by their destructors
+      }
+      layouts.emplace(d, std::move(*layout));
+    }
+    return std::unique_ptr<ModeSession>(std::make_unique<MigSession>(devs, std::move(layouts)));
   }
   if (mode.kind != ModeKind::mps && mode.kind != ModeKind::mig_equivalent) {
     return std::unique_ptr<ModeSession>(std::make_unique<DeviceSession>(devs, uuids));

@@ -2,21 +2,27 @@
 // GPU backend over NVML, dlopen'd from libnvidia-ml.so.1 (never linked). A missing library, an
 // unsupported metric or a lost GPU is an error value, never a crash.
 // Modes: solo, timeslice; mps and mig-equivalent (one private MPS daemon per GPU, see
-// gpu/mps); green (COLO_GREEN_SMS for workloads using colo's clients); mig only on GPUs with
-// MIG mode enabled is refused for now with the mig-equivalent suggestion (colo never changes
-// MIG mode). Telemetry: NVML device metrics, GPM (Hopper+), per-process GPU memory.
-// Thread-safety: sample() runs on the monitor thread while the main thread begins/ends modes;
-// NVML itself is thread-safe and GPM state is guarded.
+// gpu/mps); green (COLO_GREEN_SMS for workloads using colo's clients); mig on GPUs with MIG
+// mode enabled (instances created per run and destroyed after it, see nvml_mig.hpp; needs
+// root), refused elsewhere with the mig-equivalent suggestion (colo never changes MIG mode).
+// Telemetry: NVML device metrics, GPM (Hopper+), per-process GPU memory. Thread-safety: sample()
+// runs on the monitor thread while the main thread begins/ends modes; NVML itself is thread-safe
+// and GPM state is guarded.
 #include <memory>
 
 #include "gpu/gpu_backend.hpp"
 
 namespace colo {
+namespace nvml {
+struct Library;
+}
 
 class NvmlBackend final : public GpuBackend {
  public:
   // Loads NVML and initializes it; errors when no driver or no device is found.
-  static Result<std::unique_ptr<NvmlBackend>> create(const char* library = "libnvidia-ml.so.1");
+  // `library`: a path or soname for dlopen; $COLO_NVML_LIBRARY overrides the default (tests
+  // load a fake NVML this way).
+  static Result<std::unique_ptr<NvmlBackend>> create(const char* library = nullptr);
   ~NvmlBackend() override;
   NvmlBackend(const NvmlBackend&) = delete;
   NvmlBackend& operator=(const NvmlBackend&) = delete;
@@ -31,9 +37,8 @@ class NvmlBackend final : public GpuBackend {
                                                   const std::string& run_dir) override;
 
  private:
-  struct Impl;
-  explicit NvmlBackend(std::unique_ptr<Impl> impl);
-  std::unique_ptr<Impl> m_impl;
+  explicit NvmlBackend(std::unique_ptr<nvml::Library> impl);
+  std::unique_ptr<nvml::Library> m_impl;
 };
 
 }  // namespace colo

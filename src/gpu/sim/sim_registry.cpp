@@ -14,6 +14,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/os.hpp"
 #include "core/units.hpp"
 
 namespace colo::sim {
@@ -88,10 +89,6 @@ std::string client_path(const std::string& dir, int pid) {
   return fmt::format("{}/client-{}.json", dir, pid);
 }
 
-bool alive(int pid) {
-  return ::kill(pid, 0) == 0 || errno == EPERM;
-}
-
 std::vector<ClientRecord> read_clients(const std::string& dir) {
   std::vector<ClientRecord> out;
   std::error_code ec;
@@ -103,7 +100,7 @@ std::vector<ClientRecord> read_clients(const std::string& dir) {
     std::ifstream in(e.path());
     try {
       auto r = from_json(nlohmann::json::parse(in));
-      if (alive(r.pid)) {
+      if (pid_alive(r.pid)) {
         out.push_back(r);
       } else {
         fs::remove(e.path(), ec);

@@ -1,0 +1,38 @@
+#pragma once
+// NVML loaded with dlopen: the function table of nvml_api.hpp and per-device state. Internal to
+// gpu/nvml. Thread-safety: NVML calls are thread-safe; GPM buffers are guarded by gpm_mutex.
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "gpu/gpu_backend.hpp"
+#include "gpu/nvml/nvml_api.hpp"
+
+namespace colo::nvml {
+
+struct Library {
+  void* handle = nullptr;
+#define COLO_NVML_PTR(name, ret, params) ret(*name) params = nullptr;
+  COLO_NVML_FUNCTIONS(COLO_NVML_PTR)
+  COLO_NVML_OPTIONAL_FUNCTIONS(COLO_NVML_PTR)
+#undef COLO_NVML_PTR
+  std::vector<nvml::Device> devices;
+  std::vector<DeviceInfo> infos;
+  // GPM: two sample buffers per device, alternated; guarded by gpm_mutex.
+  struct Gpm {
+    bool supported = false;
+    GpmSample a = nullptr;
+    GpmSample b = nullptr;
+    bool have_previous = false;
+  };
+  std::vector<Gpm> gpm;
+  std::mutex gpm_mutex;
+
+  [[nodiscard]] std::string err(nvml::Return r) const {
+    return nvmlErrorString ? nvmlErrorString(r) : fmt::format("NVML error {}", r);
+  }
+};
+
+}  // namespace colo::nvml
