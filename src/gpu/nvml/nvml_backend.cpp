@@ -1,6 +1,5 @@
 #include "gpu/nvml/nvml_backend.hpp"
 
-#include <dlfcn.h>
 #include <unistd.h>
 
 #include <fmt/format.h>
@@ -35,57 +34,17 @@ std::vector<std::string> mig_layout_on(const std::vector<std::string>& layout,
 
 NvmlBackend::NvmlBackend(std::unique_ptr<nvml::Library> impl) : m_impl(std::move(impl)) {}
 
-NvmlBackend::~NvmlBackend() {
-  if (m_impl && m_impl->handle) {
-    for (auto& g : m_impl->gpm) {
-      if (g.a) {
-        m_impl->nvmlGpmSampleFree(g.a);
-      }
-      if (g.b) {
-        m_impl->nvmlGpmSampleFree(g.b);
-      }
-    }
-    if (m_impl->nvmlShutdown) {
-      m_impl->nvmlShutdown();
-    }
-    ::dlclose(m_impl->handle);
-  }
-}
+NvmlBackend::~NvmlBackend() = default;
 
 Result<std::unique_ptr<NvmlBackend>> NvmlBackend::create(const char* library) {
-  using namespace nvml;  // NOLINT: the X-macro list names nvml's types unqualified
-  if (!library) {
-    const char* env = std::getenv("COLO_NVML_LIBRARY");
-    library = env && *env ? env : "libnvidia-ml.so.1";
+  auto loaded = nvml::Library::load(library);
+  if (!loaded) {
+    return fail(loaded.error());
   }
-  auto impl = std::make_unique<nvml::Library>();
-  impl->handle = ::dlopen(library, RTLD_NOW | RTLD_LOCAL);
-  if (!impl->handle) {
-    const char* e = ::dlerror();
-    return fail(ErrorCode::gpu, fmt::format("cannot load {}", library), e ? e : "");
-  }
-#define COLO_NVML_LOAD(name, ret, params)                                                      \
-  impl->name = reinterpret_cast<ret(*) params>(::dlsym(impl->handle, #name));                  \
-  if (!impl->name) {                                                                           \
-    ::dlclose(impl->handle);                                                                   \
-    return fail(ErrorCode::gpu, fmt::format("{} lacks {} (driver too old?)", library, #name)); \
-  }
-  COLO_NVML_FUNCTIONS(COLO_NVML_LOAD)
-#undef COLO_NVML_LOAD
-#define COLO_NVML_LOAD_OPTIONAL(name, ret, params) \
-  impl->name = reinterpret_cast<ret(*) params>(::dlsym(impl->handle, #name));
-  COLO_NVML_OPTIONAL_FUNCTIONS(COLO_NVML_LOAD_OPTIONAL)
-#undef COLO_NVML_LOAD_OPTIONAL
-  if (auto r = impl->nvmlInit_v2(); r != nvml::k_success) {
-    auto msg = impl->err(r);
-    ::dlclose(impl->handle);
-    return fail(ErrorCode::gpu, "nvmlInit failed", msg);
-  }
+  auto impl = std::move(*loaded);
   unsigned int count = 0;
   if (auto r = impl->nvmlDeviceGetCount_v2(&count); r != nvml::k_success || count == 0) {
     auto msg = r == nvml::k_success ? std::string("no devices") : impl->err(r);
-    impl->nvmlShutdown();
-    ::dlclose(impl->handle);
     return fail(ErrorCode::gpu, "NVML found no GPU", msg);
   }
   char driver[96] = {};

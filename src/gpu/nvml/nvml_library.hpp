@@ -1,19 +1,31 @@
 #pragma once
 // NVML loaded with dlopen: the function table of nvml_api.hpp and per-device state. Internal to
 // gpu/nvml. Thread-safety: NVML calls are thread-safe; GPM buffers are guarded by gpm_mutex.
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
 
 #include <fmt/format.h>
 
+#include "core/result.hpp"
 #include "gpu/gpu_backend.hpp"
 #include "gpu/nvml/nvml_api.hpp"
 
 namespace colo::nvml {
 
 struct Library {
+  // dlopens `path` (null: $COLO_NVML_LIBRARY, else libnvidia-ml.so.1), resolves the required
+  // entry points (error naming the first missing one) and the optional ones, and initializes
+  // NVML. The destructor frees GPM samples, shuts NVML down and unloads it.
+  static Result<std::unique_ptr<Library>> load(const char* path = nullptr);
+  Library() = default;
+  ~Library();
+  Library(const Library&) = delete;
+  Library& operator=(const Library&) = delete;
+
   void* handle = nullptr;
+  bool initialized = false;
 #define COLO_NVML_PTR(name, ret, params) ret(*name) params = nullptr;
   COLO_NVML_FUNCTIONS(COLO_NVML_PTR)
   COLO_NVML_OPTIONAL_FUNCTIONS(COLO_NVML_PTR)
