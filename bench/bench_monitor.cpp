@@ -176,10 +176,11 @@ int main(int argc, char** argv) {
       const std::size_t n = ratio.size();
       const double median = n % 2 ? ratio[n / 2] : 0.5 * (ratio[n / 2 - 1] + ratio[n / 2]);
       const double extra_cpu = (cpu[c] - cpu[0]) / (s.rounds * s.seconds);
-      fmt::print("  median ratio to off {:.4f} (min {:.4f}, max {:.4f}); loss {:.2f}%; sampler "
-                 "{:.2f}% of a core, {:.0f} us CPU per pass",
-                 median, ratio.front(), ratio.back(), (1 - median) * 100, 100 * extra_cpu,
-                 1e6 * (cpu[c] - cpu[0]) / static_cast<double>(std::max(1L, passes[c])));
+      fmt::print(
+          "  median ratio to off {:.4f} (min {:.4f}, max {:.4f}); loss {:.2f}%; sampler "
+          "{:.2f}% of a core, {:.0f} us CPU per pass",
+          median, ratio.front(), ratio.back(), (1 - median) * 100, 100 * extra_cpu,
+          1e6 * (cpu[c] - cpu[0]) / static_cast<double>(std::max(1L, passes[c])));
       met = met && (1 - median) <= 0.01;
     }
     fmt::print("\n");

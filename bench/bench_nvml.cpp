@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <functional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "gpu/nvml/nvml_backend.hpp"
@@ -27,8 +28,8 @@ Stat time_it(int reps, const std::function<void()>& f) {
   for (int i = 0; i < reps; ++i) {
     const auto t0 = std::chrono::steady_clock::now();
     f();
-    us.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0)
-                     .count());
+    us.push_back(
+        std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
   }
   std::sort(us.begin(), us.end());
   return {us[us.size() / 2], us[us.size() * 99 / 100]};
@@ -50,13 +51,41 @@ int main() {
   L.nvmlDeviceGetName(d, name, sizeof(name));
   constexpr int k_reps = 2000;
   std::vector<std::pair<std::string, std::function<void()>>> queries = {
-      {"utilization", [&] { Utilization u{}; L.nvmlDeviceGetUtilizationRates(d, &u); }},
-      {"memory", [&] { Memory m{}; L.nvmlDeviceGetMemoryInfo(d, &m); }},
-      {"power", [&] { unsigned int v = 0; L.nvmlDeviceGetPowerUsage(d, &v); }},
-      {"total energy", [&] { unsigned long long v = 0; L.nvmlDeviceGetTotalEnergyConsumption(d, &v); }},
-      {"SM clock", [&] { unsigned int v = 0; L.nvmlDeviceGetClockInfo(d, k_clock_sm, &v); }},
-      {"memory clock", [&] { unsigned int v = 0; L.nvmlDeviceGetClockInfo(d, k_clock_mem, &v); }},
-      {"temperature", [&] { unsigned int v = 0; L.nvmlDeviceGetTemperature(d, k_temperature_gpu, &v); }},
+      {"utilization",
+       [&] {
+         Utilization u{};
+         L.nvmlDeviceGetUtilizationRates(d, &u);
+       }},
+      {"memory",
+       [&] {
+         Memory m{};
+         L.nvmlDeviceGetMemoryInfo(d, &m);
+       }},
+      {"power",
+       [&] {
+         unsigned int v = 0;
+         L.nvmlDeviceGetPowerUsage(d, &v);
+       }},
+      {"total energy",
+       [&] {
+         unsigned long long v = 0;
+         L.nvmlDeviceGetTotalEnergyConsumption(d, &v);
+       }},
+      {"SM clock",
+       [&] {
+         unsigned int v = 0;
+         L.nvmlDeviceGetClockInfo(d, k_clock_sm, &v);
+       }},
+      {"memory clock",
+       [&] {
+         unsigned int v = 0;
+         L.nvmlDeviceGetClockInfo(d, k_clock_mem, &v);
+       }},
+      {"temperature",
+       [&] {
+         unsigned int v = 0;
+         L.nvmlDeviceGetTemperature(d, k_temperature_gpu, &v);
+       }},
   };
   if (L.nvmlDeviceGetCurrentClocksEventReasons) {
     queries.push_back({"clock event reasons", [&] {
@@ -94,9 +123,9 @@ int main() {
                        }});
   }
   const char* other = std::getenv("COLO_NVML_LIBRARY");
-  fmt::print("NVML query cost on GPU 0 ({}), {} calls each{}\n", name, k_reps,
-             other ? fmt::format(" -- NVML from {}, not the driver's: not a measurement", other)
-                   : "");
+  fmt::print(
+      "NVML query cost on GPU 0 ({}), {} calls each{}\n", name, k_reps,
+      other ? fmt::format(" -- NVML from {}, not the driver's: not a measurement", other) : "");
   double sum = 0;
   for (const auto& [q, f] : queries) {
     const auto st = time_it(k_reps, f);
@@ -114,8 +143,33 @@ int main() {
     return 1;
   }
   (void)(*backend)->sample(0);  // GPM needs a previous sample
-  const auto whole = time_it(500, [&] { (void)(*backend)->sample(0); });
-  fmt::print("  NvmlBackend::sample() median {:8.1f} us   p99 {:8.1f} us  (target < 500 us: {})\n",
-             whole.median_us, whole.p99_us, whole.median_us < 500 ? "met" : "NOT met");
+  // sample() reads the energy counter at most once a second: time both kinds of sample.
+  std::vector<double> plain;
+  std::vector<double> with_energy;
+  for (int i = 0; i < 60; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    auto m = (*backend)->sample(0);
+    const double us =
+        std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count();
+    const bool energy = m && std::any_of(m->begin(), m->end(), [](const colo::Metric& x) {
+                          return x.name == "DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION";
+                        });
+    (energy ? with_energy : plain).push_back(us);
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));  // the 10 Hz monitor's pace
+  }
+  auto median = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return v.empty() ? 0.0 : v[v.size() / 2];
+  };
+  const double p = median(plain);
+  const double e = median(with_energy);
+  const double per_s =
+      (p * static_cast<double>(plain.size()) + e * static_cast<double>(with_energy.size())) / 6.0;
+  fmt::print(
+      "  NvmlBackend::sample() at 10 Hz for 6 s: {} samples median {:.1f} us; {} with the "
+      "energy counter median {:.1f} us; {:.0f} us per second of monitoring\n",
+      plain.size(), p, with_energy.size(), e, per_s);
+  fmt::print("  target < 500 us per sample (without the 1/s energy read): {}\n",
+             p < 500 ? "met" : "NOT met");
   return 0;
 }

@@ -10,6 +10,7 @@ illegal memory access as "gpu_fault").
 """
 import argparse
 import os
+import faulthandler
 import signal
 import sys
 import time
@@ -105,6 +106,7 @@ def main():
     ap.add_argument("--sync-every", type=int, default=10,
                     help="synchronize and report every N steps (N x batch samples)")
     args = ap.parse_args()
+    faulthandler.register(signal.SIGUSR1)  # `kill -USR1` prints every thread's stack to stderr
     signal.signal(signal.SIGTERM, _on_term)
 
     progress = Progress()

@@ -1,8 +1,11 @@
 #pragma once
 // NVML loaded with dlopen: the function table of nvml_api.hpp and per-device state. Internal to
 // gpu/nvml. Thread-safety: NVML calls are thread-safe; GPM buffers are guarded by gpm_mutex.
+#include <algorithm>
+#include <chrono>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -41,6 +44,22 @@ struct Library {
   };
   std::vector<Gpm> gpm;
   std::mutex gpm_mutex;
+
+  // Whether device `i`'s energy counter should be read now (at most every k_energy_period; the
+  // first call always). Thread-safe.
+  static constexpr std::chrono::milliseconds k_energy_period{1000};
+  bool energy_due(std::size_t i) {
+    std::lock_guard lock(energy_mutex);
+    energy_read.resize(std::max(energy_read.size(), i + 1));
+    const auto now = std::chrono::steady_clock::now();
+    if (energy_read[i] && now - *energy_read[i] < k_energy_period) {
+      return false;
+    }
+    energy_read[i] = now;
+    return true;
+  }
+  std::mutex energy_mutex;
+  std::vector<std::optional<std::chrono::steady_clock::time_point>> energy_read;
 
   [[nodiscard]] std::string err(nvml::Return r) const {
     return nvmlErrorString ? nvmlErrorString(r) : fmt::format("NVML error {}", r);

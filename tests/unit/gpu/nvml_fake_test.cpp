@@ -125,13 +125,13 @@ TEST_F(NvmlFake, TelemetryUsesDcgmNamesAndUnits) {
   EXPECT_DOUBLE_EQ(v.at("DCGM_FI_DEV_GPU_UTIL"), 42.0);
   EXPECT_DOUBLE_EQ(v.at("DCGM_FI_DEV_SM_CLOCK"), 1980.0);
   EXPECT_EQ(v.count("DCGM_FI_PROF_SM_ACTIVE"), 0U);  // the fake has no GPM: left out
+  EXPECT_GT(v.at("DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION"), 0.0);
+  // The energy counter (slow to read on real drivers) is read at most once a second.
   auto m2 = b->sample(0);
   ASSERT_TRUE(m2);
-  double e2 = 0;
   for (const auto& x : *m2) {
-    e2 = x.name == "DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION" ? x.value : e2;
+    EXPECT_NE(x.name, "DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION");
   }
-  EXPECT_GT(e2, v.at("DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION"));
 }
 
 TEST_F(NvmlFake, LostGpuIsAnErrorValue) {
