@@ -73,6 +73,9 @@ std::string ModeSettings::label() const {
     }
     parts.push_back("layout=" + joined);
   }
+  if (kind == ModeKind::green && !green_over_mps) {
+    parts.emplace_back("over=timeslice");
+  }
   std::string out = to_string(kind);
   if (!parts.empty()) {
     out += "(";
@@ -289,6 +292,7 @@ Result<ModeSpec> parse_mode(const Ctx& ctx, const YAML::Node& n, const std::stri
   std::vector<PerClient<std::uint64_t>> mems{{}};
   std::vector<PerClient<int>> smss{{}};
   std::vector<std::string> layout;
+  bool green_over_mps = true;
   if (params.IsDefined() && !params.IsNull()) {
     switch (m.kind) {
       case ModeKind::solo:
@@ -336,7 +340,18 @@ Result<ModeSpec> parse_mode(const Ctx& ctx, const YAML::Node& n, const std::stri
         break;
       }
       case ModeKind::green: {
-        COLO_TRY(ctx.check_keys(params, pfield, {"sms"}));
+        COLO_TRY(ctx.check_keys(params, pfield, {"sms", "over"}));
+        if (params["over"]) {
+          auto over = ctx.scalar(params["over"], pfield + ".over");
+          if (!over) {
+            return fail(over.error());
+          }
+          if (*over != "mps" && *over != "timeslice") {
+            return fail(ctx.error(params["over"], pfield + ".over",
+                                  fmt::format("'{}' is not mps or timeslice", *over)));
+          }
+          green_over_mps = *over == "mps";
+        }
         if (!params["sms"]) {
           return fail(ctx.error(params, pfield, "green needs 'sms' (SMs per client)"));
         }
@@ -390,6 +405,7 @@ Result<ModeSpec> parse_mode(const Ctx& ctx, const YAML::Node& n, const std::stri
         ms.mem_limit = mem;
         ms.sms = s;
         ms.mig_layout = layout;
+        ms.green_over_mps = green_over_mps;
         m.expansions.push_back(std::move(ms));
       }
     }

@@ -41,6 +41,10 @@ struct ModeSettings {
   PerClient<std::uint64_t> mem_limit;   // mps: CUDA_MPS_PINNED_DEVICE_MEM_LIMIT, bytes
   PerClient<int> sms;                   // green: SMs per client
   std::vector<std::string> mig_layout;  // mig, mig-equivalent: profile per client, in order
+  // green: the processes' green contexts run concurrently under one MPS daemon per GPU (true,
+  // default) or are time-sliced by the driver (false; green contexts of different processes
+  // then never run at the same time).
+  bool green_over_mps = true;
 
   // Short stable label, e.g. "timeslice", "mps(tp=25,mem=8G)", "green(sms=32)".
   [[nodiscard]] std::string label() const;

@@ -417,7 +417,7 @@ workloads:
 TEST_F(Cli, MigEquivalentAndGreenRunOnTheSimulatedGpu) {
   auto spec = write_spec(R"(gpu: sim
 stop: {duration: 0.4s}
-modes: [{mig-equivalent: {layout: [3g.40gb, 3g.40gb]}}, {green: {sms: 66}}, {mps: {thread_percent: 50}}]
+modes: [{mig-equivalent: {layout: [3g.40gb, 3g.40gb]}}, {green: {sms: 66}}, {green: {sms: 66, over: timeslice}}, {mps: {thread_percent: 50}}]
 workloads:
   - {name: big, builtin: sim-gpu, args: {duty: 0.9, sm: 0.9, bw: 0.3, mem: 8G, step-ms: 5}, copies: [2]}
 )");
@@ -426,7 +426,21 @@ workloads:
   EXPECT_NE(r.out.find("mig-equivalent(layout=3g.40gb+3g.40gb)"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("green(sms=66)"), std::string::npos);
   EXPECT_NE(r.out.find("mps(tp=50)"), std::string::npos);
-  EXPECT_NE(r.out.find("4/4 runs done"), std::string::npos);
+  EXPECT_NE(r.out.find("5/5 runs done"), std::string::npos) << r.out;
+  // Green contexts of different processes only overlap under MPS: time-sliced, the two
+  // 66-SM partitions of this GPU-bound pair take turns and get less done.
+  auto s = store();
+  auto runs = s.runs(1);
+  ASSERT_TRUE(runs);
+  std::map<std::string, double> sum;
+  for (const auto& run : *runs) {
+    auto ws = s.workloads(run.id);
+    ASSERT_TRUE(ws);
+    for (const auto& w : *ws) {
+      sum[run.mode] += w.throughput.value_or(0);
+    }
+  }
+  EXPECT_GT(sum.at("green(sms=66)"), 1.3 * sum.at("green(sms=66,over=timeslice)"));
 }
 
 TEST_F(Cli, WarmupRunIsExecutedButNotRecorded) {

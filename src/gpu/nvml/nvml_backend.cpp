@@ -342,7 +342,11 @@ class MpsSession final : public DeviceSession {
         mem = e.mem_limit;
       }
     }
-    return m_daemons.at(device).client_env(tp, mem);
+    auto env = m_daemons.at(device).client_env(tp, mem);
+    if (c.sms) {
+      env["COLO_GREEN_SMS"] = std::to_string(*c.sms);  // green over MPS: no thread limit
+    }
+    return env;
   }
 
  private:
@@ -424,7 +428,8 @@ Result<std::unique_ptr<ModeSession>> NvmlBackend::begin_mode(const ModeSettings&
     }
     return std::unique_ptr<ModeSession>(std::make_unique<MigSession>(devs, std::move(layouts)));
   }
-  if (mode.kind != ModeKind::mps && mode.kind != ModeKind::mig_equivalent) {
+  const bool green_mps = mode.kind == ModeKind::green && mode.green_over_mps;
+  if (mode.kind != ModeKind::mps && mode.kind != ModeKind::mig_equivalent && !green_mps) {
     return std::unique_ptr<ModeSession>(std::make_unique<DeviceSession>(devs, uuids));
   }
   std::map<int, MpsDaemon> daemons;

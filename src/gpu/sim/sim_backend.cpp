@@ -208,9 +208,10 @@ Result<std::unique_ptr<ModeSession>> SimBackend::begin_mode(const ModeSettings& 
   for (int d : devs) {
     const std::string dir = fmt::format("{}/simgpu/dev{}", run_dir, d);
     DeviceState st;
-    st.mode = mode.kind == ModeKind::solo             ? ModeKind::timeslice
-              : mode.kind == ModeKind::mig_equivalent ? ModeKind::mps
-                                                      : mode.kind;
+    st.mode = mode.kind == ModeKind::solo                            ? ModeKind::timeslice
+              : mode.kind == ModeKind::mig_equivalent                ? ModeKind::mps
+              : mode.kind == ModeKind::green && !mode.green_over_mps ? ModeKind::timeslice
+                                                                     : mode.kind;
     st.sm_count = m_topology.sm_count;
     st.memory_bytes = m_topology.memory_bytes;
     st.contention = m_topology.contention;

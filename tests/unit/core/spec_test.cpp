@@ -38,6 +38,14 @@ TEST(Spec, ParsesAFullSpec) {
   EXPECT_EQ(*s->modes[1].expansions[1].mem_limit.all, 8ULL << 30);
   EXPECT_EQ(s->modes[1].expansions[1].label(), "mps(tp=50,mem=8G)");
   EXPECT_EQ(s->modes[2].expansions[0].label(), "green(sms=32)");
+  EXPECT_TRUE(s->modes[2].expansions[0].green_over_mps);
+  auto t = parse_spec(
+      "name: t\nstop: {duration: 1s}\nmodes: [{green: {sms: 16, over: timeslice}}]\n"
+      "workloads:\n  - {name: a, cmd: [true]}\n",
+      "t.yaml");
+  ASSERT_TRUE(t) << t.error().what();
+  EXPECT_FALSE(t->modes[0].expansions[0].green_over_mps);
+  EXPECT_EQ(t->modes[0].expansions[0].label(), "green(sms=16,over=timeslice)");
   ASSERT_EQ(s->workloads.size(), 2U);
   EXPECT_EQ(s->workloads[0].copies, (std::vector<int>{2, 4}));
   EXPECT_EQ(s->workloads[0].line, 9);
@@ -89,6 +97,9 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"name: x\nstop: {duration: 1s}\nmodes: [green]\nworkloads:\n"
                 "  - {name: a, cmd: [true]}\n",
                 "green needs"},
+        BadCase{"name: x\nstop: {duration: 1s}\nmodes: [{green: {sms: 16, over: mig}}]\n"
+                "workloads:\n  - {name: a, cmd: [true]}\n",
+                "bad.yaml:3: modes[0].green.over: 'mig' is not mps or timeslice"},
         BadCase{"name: x\nstop: {duration: 1s}\nworkloads:\n  - {name: a, cmd: [true]}\n"
                 "  - {name: a, cmd: [true]}\n",
                 "duplicate workload name 'a'"},
