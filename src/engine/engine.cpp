@@ -319,6 +319,9 @@ Result<int> execute_run(Context& ctx, const RunPlan& plan, RunRecord& rec, bool&
     auto l =
         make_launch(c, **session, static_cast<int>(i), spec.name, w.stdout_path, w.stderr_path);
     l.spawn.env["COLO_RUN_KEY"] = plan.key;
+    if (plan.clients[i].sms) {
+      l.spawn.env["COLO_GREEN_OFFSET"] = std::to_string(green_offsets(plan.clients, spec.gpus)[i]);
+    }
     launches.push_back(std::move(l));
   }
   StopPolicy policy;

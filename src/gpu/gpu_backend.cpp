@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <map>
+
 namespace colo {
 
 nlohmann::json to_json(const DeviceInfo& d) {
@@ -32,6 +34,19 @@ Status check_green_sms(const ModeSettings& mode, int device_sms, int device) {
     COLO_TRY(check(v));
   }
   return {};
+}
+
+std::vector<int> green_offsets(const std::vector<ClientPlan>& clients,
+                               const std::vector<int>& devices, int granule) {
+  std::vector<int> out;
+  std::map<int, int> next;  // device -> first free SM
+  for (std::size_t i = 0; i < clients.size(); ++i) {
+    const int d = device_for_client(devices, static_cast<int>(i));
+    const int sms = clients[i].sms.value_or(0);
+    out.push_back(sms > 0 ? next[d] : 0);
+    next[d] += (sms + granule - 1) / granule * granule;
+  }
+  return out;
 }
 
 }  // namespace colo

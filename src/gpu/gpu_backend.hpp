@@ -79,6 +79,13 @@ nlohmann::json to_json(const DeviceInfo& d);
 // Checks the green-context SM counts of `mode` against a device of `device_sms` SMs.
 Status check_green_sms(const ModeSettings& mode, int device_sms, int device);
 
+// Green contexts of different processes get disjoint SMs only if each picks its own range:
+// the first SM (COLO_GREEN_OFFSET) of each client's partition, packing the clients of each
+// device in order, each rounded up to `granule` SMs (the green-context partition size of
+// Hopper and Blackwell). Clients without sms get 0.
+std::vector<int> green_offsets(const std::vector<ClientPlan>& clients,
+                               const std::vector<int>& devices, int granule = 8);
+
 // Device of client `index` when a run's clients are spread round-robin over `devices`.
 inline int device_for_client(const std::vector<int>& devices, int index) {
   return devices.empty() ? 0 : devices[static_cast<std::size_t>(index) % devices.size()];

@@ -4,7 +4,8 @@
 //   colo-cuda-work tiny  [--kernels 1000]               many tiny kernels (launch-bound)
 //   colo-cuda-work alloc [--mem 8G]                     holds --mem of device memory, touches it
 //   colo-cuda-work fault [--after 20]                   illegal address after N steps
-// Common: --sms N (green context; also COLO_GREEN_SMS), --steps N (0: until SIGTERM).
+// Common: --sms N (green context; also COLO_GREEN_SMS), --sm-offset K (its first SM; also
+// COLO_GREEN_OFFSET), --steps N (0: until SIGTERM).
 // Reports progress through COLO_PROGRESS; CUDA out-of-memory -> {"kind":"oom"}, illegal
 // address -> {"kind":"gpu_fault"}; exit 1 on either.
 #include <cublas_v2.h>
@@ -103,14 +104,19 @@ int main(int argc, char** argv) {
   if (sms == 0 && std::getenv("COLO_GREEN_SMS")) {
     sms = std::atol(std::getenv("COLO_GREEN_SMS"));
   }
+  long offset = num("--sm-offset", 0);
+  if (!f.count("--sm-offset") && std::getenv("COLO_GREEN_OFFSET")) {
+    offset = std::atol(std::getenv("COLO_GREEN_OFFSET"));
+  }
   if (sms > 0) {
-    const int got = colo_green::make_current_green_context(static_cast<unsigned>(sms));
+    const int got = colo_green::make_current_green_context(static_cast<unsigned>(sms),
+                                                           static_cast<unsigned>(offset));
     if (got < 0) {
       std::fprintf(stderr, "colo-cuda-work: green context of %ld SMs failed (CUresult %d)\n", sms,
                    -got);
       return 1;
     }
-    std::fprintf(stderr, "colo-cuda-work: green context with %d SMs\n", got);
+    std::fprintf(stderr, "colo-cuda-work: green context with %d SMs from SM %ld\n", got, offset);
   }
   const long steps = num("--steps", 0);
   cudaStream_t st = nullptr;  // default stream of the (green) context

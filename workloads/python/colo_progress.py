@@ -82,13 +82,60 @@ class Progress:
         self._write({"event": "done"})
 
     def apply_green_context(self, device=0):
-        """Restricts this process's CUDA work to COLO_GREEN_SMS SMs; returns the SM count or None."""
+        """Restricts this process's CUDA work to COLO_GREEN_SMS SMs starting at COLO_GREEN_OFFSET;
+        returns the SM count granted or None. Call after importing torch, before any CUDA work.
+
+        Processes given disjoint ranges run on disjoint SMs (side by side under MPS).
+        torch.cuda.green_contexts cannot choose which SMs (every process would get the same
+        first ones), so the green context is made with the CUDA driver through ctypes and made
+        current, as torch's own GreenContext.set_context() does.
+        """
         sms = os.environ.get("COLO_GREEN_SMS")
         if not sms:
             return None
-        import torch  # noqa: PLC0415 (only needed in green mode)
+        offset = int(os.environ.get("COLO_GREEN_OFFSET", "0"))
+        granted, self._green = _driver_green_context(int(sms), offset, device)
+        return granted
 
-        ctx = torch.cuda.green_contexts.GreenContext.create(int(sms), device)
-        ctx.set_context()
-        self._green = ctx
-        return int(sms)
+
+def _driver_green_context(sms, offset, device):
+    """Green context of `sms` SMs from SM `offset`, made current; (SMs granted, handle)."""
+    import ctypes  # noqa: PLC0415
+
+    class SmResource(ctypes.Structure):  # CUdevSmResource (CUDA 13)
+        _fields_ = [("smCount", ctypes.c_uint), ("minSmPartitionSize", ctypes.c_uint),
+                    ("smCoscheduledAlignment", ctypes.c_uint)]
+
+    class DevResource(ctypes.Structure):  # CUdevResource: type, 92 bytes, 48-byte union
+        _fields_ = [("type", ctypes.c_int), ("_pad", ctypes.c_ubyte * 92), ("sm", SmResource),
+                    ("_rest", ctypes.c_ubyte * (48 - ctypes.sizeof(SmResource)))]
+
+    cu = ctypes.CDLL("libcuda.so.1")
+
+    def check(r, what):
+        if r != 0:
+            raise RuntimeError(f"colo green context: {what} failed (CUresult {r})")
+
+    check(cu.cuInit(0), "cuInit")
+    dev = ctypes.c_int()
+    check(cu.cuDeviceGet(ctypes.byref(dev), device), "cuDeviceGet")
+    whole = DevResource()
+    check(cu.cuDeviceGetDevResource(dev, ctypes.byref(whole), 1), "cuDeviceGetDevResource")
+    granule = whole.sm.minSmPartitionSize or 8
+    n = ctypes.c_uint(whole.sm.smCount // granule)
+    groups = (DevResource * n.value)()
+    check(cu.cuDevSmResourceSplitByCount(groups, ctypes.byref(n), ctypes.byref(whole), None, 0,
+                                         granule), "cuDevSmResourceSplitByCount")
+    count = min(-(-sms // granule), n.value)
+    first = min(offset // granule, n.value - count)
+    desc = ctypes.c_void_p()
+    start = ctypes.cast(ctypes.addressof(groups) + first * ctypes.sizeof(DevResource),
+                        ctypes.POINTER(DevResource))
+    check(cu.cuDevResourceGenerateDesc(ctypes.byref(desc), start, count),
+          "cuDevResourceGenerateDesc")
+    green = ctypes.c_void_p()
+    check(cu.cuGreenCtxCreate(ctypes.byref(green), desc, dev, 1), "cuGreenCtxCreate")
+    ctx = ctypes.c_void_p()
+    check(cu.cuCtxFromGreenCtx(ctypes.byref(ctx), green), "cuCtxFromGreenCtx")
+    check(cu.cuCtxSetCurrent(ctx), "cuCtxSetCurrent")
+    return sum(groups[i].sm.smCount for i in range(first, first + count)), green

@@ -116,7 +116,10 @@ def main():
         print("train.py: CUDA is not available", file=sys.stderr)
         return 1
     torch.set_num_threads(max(1, args.threads))
-    progress.apply_green_context()
+    granted = progress.apply_green_context()
+    if granted:
+        print(f"train.py: green context of {granted} SMs from SM "
+              f"{os.environ.get('COLO_GREEN_OFFSET', '0')}", file=sys.stderr)
     dev = torch.device("cuda")
     torch.backends.cudnn.benchmark = True
     model = build(args.model).to(dev)

@@ -152,5 +152,19 @@ TEST(SimMig, SimulatedGpuWithMigEnabledAcceptsLegalLayouts) {
   EXPECT_EQ(env3.count("COLO_SIM_BW_LIMIT"), 0U);
 }
 
+TEST(GreenOffsets, PackEachDevicesClientsInOrderRoundedToTheGranule) {
+  auto c = [](std::optional<int> sms) {
+    ClientPlan p;
+    p.sms = sms;
+    return p;
+  };
+  // One GPU: 16, 20 (-> 24), 8 SMs.
+  EXPECT_EQ(green_offsets({c(16), c(20), c(8)}, {0}), (std::vector<int>{0, 16, 40}));
+  // Two GPUs, clients alternate: GPU 0 gets clients 0 and 2, GPU 1 gets client 1 and 3.
+  EXPECT_EQ(green_offsets({c(16), c(16), c(32), c(32)}, {0, 1}), (std::vector<int>{0, 0, 16, 16}));
+  // Clients without a partition take no SMs.
+  EXPECT_EQ(green_offsets({c(std::nullopt), c(16)}, {0}), (std::vector<int>{0, 0}));
+}
+
 }  // namespace
 }  // namespace colo

@@ -1,13 +1,18 @@
 #pragma once
-// Green-context SM partitions for colo's native CUDA workloads (CUDA >= 12.4 driver API).
-// make_current_green_context(n) restricts every later kernel of this thread's CUDA work (runtime
-// API included, default stream too) to about n SMs (rounded up to the device's SM-group size).
-// Call before any other CUDA call. Returns the SM count granted, or a negative CUresult.
+// Green-context SM partitions for colo's native CUDA workloads (CUDA >= 13 driver API).
+// make_current_green_context(n, offset) restricts every later kernel of this thread's CUDA work
+// (runtime API included, default stream too) to n SMs (rounded up to the device's partition
+// size) starting at SM group offset/size: processes given disjoint [offset, offset + n) ranges
+// (colo's COLO_GREEN_OFFSET) get disjoint SMs, which is what lets them run side by side under
+// MPS. A range past the end of the device is moved back to fit (then ranges overlap). Call
+// before any other CUDA call. Returns the SM count granted, or a negative CUresult.
 #include <cuda.h>
+
+#include <vector>
 
 namespace colo_green {
 
-inline int make_current_green_context(unsigned int sms, int device = 0) {
+inline int make_current_green_context(unsigned int sms, unsigned int offset = 0, int device = 0) {
   CUresult r = cuInit(0);
   CUdevice dev = 0;
   if (r == CUDA_SUCCESS) {
@@ -17,15 +22,24 @@ inline int make_current_green_context(unsigned int sms, int device = 0) {
   if (r == CUDA_SUCCESS) {
     r = cuDeviceGetDevResource(dev, &all, CU_DEV_RESOURCE_TYPE_SM);
   }
-  CUdevResource part{};
-  CUdevResource rest{};
-  unsigned int groups = 1;
+  // Every partition-sized group of the device, in a fixed order, the same in every process.
+  const unsigned int granule = all.sm.minSmPartitionSize > 0 ? all.sm.minSmPartitionSize : 8;
+  unsigned int n = r == CUDA_SUCCESS ? all.sm.smCount / granule : 0;
+  std::vector<CUdevResource> groups(n > 0 ? n : 1);
   if (r == CUDA_SUCCESS) {
-    r = cuDevSmResourceSplitByCount(&part, &groups, &all, &rest, 0, sms);
+    r = cuDevSmResourceSplitByCount(groups.data(), &n, &all, nullptr, 0, granule);
+  }
+  unsigned int count = (sms + granule - 1) / granule;
+  unsigned int first = offset / granule;
+  if (count > n) {
+    count = n;
+  }
+  if (first + count > n) {
+    first = n - count;
   }
   CUdevResourceDesc desc{};
   if (r == CUDA_SUCCESS) {
-    r = cuDevResourceGenerateDesc(&desc, &part, 1);
+    r = cuDevResourceGenerateDesc(&desc, groups.data() + first, count);
   }
   CUgreenCtx green{};
   if (r == CUDA_SUCCESS) {
@@ -41,7 +55,11 @@ inline int make_current_green_context(unsigned int sms, int device = 0) {
   if (r != CUDA_SUCCESS) {
     return -static_cast<int>(r);
   }
-  return static_cast<int>(part.sm.smCount);
+  unsigned int granted = 0;
+  for (unsigned int i = first; i < first + count; ++i) {
+    granted += groups[i].sm.smCount;
+  }
+  return static_cast<int>(granted);
 }
 
 }  // namespace colo_green
