@@ -4,9 +4,15 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <cerrno>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <iostream>
+#include <map>
+#include <set>
+#include <tuple>
 
 #include "core/clock.hpp"
 #include "core/spec.hpp"
@@ -15,6 +21,8 @@
 #include "engine/engine.hpp"
 #include "launch/interrupt.hpp"
 #include "report/export.hpp"
+#include "report/report.hpp"
+#include "report/stats.hpp"
 #include "report/summary.hpp"
 #include "store/store.hpp"
 
@@ -190,6 +198,205 @@ int cmd_export(const std::string& results, const std::string& id, const std::str
   return 0;
 }
 
+// Writes `text` to `path` through a temporary file, so a failure never leaves a partial file.
+Status write_file_atomically(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream f(tmp, std::ios::trunc);
+    f << text;
+    if (!f.flush()) {
+      std::remove(tmp.c_str());
+      return fail(ErrorCode::io,
+                  fmt::format("cannot write '{}' (disk full or no permission?)", path));
+    }
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    return fail(ErrorCode::io, fmt::format("cannot write '{}'", path), std::strerror(errno));
+  }
+  return {};
+}
+
+// Everything a report shows, from the store.
+Result<ReportInput> build_report_input(const std::string& results, const std::string& id_text,
+                                       double max_slowdown) {
+  auto store = Store::open(store_path(results), OpenMode::read_only);
+  if (!store) {
+    return fail(store.error());
+  }
+  auto e = pick_experiment(*store, id_text);
+  if (!e) {
+    return fail(e.error());
+  }
+  auto data = load_run_data(*store, e->id);
+  if (!data) {
+    return fail(data.error());
+  }
+  ReportInput in;
+  in.exp = *e;
+  in.summary = summarize(*e, *data);
+  in.max_slowdown_x = max_slowdown;
+  in.partial = e->status != "done";
+  static const std::set<std::string> k_gpu_metrics = {
+      "DCGM_FI_PROF_SM_ACTIVE", "DCGM_FI_PROF_DRAM_ACTIVE", "DCGM_FI_DEV_FB_USED",
+      "DCGM_FI_DEV_POWER_USAGE", "DCGM_FI_DEV_GPU_UTIL"};
+  constexpr std::size_t k_max_points = 600;  // per series: keeps 1M samples under a few MB
+  std::map<std::tuple<std::string, std::string, std::string>, std::vector<double>> lat;
+  for (const auto& rd : *data) {
+    if (rd.run.status != RunStatus::done) {
+      continue;
+    }
+    double warm = 0;
+    try {
+      warm = nlohmann::json::parse(rd.run.settings_json).at("warmup").value("duration_s", 0.0);
+    } catch (const std::exception&) {
+      warm = 0;
+    }
+    in.warmup_s[rd.run.key] = warm;
+    for (const auto& w : rd.workloads) {
+      auto prog = store->progress(w.id);
+      if (!prog) {
+        return fail(prog.error());
+      }
+      std::map<long, double> bins;  // 1 s bins of samples
+      for (const auto& p : *prog) {
+        if (p.t >= 0) {
+          bins[static_cast<long>(p.t)] += p.samples;
+        }
+        if (p.latency_ms && p.t > warm) {
+          lat[{rd.run.mode, rd.run.group, w.name + "#" + std::to_string(w.copy)}].push_back(
+              *p.latency_ms);
+        }
+      }
+      Timeline tl{rd.run.key, "rate", w.name + "#" + std::to_string(w.copy), {}};
+      for (const auto& [sec, n] : bins) {
+        tl.points.push_back({static_cast<double>(sec), n});
+      }
+      tl.points = downsample_minmax(tl.points, k_max_points);
+      if (!tl.points.empty()) {
+        in.timelines.push_back(std::move(tl));
+      }
+    }
+    auto samples = store->samples(rd.run.id);
+    if (!samples) {
+      return fail(samples.error());
+    }
+    std::map<std::string, std::vector<TimePoint>> series;
+    for (const auto& x : *samples) {
+      if (x.gpu && k_gpu_metrics.count(x.metric)) {
+        series[fmt::format("GPU {} {}", *x.gpu, x.metric)].push_back({x.t, x.value});
+      }
+    }
+    for (auto& [name, pts] : series) {
+      in.timelines.push_back({rd.run.key, "gpu", name, downsample_minmax(pts, k_max_points)});
+    }
+  }
+  for (const auto& [key, values] : lat) {
+    in.latencies.push_back({std::get<0>(key), std::get<1>(key), std::get<2>(key),
+                            static_cast<int>(values.size()), percentile(values, 50),
+                            percentile(values, 95), percentile(values, 99)});
+  }
+  return in;
+}
+
+int cmd_report(const std::string& results, const std::string& id, const std::string& format,
+               std::string output, double max_slowdown, std::ostream& out, std::ostream& err) {
+  auto f = report_format_from(format);
+  if (!f) {
+    return report_error(err, f.error());
+  }
+  auto in = build_report_input(results, id, max_slowdown);
+  if (!in) {
+    return report_error(err, in.error());
+  }
+  const auto text = render_report(*in, *f);
+  if (output.empty() && *f == ReportFormat::html) {
+    output = fmt::format("colo-report-{}.html", in->exp.id);
+  }
+  if (output.empty() || output == "-") {
+    out << text;
+    return 0;
+  }
+  if (auto st = write_file_atomically(output, text); !st) {
+    return report_error(err, st.error());
+  }
+  err << fmt::format("colo: wrote {} ({:.1f} KiB){}\n", output,
+                     static_cast<double>(text.size()) / 1024.0,
+                     in->partial ? ", partial: the experiment is not done" : "");
+  return 0;
+}
+
+// The same (mode, group, workload) in two experiments: rates, difference, and whether it is
+// beyond noise (95% intervals apart; needs >= 2 repetitions on both sides).
+int cmd_compare(const std::string& results, const std::string& a, const std::string& b,
+                std::ostream& out, std::ostream& err) {
+  auto la = load_experiment(results, a);
+  if (!la) {
+    return report_error(err, la.error());
+  }
+  auto lb = load_experiment(results, b);
+  if (!lb) {
+    return report_error(err, lb.error());
+  }
+  const auto sa = summarize(la->experiment, la->runs);
+  const auto sb = summarize(lb->experiment, lb->runs);
+  if (sa.simulated || sb.simulated) {
+    out << fmt::format("note: {} simulated (contention model, not measurements)\n",
+                       sa.simulated && sb.simulated ? "both experiments are"
+                       : sa.simulated               ? "experiment A is"
+                                                    : "experiment B is");
+  }
+  out << fmt::format("A = {} \"{}\" ({}), B = {} \"{}\" ({})\n", sa.id, sa.experiment, sa.backend,
+                     sb.id, sb.experiment, sb.backend);
+  out << fmt::format("  {:<22} {:<18} {:<14} {:>22} {:>22} {:>8}  {}\n", "mode", "group",
+                     "workload", "A rate", "B rate", "B vs A", "beyond noise");
+  auto cell = [](const Stat& s) {
+    return s.n > 1 ? fmt::format("{:.4g} ± {:.2g}", s.mean, s.ci95_half)
+                   : fmt::format("{:.4g} (n=1)", s.mean);
+  };
+  int matched = 0;
+  auto row = [&](const std::string& mode, const std::string& group, const std::string& wl,
+                 const Stat& x, const Stat& y) {
+    ++matched;
+    const double diff = x.mean > 0 ? (y.mean / x.mean - 1) * 100 : 0;
+    const char* verdict = x.n < 2 || y.n < 2   ? "unknown (needs 2+ reps)"
+                          : beyond_noise(x, y) ? "yes"
+                                               : "no";
+    out << fmt::format("  {:<22} {:<18} {:<14} {:>22} {:>22} {:>+7.1f}%  {}\n", mode, group, wl,
+                       cell(x), cell(y), diff, verdict);
+  };
+  for (const auto& x : sa.solo) {
+    for (const auto& y : sb.solo) {
+      if (x.workload == y.workload && x.sweep == y.sweep) {
+        row("solo", "-", x.workload, x.stat, y.stat);
+      }
+    }
+  }
+  for (const auto& x : sa.workloads) {
+    for (const auto& y : sb.workloads) {
+      if (x.mode == y.mode && x.group == y.group && x.workload == y.workload &&
+          x.sweep == y.sweep) {
+        row(x.mode, x.group, x.workload, x.stat, y.stat);
+      }
+    }
+  }
+  for (const auto& x : sa.groups) {
+    for (const auto& y : sb.groups) {
+      if (x.mode == y.mode && x.group == y.group && x.sweep == y.sweep) {
+        row(x.mode, x.group, "(speed-up)", x.stat, y.stat);
+      }
+    }
+  }
+  if (matched == 0) {
+    return report_error(err, Error{ErrorCode::invalid_argument,
+                                   fmt::format("experiments {} and {} share no workload, mode and "
+                                               "group to compare",
+                                               sa.id, sb.id),
+                                   {}});
+  }
+  return 0;
+}
+
 int cmd_gpus(const std::string& which, const std::string& topology, bool json, std::ostream& out,
              std::ostream& err) {
   SteadyClock clock;
@@ -251,6 +458,21 @@ int cli_main(int argc, char** argv, std::ostream& out, std::ostream& err) {
   exp->add_option("experiment", id, "Experiment id (default: the newest)");
   exp->add_option("--format", format, "csv or json")->check(CLI::IsMember({"csv", "json"}));
   exp->add_option("-o,--output", output, "Output file (default: stdout)");
+  std::string report_format = "html";
+  double max_slowdown = 2.0;
+  auto* rep = app.add_subcommand("report", "Write a report: HTML with charts, Markdown, CSV, JSON");
+  rep->add_option("experiment", id, "Experiment id (default: the newest)");
+  rep->add_option("--format", report_format, "html (default), md, csv, json or text");
+  rep->add_option("-o,--output", output,
+                  "Output file ('-' for stdout; default: colo-report-<id>.html for html, else "
+                  "stdout)");
+  rep->add_option("--max-slowdown", max_slowdown,
+                  "Slowdown bound of the recommendation (solo/collocated rate, default 2)")
+      ->check(CLI::PositiveNumber);
+  std::string id_b;
+  auto* cmp = app.add_subcommand("compare", "Compare the same workloads in two experiments");
+  cmp->add_option("a", id, "Experiment A")->required();
+  cmp->add_option("b", id_b, "Experiment B")->required();
   std::string gpu_which = "auto";
   std::string topology;
   bool json = false;
@@ -283,6 +505,12 @@ int cli_main(int argc, char** argv, std::ostream& out, std::ostream& err) {
     }
     if (*exp) {
       return cmd_export(results, id, format, output, out, err);
+    }
+    if (*rep) {
+      return cmd_report(results, id, report_format, output, max_slowdown, out, err);
+    }
+    if (*cmp) {
+      return cmd_compare(results, id, id_b, out, err);
     }
     if (*gpus) {
       return cmd_gpus(gpu_which, topology, json, out, err);

@@ -46,7 +46,26 @@ Result<std::vector<RunData>> load_run_data(Store& store, ExperimentId id) {
     if (!ws) {
       return fail(ws.error());
     }
-    out.push_back({std::move(r), std::move(*ws)});
+    // Energy over the measurement window: after the warm-up, as long as the longest window.
+    double from = 0;
+    double window = 0;
+    try {
+      from = nlohmann::json::parse(r.settings_json).at("warmup").value("duration_s", 0.0);
+    } catch (const std::exception&) {
+      from = 0;
+    }
+    for (const auto& w : *ws) {
+      window = std::max(window, w.window_s);
+    }
+    std::optional<double> energy;
+    if (window > 0) {
+      auto samples = store.samples(r.id);
+      if (!samples) {
+        return fail(samples.error());
+      }
+      energy = energy_in_window(*samples, from, from + window);
+    }
+    out.push_back({std::move(r), std::move(*ws), energy});
   }
   return out;
 }

@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <map>
 #include <tuple>
 
@@ -9,14 +10,23 @@ namespace colo {
 namespace {
 
 struct Acc {
-  double sum = 0;
+  std::vector<double> values;
   int n = 0;
   void add(double v) {
-    sum += v;
+    values.push_back(v);
     ++n;
   }
-  [[nodiscard]] double mean() const { return n ? sum / n : 0; }
+  [[nodiscard]] double mean() const { return stat_of(values).mean; }
+  [[nodiscard]] Stat stat() const { return stat_of(values); }
 };
+
+double sum_samples(const RunData& rd) {
+  double n = 0;
+  for (const auto& w : rd.workloads) {
+    n += w.samples;
+  }
+  return n;
+}
 
 std::optional<double> rate_of(const WorkloadRecord& w, bool& by_wall_time) {
   if (w.throughput) {
@@ -48,6 +58,8 @@ Summary summarize(const ExperimentRecord& exp, const std::vector<RunData>& runs)
   // Solo baselines: (sweep, workload) -> mean rate.
   std::map<std::pair<std::string, std::string>, Acc> solo;
   std::map<std::pair<std::string, std::string>, bool> solo_wall;
+  std::map<std::pair<std::string, std::string>, double> solo_mem;
+  std::map<std::pair<std::string, std::string>, Acc> solo_energy;
   std::vector<std::pair<std::string, std::string>> solo_order;
   for (const auto& rd : runs) {
     if (rd.run.status == RunStatus::done) {
@@ -74,15 +86,25 @@ Summary summarize(const ExperimentRecord& exp, const std::vector<RunData>& runs)
       }
       solo[key].add(*r);
       solo_wall[key] = wall;
+      solo_mem[key] = std::max(solo_mem[key], w.peak_gpu_mem_bytes);
+      if (rd.energy_j && w.samples > 0) {
+        solo_energy[key].add(*rd.energy_j / w.samples);
+      }
     }
   }
   for (const auto& key : solo_order) {
-    s.solo.push_back({key.first, key.second, solo[key].mean(), solo[key].n, solo_wall[key]});
+    SoloRow row{key.first,      key.second,       solo[key].mean(), solo[key].n,
+                solo_wall[key], solo[key].stat(), solo_mem[key],    std::nullopt};
+    if (solo_energy[key].n > 0) {
+      row.j_per_sample = solo_energy[key].mean();
+    }
+    s.solo.push_back(row);
   }
 
   // Collocated: (sweep, mode, group) -> per-rep aggregate; (.., workload#copy) -> rates.
   using GroupKey = std::tuple<std::string, std::string, std::string>;
   std::map<GroupKey, Acc> speedups;
+  std::map<GroupKey, Acc> group_energy;
   std::map<GroupKey, GroupRow> groups;
   std::vector<GroupKey> group_order;
   using WlKey = std::tuple<std::string, std::string, std::string, std::string>;
@@ -96,14 +118,12 @@ Summary summarize(const ExperimentRecord& exp, const std::vector<RunData>& runs)
     GroupKey gk{rd.run.sweep, rd.run.mode, rd.run.group};
     if (!groups.count(gk)) {
       group_order.push_back(gk);
-      groups[gk] = GroupRow{rd.run.sweep,
-                            rd.run.mode,
-                            rd.run.group,
-                            static_cast<int>(rd.workloads.size()),
-                            0,
-                            std::nullopt,
-                            0,
-                            0};
+      GroupRow row;
+      row.sweep = rd.run.sweep;
+      row.mode = rd.run.mode;
+      row.group = rd.run.group;
+      row.clients = static_cast<int>(rd.workloads.size());
+      groups[gk] = row;
     }
     auto& g = groups[gk];
     ++g.reps;
@@ -126,6 +146,7 @@ Summary summarize(const ExperimentRecord& exp, const std::vector<RunData>& runs)
         rows[wk] = row;
       }
       auto& row = rows[wk];
+      row.peak_gpu_mem_bytes = std::max(row.peak_gpu_mem_bytes, w.peak_gpu_mem_bytes);
       bool wall = false;
       auto r = rate_of(w, wall);
       row.by_wall_time = wall;
@@ -141,6 +162,9 @@ Summary summarize(const ExperimentRecord& exp, const std::vector<RunData>& runs)
         complete = false;
       }
     }
+    if (complete && rd.energy_j && sum_samples(rd) > 0) {
+      group_energy[gk].add(*rd.energy_j / sum_samples(rd));
+    }
     if (complete) {
       speedups[gk].add(rel_sum);
     } else {
@@ -151,22 +175,92 @@ Summary summarize(const ExperimentRecord& exp, const std::vector<RunData>& runs)
     auto row = rows[wk];
     row.reps = row_rates[wk].n;
     row.rate = row_rates[wk].mean();
+    row.stat = row_rates[wk].stat();
     if (row.solo && *row.solo > 0 && row.reps > 0) {
       row.relative = row.rate / *row.solo;
       row.slowdown_pct = (1.0 - *row.relative) * 100.0;
     }
     auto& g = groups[GroupKey{row.sweep, row.mode, row.group}];
     g.aggregate_rate += row.rate;
+    if (row.relative && *row.relative > 0) {
+      g.worst_slowdown_x = std::max(g.worst_slowdown_x.value_or(0.0), 1.0 / *row.relative);
+    }
     s.workloads.push_back(row);
   }
   for (const auto& gk : group_order) {
     auto g = groups[gk];
     if (speedups[gk].n > 0) {
       g.speedup = speedups[gk].mean();
+      g.stat = speedups[gk].stat();
+    }
+    if (group_energy[gk].n > 0) {
+      g.j_per_sample = group_energy[gk].mean();
     }
     s.groups.push_back(g);
   }
   return s;
+}
+
+std::optional<double> energy_in_window(const std::vector<SampleRow>& samples, double from,
+                                       double to) {
+  std::map<int, std::pair<double, double>> first_last;  // gpu -> (first, last) mJ
+  std::map<int, int> count;
+  for (const auto& x : samples) {
+    if (x.metric != "DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION" || !x.gpu || x.t < from || x.t > to) {
+      continue;
+    }
+    auto [it, fresh] = first_last.try_emplace(*x.gpu, x.value, x.value);
+    if (!fresh) {
+      it->second.second = x.value;
+    }
+    ++count[*x.gpu];
+  }
+  if (first_last.empty()) {
+    return std::nullopt;
+  }
+  double j = 0;
+  for (const auto& [gpu, fl] : first_last) {
+    if (count[gpu] < 2) {
+      return std::nullopt;
+    }
+    j += (fl.second - fl.first) / 1000.0;
+  }
+  return j;
+}
+
+std::vector<std::string> recommendations(const Summary& s, double max_slowdown_x) {
+  std::map<std::pair<std::string, std::string>, const GroupRow*> best;
+  std::vector<std::pair<std::string, std::string>> order;
+  std::map<std::pair<std::string, std::string>, bool> seen;
+  for (const auto& g : s.groups) {
+    const auto key = std::make_pair(g.sweep, g.group);
+    if (!seen[key]) {
+      seen[key] = true;
+      order.push_back(key);
+    }
+    if (!g.speedup || !g.worst_slowdown_x || *g.worst_slowdown_x > max_slowdown_x) {
+      continue;
+    }
+    auto& b = best[key];
+    if (!b || *g.speedup > *b->speedup) {
+      b = &g;
+    }
+  }
+  std::vector<std::string> out;
+  for (const auto& key : order) {
+    const std::string group = key.second + (key.first.empty() ? "" : "[" + key.first + "]");
+    const auto* b = best[key];
+    if (!b) {
+      out.push_back(fmt::format("{}: no mode keeps every workload within {:g}x of its solo speed",
+                                group, max_slowdown_x));
+      continue;
+    }
+    out.push_back(
+        fmt::format("{}: {} gives the best aggregate speed-up, {:.2f}x (worst "
+                    "workload {:.2f}x slower than alone, bound {:g}x)",
+                    group, b->mode, *b->speedup, *b->worst_slowdown_x, max_slowdown_x));
+  }
+  return out;
 }
 
 std::string render_text(const Summary& s) {

@@ -12,13 +12,23 @@
 #include <vector>
 
 #include "core/records.hpp"
+#include "report/stats.hpp"
 
 namespace colo {
 
 struct RunData {
   RunRecord run;
   std::vector<WorkloadRecord> workloads;
+  // GPU energy (J, all of the run's GPUs) over the measurement window, when the backend has an
+  // energy counter (energy_in_window); none otherwise.
+  std::optional<double> energy_j;
 };
+
+// Energy (J) between the first and last reading of DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION (mJ)
+// inside [from, to] (run-relative seconds), summed over GPUs; none with fewer than two
+// readings on every GPU.
+std::optional<double> energy_in_window(const std::vector<SampleRow>& samples, double from,
+                                       double to);
 
 struct SoloRow {
   std::string sweep;
@@ -26,6 +36,9 @@ struct SoloRow {
   double rate = 0;  // mean over repetitions
   int reps = 0;
   bool by_wall_time = false;
+  Stat stat;                           // of the rate over repetitions
+  double peak_gpu_mem_bytes = 0;       // max over repetitions
+  std::optional<double> j_per_sample;  // GPU energy per sample, mean over repetitions
 };
 
 struct WorkloadRow {
@@ -41,6 +54,8 @@ struct WorkloadRow {
   int reps = 0;
   int failed = 0;  // repetitions where this workload did not end ok
   bool by_wall_time = false;
+  Stat stat;  // of the rate over repetitions
+  double peak_gpu_mem_bytes = 0;
 };
 
 struct GroupRow {
@@ -52,6 +67,9 @@ struct GroupRow {
   std::optional<double> speedup;  // mean over repetitions of sum(relative)
   int reps = 0;
   int failed_reps = 0;
+  Stat stat;                               // of the speed-up over complete repetitions
+  std::optional<double> j_per_sample;      // GPU energy per sample of all workloads, mean over reps
+  std::optional<double> worst_slowdown_x;  // max over workloads of solo / collocated rate
 };
 
 struct Failure {
@@ -74,6 +92,10 @@ struct Summary {
   std::vector<GroupRow> groups;
   std::vector<Failure> failures;
 };
+
+// The best mode per group (same workloads): highest speed-up among modes whose every workload
+// keeps solo/collocated <= max_slowdown_x. One line per group; empty without collocated runs.
+std::vector<std::string> recommendations(const Summary& s, double max_slowdown_x);
 
 Summary summarize(const ExperimentRecord& exp, const std::vector<RunData>& runs);
 

@@ -1,0 +1,669 @@
+#include "report/report.hpp"
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cmath>
+#include <set>
+
+#include "report/assets.hpp"
+#include "report/export.hpp"
+
+namespace colo {
+namespace {
+
+using nlohmann::json;
+
+std::string opt(const std::optional<double>& v, const char* f) {
+  return v ? fmt::format(fmt::runtime(f), *v) : std::string("-");
+}
+
+// "1234 ± 56 (n=3)" or "1234 (n=1)".
+std::string with_ci(const Stat& s, const char* f) {
+  if (s.n == 0) {
+    return "-";
+  }
+  const auto m = fmt::format(fmt::runtime(f), s.mean);
+  return s.n > 1 ? fmt::format("{} ± {} (n={})", m, fmt::format(fmt::runtime(f), s.ci95_half), s.n)
+                 : fmt::format("{} (n=1)", m);
+}
+
+std::string mib(double bytes) {
+  return bytes > 0 ? fmt::format("{:.0f} MiB", bytes / (1024.0 * 1024.0)) : "-";
+}
+
+std::string group_label(const std::string& group, const std::string& sweep) {
+  return group + (sweep.empty() ? "" : "[" + sweep + "]");
+}
+
+std::string gpu_line(const ExperimentRecord& e) {
+  try {
+    const auto j = json::parse(e.gpu_json.empty() ? "[]" : e.gpu_json);
+    std::string out;
+    for (const auto& d : j) {
+      out += fmt::format("{}{} (driver {})", out.empty() ? "" : "; ", d.value("name", "?"),
+                         d.value("driver_version", "?"));
+    }
+    return out.empty() ? "-" : out;
+  } catch (const std::exception&) {
+    return "-";
+  }
+}
+
+std::vector<std::string> banners(const ReportInput& in) {
+  std::vector<std::string> b;
+  if (in.exp.simulated) {
+    b.emplace_back(
+        "SIMULATED GPU: these numbers come from colo's contention model, not from a real GPU.");
+  }
+  if (in.partial) {
+    b.push_back(fmt::format("PARTIAL: experiment status is '{}'; {} of {} runs are done.",
+                            in.exp.status, in.summary.runs_done, in.summary.runs_total));
+  }
+  if (in.summary.runs_done == 0) {
+    b.emplace_back("No run finished: there are no results to compare yet.");
+  }
+  return b;
+}
+
+std::string markdown(const ReportInput& in) {
+  const auto& s = in.summary;
+  std::string out = fmt::format("# colo report: experiment {} \"{}\"\n\n", s.id, s.experiment);
+  for (const auto& b : banners(in)) {
+    out += fmt::format("> **{}**\n\n", b);
+  }
+  out += fmt::format("GPU: {}; backend {}{}; colo {}; {}/{} runs done in {:.1f} s.\n\n",
+                     gpu_line(in.exp), in.exp.backend, in.exp.simulated ? " (simulated)" : "",
+                     in.exp.colo_version, s.runs_done, s.runs_total, s.wall_s);
+  const auto rec = recommendations(s, in.max_slowdown_x);
+  if (!rec.empty()) {
+    out += "## Recommendation\n\n";
+    for (const auto& r : rec) {
+      out += "- " + r + "\n";
+    }
+    out += "\n";
+  }
+  if (!s.solo.empty()) {
+    out +=
+        "## Alone\n\n| workload | sweep | rate (mean ± 95% CI) | GPU J/sample | peak GPU memory |\n"
+        "|---|---|---|---|---|\n";
+    for (const auto& r : s.solo) {
+      out += fmt::format("| {} | {} | {} {} | {} | {} |\n", r.workload,
+                         r.sweep.empty() ? "-" : r.sweep, with_ci(r.stat, "{:.4g}"),
+                         r.by_wall_time ? "runs/s" : "samples/s", opt(r.j_per_sample, "{:.4g}"),
+                         mib(r.peak_gpu_mem_bytes));
+    }
+    out += "\n";
+  }
+  if (!s.workloads.empty()) {
+    out +=
+        "## Collocated\n\n| mode | group | workload | alone | collocated (mean ± 95% CI) | "
+        "slowdown | peak GPU memory |\n|---|---|---|---|---|---|---|\n";
+    for (const auto& r : s.workloads) {
+      out += fmt::format(
+          "| {} | {} | {} | {} | {} | {} | {} |\n", r.mode, group_label(r.group, r.sweep),
+          r.workload, opt(r.solo, "{:.4g}"),
+          with_ci(r.stat, "{:.4g}") + (r.failed ? fmt::format(" ({} failed)", r.failed) : ""),
+          opt(r.slowdown_pct, "{:.1f}%"), mib(r.peak_gpu_mem_bytes));
+    }
+    out += "\n";
+  }
+  if (!s.groups.empty()) {
+    out +=
+        "## Aggregate speed-up\n\n| mode | group | clients | speed-up (mean ± 95% CI) | "
+        "worst slowdown | GPU J/sample |\n|---|---|---|---|---|---|\n";
+    for (const auto& g : s.groups) {
+      out += fmt::format("| {} | {} | {} | {} | {} | {} |\n", g.mode, group_label(g.group, g.sweep),
+                         g.clients,
+                         with_ci(g.stat, "{:.2f}x") +
+                             (g.failed_reps ? fmt::format(" ({} incomplete)", g.failed_reps) : ""),
+                         opt(g.worst_slowdown_x, "{:.2f}x"), opt(g.j_per_sample, "{:.4g}"));
+    }
+    out += "\n";
+  }
+  if (!in.latencies.empty()) {
+    out +=
+        "## Latency (ms)\n\n| mode | group | workload | n | p50 | p95 | p99 |\n"
+        "|---|---|---|---|---|---|---|\n";
+    for (const auto& l : in.latencies) {
+      out += fmt::format("| {} | {} | {} | {} | {:.3g} | {:.3g} | {:.3g} |\n", l.mode, l.group,
+                         l.workload, l.n, l.p50, l.p95, l.p99);
+    }
+    out += "\n";
+  }
+  if (!s.failures.empty()) {
+    out += "## What failed\n\n";
+    for (const auto& f : s.failures) {
+      out += fmt::format("- `{}` {}: **{}**: {}\n", f.run_key, f.workload, f.exit_class,
+                         f.message.empty() ? "(no message)" : f.message);
+    }
+    out += "\n";
+  }
+  return out;
+}
+
+std::string csv_field(const std::string& v) {
+  if (v.find_first_of(",\"\n") == std::string::npos) {
+    return v;
+  }
+  std::string q = "\"";
+  for (char c : v) {
+    q += c == '"' ? std::string("\"\"") : std::string(1, c);
+  }
+  return q + "\"";
+}
+
+std::string csv(const ReportInput& in) {
+  const auto& s = in.summary;
+  std::string out =
+      "table,experiment,simulated,partial,mode,group,sweep,workload,clients,mean,ci95_half,sd,n,"
+      "solo,slowdown_pct,worst_slowdown_x,j_per_sample,peak_gpu_mem_bytes\n";
+  auto row = [&](const std::string& table, const std::string& mode, const std::string& group,
+                 const std::string& sweep, const std::string& workload, int clients, const Stat& st,
+                 const std::optional<double>& solo, const std::optional<double>& slow,
+                 const std::optional<double>& worst, const std::optional<double>& j, double mem) {
+    out += fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", table,
+                       csv_field(s.experiment), in.exp.simulated ? 1 : 0, in.partial ? 1 : 0,
+                       csv_field(mode), csv_field(group), csv_field(sweep), csv_field(workload),
+                       clients, st.mean, st.ci95_half, st.sd, st.n, opt(solo, "{}"),
+                       opt(slow, "{}"), opt(worst, "{}"), opt(j, "{}"), mem);
+  };
+  for (const auto& r : s.solo) {
+    row("solo", "solo", r.workload, r.sweep, r.workload, 1, r.stat, std::nullopt, std::nullopt,
+        std::nullopt, r.j_per_sample, r.peak_gpu_mem_bytes);
+  }
+  for (const auto& r : s.workloads) {
+    row("workload", r.mode, r.group, r.sweep, r.workload, 0, r.stat, r.solo, r.slowdown_pct,
+        std::nullopt, std::nullopt, r.peak_gpu_mem_bytes);
+  }
+  for (const auto& g : s.groups) {
+    row("speedup", g.mode, g.group, g.sweep, "", g.clients, g.stat, std::nullopt, std::nullopt,
+        g.worst_slowdown_x, g.j_per_sample, 0);
+  }
+  return out;
+}
+
+json stat_json(const Stat& s) {
+  return {{"mean", s.mean}, {"ci95_half", s.ci95_half}, {"sd", s.sd}, {"n", s.n}};
+}
+
+json tables_json(const ReportInput& in) {
+  const auto& s = in.summary;
+  json j = {{"experiment", s.experiment},
+            {"id", s.id},
+            {"simulated", in.exp.simulated},
+            {"partial", in.partial},
+            {"status", in.exp.status},
+            {"backend", in.exp.backend},
+            {"gpu", gpu_line(in.exp)},
+            {"colo_version", in.exp.colo_version},
+            {"runs_done", s.runs_done},
+            {"runs_total", s.runs_total},
+            {"max_slowdown_x", in.max_slowdown_x},
+            {"recommendations", recommendations(s, in.max_slowdown_x)},
+            {"solo", json::array()},
+            {"workloads", json::array()},
+            {"groups", json::array()},
+            {"latency_ms", json::array()},
+            {"failures", json::array()}};
+  auto o = [](const std::optional<double>& v) { return v ? json(*v) : json(nullptr); };
+  for (const auto& r : s.solo) {
+    j["solo"].push_back({{"workload", r.workload},
+                         {"sweep", r.sweep},
+                         {"rate", stat_json(r.stat)},
+                         {"by_wall_time", r.by_wall_time},
+                         {"j_per_sample", o(r.j_per_sample)},
+                         {"peak_gpu_mem_bytes", r.peak_gpu_mem_bytes}});
+  }
+  for (const auto& r : s.workloads) {
+    j["workloads"].push_back({{"mode", r.mode},
+                              {"group", r.group},
+                              {"sweep", r.sweep},
+                              {"workload", r.workload},
+                              {"solo", o(r.solo)},
+                              {"rate", stat_json(r.stat)},
+                              {"relative", o(r.relative)},
+                              {"slowdown_pct", o(r.slowdown_pct)},
+                              {"failed", r.failed},
+                              {"peak_gpu_mem_bytes", r.peak_gpu_mem_bytes}});
+  }
+  for (const auto& g : s.groups) {
+    j["groups"].push_back({{"mode", g.mode},
+                           {"group", g.group},
+                           {"sweep", g.sweep},
+                           {"clients", g.clients},
+                           {"speedup", stat_json(g.stat)},
+                           {"incomplete_reps", g.failed_reps},
+                           {"worst_slowdown_x", o(g.worst_slowdown_x)},
+                           {"j_per_sample", o(g.j_per_sample)}});
+  }
+  for (const auto& l : in.latencies) {
+    j["latency_ms"].push_back({{"mode", l.mode},
+                               {"group", l.group},
+                               {"workload", l.workload},
+                               {"n", l.n},
+                               {"p50", l.p50},
+                               {"p95", l.p95},
+                               {"p99", l.p99}});
+  }
+  for (const auto& f : s.failures) {
+    j["failures"].push_back({{"run", f.run_key},
+                             {"workload", f.workload},
+                             {"exit_class", f.exit_class},
+                             {"message", f.message}});
+  }
+  return j;
+}
+
+// ---- HTML -------------------------------------------------------------------------------
+
+std::string esc(const std::string& v) {
+  std::string o;
+  for (char c : v) {
+    switch (c) {
+      case '&':
+        o += "&amp;";
+        break;
+      case '<':
+        o += "&lt;";
+        break;
+      case '>':
+        o += "&gt;";
+        break;
+      case '"':
+        o += "&quot;";
+        break;
+      default:
+        o += c;
+    }
+  }
+  return o;
+}
+
+// JSON safe inside <script>: no "</" sequences.
+std::string script_json(const json& j) {
+  std::string s = j.dump();
+  std::string o;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    o += s[i];
+    if (s[i] == '<') {
+      o += "\\u003c";
+      o.pop_back();
+      o.pop_back();
+      o += "\\u003c";
+    }
+  }
+  return o;
+}
+
+json speedup_chart(const Summary& s) {
+  json rows = json::array();
+  for (const auto& g : s.groups) {
+    if (g.stat.n == 0) {
+      continue;
+    }
+    rows.push_back({{"group", group_label(g.group, g.sweep)},
+                    {"mode", g.mode},
+                    {"speedup", g.stat.mean},
+                    {"lo", g.stat.mean - g.stat.ci95_half},
+                    {"hi", g.stat.mean + g.stat.ci95_half}});
+  }
+  if (rows.empty()) {
+    return nullptr;
+  }
+  auto spec = json::parse(R"J({
+    "$schema": "https://vega.github.io/schema/vega-lite/v6.json",
+    "title": "Aggregate speed-up vs running alone (bars: mean; whiskers: 95% CI)",
+    "facet": {"column": {"field": "group", "type": "nominal", "title": "group"}},
+    "spec": {"width": {"step": 28}, "height": 220, "layer": [
+      {"mark": "bar", "encoding": {
+        "x": {"field": "mode", "type": "nominal", "title": null},
+        "y": {"field": "speedup", "type": "quantitative", "title": "speed-up (x)"},
+        "color": {"field": "mode", "type": "nominal"},
+        "tooltip": [{"field": "mode"}, {"field": "speedup", "format": ".2f"}]}},
+      {"mark": "rule", "encoding": {
+        "x": {"field": "mode", "type": "nominal"},
+        "y": {"field": "lo", "type": "quantitative"}, "y2": {"field": "hi"}}}]},
+    "resolve": {"scale": {"x": "independent"}}})J");
+  spec["data"] = {{"values", rows}};
+  return spec;
+}
+
+// Slowdown of each workload (row: victim) next to each co-runner (column) in two-workload
+// groups of different workloads, per mode.
+json heatmap_chart(const Summary& s) {
+  std::map<std::tuple<std::string, std::string, std::string>, std::vector<std::string>> members;
+  for (const auto& r : s.workloads) {
+    members[{r.sweep, r.mode, r.group}].push_back(r.base);
+  }
+  json rows = json::array();
+  for (const auto& r : s.workloads) {
+    const auto& m = members[{r.sweep, r.mode, r.group}];
+    if (m.size() != 2 || !r.slowdown_pct) {
+      continue;
+    }
+    const std::string other = m[0] == r.base ? m[1] : m[0];
+    rows.push_back({{"mode", r.mode},
+                    {"victim", r.base},
+                    {"corunner", other},
+                    {"slowdown", std::round(*r.slowdown_pct * 10) / 10}});
+  }
+  if (rows.empty()) {
+    return nullptr;
+  }
+  auto spec = json::parse(R"J({
+    "$schema": "https://vega.github.io/schema/vega-lite/v6.json",
+    "title": "Interference: slowdown % of the row workload next to the column workload",
+    "facet": {"column": {"field": "mode", "type": "nominal"}},
+    "spec": {"layer": [
+      {"mark": "rect", "encoding": {
+        "x": {"field": "corunner", "type": "nominal", "title": "co-runner"},
+        "y": {"field": "victim", "type": "nominal", "title": "victim"},
+        "color": {"field": "slowdown", "type": "quantitative", "scale": {"scheme": "orangered"}}}},
+      {"mark": "text", "encoding": {
+        "x": {"field": "corunner", "type": "nominal"}, "y": {"field": "victim", "type": "nominal"},
+        "text": {"field": "slowdown", "type": "quantitative"}}}]}})J");
+  spec["data"] = {{"values", rows}};
+  return spec;
+}
+
+json timeline_chart(const ReportInput& in, const std::string& kind) {
+  json rows = json::array();
+  std::vector<std::string> runs;
+  std::set<std::string> seen;
+  for (const auto& tl : in.timelines) {
+    if (tl.kind != kind) {
+      continue;
+    }
+    if (seen.insert(tl.run).second) {
+      runs.push_back(tl.run);
+    }
+    for (const auto& p : tl.points) {
+      rows.push_back({{"run", tl.run}, {"series", tl.series}, {"t", p.t}, {"v", p.v}});
+    }
+  }
+  if (rows.empty()) {
+    return nullptr;
+  }
+  json warm = json::array();
+  for (const auto& [run, w] : in.warmup_s) {
+    if (w > 0 && seen.count(run)) {
+      warm.push_back({{"run", run}, {"from", 0}, {"to", w}, {"phase", "warm-up"}});
+    }
+  }
+  const bool rate = kind == "rate";
+  json line = {
+      {"mark", {{"type", "line"}, {"interpolate", "step-after"}}},
+      {"encoding",
+       {{"x", {{"field", "t"}, {"type", "quantitative"}, {"title", "seconds since start"}}},
+        {"y", {{"field", "v"}, {"type", "quantitative"}, {"title", nullptr}}},
+        {"color", {{"field", "series"}, {"type", "nominal"}}}}}};
+  json spec = {{"$schema", "https://vega.github.io/schema/vega-lite/v6.json"},
+               {"title", rate ? "Progress rate of each workload (samples/s per second; grey: "
+                                "warm-up, not measured)"
+                              : "GPU telemetry (grey: warm-up)"},
+               {"params",
+                {{{"name", "run"},
+                  {"value", runs.front()},
+                  {"bind", {{"input", "select"}, {"options", runs}, {"name", "run "}}}}}},
+               {"datasets", {{"series", rows}, {"warm", warm}}},
+               {"data", {{"name", "series"}}},
+               {"transform", {{{"filter", "datum.run === run"}}}}};
+  json warm_layer = {
+      {"data", {{"name", "warm"}}},
+      {"transform", {{{"filter", "datum.run === run"}}}},
+      {"mark", {{"type", "rect"}, {"color", "#ddd"}, {"opacity", 0.6}}},
+      {"encoding",
+       {{"x", {{"field", "from"}, {"type", "quantitative"}}}, {"x2", {{"field", "to"}}}}}};
+  if (rate) {
+    spec["width"] = 640;
+    spec["height"] = 220;
+    spec["layer"] = {warm_layer, line};
+  } else {
+    spec.erase("data");
+    spec.erase("transform");
+    spec["data"] = {{"name", "series"}};
+    spec["transform"] = {{{"filter", "datum.run === run"}}};
+    spec["facet"] = {{"row", {{"field", "series"}, {"type", "nominal"}, {"title", nullptr}}}};
+    line.erase("$schema");
+    spec["spec"] = {{"width", 640}, {"height", 90}, {"layer", {line}}};
+    spec["resolve"] = {{"scale", {{"y", "independent"}}}};
+  }
+  return spec;
+}
+
+json latency_chart(const ReportInput& in) {
+  json rows = json::array();
+  for (const auto& l : in.latencies) {
+    for (const auto& [p, v] : {std::pair{"p50", l.p50}, {"p95", l.p95}, {"p99", l.p99}}) {
+      rows.push_back({{"who", l.workload + " / " + l.mode}, {"percentile", p}, {"ms", v}});
+    }
+  }
+  if (rows.empty()) {
+    return nullptr;
+  }
+  return {{"$schema", "https://vega.github.io/schema/vega-lite/v6.json"},
+          {"title", "Step latency percentiles (ms)"},
+          {"data", {{"values", rows}}},
+          {"mark", "bar"},
+          {"encoding",
+           {{"y", {{"field", "who"}, {"type", "nominal"}, {"title", nullptr}}},
+            {"yOffset", {{"field", "percentile"}}},
+            {"x", {{"field", "ms"}, {"type", "quantitative"}}},
+            {"color", {{"field", "percentile"}, {"type", "nominal"}}}}}};
+}
+
+std::string html_table(const std::vector<std::string>& head,
+                       const std::vector<std::vector<std::string>>& rows) {
+  std::string o = "<table><thead><tr>";
+  for (const auto& h : head) {
+    o += "<th>" + esc(h) + "</th>";
+  }
+  o += "</tr></thead><tbody>";
+  for (const auto& r : rows) {
+    o += "<tr>";
+    for (const auto& c : r) {
+      o += "<td>" + esc(c) + "</td>";
+    }
+    o += "</tr>";
+  }
+  return o + "</tbody></table>\n";
+}
+
+std::string html(const ReportInput& in) {
+  const auto& s = in.summary;
+  std::string o =
+      "<!doctype html><html><head><meta charset=\"utf-8\">"
+      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">";
+  o += fmt::format("<title>colo report: {}</title>", esc(s.experiment));
+  o += R"(<style>
+body{font:14px/1.4 system-ui,sans-serif;margin:24px;max-width:1200px;color:#222}
+table{border-collapse:collapse;margin:8px 0 20px}th,td{border:1px solid #ccc;padding:3px 8px;text-align:left}
+th{background:#f3f3f3}.banner{padding:8px 12px;margin:8px 0;font-weight:600;border-radius:4px}
+.sim{background:#fde2e2;color:#8a1010}.partial{background:#fff3cd;color:#6b5200}
+.rec{background:#e6f4ea;padding:8px 12px;border-radius:4px}pre{background:#f7f7f7;padding:8px;overflow:auto}
+.chart{margin:12px 0 28px}#colo-status{color:#888;font-size:12px}
+</style>)";
+  for (const char* tag : {"vega", "vega-lite", "vega-embed"}) {
+    const auto js = std::string(tag) == "vega"        ? asset_vega_js()
+                    : std::string(tag) == "vega-lite" ? asset_vega_lite_js()
+                                                      : asset_vega_embed_js();
+    o += fmt::format("<script data-lib=\"{}\">", tag);
+    o.append(js.data(), js.size());
+    o += "</script>";
+  }
+  o += "</head><body>";
+  o += fmt::format("<h1>Experiment {} “{}”</h1>", s.id, esc(s.experiment));
+  for (const auto& b : banners(in)) {
+    const bool sim = b.rfind("SIMULATED", 0) == 0;
+    o += fmt::format("<div class=\"banner {}\">{}</div>", sim ? "sim" : "partial", esc(b));
+  }
+  o += fmt::format(
+      "<p>GPU: {} &middot; backend {}{} &middot; colo {} &middot; host {} &middot; "
+      "{}/{} runs done in {:.1f} s</p>",
+      esc(gpu_line(in.exp)), esc(in.exp.backend), in.exp.simulated ? " (simulated)" : "",
+      esc(in.exp.colo_version), esc(in.exp.host), s.runs_done, s.runs_total, s.wall_s);
+  const auto rec = recommendations(s, in.max_slowdown_x);
+  if (!rec.empty()) {
+    o += "<div class=\"rec\"><b>Recommendation</b><ul>";
+    for (const auto& r : rec) {
+      o += "<li>" + esc(r) + "</li>";
+    }
+    o += "</ul></div>";
+  }
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& g : s.groups) {
+    rows.push_back({g.mode, group_label(g.group, g.sweep), std::to_string(g.clients),
+                    with_ci(g.stat, "{:.2f}x"), opt(g.worst_slowdown_x, "{:.2f}x"),
+                    opt(g.j_per_sample, "{:.4g}"),
+                    g.failed_reps ? std::to_string(g.failed_reps) : ""});
+  }
+  if (!rows.empty()) {
+    o += "<h2>Aggregate speed-up</h2>" +
+         html_table({"mode", "group", "clients", "speed-up (mean ± 95% CI)", "worst slowdown",
+                     "GPU J/sample", "incomplete reps"},
+                    rows);
+  }
+  rows.clear();
+  for (const auto& r : s.solo) {
+    rows.push_back({r.workload, r.sweep.empty() ? "-" : r.sweep, "alone", "-",
+                    with_ci(r.stat, "{:.4g}"), "-", opt(r.j_per_sample, "{:.4g}"),
+                    mib(r.peak_gpu_mem_bytes)});
+  }
+  for (const auto& r : s.workloads) {
+    rows.push_back({r.workload, r.sweep.empty() ? "-" : r.sweep, r.mode,
+                    group_label(r.group, r.sweep), with_ci(r.stat, "{:.4g}"),
+                    opt(r.slowdown_pct, "{:.1f}%"), "-", mib(r.peak_gpu_mem_bytes)});
+  }
+  if (!rows.empty()) {
+    o += "<h2>Per workload</h2>" +
+         html_table({"workload", "sweep", "mode", "group", "rate (mean ± 95% CI)", "slowdown",
+                     "GPU J/sample", "peak GPU memory"},
+                    rows);
+  }
+  json charts = json::array();
+  for (const auto& c : {speedup_chart(s), heatmap_chart(s), timeline_chart(in, "rate"),
+                        timeline_chart(in, "gpu"), latency_chart(in)}) {
+    if (!c.is_null()) {
+      charts.push_back(c);
+    }
+  }
+  o += "<h2>Charts</h2>";
+  for (std::size_t i = 0; i < charts.size(); ++i) {
+    o += fmt::format("<div class=\"chart\" id=\"chart{}\"></div>", i);
+  }
+  if (charts.empty()) {
+    o += "<p>No finished runs to plot.</p>";
+  }
+  if (!s.failures.empty()) {
+    rows.clear();
+    for (const auto& f : s.failures) {
+      rows.push_back({f.run_key, f.workload, f.exit_class, f.message});
+    }
+    o += "<h2>What failed</h2>" + html_table({"run", "workload", "exit", "message"}, rows);
+  }
+  o += "<h2>Spec</h2><pre>" + esc(in.exp.spec_yaml) + "</pre>";
+  o += "<p id=\"colo-status\">rendering…</p>";
+  o += "<script>const coloCharts=" + script_json(charts) + ";\n";
+  o += R"(const st=document.getElementById('colo-status');
+Promise.all(coloCharts.map((c,i)=>vegaEmbed('#chart'+i,c,{actions:false,renderer:'svg'})))
+ .then(()=>{st.textContent='rendered '+coloCharts.length+' charts';st.dataset.rendered=coloCharts.length;})
+ .catch(e=>{st.textContent='error: '+e;st.dataset.error='1';console.error(e);});
+</script></body></html>
+)";
+  return o;
+}
+
+}  // namespace
+
+Result<ReportFormat> report_format_from(const std::string& name) {
+  if (name == "text") {
+    return ReportFormat::text;
+  }
+  if (name == "md" || name == "markdown") {
+    return ReportFormat::markdown;
+  }
+  if (name == "csv") {
+    return ReportFormat::csv;
+  }
+  if (name == "json") {
+    return ReportFormat::json;
+  }
+  if (name == "html") {
+    return ReportFormat::html;
+  }
+  return fail(ErrorCode::invalid_argument,
+              fmt::format("unknown report format '{}' (html, md, csv, json, text)", name));
+}
+
+std::string render_report(const ReportInput& in, ReportFormat format) {
+  switch (format) {
+    case ReportFormat::text: {
+      std::string out;
+      for (const auto& b : banners(in)) {
+        out += b + "\n";
+      }
+      out += render_text(in.summary);
+      for (const auto& r : recommendations(in.summary, in.max_slowdown_x)) {
+        out += "recommendation: " + r + "\n";
+      }
+      return out;
+    }
+    case ReportFormat::markdown:
+      return markdown(in);
+    case ReportFormat::csv:
+      return csv(in);
+    case ReportFormat::json:
+      return tables_json(in).dump(2) + "\n";
+    case ReportFormat::html:
+      return html(in);
+  }
+  return {};
+}
+
+std::vector<TimePoint> downsample_minmax(const std::vector<TimePoint>& points,
+                                         std::size_t max_points) {
+  if (points.size() <= max_points || max_points < 4) {
+    return points;
+  }
+  const std::size_t buckets = max_points / 2;
+  const double per = static_cast<double>(points.size()) / static_cast<double>(buckets);
+  std::vector<TimePoint> out;
+  out.reserve(max_points);
+  for (std::size_t b = 0; b < buckets; ++b) {
+    const auto lo = static_cast<std::size_t>(static_cast<double>(b) * per);
+    const auto hi =
+        std::min(points.size(), static_cast<std::size_t>(static_cast<double>(b + 1) * per));
+    if (lo >= hi) {
+      continue;
+    }
+    auto [mn, mx] =
+        std::minmax_element(points.begin() + static_cast<std::ptrdiff_t>(lo),
+                            points.begin() + static_cast<std::ptrdiff_t>(hi),
+                            [](const TimePoint& a, const TimePoint& c) { return a.v < c.v; });
+    if (mn->t <= mx->t) {
+      out.push_back(*mn);
+      if (mx != mn) {
+        out.push_back(*mx);
+      }
+    } else {
+      out.push_back(*mx);
+      out.push_back(*mn);
+    }
+  }
+  return out;
+}
+
+double percentile(std::vector<double> values, double p) {
+  if (values.empty()) {
+    return 0;
+  }
+  std::sort(values.begin(), values.end());
+  const double pos = p / 100.0 * static_cast<double>(values.size() - 1);
+  const auto i = static_cast<std::size_t>(pos);
+  const double frac = pos - static_cast<double>(i);
+  return i + 1 < values.size() ? values[i] * (1 - frac) + values[i + 1] * frac : values[i];
+}
+
+}  // namespace colo

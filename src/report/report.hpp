@@ -1,0 +1,64 @@
+#pragma once
+// Reports of one experiment (STYLE.md §3: pure, values in, text out): text, Markdown, CSV,
+// JSON and a self-contained HTML page with Vega-Lite charts (the libraries are inlined from
+// web/node_modules at build time; the page loads nothing from the network).
+// Every format states when results are simulated and when the experiment is still running.
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/records.hpp"
+#include "core/result.hpp"
+#include "report/summary.hpp"
+
+namespace colo {
+
+enum class ReportFormat { text, markdown, csv, json, html };
+Result<ReportFormat> report_format_from(const std::string& name);
+
+struct TimePoint {
+  double t = 0;  // run-relative seconds
+  double v = 0;
+};
+
+// One plotted series of one run: a workload's progress rate (samples/s per 1 s bin) or a GPU
+// metric.
+struct Timeline {
+  std::string run;     // run key
+  std::string kind;    // "rate" or "gpu"
+  std::string series;  // workload label or metric name
+  std::vector<TimePoint> points;
+};
+
+struct LatencyRow {
+  std::string mode;
+  std::string group;
+  std::string workload;
+  int n = 0;
+  double p50 = 0;
+  double p95 = 0;
+  double p99 = 0;
+};
+
+struct ReportInput {
+  ExperimentRecord exp;
+  Summary summary;
+  std::vector<RunData> runs;
+  std::vector<Timeline> timelines;
+  std::vector<LatencyRow> latencies;
+  std::map<std::string, double> warmup_s;  // run key -> warm-up length (shaded)
+  double max_slowdown_x = 2.0;
+  bool partial = false;  // the experiment is still running or was interrupted
+};
+
+std::string render_report(const ReportInput& in, ReportFormat format);
+
+// At most `max_points` points keeping each bucket's minimum and maximum (so peaks survive), in
+// time order. Returns the input when it is already small enough.
+std::vector<TimePoint> downsample_minmax(const std::vector<TimePoint>& points,
+                                         std::size_t max_points);
+
+// Percentile (0..100) by linear interpolation of sorted values; 0 for none.
+double percentile(std::vector<double> values, double p);
+
+}  // namespace colo
