@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -258,10 +259,16 @@ Result<ReportInput> build_report_input(const std::string& results, const std::st
       if (!prog) {
         return fail(prog.error());
       }
-      std::map<long, double> bins;  // 1 s bins of samples
+      // Rate in bins of ~1/100 of the run (0.1 s .. 1 s), in samples/s.
+      double span = 0;
+      for (const auto& p : *prog) {
+        span = std::max(span, p.t);
+      }
+      const double bin = std::clamp(span / 100.0, 0.1, 1.0);
+      std::map<long, double> bins;
       for (const auto& p : *prog) {
         if (p.t >= 0) {
-          bins[static_cast<long>(p.t)] += p.samples;
+          bins[static_cast<long>(p.t / bin)] += p.samples;
         }
         if (p.latency_ms && p.t > warm) {
           lat[{rd.run.mode, rd.run.group, w.name + "#" + std::to_string(w.copy)}].push_back(
@@ -269,8 +276,8 @@ Result<ReportInput> build_report_input(const std::string& results, const std::st
         }
       }
       Timeline tl{rd.run.key, "rate", w.name + "#" + std::to_string(w.copy), {}};
-      for (const auto& [sec, n] : bins) {
-        tl.points.push_back({static_cast<double>(sec), n});
+      for (const auto& [b, n] : bins) {
+        tl.points.push_back({static_cast<double>(b) * bin, n / bin});
       }
       tl.points = downsample_minmax(tl.points, k_max_points);
       if (!tl.points.empty()) {

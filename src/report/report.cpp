@@ -567,6 +567,7 @@ th{background:#f3f3f3}.banner{padding:8px 12px;margin:8px 0;font-weight:600;bord
   o += "<p id=\"colo-status\">rendering…</p>";
   o += "<script>const coloCharts=" + script_json(charts) + ";\n";
   o += R"(const st=document.getElementById('colo-status');
+window.addEventListener('error',e=>{st.dataset.error='1';st.textContent='error: '+e.message;});
 Promise.all(coloCharts.map((c,i)=>vegaEmbed('#chart'+i,c,{actions:false,renderer:'svg'})))
  .then(()=>{st.textContent='rendered '+coloCharts.length+' charts';st.dataset.rendered=coloCharts.length;})
  .catch(e=>{st.textContent='error: '+e;st.dataset.error='1';console.error(e);});

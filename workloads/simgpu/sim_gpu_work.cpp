@@ -139,7 +139,7 @@ int main(int argc, char** argv) {
           next - std::chrono::steady_clock::now(), std::chrono::milliseconds(20)));
     }
     if (!g_stop) {
-      progress.step(batch);
+      progress.step(batch, -1, step_ms / speed);  // the modelled step time, as latency
     }
   }
   registry.leave(rec.pid);
