@@ -194,6 +194,7 @@ json tables_json(const ReportInput& in) {
             {"id", s.id},
             {"simulated", in.exp.simulated},
             {"partial", in.partial},
+            {"notices", banners(in)},
             {"status", in.exp.status},
             {"backend", in.exp.backend},
             {"gpu", gpu_line(in.exp)},

@@ -318,6 +318,71 @@ TEST_F(Cli, MissingExperimentIdIsAClearError) {
   EXPECT_NE(bad.err.find("not an experiment id"), std::string::npos);
 }
 
+TEST_F(Cli, ReportWritesEveryFormat) {
+  auto spec = write_spec(k_sim_spec);
+  ASSERT_EQ(colo({"run", spec.string()}).rc, 0);
+  auto h = colo({"report", "-o", (m_dir / "r.html").string()});
+  ASSERT_EQ(h.rc, 0) << h.err;
+  const auto html = slurp(m_dir / "r.html");
+  EXPECT_NE(html.find("SIMULATED GPU"), std::string::npos);
+  EXPECT_NE(html.find("coloCharts"), std::string::npos);
+  EXPECT_FALSE(fs::exists(m_dir / "r.html.tmp"));
+  auto md = colo({"report", "1", "--format", "md"});
+  ASSERT_EQ(md.rc, 0) << md.err;
+  EXPECT_NE(md.out.find("## Aggregate speed-up"), std::string::npos) << md.out;
+  EXPECT_NE(md.out.find("## Recommendation"), std::string::npos);
+  auto j = colo({"report", "--format", "json"});
+  ASSERT_EQ(j.rc, 0) << j.err;
+  EXPECT_TRUE(nlohmann::json::parse(j.out)["simulated"].get<bool>());
+  auto c = colo({"report", "--format", "csv", "-o", "-"});
+  EXPECT_EQ(c.out.rfind("table,experiment,simulated", 0), 0U) << c.out;
+  auto bad = colo({"report", "--format", "pdf"});
+  EXPECT_EQ(bad.rc, 2);
+  EXPECT_NE(bad.err.find("unknown report format 'pdf'"), std::string::npos) << bad.err;
+  auto missing = colo({"report", "99", "-o", (m_dir / "none.html").string()});
+  EXPECT_EQ(missing.rc, 2);
+  EXPECT_NE(missing.err.find("no experiment 99"), std::string::npos) << missing.err;
+  EXPECT_FALSE(fs::exists(m_dir / "none.html")) << "no empty file on error";
+  auto cmp = colo({"compare", "1", "1"});
+  ASSERT_EQ(cmp.rc, 0) << cmp.err;
+  EXPECT_NE(cmp.out.find("simulated"), std::string::npos);
+  EXPECT_NE(cmp.out.find("(speed-up)"), std::string::npos) << cmp.out;
+}
+
+TEST_F(Cli, ReportOfAFailedExperimentSaysWhatFailed) {
+  auto spec = write_spec(R"(gpu: sim
+stop: {duration: 1s}
+solo_baseline: false
+modes: [timeslice]
+workloads:
+  - {name: bad, cmd: [sh, -c, 'echo out of cheese >&2; exit 3'], progress: false}
+  - {name: ok, builtin: sim-gpu}
+groups: [[bad, ok]]
+)");
+  colo({"run", spec.string()});
+  auto md = colo({"report", "--format", "md"});
+  ASSERT_EQ(md.rc, 0) << md.err;
+  EXPECT_NE(md.out.find("## What failed"), std::string::npos) << md.out;
+  EXPECT_NE(md.out.find("out of cheese"), std::string::npos) << md.out;
+}
+
+TEST_F(Cli, ReportWhileRunningIsMarkedPartial) {
+  auto spec = write_spec(R"(gpu: sim
+stop: {duration: 4s}
+workloads:
+  - {name: a, builtin: sim-gpu, copies: [2]}
+)");
+  const pid_t pid = start({"run", spec.string()}, "bg");
+  std::string out;
+  for (int i = 0; i < 80 && out.find("PARTIAL") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    out = colo({"report", "--format", "md"}).out;
+  }
+  EXPECT_NE(out.find("PARTIAL"), std::string::npos) << out;
+  EXPECT_EQ(finish(pid, "bg").rc, 0);
+  EXPECT_EQ(colo({"report", "--format", "md"}).out.find("PARTIAL"), std::string::npos);
+}
+
 TEST_F(Cli, SecondRunOnTheSameStoreIsRefused) {
   auto spec = write_spec(R"(gpu: sim
 stop: {duration: 3s}

@@ -1,0 +1,161 @@
+// The report's arithmetic and formats on known inputs (stats, energy, recommendation,
+// downsampling) and the promises every format keeps (simulated and partial banners).
+#include "report/report.hpp"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <cmath>
+
+#include "report/stats.hpp"
+
+namespace colo {
+namespace {
+
+TEST(Stats, MeanSdAndConfidenceIntervalOnKnownValues) {
+  auto s = stat_of({2, 4, 6});
+  EXPECT_EQ(s.n, 3);
+  EXPECT_DOUBLE_EQ(s.mean, 4.0);
+  EXPECT_DOUBLE_EQ(s.sd, 2.0);
+  EXPECT_NEAR(s.ci95_half, 4.303 * 2.0 / std::sqrt(3.0), 1e-9);
+  auto one = stat_of({5});
+  EXPECT_EQ(one.n, 1);
+  EXPECT_DOUBLE_EQ(one.ci95_half, 0.0);
+  EXPECT_EQ(stat_of({}).n, 0);
+  EXPECT_NEAR(t95(1), 12.706, 1e-9);
+  EXPECT_NEAR(t95(100), 1.984, 0.002);
+}
+
+TEST(Stats, BeyondNoiseNeedsSeparatedIntervals) {
+  EXPECT_TRUE(beyond_noise(stat_of({10, 10.1, 9.9}), stat_of({20, 20.1, 19.9})));
+  EXPECT_FALSE(beyond_noise(stat_of({10, 14, 6}), stat_of({12, 16, 8})));
+  EXPECT_FALSE(beyond_noise(stat_of({10}), stat_of({20, 21})));  // noise unknown
+}
+
+TEST(Energy, DifferenceOfTheCounterInsideTheWindowSummedOverGpus) {
+  std::vector<SampleRow> s;
+  auto add = [&](int gpu, double t, double mj) {
+    s.push_back({1, std::nullopt, gpu, t, "DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION", mj});
+  };
+  add(0, 0.5, 1000);  // before the window
+  add(0, 1.0, 2000);
+  add(0, 3.0, 8000);
+  add(1, 1.5, 0);
+  add(1, 2.5, 3000);
+  add(0, 9.0, 99999);  // after
+  auto j = energy_in_window(s, 1.0, 3.0);
+  ASSERT_TRUE(j);
+  EXPECT_DOUBLE_EQ(*j, 6.0 + 3.0);
+  EXPECT_FALSE(energy_in_window(s, 4.0, 5.0));  // no readings
+  EXPECT_FALSE(energy_in_window(s, 2.9, 3.0));  // one reading only
+}
+
+Summary two_modes() {
+  Summary s;
+  GroupRow ts;
+  ts.mode = "timeslice";
+  ts.group = "a+b";
+  ts.speedup = 1.5;
+  ts.worst_slowdown_x = 1.6;
+  GroupRow mps = ts;
+  mps.mode = "mps";
+  mps.speedup = 1.9;
+  mps.worst_slowdown_x = 2.5;  // faster in total, but b is 2.5x slower than alone
+  s.groups = {ts, mps};
+  return s;
+}
+
+TEST(Recommendation, BestSpeedupWithinTheSlowdownBound) {
+  auto r = recommendations(two_modes(), 2.0);
+  ASSERT_EQ(r.size(), 1U);
+  EXPECT_NE(r[0].find("a+b: timeslice"), std::string::npos) << r[0];
+  r = recommendations(two_modes(), 3.0);
+  EXPECT_NE(r[0].find("a+b: mps"), std::string::npos) << r[0];
+  r = recommendations(two_modes(), 1.2);
+  EXPECT_NE(r[0].find("no mode keeps every workload within 1.2x"), std::string::npos) << r[0];
+}
+
+TEST(Downsample, KeepsExtremesAndOrderWithinTheLimit) {
+  std::vector<TimePoint> pts;
+  for (int i = 0; i < 10000; ++i) {
+    pts.push_back({i * 0.01, i == 4321 ? 1000.0 : (i == 777 ? -50.0 : std::sin(i * 0.01))});
+  }
+  auto d = downsample_minmax(pts, 200);
+  EXPECT_LE(d.size(), 200U);
+  double mx = -1e9;
+  double mn = 1e9;
+  for (std::size_t i = 0; i < d.size(); ++i) {
+    mx = std::max(mx, d[i].v);
+    mn = std::min(mn, d[i].v);
+    if (i > 0) {
+      EXPECT_LE(d[i - 1].t, d[i].t);
+    }
+  }
+  EXPECT_EQ(mx, 1000.0);
+  EXPECT_EQ(mn, -50.0);
+  EXPECT_EQ(downsample_minmax({{0, 1}, {1, 2}}, 200).size(), 2U);
+}
+
+TEST(Percentile, LinearInterpolation) {
+  EXPECT_DOUBLE_EQ(percentile({1, 2, 3, 4, 5}, 50), 3.0);
+  EXPECT_DOUBLE_EQ(percentile({1, 2, 3, 4, 5}, 100), 5.0);
+  EXPECT_DOUBLE_EQ(percentile({10, 20}, 25), 12.5);
+  EXPECT_DOUBLE_EQ(percentile({}, 99), 0.0);
+}
+
+ReportInput input(bool simulated, bool partial) {
+  ReportInput in;
+  in.exp.id = 3;
+  in.exp.name = "demo";
+  in.exp.simulated = simulated;
+  in.exp.status = partial ? "running" : "done";
+  in.exp.spec_yaml = "name: demo\n# </script><b>\n";
+  in.summary = two_modes();
+  in.summary.id = 3;
+  in.summary.experiment = "demo";
+  in.summary.simulated = simulated;
+  in.summary.runs_done = 2;
+  in.summary.runs_total = partial ? 5 : 2;
+  in.partial = partial;
+  return in;
+}
+
+TEST(Formats, EverySimulatedReportSaysSo) {
+  for (auto f :
+       {ReportFormat::text, ReportFormat::markdown, ReportFormat::json, ReportFormat::html}) {
+    const auto out = render_report(input(true, false), f);
+    EXPECT_NE(out.find("SIMULATED"), std::string::npos) << static_cast<int>(f);
+    EXPECT_EQ(render_report(input(false, false), f).find("SIMULATED"), std::string::npos);
+  }
+  const auto csv = render_report(input(true, false), ReportFormat::csv);
+  EXPECT_EQ(csv.rfind("table,experiment,simulated,partial,", 0), 0U);
+  EXPECT_NE(csv.find("speedup,demo,1,0,timeslice,a+b"), std::string::npos) << csv;
+}
+
+TEST(Formats, PartialExperimentsAreMarked) {
+  EXPECT_NE(render_report(input(false, true), ReportFormat::markdown).find("PARTIAL"),
+            std::string::npos);
+  auto j = nlohmann::json::parse(render_report(input(false, true), ReportFormat::json));
+  EXPECT_TRUE(j["partial"].get<bool>());
+  EXPECT_EQ(j["groups"].size(), 2U);
+}
+
+TEST(Formats, HtmlIsSelfContainedAndEscapesTheSpec) {
+  const auto h = render_report(input(false, false), ReportFormat::html);
+  EXPECT_NE(h.find("data-lib=\"vega-lite\""), std::string::npos);
+  EXPECT_EQ(h.find("<script src="), std::string::npos);  // nothing loaded from elsewhere
+  EXPECT_EQ(h.find("cdn.jsdelivr"), std::string::npos);
+  EXPECT_NE(h.find("# &lt;/script&gt;&lt;b&gt;"), std::string::npos);
+  EXPECT_GT(h.size(), 500000U);  // the libraries are inlined
+  EXPECT_LT(h.size(), 5U << 20);
+}
+
+TEST(Formats, UnknownFormatIsAClearError) {
+  auto f = report_format_from("pdf");
+  ASSERT_FALSE(f);
+  EXPECT_NE(f.error().message.find("unknown report format 'pdf'"), std::string::npos);
+  EXPECT_TRUE(report_format_from("md"));
+}
+
+}  // namespace
+}  // namespace colo
