@@ -1,5 +1,7 @@
 #include "cli/cli.hpp"
 
+#include <unistd.h>
+
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
@@ -15,6 +17,8 @@
 #include <set>
 #include <tuple>
 
+#include "cli/cli_common.hpp"
+#include "cli/top.hpp"
 #include "core/clock.hpp"
 #include "core/spec.hpp"
 #include "core/units.hpp"
@@ -33,43 +37,6 @@ namespace {
 std::string default_results_dir() {
   const char* env = std::getenv("COLO_RESULTS");
   return env && *env ? env : "colo-results";
-}
-
-int report_error(std::ostream& err, const Error& e) {
-  err << "colo: error: " << e.what() << "\n";
-  return exit_code_for(e.code);
-}
-
-Result<ExperimentId> parse_id(const std::string& text) {
-  try {
-    std::size_t used = 0;
-    const long long v = std::stoll(text, &used);
-    if (used == text.size() && v > 0) {
-      return static_cast<ExperimentId>(v);
-    }
-  } catch (const std::exception&) {
-  }
-  return fail(ErrorCode::invalid_argument,
-              fmt::format("'{}' is not an experiment id (see `colo ls`)", text));
-}
-
-// The experiment named by `id_text`, or the newest one when empty.
-Result<ExperimentRecord> pick_experiment(Store& store, const std::string& id_text) {
-  if (!id_text.empty()) {
-    auto id = parse_id(id_text);
-    if (!id) {
-      return fail(id.error());
-    }
-    return store.experiment(*id);
-  }
-  auto all = store.experiments();
-  if (!all) {
-    return fail(all.error());
-  }
-  if (all->empty()) {
-    return fail(ErrorCode::not_found, fmt::format("no experiments in '{}'", store.path()));
-  }
-  return all->back();
 }
 
 int cmd_run(const std::string& spec_path, const EngineOptions& opts, std::ostream& out,
@@ -480,6 +447,10 @@ int cli_main(int argc, char** argv, std::ostream& out, std::ostream& err) {
   auto* cmp = app.add_subcommand("compare", "Compare the same workloads in two experiments");
   cmp->add_option("a", id, "Experiment A")->required();
   cmp->add_option("b", id_b, "Experiment B")->required();
+  bool top_once = false;
+  auto* top = app.add_subcommand("top", "Live view of a running experiment (q or Ctrl-C quits)");
+  top->add_option("experiment", id, "Experiment id (default: the newest)");
+  top->add_flag("--once", top_once, "Print one frame and exit");
   std::string gpu_which = "auto";
   std::string topology;
   bool json = false;
@@ -500,6 +471,7 @@ int cli_main(int argc, char** argv, std::ostream& out, std::ostream& err) {
     return 2;
   }
   ropts.results_dir = results;
+  ropts.progress_bar = &out == &std::cout && ::isatty(STDOUT_FILENO) != 0;
   try {
     if (*run) {
       return cmd_run(spec_path, ropts, out, err);
@@ -512,6 +484,9 @@ int cli_main(int argc, char** argv, std::ostream& out, std::ostream& err) {
     }
     if (*exp) {
       return cmd_export(results, id, format, output, out, err);
+    }
+    if (*top) {
+      return cmd_top(results, id, top_once, out, err);
     }
     if (*rep) {
       return cmd_report(results, id, report_format, output, max_slowdown, out, err);

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
+
 #include <cctype>
 #include <charconv>
 #include <cmath>
@@ -122,6 +124,21 @@ std::string format_bytes(std::uint64_t bytes) {
     return fmt::format("{:.0f} MiB", b / (1024.0 * 1024));
   }
   return fmt::format("{:.0f} KiB", b / 1024.0);
+}
+
+std::string format_progress(int done, int total, Seconds elapsed, int width) {
+  const double frac = total > 0 ? std::clamp(static_cast<double>(done) / total, 0.0, 1.0) : 1.0;
+  const int filled = static_cast<int>(frac * width + 0.5);
+  std::string bar = "[" + std::string(static_cast<std::size_t>(filled), '#') +
+                    std::string(static_cast<std::size_t>(width - filled), '.') + "]";
+  std::string eta = "ETA unknown";
+  if (done > 0 && done < total) {
+    eta = "ETA ~" + format_duration(Seconds(elapsed.count() / done * (total - done)));
+  } else if (done >= total) {
+    eta = "finished";
+  }
+  return fmt::format("{} {}/{} runs, {} elapsed, {}", bar, done, total, format_duration(elapsed),
+                     eta);
 }
 
 }  // namespace colo

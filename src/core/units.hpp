@@ -20,4 +20,8 @@ std::string format_duration(Seconds s);
 // "8.0 GiB", "512 MiB".
 std::string format_bytes(std::uint64_t bytes);
 
+// "[#######.............] 3/9 runs, 1m05s elapsed, ETA ~2m10s": `done` of `total` finished
+// after `elapsed`; the ETA assumes the remaining runs take as long on average as the done ones.
+std::string format_progress(int done, int total, Seconds elapsed, int width = 24);
+
 }  // namespace colo

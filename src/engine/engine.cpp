@@ -647,6 +647,14 @@ Result<EngineResult> run_experiment(const ExperimentSpec& spec, const EngineOpti
     if (interrupted) {
       break;
     }
+    if (opts.progress_bar) {
+      int done = 0;
+      for (const auto& r : *stored) {
+        done += r.status == RunStatus::done || r.seq <= rec.seq ? 1 : 0;
+      }
+      log << format_progress(done, total, Seconds(to_seconds(clock.now() - t0))) << "\n"
+          << std::flush;
+    }
   }
   const double wall = prior_wall + to_seconds(clock.now() - t0);
   const std::string status = fatal ? "failed" : (interrupted ? "interrupted" : "done");

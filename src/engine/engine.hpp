@@ -20,6 +20,7 @@ struct EngineOptions {
   std::string sim_topology;                  // topology file for the simulated GPU
   std::string workload_dir;                  // builtin workload binaries ("" = next to colo)
   bool dry_run = false;                      // validate and print the plan only
+  bool progress_bar = false;                 // a bar with ETA after each run (terminals)
 };
 
 struct EngineResult {

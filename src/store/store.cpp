@@ -618,14 +618,15 @@ Status Store::add_samples(const std::vector<SampleRow>& rows) {
   return tx.commit();
 }
 
-Result<std::vector<ProgressRow>> Store::progress(WorkloadId id) {
+Result<std::vector<ProgressRow>> Store::progress(WorkloadId id, double since) {
   Stmt s(m_db,
          "SELECT workload_id, t, step, samples, loss, latency_ms FROM progress WHERE "
-         "workload_id=? ORDER BY rowid");
+         "workload_id=? AND t>=? ORDER BY rowid");
   if (!s.ok()) {
     return fail(sql_error(m_db, "cannot read progress"));
   }
   s.bind(1, id);
+  s.bind(2, since);
   std::vector<ProgressRow> out;
   while (s.step() == SQLITE_ROW) {
     out.push_back({s.i64(0), s.f64(1), s.i64(2), s.f64(3), s.opt_f64(4), s.opt_f64(5)});
@@ -633,14 +634,15 @@ Result<std::vector<ProgressRow>> Store::progress(WorkloadId id) {
   return out;
 }
 
-Result<std::vector<SampleRow>> Store::samples(RunId run) {
+Result<std::vector<SampleRow>> Store::samples(RunId run, double since) {
   Stmt s(m_db,
          "SELECT s.run_id, s.workload_id, s.gpu, s.t, m.name, s.value FROM samples s JOIN "
-         "metrics m ON m.id=s.metric_id WHERE s.run_id=? ORDER BY s.rowid");
+         "metrics m ON m.id=s.metric_id WHERE s.run_id=? AND s.t>=? ORDER BY s.rowid");
   if (!s.ok()) {
     return fail(sql_error(m_db, "cannot read samples"));
   }
   s.bind(1, run);
+  s.bind(2, since);
   std::vector<SampleRow> out;
   while (s.step() == SQLITE_ROW) {
     SampleRow r;

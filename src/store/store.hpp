@@ -73,8 +73,9 @@ class Store {
   // Time series, written in one transaction per call. Non-finite sample values are skipped.
   Status add_progress(const std::vector<ProgressRow>& rows);
   Status add_samples(const std::vector<SampleRow>& rows);
-  Result<std::vector<ProgressRow>> progress(WorkloadId id);
-  Result<std::vector<SampleRow>> samples(RunId run);
+  // Rows with t >= since (run-relative seconds); all by default.
+  Result<std::vector<ProgressRow>> progress(WorkloadId id, double since = -1e300);
+  Result<std::vector<SampleRow>> samples(RunId run, double since = -1e300);
 
  private:
   Store(sqlite3* db, std::string path) : m_db(db), m_path(std::move(path)) {}

@@ -31,3 +31,14 @@ TEST(Units, ParsesBytes) {
 
 }  // namespace
 }  // namespace colo
+
+namespace colo {
+namespace {
+TEST(Units, ProgressBarWithEta) {
+  EXPECT_EQ(format_progress(1, 4, Seconds(30), 8),
+            "[##......] 1/4 runs, 30.0 s elapsed, ETA ~90.0 s");
+  EXPECT_EQ(format_progress(0, 4, Seconds(1), 4), "[....] 0/4 runs, 1.0 s elapsed, ETA unknown");
+  EXPECT_EQ(format_progress(4, 4, Seconds(60), 4), "[####] 4/4 runs, 60.0 s elapsed, finished");
+}
+}  // namespace
+}  // namespace colo

@@ -1,0 +1,22 @@
+#pragma once
+// Helpers shared by colo's subcommands.
+#include <iosfwd>
+#include <string>
+
+#include "core/error.hpp"
+#include "core/records.hpp"
+#include "core/result.hpp"
+#include "engine/engine.hpp"
+#include "store/store.hpp"
+
+namespace colo {
+
+// Prints "colo: error: ..." and returns the exit code of the error's class (docs/cli.md).
+int report_error(std::ostream& err, const Error& e);
+
+Result<ExperimentId> parse_id(const std::string& text);
+
+// The experiment named by `id_text`, or the newest one when empty.
+Result<ExperimentRecord> pick_experiment(Store& store, const std::string& id_text);
+
+}  // namespace colo
