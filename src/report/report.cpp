@@ -9,6 +9,7 @@
 
 #include "report/assets.hpp"
 #include "report/export.hpp"
+#include "report/stats.hpp"
 
 namespace colo {
 namespace {
@@ -43,7 +44,7 @@ std::string gpu_line(const ExperimentRecord& e) {
     std::string out;
     for (const auto& d : j) {
       out += fmt::format("{}{} (driver {})", out.empty() ? "" : "; ", d.value("name", "?"),
-                         d.value("driver_version", "?"));
+                         d.value("driver", d.value("driver_version", std::string("?"))));
     }
     return out.empty() ? "-" : out;
   } catch (const std::exception&) {
@@ -338,26 +339,28 @@ json heatmap_chart(const Summary& s) {
   for (const auto& r : s.workloads) {
     members[{r.sweep, r.mode, r.group}].push_back(r.base);
   }
-  json rows = json::array();
+  // Copies of the same workload (a group "ax2") give one cell: their mean.
+  std::map<std::tuple<std::string, std::string, std::string>, std::vector<double>> cells;
   for (const auto& r : s.workloads) {
     const auto& m = members[{r.sweep, r.mode, r.group}];
     if (m.size() != 2 || !r.slowdown_pct) {
       continue;
     }
     const std::string other = m[0] == r.base ? m[1] : m[0];
-    rows.push_back({{"mode", r.mode},
-                    {"victim", r.base},
-                    {"corunner", other},
-                    {"slowdown", std::round(*r.slowdown_pct * 10) / 10}});
+    cells[{r.mode, r.base, other}].push_back(*r.slowdown_pct);
   }
-  if (rows.empty()) {
-    return nullptr;
+  json rows = json::array();
+  for (const auto& [k, v] : cells) {
+    rows.push_back({{"mode", std::get<0>(k)},
+                    {"victim", std::get<1>(k)},
+                    {"corunner", std::get<2>(k)},
+                    {"slowdown", std::round(stat_of(v).mean * 10) / 10}});
   }
   auto spec = json::parse(R"J({
     "$schema": "https://vega.github.io/schema/vega-lite/v6.json",
     "title": "Interference: slowdown % of the row workload next to the column workload",
     "facet": {"column": {"field": "mode", "type": "nominal"}},
-    "spec": {"layer": [
+    "spec": {"width": {"step": 44}, "height": {"step": 30}, "layer": [
       {"mark": "rect", "encoding": {
         "x": {"field": "corunner", "type": "nominal", "title": "co-runner"},
         "y": {"field": "victim", "type": "nominal", "title": "victim"},

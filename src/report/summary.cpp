@@ -257,7 +257,7 @@ std::vector<std::string> recommendations(const Summary& s, double max_slowdown_x
     }
     out.push_back(
         fmt::format("{}: {} gives the best aggregate speed-up, {:.2f}x (worst "
-                    "workload {:.2f}x slower than alone, bound {:g}x)",
+                    "per-workload slowdown {:.2f}x, bound {:g}x)",
                     group, b->mode, *b->speedup, *b->worst_slowdown_x, max_slowdown_x));
   }
   return out;
