@@ -97,6 +97,7 @@ int cmd_ls(const std::string& results, std::ostream& out, std::ostream& err) {
 }
 
 struct Loaded {
+  Store store;  // open read-only, for what else the caller reads
   ExperimentRecord experiment;
   std::vector<RunData> runs;
 };
@@ -115,7 +116,7 @@ Result<Loaded> load_experiment(const std::string& results, const std::string& id
   if (!data) {
     return fail(data.error());
   }
-  return Loaded{std::move(*e), std::move(*data)};
+  return Loaded{std::move(*store), std::move(*e), std::move(*data)};
 }
 
 int cmd_show(const std::string& results, const std::string& id, std::ostream& out,
@@ -188,18 +189,13 @@ Status write_file_atomically(const std::string& path, const std::string& text) {
 // Everything a report shows, from the store.
 Result<ReportInput> build_report_input(const std::string& results, const std::string& id_text,
                                        double max_slowdown) {
-  auto store = Store::open(store_path(results), OpenMode::read_only);
-  if (!store) {
-    return fail(store.error());
+  auto loaded = load_experiment(results, id_text);
+  if (!loaded) {
+    return fail(loaded.error());
   }
-  auto e = pick_experiment(*store, id_text);
-  if (!e) {
-    return fail(e.error());
-  }
-  auto data = load_run_data(*store, e->id);
-  if (!data) {
-    return fail(data.error());
-  }
+  auto* store = &loaded->store;
+  const auto* e = &loaded->experiment;
+  const auto* data = &loaded->runs;
   ReportInput in;
   in.exp = *e;
   in.summary = summarize(*e, *data);

@@ -4,7 +4,6 @@
 #include <nlohmann/json.hpp>
 
 namespace colo {
-namespace {
 
 std::string csv_field(const std::string& v) {
   if (v.find_first_of(",\"\n\r") == std::string::npos) {
@@ -16,8 +15,6 @@ std::string csv_field(const std::string& v) {
   }
   return out + "\"";
 }
-
-}  // namespace
 
 std::string export_csv(const ExperimentRecord& exp, const std::vector<RunData>& runs) {
   std::string out =

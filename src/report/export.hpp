@@ -9,6 +9,9 @@
 
 namespace colo {
 
+// A CSV field, quoted (RFC 4180) when it holds a comma, quote or line break.
+std::string csv_field(const std::string& v);
+
 std::string export_csv(const ExperimentRecord& exp, const std::vector<RunData>& runs);
 std::string export_json(const ExperimentRecord& exp, const std::vector<RunData>& runs,
                         const Summary& summary);

@@ -144,17 +144,6 @@ std::string markdown(const ReportInput& in) {
   return out;
 }
 
-std::string csv_field(const std::string& v) {
-  if (v.find_first_of(",\"\n") == std::string::npos) {
-    return v;
-  }
-  std::string q = "\"";
-  for (char c : v) {
-    q += c == '"' ? std::string("\"\"") : std::string(1, c);
-  }
-  return q + "\"";
-}
-
 std::string csv(const ReportInput& in) {
   const auto& s = in.summary;
   std::string out =
