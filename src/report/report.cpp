@@ -591,29 +591,56 @@ Result<ReportFormat> report_format_from(const std::string& name) {
               fmt::format("unknown report format '{}' (html, md, csv, json, text)", name));
 }
 
-std::string render_report(const ReportInput& in, ReportFormat format) {
-  switch (format) {
-    case ReportFormat::text: {
-      std::string out;
-      for (const auto& b : banners(in)) {
-        out += b + "\n";
-      }
-      out += render_text(in.summary);
-      for (const auto& r : recommendations(in.summary, in.max_slowdown_x)) {
-        out += "recommendation: " + r + "\n";
-      }
-      return out;
-    }
-    case ReportFormat::markdown:
-      return markdown(in);
-    case ReportFormat::csv:
-      return csv(in);
-    case ReportFormat::json:
-      return tables_json(in).dump(2) + "\n";
-    case ReportFormat::html:
-      return html(in);
+namespace {
+
+std::string text(const ReportInput& in) {
+  std::string out;
+  for (const auto& b : banners(in)) {
+    out += b + "\n";
   }
-  return {};
+  out += render_text(in.summary);
+  for (const auto& r : recommendations(in.summary, in.max_slowdown_x)) {
+    out += "recommendation: " + r + "\n";
+  }
+  return out;
+}
+
+// A Reporter from a rendering function.
+class FnReporter final : public Reporter {
+ public:
+  FnReporter(std::string (*fn)(const ReportInput&), const char* ext) : m_fn(fn), m_ext(ext) {}
+  [[nodiscard]] std::string render(const ReportInput& in) const override { return m_fn(in); }
+  [[nodiscard]] const char* extension() const override { return m_ext; }
+
+ private:
+  std::string (*m_fn)(const ReportInput&);
+  const char* m_ext;
+};
+
+std::string json_text(const ReportInput& in) {
+  return tables_json(in).dump(2) + "\n";
+}
+
+}  // namespace
+
+std::unique_ptr<Reporter> make_reporter(ReportFormat format) {
+  switch (format) {
+    case ReportFormat::text:
+      return std::make_unique<FnReporter>(&text, "txt");
+    case ReportFormat::markdown:
+      return std::make_unique<FnReporter>(&markdown, "md");
+    case ReportFormat::csv:
+      return std::make_unique<FnReporter>(&csv, "csv");
+    case ReportFormat::json:
+      return std::make_unique<FnReporter>(&json_text, "json");
+    case ReportFormat::html:
+      break;
+  }
+  return std::make_unique<FnReporter>(&html, "html");
+}
+
+std::string render_report(const ReportInput& in, ReportFormat format) {
+  return make_reporter(format)->render(in);
 }
 
 std::vector<TimePoint> downsample_minmax(const std::vector<TimePoint>& points,

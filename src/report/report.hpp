@@ -4,6 +4,7 @@
 // web/node_modules at build time; the page loads nothing from the network).
 // Every format states when results are simulated and when the experiment is still running.
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -51,6 +52,16 @@ struct ReportInput {
   bool partial = false;  // the experiment is still running or was interrupted
 };
 
+// One report format. Implementations: text, Markdown, CSV, JSON, HTML (make_reporter).
+class Reporter {
+ public:
+  virtual ~Reporter() = default;
+  [[nodiscard]] virtual std::string render(const ReportInput& in) const = 0;
+  [[nodiscard]] virtual const char* extension() const = 0;  // "html", "md", "csv", ...
+};
+std::unique_ptr<Reporter> make_reporter(ReportFormat format);
+
+// make_reporter(format)->render(in).
 std::string render_report(const ReportInput& in, ReportFormat format);
 
 // At most `max_points` points keeping each bucket's minimum and maximum (so peaks survive), in

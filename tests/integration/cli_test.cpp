@@ -305,6 +305,10 @@ TEST_F(Cli, StoreProblemsAreClearErrors) {
   EXPECT_EQ(ls.rc, 4);
   auto show = colo({"show", "999"});
   EXPECT_EQ(show.rc, 4);
+  auto rep = colo({"report", "-o", (m_dir / "newer.html").string()});
+  EXPECT_EQ(rep.rc, 4);
+  EXPECT_NE(rep.err.find("newer than this colo"), std::string::npos) << rep.err;
+  EXPECT_FALSE(fs::exists(m_dir / "newer.html"));
 }
 
 TEST_F(Cli, MissingExperimentIdIsAClearError) {

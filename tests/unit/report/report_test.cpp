@@ -159,3 +159,89 @@ TEST(Formats, UnknownFormatIsAClearError) {
 
 }  // namespace
 }  // namespace colo
+
+namespace colo {
+namespace {
+
+// The whole Markdown report of a small known experiment, pinned (an output test: a change to
+// the format shows up here).
+TEST(Formats, MarkdownIsPinned) {
+  ReportInput in;
+  in.exp.id = 9;
+  in.exp.name = "pinned";
+  in.exp.backend = "nvml";
+  in.exp.colo_version = "0.1.0";
+  in.exp.status = "done";
+  in.exp.gpu_json = R"([{"name": "NVIDIA H100 80GB HBM3", "driver": "580.159.04"}])";
+  in.summary.id = 9;
+  in.summary.experiment = "pinned";
+  in.summary.runs_done = 3;
+  in.summary.runs_total = 3;
+  in.summary.wall_s = 61.5;
+  SoloRow solo;
+  solo.workload = "r18";
+  solo.rate = 7000;
+  solo.stat = stat_of({6800, 7200});
+  solo.j_per_sample = 0.02;
+  solo.peak_gpu_mem_bytes = 1024.0 * 1024 * 1024;
+  in.summary.solo = {solo};
+  WorkloadRow w;
+  w.mode = "mps";
+  w.group = "r18x2";
+  w.workload = "r18#0";
+  w.base = "r18";
+  w.solo = 7000;
+  w.stat = stat_of({6300, 6500});
+  w.rate = w.stat.mean;
+  w.relative = w.rate / 7000;
+  w.slowdown_pct = (1 - *w.relative) * 100;
+  in.summary.workloads = {w};
+  GroupRow g;
+  g.mode = "mps";
+  g.group = "r18x2";
+  g.clients = 2;
+  g.speedup = 1.83;
+  g.stat = stat_of({1.8, 1.86});
+  g.worst_slowdown_x = 1.09;
+  g.j_per_sample = 0.0125;
+  in.summary.groups = {g};
+  in.latencies = {{"mps", "r18x2", "r18#0", 40, 9.5, 12.25, 14}};
+  EXPECT_EQ(make_reporter(ReportFormat::markdown)->extension(), std::string("md"));
+  EXPECT_EQ(render_report(in, ReportFormat::markdown),
+            R"(# colo report: experiment 9 "pinned"
+
+GPU: NVIDIA H100 80GB HBM3 (driver 580.159.04); backend nvml; colo 0.1.0; 3/3 runs done in 61.5 s.
+
+## Recommendation
+
+- r18x2: mps gives the best aggregate speed-up, 1.83x (worst per-workload slowdown 1.09x, bound 2x)
+
+## Alone
+
+| workload | sweep | rate (mean ± 95% CI) | GPU J/sample | peak GPU memory |
+|---|---|---|---|---|
+| r18 | - | 7000 ± 2541 (n=2) samples/s | 0.02 | 1024 MiB |
+
+## Collocated
+
+| mode | group | workload | alone | collocated (mean ± 95% CI) | slowdown | peak GPU memory |
+|---|---|---|---|---|---|---|
+| mps | r18x2 | r18#0 | 7000 | 6400 ± 1271 (n=2) | 8.6% | - |
+
+## Aggregate speed-up
+
+| mode | group | clients | speed-up (mean ± 95% CI) | worst slowdown | GPU J/sample |
+|---|---|---|---|---|---|
+| mps | r18x2 | 2 | 1.83x ± 0.38x (n=2) | 1.09x | 0.0125 |
+
+## Latency (ms)
+
+| mode | group | workload | n | p50 | p95 | p99 |
+|---|---|---|---|---|---|---|
+| mps | r18x2 | r18#0 | 40 | 9.5 | 12.2 | 14 |
+
+)");
+}
+
+}  // namespace
+}  // namespace colo
