@@ -18,6 +18,7 @@
 #include <tuple>
 
 #include "cli/cli_common.hpp"
+#include "cli/sim_cmd.hpp"
 #include "cli/top.hpp"
 #include "core/clock.hpp"
 #include "core/spec.hpp"
@@ -443,6 +444,29 @@ int cli_main(int argc, char** argv, std::ostream& out, std::ostream& err) {
   auto* cmp = app.add_subcommand("compare", "Compare the same workloads in two experiments");
   cmp->add_option("a", id, "Experiment A")->required();
   cmp->add_option("b", id_b, "Experiment B")->required();
+  SimOptions sopt;
+  std::string policies = "all";
+  auto* simc = app.add_subcommand(
+      "sim", "Trace-driven cluster simulator of fractional-GPU scheduling (docs/sim.md)");
+  simc->add_option("--nodes", sopt.nodes, "Node trace CSV (sn,cpu_milli,memory_mib,gpu,model)")
+      ->required();
+  simc->add_option("--pods", sopt.pods, "Pod trace CSV (Alibaba cluster-trace-gpu-v2023)")
+      ->required();
+  simc->add_option("--policy", policies,
+                   "Comma-separated: random, firstfit, bestfit, dotprod, packing, fgd, colo, or "
+                   "all (default)");
+  simc->add_option("--mode", sopt.mode, "inflate (default) or replay")
+      ->check(CLI::IsMember({"inflate", "replay"}));
+  simc->add_option("--load", sopt.load,
+                   "inflate: requested GPU as a fraction of capacity (default 1.3); replay: "
+                   "arrival-rate factor (default 1)")
+      ->check(CLI::Range(0.01, 1000.0));
+  simc->add_option("--seed", sopt.seed, "First seed (default 1)");
+  simc->add_option("--repeat", sopt.repeat, "Seeds per policy: seed, seed+1, ... (default 1)")
+      ->check(CLI::Range(1, 1000));
+  simc->add_option("--format", sopt.format, "text (default), json or csv")
+      ->check(CLI::IsMember({"text", "json", "csv"}));
+  simc->add_option("-o,--output", sopt.output, "Output file (default: stdout)");
   bool top_once = false;
   auto* top = app.add_subcommand("top", "Live view of a running experiment (q or Ctrl-C quits)");
   top->add_option("experiment", id, "Experiment id (default: the newest)");
@@ -480,6 +504,21 @@ int cli_main(int argc, char** argv, std::ostream& out, std::ostream& err) {
     }
     if (*exp) {
       return cmd_export(results, id, format, output, out, err);
+    }
+    if (*simc) {
+      sopt.policies.clear();
+      std::string cur;
+      for (char ch : policies + ",") {
+        if (ch == ',') {
+          if (!cur.empty()) {
+            sopt.policies.push_back(cur);
+          }
+          cur.clear();
+        } else {
+          cur += ch;
+        }
+      }
+      return cmd_sim(sopt, out, err);
     }
     if (*top) {
       return cmd_top(results, id, top_once, out, err);

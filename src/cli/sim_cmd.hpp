@@ -1,0 +1,24 @@
+#pragma once
+// `colo sim`: the trace-driven cluster simulator (src/sim, docs/sim.md) from the command line.
+#include <cstdint>
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+namespace colo {
+
+struct SimOptions {
+  std::string nodes;
+  std::string pods;
+  std::vector<std::string> policies;  // "all" = every policy
+  std::string mode = "inflate";       // inflate | replay
+  double load = 0;                    // 0: 1.3 for inflate, 1.0 (the trace's own pace) for replay
+  std::uint64_t seed = 1;
+  int repeat = 1;               // seeds seed, seed+1, ...
+  std::string format = "text";  // text | json | csv
+  std::string output;
+};
+
+int cmd_sim(const SimOptions& o, std::ostream& out, std::ostream& err);
+
+}  // namespace colo

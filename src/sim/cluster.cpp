@@ -1,0 +1,464 @@
+#include "sim/cluster.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <map>
+
+namespace colo::csim {
+
+int NodeState::gpu_free_total() const {
+  int s = 0;
+  for (int g = 0; g < gpus; ++g) {
+    s += gpu_free[static_cast<std::size_t>(g)];
+  }
+  return s;
+}
+
+Cluster::Cluster(const std::vector<TraceNode>& ns) : spec(ns) {
+  for (const auto& n : ns) {
+    NodeState s;
+    s.cpu_free = n.cpu_milli;
+    s.mem_free = n.memory_mib;
+    s.gpus = std::min(n.gpus, k_max_gpus);
+    for (int g = 0; g < s.gpus; ++g) {
+      s.gpu_free[static_cast<std::size_t>(g)] = k_milli;
+    }
+    if (!n.model.empty()) {
+      auto it = std::find(models.begin(), models.end(), n.model);
+      if (it == models.end()) {
+        models.push_back(n.model);
+        it = models.end() - 1;
+      }
+      s.model = static_cast<int>(it - models.begin());
+    }
+    gpu_capacity += static_cast<std::int64_t>(s.gpus) * k_milli;
+    nodes.push_back(s);
+  }
+}
+
+Demand Cluster::demand_of(const TracePod& p) const {
+  Demand d{p.cpu_milli, p.memory_mib, p.num_gpu, p.num_gpu > 0 ? p.gpu_milli : 0, 0};
+  for (const auto& m : p.gpu_spec) {
+    for (std::size_t i = 0; i < models.size() && i < 32; ++i) {
+      if (models[i] == m) {
+        d.model_mask |= 1U << i;
+      }
+    }
+  }
+  if (!p.gpu_spec.empty() && d.model_mask == 0) {
+    d.model_mask = 1U << 31;  // asks only for models this cluster lacks: fits nowhere
+  }
+  return d;
+}
+
+namespace {
+bool model_ok(const NodeState& n, const Demand& d) {
+  return d.model_mask == 0 || (n.model >= 0 && (d.model_mask >> n.model) & 1U);
+}
+int gpus_with(const NodeState& n, int milli) {
+  int k = 0;
+  for (int g = 0; g < n.gpus; ++g) {
+    k += n.gpu_free[static_cast<std::size_t>(g)] >= milli ? 1 : 0;
+  }
+  return k;
+}
+}  // namespace
+
+bool Cluster::fits(const NodeState& n, const Demand& d) const {
+  if (n.cpu_free < d.cpu || n.mem_free < d.mem) {
+    return false;
+  }
+  if (d.num_gpu == 0) {
+    return true;
+  }
+  return model_ok(n, d) && gpus_with(n, d.milli) >= d.num_gpu;
+}
+
+void Cluster::choices(int i, const Demand& d, std::vector<Placement>& out) const {
+  const auto& n = nodes[static_cast<std::size_t>(i)];
+  if (!fits(n, d)) {
+    return;
+  }
+  Placement p;
+  p.node = i;
+  if (d.num_gpu == 0) {
+    out.push_back(p);
+    return;
+  }
+  if (d.num_gpu == 1) {
+    // One GPU: each distinct free amount that fits is one choice.
+    std::array<bool, k_milli + 1> seen{};
+    for (int g = 0; g < n.gpus; ++g) {
+      const int f = n.gpu_free[static_cast<std::size_t>(g)];
+      if (f >= d.milli && !seen[static_cast<std::size_t>(f)]) {
+        seen[static_cast<std::size_t>(f)] = true;
+        p.ngpu = 1;
+        p.gpu[0] = g;
+        out.push_back(p);
+      }
+    }
+    return;
+  }
+  // Several whole GPUs: any fully free ones are equivalent.
+  p.ngpu = 0;
+  for (int g = 0; g < n.gpus && p.ngpu < d.num_gpu; ++g) {
+    if (n.gpu_free[static_cast<std::size_t>(g)] >= d.milli) {
+      p.gpu[static_cast<std::size_t>(p.ngpu++)] = g;
+    }
+  }
+  out.push_back(p);
+}
+
+void Cluster::apply(const Placement& pl, const Demand& d, int sign) {
+  auto& n = nodes[static_cast<std::size_t>(pl.node)];
+  n.cpu_free -= sign * d.cpu;
+  n.mem_free -= sign * d.mem;
+  for (int k = 0; k < pl.ngpu; ++k) {
+    n.gpu_free[static_cast<std::size_t>(pl.gpu[static_cast<std::size_t>(k)])] -= sign * d.milli;
+  }
+  m_gpu_alloc += static_cast<std::int64_t>(sign) * d.milli * pl.ngpu;
+}
+
+double node_fragmentation(const NodeState& n, const std::vector<TypicalPod>& target) {
+  const int total = n.gpu_free_total();
+  if (total == 0) {
+    return 0;
+  }
+  double f = 0;
+  for (const auto& t : target) {
+    const auto& d = t.demand;
+    const bool runs = model_ok(n, d) && n.cpu_free >= d.cpu && gpus_with(n, d.milli) >= d.num_gpu;
+    if (!runs) {
+      f += t.p * total;
+      continue;
+    }
+    int unusable = 0;
+    for (int g = 0; g < n.gpus; ++g) {
+      const int free = n.gpu_free[static_cast<std::size_t>(g)];
+      unusable += free < d.milli ? free : 0;
+    }
+    f += t.p * unusable;
+  }
+  return f;
+}
+
+std::vector<TypicalPod> typical_pods(const Cluster& c, const std::vector<TracePod>& pods) {
+  std::map<std::tuple<std::int64_t, int, int, std::uint32_t>, double> count;
+  double total = 0;
+  for (const auto& p : pods) {
+    if (p.num_gpu == 0) {
+      continue;  // as the authors' default: only GPU pods make the target workload
+    }
+    const auto d = c.demand_of(p);
+    count[{d.cpu, d.num_gpu, d.milli, d.model_mask}] += 1;
+    total += 1;
+  }
+  std::vector<TypicalPod> out;
+  for (const auto& [k, n] : count) {
+    Demand d;
+    d.cpu = std::get<0>(k);
+    d.num_gpu = std::get<1>(k);
+    d.milli = std::get<2>(k);
+    d.model_mask = std::get<3>(k);
+    out.push_back({d, n / total});
+  }
+  return out;
+}
+
+namespace {
+
+// Picks the best of scored candidates; exact ties are broken uniformly at random (as the
+// Kubernetes scheduler picks among nodes of equal score).
+class Chooser {
+ public:
+  explicit Chooser(std::mt19937_64& rng) : m_rng(rng) {}
+  // Lower score is better.
+  void offer(const Placement& p, double score) {
+    if (score < m_best - 1e-9) {
+      m_best = score;
+      m_pick = p;
+      m_ties = 1;
+    } else if (std::fabs(score - m_best) <= 1e-9) {
+      ++m_ties;
+      if (std::uniform_int_distribution<std::uint64_t>(0, m_ties - 1)(m_rng) == 0) {
+        m_pick = p;
+      }
+    }
+  }
+  [[nodiscard]] Placement result() const { return m_pick; }
+
+ private:
+  std::mt19937_64& m_rng;
+  double m_best = std::numeric_limits<double>::infinity();
+  std::uint64_t m_ties = 0;
+  Placement m_pick;
+};
+
+// Each policy scores every candidate placement; lower is better.
+class ScoredPolicy : public Policy {
+ public:
+  Placement place(const Cluster& c, const Demand& d, std::mt19937_64& rng) override {
+    Chooser best(rng);
+    for (int i = 0; i < static_cast<int>(c.nodes.size()); ++i) {
+      m_buf.clear();
+      c.choices(i, d, m_buf);
+      for (const auto& p : m_buf) {
+        best.offer(p, score(c, d, p));
+      }
+    }
+    return best.result();
+  }
+
+ protected:
+  virtual double score(const Cluster& c, const Demand& d, const Placement& p) = 0;
+  std::vector<Placement> m_buf;
+};
+
+class RandomPolicy final : public ScoredPolicy {
+ public:
+  [[nodiscard]] std::string name() const override { return "random"; }
+  double score(const Cluster&, const Demand&, const Placement&) override { return 0; }
+};
+
+class FirstFitPolicy final : public Policy {
+ public:
+  [[nodiscard]] std::string name() const override { return "firstfit"; }
+  Placement place(const Cluster& c, const Demand& d, std::mt19937_64&) override {
+    std::vector<Placement> buf;
+    for (int i = 0; i < static_cast<int>(c.nodes.size()); ++i) {
+      const auto& n = c.nodes[static_cast<std::size_t>(i)];
+      if (!c.fits(n, d)) {
+        continue;
+      }
+      Placement p;
+      p.node = i;
+      for (int g = 0; g < n.gpus && p.ngpu < d.num_gpu; ++g) {
+        if (n.gpu_free[static_cast<std::size_t>(g)] >= d.milli) {
+          p.gpu[static_cast<std::size_t>(p.ngpu++)] = g;
+        }
+      }
+      return p;
+    }
+    return {};
+  }
+};
+
+std::int64_t max_cpu(const Cluster& c) {
+  std::int64_t m = 1;
+  for (const auto& n : c.spec) {
+    m = std::max(m, n.cpu_milli);
+  }
+  return m;
+}
+
+// Free GPU of node after placing `d` as `p`, and the free amount of the GPU(s) it used.
+int gpu_after(const Cluster& c, const Demand& d, const Placement& p) {
+  return c.nodes[static_cast<std::size_t>(p.node)].gpu_free_total() - d.milli * p.ngpu;
+}
+
+class BestFitPolicy final : public ScoredPolicy {
+ public:
+  [[nodiscard]] std::string name() const override { return "bestfit"; }
+  double score(const Cluster& c, const Demand& d, const Placement& p) override {
+    if (m_cpu == 0) {
+      m_cpu = max_cpu(c);
+    }
+    const auto& n = c.nodes[static_cast<std::size_t>(p.node)];
+    // Σ w (free - request) / max spec over CPU and GPU, w = 0.5 each (the authors' baseline);
+    // within a node, the fullest GPU that fits.
+    const double node_part =
+        0.5 * static_cast<double>(n.cpu_free - d.cpu) / static_cast<double>(m_cpu) +
+        0.5 * gpu_after(c, d, p) / (k_max_gpus * double{k_milli});
+    const double gpu_part = p.ngpu == 1 ? n.gpu_free[static_cast<std::size_t>(p.gpu[0])] : 0;
+    return node_part + 1e-7 * gpu_part;
+  }
+
+ private:
+  std::int64_t m_cpu = 0;
+};
+
+class DotProductPolicy final : public ScoredPolicy {
+ public:
+  [[nodiscard]] std::string name() const override { return "dotprod"; }
+  double score(const Cluster& c, const Demand& d, const Placement& p) override {
+    const auto& n = c.nodes[static_cast<std::size_t>(p.node)];
+    const auto& s = c.spec[static_cast<std::size_t>(p.node)];
+    // Tetris-style alignment of the node's free vector and the request, both normalized by
+    // the node's capacity; the authors' baseline prefers the smallest product.
+    const auto cap_cpu = static_cast<double>(std::max<std::int64_t>(1, s.cpu_milli));
+    const double cap_gpu = std::max(1, s.gpus) * double{k_milli};
+    const double gpu_free =
+        p.ngpu == 1 ? n.gpu_free[static_cast<std::size_t>(p.gpu[0])] : n.gpu_free_total();
+    return (static_cast<double>(n.cpu_free) / cap_cpu) * (static_cast<double>(d.cpu) / cap_cpu) +
+           (gpu_free / cap_gpu) * (d.gpu_total() / cap_gpu);
+  }
+};
+
+class PackingPolicy final : public ScoredPolicy {
+ public:
+  [[nodiscard]] std::string name() const override { return "packing"; }
+  double score(const Cluster& c, const Demand& d, const Placement& p) override {
+    const auto& n = c.nodes[static_cast<std::size_t>(p.node)];
+    int fully_free = 0;
+    for (int g = 0; g < n.gpus; ++g) {
+      fully_free += n.gpu_free[static_cast<std::size_t>(g)] == k_milli ? 1 : 0;
+    }
+    if (d.num_gpu == 0) {
+      return 0;
+    }
+    // 1. an already shared GPU (least free first); 2. free GPUs of a used node (fewest);
+    // 3. an idle node (fewest GPUs).
+    int use_free = 0;
+    int shared_left = 0;
+    for (int k = 0; k < p.ngpu; ++k) {
+      const int f = n.gpu_free[static_cast<std::size_t>(p.gpu[static_cast<std::size_t>(k)])];
+      use_free += f == k_milli ? 1 : 0;
+      shared_left += f;
+    }
+    if (fully_free == n.gpus) {
+      return 3000 + fully_free;
+    }
+    if (use_free > 0) {
+      return 2000 + use_free;
+    }
+    return 1000 + shared_left / 10.0;
+  }
+};
+
+// Node states as a hashable key for the fragmentation memo (memory does not enter it).
+struct Key {
+  std::uint64_t a = 0;
+  std::uint64_t b = 0;
+  bool operator==(const Key& o) const { return a == o.a && b == o.b; }
+};
+struct KeyHash {
+  std::size_t operator()(const Key& k) const { return k.a * 0x9E3779B97F4A7C15ULL ^ k.b; }
+};
+Key key_of(const NodeState& n) {
+  std::array<int, k_max_gpus> f = n.gpu_free;
+  for (int i = 1; i < n.gpus; ++i) {  // insertion sort of at most 8 values
+    for (int j = i; j > 0 && f[static_cast<std::size_t>(j - 1)] > f[static_cast<std::size_t>(j)];
+         --j) {
+      std::swap(f[static_cast<std::size_t>(j - 1)], f[static_cast<std::size_t>(j)]);
+    }
+  }
+  Key k;
+  k.a = static_cast<std::uint64_t>(n.cpu_free) << 8 | static_cast<std::uint64_t>(n.model + 1);
+  for (int g = 0; g < k_max_gpus; ++g) {
+    k.b = k.b * 1031 +
+          static_cast<std::uint64_t>(g < n.gpus ? f[static_cast<std::size_t>(g)] + 1 : 0);
+  }
+  return k;
+}
+
+// FGD: the placement whose node's fragmentation grows least; ties at random. `colo` breaks
+// FGD's ties by packing instead (the node left with the least free GPU, then CPU), keeping
+// idle nodes whole for multi-GPU pods.
+class FgdPolicy final : public Policy {
+ public:
+  FgdPolicy(std::vector<TypicalPod> target, bool pack_ties)
+      : m_target(std::move(target)), m_pack(pack_ties) {}
+  [[nodiscard]] std::string name() const override { return m_pack ? "colo" : "fgd"; }
+
+  Placement place(const Cluster& c, const Demand& d, std::mt19937_64& rng) override {
+    if (m_before.size() != c.nodes.size()) {
+      m_before.assign(c.nodes.size(), std::numeric_limits<double>::quiet_NaN());
+    }
+    Chooser best(rng);
+    double best_delta = std::numeric_limits<double>::infinity();
+    double best_pack = std::numeric_limits<double>::infinity();
+    Placement pack_pick;
+    for (int i = 0; i < static_cast<int>(c.nodes.size()); ++i) {
+      m_buf.clear();
+      c.choices(i, d, m_buf);
+      if (m_buf.empty()) {
+        continue;
+      }
+      const auto& n = c.nodes[static_cast<std::size_t>(i)];
+      double& before = m_before[static_cast<std::size_t>(i)];
+      if (std::isnan(before)) {
+        before = frag(n);
+      }
+      for (const auto& p : m_buf) {
+        NodeState after = n;
+        after.cpu_free -= d.cpu;
+        for (int k = 0; k < p.ngpu; ++k) {
+          after.gpu_free[static_cast<std::size_t>(p.gpu[static_cast<std::size_t>(k)])] -= d.milli;
+        }
+        const double delta = frag(after) - before;
+        if (!m_pack) {
+          best.offer(p, delta);
+          continue;
+        }
+        const double pack = after.gpu_free_total() * 1e9 + static_cast<double>(after.cpu_free);
+        if (delta < best_delta - 1e-9 ||
+            (std::fabs(delta - best_delta) <= 1e-9 && pack < best_pack)) {
+          best_delta = delta;
+          best_pack = pack;
+          pack_pick = p;
+        }
+      }
+    }
+    return m_pack ? pack_pick : best.result();
+  }
+  void changed(const Cluster&, int i) override {
+    if (static_cast<std::size_t>(i) < m_before.size()) {
+      m_before[static_cast<std::size_t>(i)] = std::numeric_limits<double>::quiet_NaN();
+    }
+  }
+
+ private:
+  double frag(const NodeState& n) {
+    const auto k = key_of(n);
+    if (auto it = m_memo.find(k); it != m_memo.end()) {
+      return it->second;
+    }
+    const double f = node_fragmentation(n, m_target);
+    m_memo.emplace(k, f);
+    return f;
+  }
+  std::vector<TypicalPod> m_target;
+  bool m_pack;
+  std::vector<double> m_before;
+  std::unordered_map<Key, double, KeyHash> m_memo;
+  std::vector<Placement> m_buf;
+};
+
+}  // namespace
+
+std::vector<std::string> policy_names() {
+  return {"random", "firstfit", "bestfit", "dotprod", "packing", "fgd", "colo"};
+}
+
+Result<std::unique_ptr<Policy>> make_policy(const std::string& name,
+                                            std::vector<TypicalPod> target) {
+  if (name == "random") {
+    return std::unique_ptr<Policy>(std::make_unique<RandomPolicy>());
+  }
+  if (name == "firstfit") {
+    return std::unique_ptr<Policy>(std::make_unique<FirstFitPolicy>());
+  }
+  if (name == "bestfit") {
+    return std::unique_ptr<Policy>(std::make_unique<BestFitPolicy>());
+  }
+  if (name == "dotprod") {
+    return std::unique_ptr<Policy>(std::make_unique<DotProductPolicy>());
+  }
+  if (name == "packing") {
+    return std::unique_ptr<Policy>(std::make_unique<PackingPolicy>());
+  }
+  if (name == "fgd" || name == "colo") {
+    return std::unique_ptr<Policy>(std::make_unique<FgdPolicy>(std::move(target), name == "colo"));
+  }
+  std::string known;
+  for (const auto& n : policy_names()) {
+    known += (known.empty() ? "" : ", ") + n;
+  }
+  return fail(ErrorCode::invalid_argument,
+              fmt::format("unknown policy '{}' (known: {})", name, known));
+}
+
+}  // namespace colo::csim

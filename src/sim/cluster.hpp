@@ -1,0 +1,100 @@
+#pragma once
+// Cluster state and scheduling policies for fractional-GPU pods (docs/sim.md). Pure and
+// deterministic for a seed. GPU amounts are in milli-GPU (1000 = one GPU).
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <random>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "core/result.hpp"
+#include "sim/trace.hpp"
+
+namespace colo::csim {
+
+constexpr int k_max_gpus = 8;
+constexpr int k_milli = 1000;
+
+struct NodeState {
+  std::int64_t cpu_free = 0;
+  std::int64_t mem_free = 0;
+  int gpus = 0;
+  std::array<int, k_max_gpus> gpu_free{};  // milli per GPU
+  int model = -1;                          // index into Cluster::models, -1 = no GPU
+  [[nodiscard]] int gpu_free_total() const;
+};
+
+// A pod as the scheduler sees it.
+struct Demand {
+  std::int64_t cpu = 0;
+  std::int64_t mem = 0;
+  int num_gpu = 0;
+  int milli = 0;                 // per GPU
+  std::uint32_t model_mask = 0;  // allowed models (bit i = Cluster::models[i]); 0 = any
+  [[nodiscard]] int gpu_total() const { return num_gpu * milli; }
+};
+
+// Where a pod goes: a node and the GPUs it takes (milli each), empty for CPU-only pods.
+struct Placement {
+  int node = -1;
+  int ngpu = 0;
+  std::array<int, k_max_gpus> gpu{};
+};
+
+// One type of the target workload M (FGD): a demand and its share of the GPU pods.
+struct TypicalPod {
+  Demand demand;
+  double p = 0;
+};
+
+class Cluster {
+ public:
+  explicit Cluster(const std::vector<TraceNode>& nodes);
+  std::vector<std::string> models;  // GPU models, in first-seen order
+  std::vector<TraceNode> spec;
+  std::vector<NodeState> nodes;
+  std::int64_t gpu_capacity = 0;  // milli
+
+  // Demand of a trace pod; its gpu_spec mapped onto this cluster's models.
+  [[nodiscard]] Demand demand_of(const TracePod& p) const;
+  [[nodiscard]] bool fits(const NodeState& n, const Demand& d) const;
+  // Every distinct way to place `d` on node `i` (GPUs of equal free amount are one choice).
+  void choices(int i, const Demand& d, std::vector<Placement>& out) const;
+  void apply(const Placement& pl, const Demand& d, int sign);  // +1 allocate, -1 release
+  [[nodiscard]] std::int64_t gpu_allocated() const { return m_gpu_alloc; }
+
+ private:
+  std::int64_t m_gpu_alloc = 0;
+};
+
+// FGD's fragmentation of a node measured against the target workload (milli-GPU): for each
+// typical pod, the node's free GPU that pod could not use (all of it when the pod cannot run
+// there for lack of GPU, CPU or model; else the GPUs with less free than the pod's per-GPU
+// demand), weighted by the pod's share. As the authors' simulator: CPU but not memory decides
+// whether a typical pod could run.
+double node_fragmentation(const NodeState& n, const std::vector<TypicalPod>& target);
+
+// The target workload of a pod list: every GPU pod demand with its frequency.
+std::vector<TypicalPod> typical_pods(const Cluster& c, const std::vector<TracePod>& pods);
+
+class Policy {
+ public:
+  virtual ~Policy() = default;
+  [[nodiscard]] virtual std::string name() const = 0;
+  // Where to put `d`, or node -1 when it fits nowhere. `rng` breaks ties where the policy says.
+  virtual Placement place(const Cluster& c, const Demand& d, std::mt19937_64& rng) = 0;
+  // Called after every allocation/release on node `i` (policies with per-node caches).
+  virtual void changed(const Cluster& c, int i) {
+    (void)c;
+    (void)i;
+  }
+};
+
+// "random", "firstfit", "bestfit", "dotprod", "packing", "fgd", "colo".
+Result<std::unique_ptr<Policy>> make_policy(const std::string& name,
+                                            std::vector<TypicalPod> target);
+std::vector<std::string> policy_names();
+
+}  // namespace colo::csim

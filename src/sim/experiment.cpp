@@ -1,0 +1,223 @@
+#include "sim/experiment.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <queue>
+
+namespace colo::csim {
+namespace {
+
+double since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+double cluster_frag(const Cluster& c, const std::vector<TypicalPod>& target) {
+  double f = 0;
+  for (const auto& n : c.nodes) {
+    f += node_fragmentation(n, target);
+  }
+  return f;
+}
+
+double pct(double milli, const Cluster& c) {
+  return c.gpu_capacity > 0 ? 100.0 * milli / static_cast<double>(c.gpu_capacity) : 0;
+}
+
+}  // namespace
+
+std::string pod_type(const TracePod& p) {
+  if (p.num_gpu == 0) {
+    return "cpu";
+  }
+  if (p.num_gpu == 1 && p.gpu_milli < k_milli) {
+    return "share";
+  }
+  switch (p.num_gpu) {
+    case 1:
+      return "1gpu";
+    case 2:
+      return "2gpu";
+    case 4:
+      return "4gpu";
+    case 8:
+      return "8gpu";
+    default:
+      return "other";
+  }
+}
+
+Result<InflateResult> inflate(const std::vector<TraceNode>& nodes,
+                              const std::vector<TracePod>& pods, const std::string& policy_name,
+                              double load, std::uint64_t seed) {
+  const auto t0 = std::chrono::steady_clock::now();
+  if (pods.empty()) {
+    return fail(ErrorCode::invalid_argument, "the pod trace is empty");
+  }
+  Cluster c(nodes);
+  if (c.gpu_capacity == 0) {
+    return fail(ErrorCode::invalid_argument, "the node trace has no GPU");
+  }
+  const auto target = typical_pods(c, pods);
+  auto policy = make_policy(policy_name, target);
+  if (!policy) {
+    return fail(policy.error());
+  }
+  std::mt19937_64 rng(seed);
+  std::mt19937_64 tie_rng(seed ^ 0x5bd1e995ULL);
+  std::uniform_int_distribution<std::size_t> pick(0, pods.size() - 1);
+  InflateResult r;
+  r.policy = policy_name;
+  r.seed = seed;
+  r.load = load;
+  const double goal = load * static_cast<double>(c.gpu_capacity);
+  double requested = 0;
+  int next_pct = 1;
+  std::size_t guard = 0;
+  while (requested < goal) {
+    const auto& p = pods[pick(rng)];
+    const auto d = c.demand_of(p);
+    const auto type = pod_type(p);
+    ++r.submitted[type];
+    requested += d.gpu_total();
+    const auto pl = (*policy)->place(c, d, tie_rng);
+    if (pl.node >= 0) {
+      c.apply(pl, d, +1);
+      (*policy)->changed(c, pl.node);
+    } else {
+      ++r.unscheduled[type];
+    }
+    while (next_pct <= static_cast<int>(pct(requested, c)) && requested <= goal + k_milli * 8.0) {
+      r.curve.push_back({next_pct, pct(static_cast<double>(c.gpu_allocated()), c),
+                         pct(cluster_frag(c, target), c)});
+      ++next_pct;
+    }
+    if (++guard > 50'000'000) {
+      return fail(ErrorCode::internal, "inflate did not reach the load (no GPU pods?)");
+    }
+  }
+  r.allocated_pct = pct(static_cast<double>(c.gpu_allocated()), c);
+  r.seconds = since(t0);
+  return r;
+}
+
+Result<ReplayResult> replay(const std::vector<TraceNode>& nodes, const std::vector<TracePod>& pods,
+                            const std::string& policy_name, std::uint64_t seed, double load) {
+  if (!(load > 0)) {
+    return fail(ErrorCode::invalid_argument, "replay load must be positive");
+  }
+  auto arrival = [&](std::size_t i) { return static_cast<double>(pods[i].creation); };
+  const auto t0 = std::chrono::steady_clock::now();
+  Cluster c(nodes);
+  const auto target = typical_pods(c, pods);
+  auto policy = make_policy(policy_name, target);
+  if (!policy) {
+    return fail(policy.error());
+  }
+  std::mt19937_64 rng(seed);
+  ReplayResult r;
+  r.policy = policy_name;
+  r.seed = seed;
+  std::vector<std::size_t> order;
+  std::mt19937_64 copies_rng(seed ^ 0x9e3779b97f4a7c15ULL);
+  std::uniform_real_distribution<double> u01(0, 1);
+  for (std::size_t i = 0; i < pods.size(); ++i) {
+    if (pods[i].deletion <= pods[i].creation) {
+      ++r.skipped;
+      continue;
+    }
+    auto n = static_cast<int>(std::floor(load));
+    n += u01(copies_rng) < load - std::floor(load) ? 1 : 0;
+    for (int k = 0; k < n; ++k) {
+      order.push_back(i);
+    }
+  }
+  r.pods = static_cast<int>(order.size());
+  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return arrival(a) != arrival(b) ? arrival(a) < arrival(b) : a < b;
+  });
+  struct Running {
+    double end;
+    std::size_t pod;
+    Placement pl;
+    bool operator>(const Running& o) const { return end > o.end || (end == o.end && pod > o.pod); }
+  };
+  std::priority_queue<Running, std::vector<Running>, std::greater<>> running;
+  std::vector<std::size_t> pending;
+  std::vector<double> delays;
+  std::vector<std::pair<double, double>> util;
+  std::size_t next = 0;
+  auto try_pending = [&](double now) {
+    std::vector<Demand> failed;  // demands that did not fit in this pass
+    std::vector<std::size_t> still;
+    for (auto i : pending) {
+      const auto d = c.demand_of(pods[i]);
+      const bool dominated = std::any_of(failed.begin(), failed.end(), [&](const Demand& f) {
+        return d.cpu >= f.cpu && d.mem >= f.mem && d.num_gpu >= f.num_gpu && d.milli >= f.milli &&
+               d.model_mask == f.model_mask;
+      });
+      Placement pl;
+      if (!dominated) {
+        pl = (*policy)->place(c, d, rng);
+      }
+      if (pl.node < 0) {
+        if (!dominated) {
+          failed.push_back(d);
+        }
+        still.push_back(i);
+        continue;
+      }
+      c.apply(pl, d, +1);
+      (*policy)->changed(c, pl.node);
+      ++r.scheduled;
+      delays.push_back(now - arrival(i));
+      running.push({now + static_cast<double>(pods[i].deletion - pods[i].creation), i, pl});
+    }
+    pending.swap(still);
+  };
+  while (next < order.size() || !running.empty()) {
+    const double t_arrive =
+        next < order.size() ? arrival(order[next]) : std::numeric_limits<double>::infinity();
+    const double t_end =
+        running.empty() ? std::numeric_limits<double>::infinity() : running.top().end;
+    const double now = std::min(t_arrive, t_end);
+    bool freed = false;
+    while (!running.empty() && running.top().end <= now) {
+      const auto done = running.top();
+      running.pop();
+      c.apply(done.pl, c.demand_of(pods[done.pod]), -1);
+      (*policy)->changed(c, done.pl.node);
+      ++r.completed;
+      freed = true;
+    }
+    bool arrived = false;
+    while (next < order.size() && arrival(order[next]) <= now) {
+      pending.push_back(order[next++]);
+      arrived = true;
+    }
+    if ((freed || arrived) && !pending.empty()) {
+      try_pending(now);
+    }
+    util.emplace_back(now, pct(static_cast<double>(c.gpu_allocated()), c));
+  }
+  r.never_scheduled = static_cast<int>(pending.size());
+  if (!delays.empty()) {
+    double s = 0;
+    for (double d : delays) {
+      s += d;
+    }
+    r.delay_mean_s = s / static_cast<double>(delays.size());
+    std::sort(delays.begin(), delays.end());
+    r.delay_p50_s = delays[delays.size() / 2];
+    r.delay_p99_s = delays[std::min(delays.size() - 1, delays.size() * 99 / 100)];
+  }
+  const std::size_t step = std::max<std::size_t>(1, util.size() / 200);
+  for (std::size_t i = 0; i < util.size(); i += step) {
+    r.utilization.push_back(util[i]);
+  }
+  r.seconds = since(t0);
+  return r;
+}
+
+}  // namespace colo::csim

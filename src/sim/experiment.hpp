@@ -1,0 +1,65 @@
+#pragma once
+// `colo sim` experiments on a trace (docs/sim.md). Pure and deterministic for a seed.
+//   inflate: pods sampled with replacement from the trace are submitted one by one, never
+//            deleted, until the requested GPU reaches `load` x the cluster's GPU capacity (the
+//            FGD paper's method); a pod that fits nowhere stays unscheduled.
+//   replay:  the trace's creation and deletion times as events; a pod that does not fit waits
+//            in a FIFO queue (later pods may pass it) and runs for deletion - creation seconds
+//            once placed.
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/result.hpp"
+#include "sim/cluster.hpp"
+#include "sim/trace.hpp"
+
+namespace colo::csim {
+
+// "cpu", "share" (a fraction of one GPU), "1gpu", "2gpu", "4gpu", "8gpu", "other".
+std::string pod_type(const TracePod& p);
+
+struct CurvePoint {
+  int requested_pct = 0;     // GPU requested so far, % of capacity (every 1%)
+  double allocated_pct = 0;  // GPU allocated, % of capacity
+  double frag_pct = 0;       // FGD fragmentation of the cluster, % of capacity
+};
+
+struct InflateResult {
+  std::string policy;
+  std::uint64_t seed = 0;
+  double load = 0;
+  std::vector<CurvePoint> curve;
+  double allocated_pct = 0;                // at the end
+  std::map<std::string, int> submitted;    // by pod type
+  std::map<std::string, int> unscheduled;  // by pod type
+  double seconds = 0;                      // wall time of the simulation
+};
+
+Result<InflateResult> inflate(const std::vector<TraceNode>& nodes,
+                              const std::vector<TracePod>& pods, const std::string& policy,
+                              double load, std::uint64_t seed);
+
+struct ReplayResult {
+  std::string policy;
+  std::uint64_t seed = 0;
+  int pods = 0;
+  int scheduled = 0;
+  int completed = 0;
+  int never_scheduled = 0;  // still waiting when the trace ran out of events
+  int skipped = 0;          // deletion not after creation
+  double delay_mean_s = 0;  // queueing delay of scheduled pods
+  double delay_p50_s = 0;
+  double delay_p99_s = 0;
+  std::vector<std::pair<double, double>> utilization;  // (time s, GPU allocated %), <= 200 points
+  double seconds = 0;
+};
+
+// `load` scales the pods: each trace pod arrives floor(load) times, plus once more with
+// probability frac(load) (seeded), at its own creation time; 1 = the trace as recorded (which
+// fits this cluster: it is a snapshot of it), > 1 stresses the cluster.
+Result<ReplayResult> replay(const std::vector<TraceNode>& nodes, const std::vector<TracePod>& pods,
+                            const std::string& policy, std::uint64_t seed, double load = 1.0);
+
+}  // namespace colo::csim

@@ -1,0 +1,210 @@
+#include "sim/trace.hpp"
+
+#include <fmt/format.h>
+
+#include <charconv>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+namespace colo::csim {
+namespace {
+
+std::vector<std::string> split(const std::string& line, char sep) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (char c : line) {
+    if (c == sep) {
+      out.push_back(cur);
+      cur.clear();
+    } else if (c != '\r') {
+      cur += c;
+    }
+  }
+  out.push_back(cur);
+  return out;
+}
+
+// Rows of a CSV with a header, as name -> value maps checked for `required` columns.
+struct Table {
+  std::vector<std::string> header;
+  std::vector<std::pair<int, std::vector<std::string>>> rows;  // (line, fields)
+};
+
+Result<Table> read_table(const std::string& text, const std::string& file,
+                         const std::vector<std::string>& required) {
+  Table t;
+  std::istringstream in(text);
+  std::string line;
+  int n = 0;
+  while (std::getline(in, line)) {
+    ++n;
+    if (line.empty() || line == "\r") {
+      continue;
+    }
+    auto f = split(line, ',');
+    if (t.header.empty()) {
+      t.header = f;
+      for (const auto& r : required) {
+        bool found = false;
+        for (const auto& h : t.header) {
+          found = found || h == r;
+        }
+        if (!found) {
+          return fail(ErrorCode::invalid_argument,
+                      fmt::format("{}:{}: missing column '{}' (header: {})", file, n, r, line));
+        }
+      }
+      continue;
+    }
+    if (f.size() != t.header.size()) {
+      return fail(ErrorCode::invalid_argument, fmt::format("{}:{}: {} fields, the header has {}",
+                                                           file, n, f.size(), t.header.size()));
+    }
+    t.rows.emplace_back(n, std::move(f));
+  }
+  if (t.header.empty()) {
+    return fail(ErrorCode::invalid_argument, fmt::format("{}: empty file", file));
+  }
+  return t;
+}
+
+struct Row {
+  const Table& t;
+  const std::vector<std::string>& f;
+  int line;
+  const std::string& file;
+  [[nodiscard]] const std::string& str(const std::string& col) const {
+    for (std::size_t i = 0; i < t.header.size(); ++i) {
+      if (t.header[i] == col) {
+        return f[i];
+      }
+    }
+    static const std::string k_empty;
+    return k_empty;
+  }
+  Result<std::int64_t> num(const std::string& col, std::int64_t lo, std::int64_t hi) const {
+    const auto& s = str(col);
+    std::int64_t v = 0;
+    auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+    if (ec != std::errc() || p != s.data() + s.size()) {
+      return fail(ErrorCode::invalid_argument,
+                  fmt::format("{}:{}: {}: '{}' is not an integer", file, line, col, s));
+    }
+    if (v < lo || v > hi) {
+      return fail(ErrorCode::invalid_argument,
+                  fmt::format("{}:{}: {}: {} is outside {}..{}", file, line, col, v, lo, hi));
+    }
+    return v;
+  }
+};
+
+Result<std::string> slurp(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    return fail(ErrorCode::not_found, fmt::format("cannot read trace file '{}'", path));
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace
+
+Result<std::vector<TraceNode>> parse_nodes(const std::string& text, const std::string& file) {
+  auto t = read_table(text, file, {"sn", "cpu_milli", "memory_mib", "gpu", "model"});
+  if (!t) {
+    return fail(t.error());
+  }
+  std::vector<TraceNode> out;
+  for (const auto& [line, f] : t->rows) {
+    Row r{*t, f, line, file};
+    TraceNode n;
+    n.name = r.str("sn");
+    auto cpu = r.num("cpu_milli", 0, 1LL << 40);
+    auto mem = r.num("memory_mib", 0, 1LL << 40);
+    auto gpu = r.num("gpu", 0, 8);
+    if (!cpu || !mem || !gpu) {
+      return fail(!cpu ? cpu.error() : !mem ? mem.error() : gpu.error());
+    }
+    n.cpu_milli = *cpu;
+    n.memory_mib = *mem;
+    n.gpus = static_cast<int>(*gpu);
+    n.model = r.str("model") == "nan" ? "" : r.str("model");
+    if (n.gpus > 0 && n.model.empty()) {
+      return fail(ErrorCode::invalid_argument,
+                  fmt::format("{}:{}: model: a node with GPUs needs a GPU model", file, line));
+    }
+    out.push_back(std::move(n));
+  }
+  return out;
+}
+
+Result<std::vector<TracePod>> parse_pods(const std::string& text, const std::string& file) {
+  auto t = read_table(text, file,
+                      {"name", "cpu_milli", "memory_mib", "num_gpu", "gpu_milli", "gpu_spec",
+                       "creation_time", "deletion_time"});
+  if (!t) {
+    return fail(t.error());
+  }
+  std::vector<TracePod> out;
+  for (const auto& [line, f] : t->rows) {
+    Row r{*t, f, line, file};
+    TracePod p;
+    p.name = r.str("name");
+    auto cpu = r.num("cpu_milli", 0, 1LL << 40);
+    auto mem = r.num("memory_mib", 0, 1LL << 40);
+    auto ng = r.num("num_gpu", 0, 8);
+    auto gm = r.num("gpu_milli", 0, 1000);
+    auto c = r.num("creation_time", 0, 1LL << 50);
+    auto d = r.num("deletion_time", 0, 1LL << 50);
+    for (const auto* x : {&cpu, &mem, &ng, &gm, &c, &d}) {
+      if (!*x) {
+        return fail(x->error());
+      }
+    }
+    p.cpu_milli = *cpu;
+    p.memory_mib = *mem;
+    p.num_gpu = static_cast<int>(*ng);
+    p.gpu_milli = static_cast<int>(*gm);
+    p.creation = *c;
+    p.deletion = *d;
+    p.qos = r.str("qos");
+    if (p.num_gpu > 0 && p.gpu_milli == 0) {
+      return fail(ErrorCode::invalid_argument,
+                  fmt::format("{}:{}: gpu_milli: 0 with num_gpu {}", file, line, p.num_gpu));
+    }
+    if (p.num_gpu > 1 && p.gpu_milli != 1000) {
+      return fail(ErrorCode::invalid_argument,
+                  fmt::format("{}:{}: gpu_milli: {} with num_gpu {} (a share needs num_gpu 1)",
+                              file, line, p.gpu_milli, p.num_gpu));
+    }
+    if (p.num_gpu == 0) {
+      p.gpu_milli = 0;
+    }
+    const auto& spec = r.str("gpu_spec");
+    if (!spec.empty() && spec != "nan") {
+      p.gpu_spec = split(spec, '|');
+    }
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+Result<std::vector<TraceNode>> load_nodes(const std::string& path) {
+  auto t = slurp(path);
+  if (!t) {
+    return fail(t.error());
+  }
+  return parse_nodes(*t, path);
+}
+
+Result<std::vector<TracePod>> load_pods(const std::string& path) {
+  auto t = slurp(path);
+  if (!t) {
+    return fail(t.error());
+  }
+  return parse_pods(*t, path);
+}
+
+}  // namespace colo::csim
