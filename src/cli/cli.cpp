@@ -466,6 +466,12 @@ int cli_main(int argc, char** argv, std::ostream& out, std::ostream& err) {
       ->check(CLI::Range(1, 1000));
   simc->add_option("--format", sopt.format, "text (default), json or csv")
       ->check(CLI::IsMember({"text", "json", "csv"}));
+  simc->add_option("--share-frac", sopt.share_frac,
+                   "Resample the pods so that this fraction of GPU pods are GPU shares")
+      ->check(CLI::Range(0.0, 1.0));
+  simc->add_option("--multi-frac", sopt.multi_frac,
+                   "Resample the pods so that this fraction of GPU pods ask for several GPUs")
+      ->check(CLI::Range(0.0, 1.0));
   simc->add_option("-o,--output", sopt.output, "Output file (default: stdout)");
   bool top_once = false;
   auto* top = app.add_subcommand("top", "Live view of a running experiment (q or Ctrl-C quits)");

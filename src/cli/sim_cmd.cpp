@@ -77,6 +77,13 @@ int cmd_sim(const SimOptions& o, std::ostream& out, std::ostream& err) {
   if (!pods) {
     return report_error(err, pods.error());
   }
+  if (o.share_frac >= 0 || o.multi_frac >= 0) {
+    auto v = csim::resample(*pods, o.share_frac, o.multi_frac, o.seed);
+    if (!v) {
+      return report_error(err, v.error());
+    }
+    *pods = std::move(*v);
+  }
   auto policies = o.policies;
   if (policies.empty() || (policies.size() == 1 && policies[0] == "all")) {
     policies = csim::policy_names();

@@ -14,7 +14,9 @@ struct SimOptions {
   std::string mode = "inflate";       // inflate | replay
   double load = 0;                    // 0: 1.3 for inflate, 1.0 (the trace's own pace) for replay
   std::uint64_t seed = 1;
-  int repeat = 1;               // seeds seed, seed+1, ...
+  int repeat = 1;          // seeds seed, seed+1, ...
+  double share_frac = -1;  // resample the pods (sensitivity); negative: as in the trace
+  double multi_frac = -1;
   std::string format = "text";  // text | json | csv
   std::string output;
 };

@@ -1,10 +1,13 @@
 #include "sim/experiment.hpp"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <limits>
 #include <queue>
+#include <tuple>
 
 namespace colo::csim {
 namespace {
@@ -46,6 +49,56 @@ std::string pod_type(const TracePod& p) {
     default:
       return "other";
   }
+}
+
+Result<std::vector<TracePod>> resample(const std::vector<TracePod>& pods, double share_frac,
+                                       double multi_frac, std::uint64_t seed) {
+  std::vector<const TracePod*> cpu, share, single, multi;
+  for (const auto& p : pods) {
+    const auto t = pod_type(p);
+    (t == "cpu" ? cpu : t == "share" ? share : t == "1gpu" ? single : multi).push_back(&p);
+  }
+  const double gpu_pods = static_cast<double>(share.size() + single.size() + multi.size());
+  if (gpu_pods == 0) {
+    return fail(ErrorCode::invalid_argument, "the trace has no GPU pods to resample");
+  }
+  if (share_frac < 0) {
+    share_frac = static_cast<double>(share.size()) / gpu_pods;
+  }
+  if (multi_frac < 0) {
+    multi_frac = static_cast<double>(multi.size()) / gpu_pods;
+  }
+  if (share_frac + multi_frac > 1 + 1e-9) {
+    return fail(
+        ErrorCode::invalid_argument,
+        fmt::format("share fraction {} + multi-GPU fraction {} exceed 1", share_frac, multi_frac));
+  }
+  const double single_frac = 1 - share_frac - multi_frac;
+  for (const auto& [frac, cls, name] :
+       {std::tuple{share_frac, &share, "GPU-share"}, std::tuple{multi_frac, &multi, "multi-GPU"},
+        std::tuple{single_frac, &single, "single-GPU"}}) {
+    if (frac > 0 && cls->empty()) {
+      return fail(ErrorCode::invalid_argument,
+                  fmt::format("the trace has no {} pods to draw {:.0f}% from", name, frac * 100));
+    }
+  }
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<double> u(0, 1);
+  const double cpu_frac = static_cast<double>(cpu.size()) / static_cast<double>(pods.size());
+  auto draw = [&](const std::vector<const TracePod*>& from) {
+    return *from[std::uniform_int_distribution<std::size_t>(0, from.size() - 1)(rng)];
+  };
+  std::vector<TracePod> out;
+  out.reserve(pods.size());
+  for (std::size_t i = 0; i < pods.size(); ++i) {
+    if (!cpu.empty() && u(rng) < cpu_frac) {
+      out.push_back(draw(cpu));
+      continue;
+    }
+    const double x = u(rng);
+    out.push_back(draw(x < share_frac ? share : x < share_frac + multi_frac ? multi : single));
+  }
+  return out;
 }
 
 Result<InflateResult> inflate(const std::vector<TraceNode>& nodes,

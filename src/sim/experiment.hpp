@@ -20,6 +20,13 @@ namespace colo::csim {
 // "cpu", "share" (a fraction of one GPU), "1gpu", "2gpu", "4gpu", "8gpu", "other".
 std::string pod_type(const TracePod& p);
 
+// A trace variant for sensitivity studies (as the FGD paper's): as many pods as `pods`, drawn
+// with replacement, keeping the share of CPU-only pods, such that among GPU pods a fraction
+// `share_frac` are GPU shares and `multi_frac` ask for several GPUs (negative: as in `pods`).
+// Errors when a class it must draw from is empty or the fractions exceed 1.
+Result<std::vector<TracePod>> resample(const std::vector<TracePod>& pods, double share_frac,
+                                       double multi_frac, std::uint64_t seed);
+
 struct CurvePoint {
   int requested_pct = 0;     // GPU requested so far, % of capacity (every 1%)
   double allocated_pct = 0;  // GPU allocated, % of capacity

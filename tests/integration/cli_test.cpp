@@ -579,6 +579,29 @@ workloads:
   EXPECT_FALSE(j[0]["simulated"].get<bool>());
 }
 
+TEST_F(Cli, SimRunsPoliciesOnATraceAndRejectsMalformedRows) {
+  const std::string data = COLO_SHARED_DIR "/data/alibaba-gpu-v2023/";
+  auto r = colo({"sim", "--nodes", data + "openb_node_list_all_node.csv", "--pods",
+                 data + "openb_pod_list_default.csv", "--policy", "firstfit,random", "--load",
+                 "0.5", "--format", "json"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  ASSERT_EQ(j.size(), 2U);
+  EXPECT_EQ(j[0]["policy"], "firstfit");
+  EXPECT_GE(j[0]["curve"].size(), 49U);
+  EXPECT_GT(j[0]["allocated_pct"].get<double>(), 40.0);
+  std::ofstream(m_dir / "bad.csv") << "sn,cpu_milli,memory_mib,gpu,model\nn0,x,1,1,G\n";
+  auto bad = colo({"sim", "--nodes", (m_dir / "bad.csv").string(), "--pods",
+                   data + "openb_pod_list_default.csv"});
+  EXPECT_EQ(bad.rc, 2);
+  EXPECT_NE(bad.err.find("bad.csv:2: cpu_milli: 'x' is not an integer"), std::string::npos)
+      << bad.err;
+  auto pol = colo({"sim", "--nodes", data + "openb_node_list_all_node.csv", "--pods",
+                   data + "openb_pod_list_default.csv", "--policy", "magic"});
+  EXPECT_EQ(pol.rc, 2);
+  EXPECT_NE(pol.err.find("unknown policy 'magic'"), std::string::npos) << pol.err;
+}
+
 TEST_F(Cli, GpusListsTheSimulatedDevice) {
   auto r = colo({"gpus", "--gpu", "sim", "--json"});
   ASSERT_EQ(r.rc, 0) << r.err;

@@ -1,0 +1,293 @@
+// colo sim: trace parsing errors, FGD's fragmentation on hand-checked nodes, each policy's
+// decision on tiny clusters, and properties (capacity, constraints, determinism).
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <random>
+
+#include "sim/cluster.hpp"
+#include "sim/experiment.hpp"
+#include "sim/trace.hpp"
+
+namespace colo::csim {
+namespace {
+
+const char* k_nodes = "sn,cpu_milli,memory_mib,gpu,model\n";
+const char* k_pods =
+    "name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec,qos,pod_phase,creation_time,"
+    "deletion_time,scheduled_time\n";
+
+TEST(Trace, ParsesThePublishedFormat) {
+  auto n = parse_nodes(std::string(k_nodes) + "a,32000,262144,0,\nb,64000,262144,2,P100\n", "n");
+  ASSERT_TRUE(n) << n.error().what();
+  ASSERT_EQ(n->size(), 2U);
+  EXPECT_EQ((*n)[1].gpus, 2);
+  EXPECT_EQ((*n)[1].model, "P100");
+  EXPECT_EQ((*n)[0].model, "");
+  auto p = parse_pods(std::string(k_pods) +
+                          "p0,12000,16384,1,460,,LS,Running,0,100,0\n"
+                          "p1,6000,12288,2,1000,V100M16|V100M32,LS,Running,5,50,5\n"
+                          "p2,1000,100,0,0,,BE,Running,1,2,1\n",
+                      "p");
+  ASSERT_TRUE(p) << p.error().what();
+  EXPECT_EQ((*p)[0].gpu_milli, 460);
+  EXPECT_EQ((*p)[1].gpu_spec, (std::vector<std::string>{"V100M16", "V100M32"}));
+  EXPECT_EQ(pod_type((*p)[0]), "share");
+  EXPECT_EQ(pod_type((*p)[1]), "2gpu");
+  EXPECT_EQ(pod_type((*p)[2]), "cpu");
+}
+
+TEST(Trace, MalformedRowsNameFileLineAndColumn) {
+  auto a = parse_nodes(std::string(k_nodes) + "a,32000,262144,two,P100\n", "nodes.csv");
+  ASSERT_FALSE(a);
+  EXPECT_NE(a.error().message.find("nodes.csv:2: gpu: 'two' is not an integer"), std::string::npos)
+      << a.error().message;
+  auto b = parse_pods(std::string(k_pods) + "p0,1,1,2,500,,LS,Running,0,1,0\n", "pods.csv");
+  ASSERT_FALSE(b);
+  EXPECT_NE(b.error().message.find("pods.csv:2: gpu_milli: 500 with num_gpu 2"), std::string::npos)
+      << b.error().message;
+  auto c = parse_pods(std::string(k_pods) + "p0,1,1\n", "pods.csv");
+  ASSERT_FALSE(c);
+  EXPECT_NE(c.error().message.find("pods.csv:2: 3 fields, the header has 11"), std::string::npos);
+  auto d = parse_nodes("sn,cpu,memory_mib,gpu,model\n", "n.csv");
+  ASSERT_FALSE(d);
+  EXPECT_NE(d.error().message.find("missing column 'cpu_milli'"), std::string::npos);
+  auto e = parse_nodes(std::string(k_nodes) + "a,1,1,9,X\n", "n.csv");
+  ASSERT_FALSE(e);
+  EXPECT_NE(e.error().message.find("outside 0..8"), std::string::npos);
+  EXPECT_FALSE(load_pods("/nonexistent.csv"));
+}
+
+NodeState node(std::vector<int> free, std::int64_t cpu = 64000, int model = 0) {
+  NodeState n;
+  n.cpu_free = cpu;
+  n.mem_free = 1 << 20;
+  n.gpus = static_cast<int>(free.size());
+  for (std::size_t i = 0; i < free.size(); ++i) {
+    n.gpu_free[i] = free[i];
+  }
+  n.model = model;
+  return n;
+}
+
+TypicalPod typ(int num_gpu, int milli, double p, std::int64_t cpu = 1000) {
+  TypicalPod t;
+  t.demand.cpu = cpu;
+  t.demand.num_gpu = num_gpu;
+  t.demand.milli = milli;
+  t.p = p;
+  return t;
+}
+
+// Worked examples of the definition (docs/sim.md): free GPUs a typical pod could not use.
+TEST(Fragmentation, HandCheckedNodes) {
+  const std::vector<TypicalPod> m = {typ(1, 500, 0.5), typ(1, 1000, 0.5)};
+  // [1000, 300]: both pods run; 300 < 500 and 300 < 1000 are unusable: 0.5*300 + 0.5*300.
+  EXPECT_DOUBLE_EQ(node_fragmentation(node({1000, 300}), m), 300.0);
+  // [600, 300]: the share runs (300 unusable), the whole-GPU pod cannot run (900 unusable).
+  EXPECT_DOUBLE_EQ(node_fragmentation(node({600, 300}), m), 0.5 * 300 + 0.5 * 900);
+  // Idle and full nodes have none.
+  EXPECT_DOUBLE_EQ(node_fragmentation(node({1000, 1000}), m), 0.0);
+  EXPECT_DOUBLE_EQ(node_fragmentation(node({0, 0}), m), 0.0);
+  // Without CPU for either pod, every free GPU is a fragment.
+  EXPECT_DOUBLE_EQ(node_fragmentation(node({1000, 300}, 500), m), 1300.0);
+  // A 2-GPU pod on a node with one free GPU: all free GPU is a fragment for it.
+  EXPECT_DOUBLE_EQ(node_fragmentation(node({1000, 200}), {typ(2, 1000, 1.0)}), 1200.0);
+  // GPU model constraint: a pod for model 1 cannot use this model-0 node at all.
+  auto other = typ(1, 500, 1.0);
+  other.demand.model_mask = 1U << 1;
+  EXPECT_DOUBLE_EQ(node_fragmentation(node({1000, 300}), {other}), 1300.0);
+}
+
+std::vector<TraceNode> two_nodes() {
+  return {{"a", 64000, 262144, 2, "G"}, {"b", 64000, 262144, 2, "G"}};
+}
+
+Demand want(int num_gpu, int milli) {
+  return {1000, 1000, num_gpu, milli, 0};
+}
+
+Placement place_on(Cluster& c, const std::string& policy, const Demand& d,
+                   std::vector<TypicalPod> target = {}) {
+  auto p = make_policy(policy, std::move(target));
+  EXPECT_TRUE(p);
+  std::mt19937_64 rng(7);
+  return (*p)->place(c, d, rng);
+}
+
+TEST(Policies, DecisionsOnATinyCluster) {
+  Cluster c(two_nodes());
+  // Node b has GPU 1 half used.
+  c.apply({1, 1, {1}}, want(1, 500), +1);
+  EXPECT_EQ(place_on(c, "firstfit", want(1, 500)).node, 0);
+  // Best fit: the fuller node; within it the fuller GPU.
+  auto bf = place_on(c, "bestfit", want(1, 500));
+  EXPECT_EQ(bf.node, 1);
+  EXPECT_EQ(bf.gpu[0], 1);
+  // Packing: the already shared GPU.
+  auto pk = place_on(c, "packing", want(1, 500));
+  EXPECT_EQ(pk.node, 1);
+  EXPECT_EQ(pk.gpu[0], 1);
+  // FGD against a workload of whole-GPU pods: filling b's half GPU removes its fragment
+  // (delta -500); every other choice adds one (+500).
+  auto fg = place_on(c, "fgd", want(1, 500), {typ(1, 1000, 1.0)});
+  EXPECT_EQ(fg.node, 1);
+  EXPECT_EQ(fg.gpu[0], 1);
+  // A 2-GPU pod only fits the idle node.
+  EXPECT_EQ(place_on(c, "fgd", want(2, 1000), {typ(1, 1000, 1.0)}).node, 0);
+  EXPECT_EQ(place_on(c, "dotprod", want(2, 1000)).node, 0);
+  // Nothing fits a 4-GPU pod.
+  EXPECT_EQ(place_on(c, "random", want(4, 1000)).node, -1);
+  EXPECT_FALSE(make_policy("magic", {}));
+}
+
+TEST(Policies, ColoBreaksFgdTiesByPacking) {
+  // Three idle nodes, a target of shares: any GPU is an equally good FGD choice; colo keeps
+  // to the node already in use.
+  Cluster c(
+      {{"a", 64000, 262144, 2, "G"}, {"b", 64000, 262144, 2, "G"}, {"c", 64000, 262144, 2, "G"}});
+  c.apply({2, 1, {0}}, want(1, 1000), +1);
+  auto p = place_on(c, "colo", want(1, 1000), {typ(1, 1000, 1.0)});
+  EXPECT_EQ(p.node, 2);
+}
+
+std::vector<TracePod> mixed_pods(int n, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  const int shares[] = {100, 250, 460, 500, 700};
+  std::vector<TracePod> out;
+  for (int i = 0; i < n; ++i) {
+    TracePod p;
+    p.name = "p" + std::to_string(i);
+    p.cpu_milli = 1000 + static_cast<std::int64_t>(rng() % 8) * 1000;
+    p.memory_mib = 1024;
+    const auto k = rng() % 10;
+    p.num_gpu = k < 1 ? 0 : k < 6 ? 1 : k < 9 ? 1 : (k == 9 ? 2 : 4);
+    p.gpu_milli = p.num_gpu == 0 ? 0 : (k < 6 ? shares[rng() % 5] : 1000);
+    if (rng() % 4 == 0 && p.num_gpu > 0) {
+      p.gpu_spec = {"G2"};
+    }
+    p.creation = i;
+    p.deletion = i + 1 + static_cast<std::int64_t>(rng() % 50);
+    out.push_back(p);
+  }
+  return out;
+}
+
+std::vector<TraceNode> mixed_nodes() {
+  std::vector<TraceNode> n;
+  for (int i = 0; i < 12; ++i) {
+    n.push_back({"n" + std::to_string(i), 32000, 65536, i % 3 == 0 ? 8 : 4, i % 2 ? "G1" : "G2"});
+  }
+  n.push_back({"cpu", 32000, 65536, 0, ""});
+  return n;
+}
+
+// Properties for every policy: no node over capacity, every placed pod on a node that meets
+// its model constraint, and the same seed gives the same result.
+TEST(Policies, NeverOverCapacityAndHonourConstraints) {
+  const auto nodes = mixed_nodes();
+  const auto pods = mixed_pods(400, 3);
+  for (const auto& name : policy_names()) {
+    Cluster c(nodes);
+    auto pol = make_policy(name, typical_pods(c, pods));
+    ASSERT_TRUE(pol);
+    std::mt19937_64 rng(11);
+    for (const auto& tp : pods) {
+      const auto d = c.demand_of(tp);
+      const auto pl = (*pol)->place(c, d, rng);
+      if (pl.node < 0) {
+        continue;
+      }
+      ASSERT_TRUE(c.fits(c.nodes[static_cast<std::size_t>(pl.node)], d)) << name;
+      ASSERT_EQ(pl.ngpu, d.num_gpu) << name;
+      if (!tp.gpu_spec.empty()) {
+        ASSERT_EQ(
+            c.models[static_cast<std::size_t>(c.nodes[static_cast<std::size_t>(pl.node)].model)],
+            "G2")
+            << name;
+      }
+      c.apply(pl, d, +1);
+      (*pol)->changed(c, pl.node);
+      const auto& n = c.nodes[static_cast<std::size_t>(pl.node)];
+      ASSERT_GE(n.cpu_free, 0) << name;
+      ASSERT_GE(n.mem_free, 0) << name;
+      for (int g = 0; g < n.gpus; ++g) {
+        ASSERT_GE(n.gpu_free[static_cast<std::size_t>(g)], 0) << name;
+        ASSERT_LE(n.gpu_free[static_cast<std::size_t>(g)], k_milli) << name;
+      }
+    }
+  }
+}
+
+TEST(Experiments, InflateIsDeterministicAndReachesTheLoad) {
+  const auto nodes = mixed_nodes();
+  const auto pods = mixed_pods(300, 5);
+  for (const auto& name : {"random", "fgd", "colo"}) {
+    auto a = inflate(nodes, pods, name, 1.3, 42);
+    auto b = inflate(nodes, pods, name, 1.3, 42);
+    ASSERT_TRUE(a && b);
+    ASSERT_EQ(a->curve.size(), b->curve.size());
+    for (std::size_t i = 0; i < a->curve.size(); ++i) {
+      EXPECT_EQ(a->curve[i].allocated_pct, b->curve[i].allocated_pct) << name;
+    }
+    EXPECT_GE(a->curve.back().requested_pct, 129);
+    EXPECT_LE(a->allocated_pct, 100.0);
+    EXPECT_GT(a->allocated_pct, 50.0);
+    for (std::size_t i = 1; i < a->curve.size(); ++i) {
+      EXPECT_GE(a->curve[i].allocated_pct, a->curve[i - 1].allocated_pct);  // never deleted
+    }
+  }
+  EXPECT_FALSE(inflate(nodes, {}, "fgd", 1.3, 1));
+  EXPECT_FALSE(inflate(nodes, pods, "nope", 1.3, 1));
+}
+
+TEST(Experiments, ReplayQueuesWhatDoesNotFitAndFinishesEverything) {
+  // One node of 1 GPU; three whole-GPU pods arriving together, 10 s each: they run one after
+  // another (queueing delays 0, 10, 20 s).
+  std::vector<TraceNode> nodes = {{"n", 32000, 65536, 1, "G"}};
+  std::vector<TracePod> pods;
+  for (int i = 0; i < 3; ++i) {
+    TracePod p;
+    p.name = "p" + std::to_string(i);
+    p.cpu_milli = 1000;
+    p.memory_mib = 1;
+    p.num_gpu = 1;
+    p.gpu_milli = 1000;
+    p.creation = 100;
+    p.deletion = 110;
+    pods.push_back(p);
+  }
+  auto r = replay(nodes, pods, "fgd", 1);
+  ASSERT_TRUE(r) << r.error().what();
+  EXPECT_EQ(r->scheduled, 3);
+  EXPECT_EQ(r->completed, 3);
+  EXPECT_EQ(r->never_scheduled, 0);
+  EXPECT_DOUBLE_EQ(r->delay_mean_s, 10.0);
+  EXPECT_DOUBLE_EQ(r->delay_p99_s, 20.0);
+  auto twice = replay(nodes, pods, "fgd", 1, 2.0);  // load 2: every pod twice
+  ASSERT_TRUE(twice);
+  EXPECT_EQ(twice->pods, 6);
+  EXPECT_DOUBLE_EQ(twice->delay_mean_s, 25.0);
+}
+
+TEST(Experiments, ResampleHitsTheRequestedMix) {
+  const auto pods = mixed_pods(2000, 9);
+  auto v = resample(pods, 0.8, 0.05, 1);
+  ASSERT_TRUE(v);
+  ASSERT_EQ(v->size(), pods.size());
+  double gpu = 0;
+  double share = 0;
+  double multi = 0;
+  for (const auto& p : *v) {
+    const auto t = pod_type(p);
+    gpu += t != "cpu" ? 1 : 0;
+    share += t == "share" ? 1 : 0;
+    multi += (t == "2gpu" || t == "4gpu") ? 1 : 0;
+  }
+  EXPECT_NEAR(share / gpu, 0.8, 0.04);
+  EXPECT_NEAR(multi / gpu, 0.05, 0.02);
+  EXPECT_FALSE(resample(pods, 0.8, 0.5, 1));  // over 1
+}
+
+}  // namespace
+}  // namespace colo::csim
