@@ -28,9 +28,9 @@ int main(int argc, char** argv) {
   fmt::print("1. one inflate run to 130% (seed 1), wall time and GPU allocated\n");
   for (const auto& p : policy_names()) {
     auto r = inflate(*nodes, *pods, p, 1.3, 1);
-    fmt::print("  {:<9} {:6.2f} s  {:6.2f}% allocated{}\n", p, r->seconds, r->allocated_pct,
-               p == "fgd" ? fmt::format("  (target < 2 s: {})", r->seconds < 2 ? "met" : "NOT met")
-                          : "");
+    fmt::print(
+        "  {:<9} {:6.2f} s  {:6.2f}% allocated{}\n", p, r->seconds, r->allocated_pct,
+        p == "fgd" ? fmt::format("  (target < 2 s: {})", r->seconds < 2 ? "met" : "NOT met") : "");
   }
   fmt::print("\n2. colo vs FGD, GPU allocated at 130% load, 10 seeds (paired)\n");
   struct Variant {
@@ -38,9 +38,10 @@ int main(int argc, char** argv) {
     double share;
     double multi;
   };
-  for (const auto& v : {Variant{"default trace", -1, -1}, Variant{"70% of GPU pods shares", 0.7, -1},
-                        Variant{"5% of GPU pods multi-GPU", -1, 0.05},
-                        Variant{"30% shares, 10% multi-GPU", 0.3, 0.1}}) {
+  for (const auto& v :
+       {Variant{"default trace", -1, -1}, Variant{"70% of GPU pods shares", 0.7, -1},
+        Variant{"5% of GPU pods multi-GPU", -1, 0.05},
+        Variant{"30% shares, 10% multi-GPU", 0.3, 0.1}}) {
     auto tr = v.share < 0 && v.multi < 0 ? *pods : *resample(*pods, v.share, v.multi, 1);
     std::vector<double> f;
     std::vector<double> c;
@@ -53,10 +54,11 @@ int main(int argc, char** argv) {
       wins += c.back() > f.back() ? 1 : 0;
     }
     const auto d = colo::stat_of(diff);
-    fmt::print("  {:<28} fgd {:6.2f}%  colo {:6.2f}%  colo - fgd {:+.3f} ± {:.3f} pp (95% CI), "
-               "colo ahead in {}/10 seeds: {}\n",
-               v.name, colo::stat_of(f).mean, colo::stat_of(c).mean, d.mean, d.ci95_half, wins,
-               d.mean > 0 ? "colo allocates more" : "colo does NOT allocate more");
+    fmt::print(
+        "  {:<28} fgd {:6.2f}%  colo {:6.2f}%  colo - fgd {:+.3f} ± {:.3f} pp (95% CI), "
+        "colo ahead in {}/10 seeds: {}\n",
+        v.name, colo::stat_of(f).mean, colo::stat_of(c).mean, d.mean, d.ci95_half, wins,
+        d.mean > 0 ? "colo allocates more" : "colo does NOT allocate more");
   }
   fmt::print("\n3. replay of the full trace (8152 pods as recorded)\n");
   for (const auto& p : policy_names()) {
@@ -78,8 +80,8 @@ int main(int argc, char** argv) {
     for (const auto& n : big) {
       gpus += n.gpus;
     }
-    fmt::print("  k={:<3} {:6} nodes {:7} GPUs  {:8.2f} s  {:6.2f}% allocated\n", k, big.size(), gpus,
-               r->seconds, r->allocated_pct);
+    fmt::print("  k={:<3} {:6} nodes {:7} GPUs  {:8.2f} s  {:6.2f}% allocated\n", k, big.size(),
+               gpus, r->seconds, r->allocated_pct);
   }
   return 0;
 }

@@ -464,8 +464,8 @@ int cli_main(int argc, char** argv, std::ostream& out, std::ostream& err) {
   simc->add_option("--seed", sopt.seed, "First seed (default 1)");
   simc->add_option("--repeat", sopt.repeat, "Seeds per policy: seed, seed+1, ... (default 1)")
       ->check(CLI::Range(1, 1000));
-  simc->add_option("--format", sopt.format, "text (default), json or csv")
-      ->check(CLI::IsMember({"text", "json", "csv"}));
+  simc->add_option("--format", sopt.format, "text (default), json, csv or html (charts)")
+      ->check(CLI::IsMember({"text", "json", "csv", "html"}));
   simc->add_option("--share-frac", sopt.share_frac,
                    "Resample the pods so that this fraction of GPU pods are GPU shares")
       ->check(CLI::Range(0.0, 1.0));

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "cli/cli_common.hpp"
+#include "report/report.hpp"
 #include "report/stats.hpp"
 #include "sim/experiment.hpp"
 
@@ -64,6 +65,59 @@ double at(const csim::InflateResult& r, int requested_pct) {
 std::string cell(const std::vector<double>& v) {
   const auto s = stat_of(v);
   return s.n > 1 ? fmt::format("{:.2f} ± {:.2f}", s.mean, s.sd) : fmt::format("{:.2f}", s.mean);
+}
+
+// Allocation curves (inflate) or utilization over time (replay) of every policy, mean over
+// seeds, in one self-contained page with the text table.
+std::string html(const SimOptions& o, const json& results, const std::string& table) {
+  json rows = json::array();
+  for (const auto& r : results) {
+    if (r.contains("curve")) {
+      for (const auto& p : r["curve"]) {
+        rows.push_back({{"policy", r["policy"]},
+                        {"x", p["requested_pct"]},
+                        {"y", p["allocated_pct"]},
+                        {"frag", p["frag_pct"]}});
+      }
+    } else {
+      for (const auto& u : r["utilization"]) {
+        rows.push_back({{"policy", r["policy"]}, {"x", u[0]}, {"y", u[1]}, {"frag", 0}});
+      }
+    }
+  }
+  const bool inf = o.mode == "inflate";
+  auto line = [&](const char* field, const std::string& title, const std::string& ytitle) {
+    json spec = json::parse(R"J({
+      "$schema": "https://vega.github.io/schema/vega-lite/v6.json", "width": 640, "height": 300,
+      "mark": {"type": "line"},
+      "encoding": {"x": {"field": "x", "type": "quantitative"},
+                   "y": {"aggregate": "mean", "type": "quantitative", "scale": {"zero": false}},
+                   "color": {"field": "policy", "type": "nominal"}}})J");
+    spec["title"] = title;
+    spec["data"] = {{"values", rows}};
+    spec["encoding"]["y"]["field"] = field;
+    spec["encoding"]["y"]["title"] = ytitle;
+    spec["encoding"]["x"]["title"] = inf ? "GPU requested, % of capacity" : "time (s)";
+    return spec;
+  };
+  json charts = json::array();
+  charts.push_back(line("y",
+                        inf ? "GPU allocated vs requested (mean over seeds)"
+                            : "GPU allocated over time (mean over seeds)",
+                        "GPU allocated, % of capacity"));
+  if (inf) {
+    charts.push_back(line("frag", "Cluster fragmentation (FGD's measure, mean over seeds)",
+                          "fragmented GPU, % of capacity"));
+  }
+  std::string page = html_page_head("colo sim");
+  page +=
+      "<h1>colo sim</h1><p>Simulated cluster scheduling on a trace (not a measurement of "
+      "real hardware).</p><pre>" +
+      html_escape(table) + "</pre>";
+  for (std::size_t i = 0; i < charts.size(); ++i) {
+    page += fmt::format("<div class=\"chart\" id=\"chart{}\"></div>", i);
+  }
+  return page + html_page_tail(charts);
 }
 
 }  // namespace
@@ -208,7 +262,10 @@ int cmd_sim(const SimOptions& o, std::ostream& out, std::ostream& err) {
                           stat_of(secs).mean);
     }
   }
-  const std::string body = o.format == "json" ? all.dump(1) + "\n" : o.format == "csv" ? csv : text;
+  std::string body = o.format == "json" ? all.dump(1) + "\n" : o.format == "csv" ? csv : text;
+  if (o.format == "html") {
+    body = html(o, all, text);
+  }
   if (o.output.empty() || o.output == "-") {
     out << body;
     return 0;

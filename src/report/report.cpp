@@ -466,27 +466,7 @@ std::string html_table(const std::vector<std::string>& head,
 
 std::string html(const ReportInput& in) {
   const auto& s = in.summary;
-  std::string o =
-      "<!doctype html><html><head><meta charset=\"utf-8\">"
-      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">";
-  o += fmt::format("<title>colo report: {}</title>", esc(s.experiment));
-  o += R"(<style>
-body{font:14px/1.4 system-ui,sans-serif;margin:24px;max-width:1200px;color:#222}
-table{border-collapse:collapse;margin:8px 0 20px}th,td{border:1px solid #ccc;padding:3px 8px;text-align:left}
-th{background:#f3f3f3}.banner{padding:8px 12px;margin:8px 0;font-weight:600;border-radius:4px}
-.sim{background:#fde2e2;color:#8a1010}.partial{background:#fff3cd;color:#6b5200}
-.rec{background:#e6f4ea;padding:8px 12px;border-radius:4px}pre{background:#f7f7f7;padding:8px;overflow:auto}
-.chart{margin:12px 0 28px}#colo-status{color:#888;font-size:12px}
-</style>)";
-  for (const char* tag : {"vega", "vega-lite", "vega-embed"}) {
-    const auto js = std::string(tag) == "vega"        ? asset_vega_js()
-                    : std::string(tag) == "vega-lite" ? asset_vega_lite_js()
-                                                      : asset_vega_embed_js();
-    o += fmt::format("<script data-lib=\"{}\">", tag);
-    o.append(js.data(), js.size());
-    o += "</script>";
-  }
-  o += "</head><body>";
+  std::string o = html_page_head("colo report: " + s.experiment);
   o += fmt::format("<h1>Experiment {} “{}”</h1>", s.id, esc(s.experiment));
   for (const auto& b : banners(in)) {
     const bool sim = b.rfind("SIMULATED", 0) == 0;
@@ -557,6 +537,39 @@ th{background:#f3f3f3}.banner{padding:8px 12px;margin:8px 0;font-weight:600;bord
     o += "<h2>What failed</h2>" + html_table({"run", "workload", "exit", "message"}, rows);
   }
   o += "<h2>Spec</h2><pre>" + esc(in.exp.spec_yaml) + "</pre>";
+  o += html_page_tail(charts);
+  return o;
+}
+
+}  // namespace
+
+std::string html_page_head(const std::string& title) {
+  std::string o =
+      "<!doctype html><html><head><meta charset=\"utf-8\">"
+      "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">";
+  o += fmt::format("<title>{}</title>", esc(title));
+  o += R"(<style>
+body{font:14px/1.4 system-ui,sans-serif;margin:24px;max-width:1200px;color:#222}
+table{border-collapse:collapse;margin:8px 0 20px}th,td{border:1px solid #ccc;padding:3px 8px;text-align:left}
+th{background:#f3f3f3}.banner{padding:8px 12px;margin:8px 0;font-weight:600;border-radius:4px}
+.sim{background:#fde2e2;color:#8a1010}.partial{background:#fff3cd;color:#6b5200}
+.rec{background:#e6f4ea;padding:8px 12px;border-radius:4px}pre{background:#f7f7f7;padding:8px;overflow:auto}
+.chart{margin:12px 0 28px}#colo-status{color:#888;font-size:12px}
+</style>)";
+  for (const char* tag : {"vega", "vega-lite", "vega-embed"}) {
+    const auto js = std::string(tag) == "vega"        ? asset_vega_js()
+                    : std::string(tag) == "vega-lite" ? asset_vega_lite_js()
+                                                      : asset_vega_embed_js();
+    o += fmt::format("<script data-lib=\"{}\">", tag);
+    o.append(js.data(), js.size());
+    o += "</script>";
+  }
+  o += "</head><body>";
+  return o;
+}
+
+std::string html_page_tail(const nlohmann::json& charts) {
+  std::string o;
   o += "<p id=\"colo-status\">rendering…</p>";
   o += "<script>const coloCharts=" + script_json(charts) + ";\n";
   o += R"(const st=document.getElementById('colo-status');
@@ -569,7 +582,9 @@ Promise.all(coloCharts.map((c,i)=>vegaEmbed('#chart'+i,c,{actions:false,renderer
   return o;
 }
 
-}  // namespace
+std::string html_escape(const std::string& v) {
+  return esc(v);
+}
 
 Result<ReportFormat> report_format_from(const std::string& name) {
   if (name == "text") {

@@ -3,6 +3,8 @@
 // JSON and a self-contained HTML page with Vega-Lite charts (the libraries are inlined from
 // web/node_modules at build time; the page loads nothing from the network).
 // Every format states when results are simulated and when the experiment is still running.
+#include <nlohmann/json.hpp>
+
 #include <map>
 #include <memory>
 #include <string>
@@ -63,6 +65,14 @@ std::unique_ptr<Reporter> make_reporter(ReportFormat format);
 
 // make_reporter(format)->render(in).
 std::string render_report(const ReportInput& in, ReportFormat format);
+
+// Pieces of colo's self-contained HTML pages (the libraries inlined, no network): the head up
+// to and including <body>; the tail renders `charts` (Vega-Lite specs) into the elements with
+// id "chart0", "chart1", ... the body provides, and reports progress in #colo-status
+// (data-rendered = number of charts, or data-error).
+std::string html_page_head(const std::string& title);
+std::string html_page_tail(const nlohmann::json& charts);
+std::string html_escape(const std::string& v);
 
 // At most `max_points` points keeping each bucket's minimum and maximum (so peaks survive), in
 // time order. Returns the input when it is already small enough.
