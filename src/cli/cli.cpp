@@ -168,25 +168,6 @@ int cmd_export(const std::string& results, const std::string& id, const std::str
   return 0;
 }
 
-// Writes `text` to `path` through a temporary file, so a failure never leaves a partial file.
-Status write_file_atomically(const std::string& path, const std::string& text) {
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream f(tmp, std::ios::trunc);
-    f << text;
-    if (!f.flush()) {
-      std::remove(tmp.c_str());
-      return fail(ErrorCode::io,
-                  fmt::format("cannot write '{}' (disk full or no permission?)", path));
-    }
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    return fail(ErrorCode::io, fmt::format("cannot write '{}'", path), std::strerror(errno));
-  }
-  return {};
-}
-
 // Everything a report shows, from the store.
 Result<ReportInput> build_report_input(const std::string& results, const std::string& id_text,
                                        double max_slowdown) {
@@ -404,6 +385,7 @@ int cmd_gpus(const std::string& which, const std::string& topology, bool json, s
 int cli_main(int argc, char** argv, std::ostream& out, std::ostream& err) {
   CLI::App app{"colo: run ML workloads side by side on shared GPUs and measure what it buys"};
   app.require_subcommand(1);
+  app.fallthrough();  // global options (--results) may follow the subcommand too
   app.set_version_flag("--version", COLO_VERSION);
   std::string results = default_results_dir();
   app.add_option("--results", results, "Results directory (colo.db, logs); env COLO_RESULTS")
@@ -440,6 +422,11 @@ int cli_main(int argc, char** argv, std::ostream& out, std::ostream& err) {
   rep->add_option("--max-slowdown", max_slowdown,
                   "Slowdown bound of the recommendation (solo/collocated rate, default 2)")
       ->check(CLI::PositiveNumber);
+  bool report_sim = false;
+  std::int64_t sim_batch = 0;
+  rep->add_flag("--sim", report_sim, "Report a stored colo sim batch instead of an experiment");
+  rep->add_option("--batch", sim_batch, "With --sim: the batch number (default: the newest)")
+      ->check(CLI::PositiveNumber);
   std::string id_b;
   auto* cmp = app.add_subcommand("compare", "Compare the same workloads in two experiments");
   cmp->add_option("a", id, "Experiment A")->required();
@@ -464,8 +451,10 @@ int cli_main(int argc, char** argv, std::ostream& out, std::ostream& err) {
   simc->add_option("--seed", sopt.seed, "First seed (default 1)");
   simc->add_option("--repeat", sopt.repeat, "Seeds per policy: seed, seed+1, ... (default 1)")
       ->check(CLI::Range(1, 1000));
-  simc->add_option("--format", sopt.format, "text (default), json, csv or html (charts)")
-      ->check(CLI::IsMember({"text", "json", "csv", "html"}));
+  simc->add_option("--format", sopt.format, "text (default), md, json, csv or html (charts)")
+      ->check(CLI::IsMember({"text", "md", "markdown", "json", "csv", "html"}));
+  simc->add_flag("--save", sopt.save,
+                 "Also store the runs in the results store (one batch; see colo report --sim)");
   simc->add_option("--share-frac", sopt.share_frac,
                    "Resample the pods so that this fraction of GPU pods are GPU shares")
       ->check(CLI::Range(0.0, 1.0));
@@ -524,10 +513,14 @@ int cli_main(int argc, char** argv, std::ostream& out, std::ostream& err) {
           cur += ch;
         }
       }
+      sopt.results_dir = results;
       return cmd_sim(sopt, out, err);
     }
     if (*top) {
       return cmd_top(results, id, top_once, out, err);
+    }
+    if (*rep && report_sim) {
+      return cmd_sim_report(results, sim_batch, report_format, output, out, err);
     }
     if (*rep) {
       return cmd_report(results, id, report_format, output, max_slowdown, out, err);

@@ -2,6 +2,10 @@
 
 #include <fmt/format.h>
 
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
 #include <ostream>
 
 #include "cli/cli.hpp"
@@ -42,6 +46,24 @@ Result<ExperimentRecord> pick_experiment(Store& store, const std::string& id_tex
     return fail(ErrorCode::not_found, fmt::format("no experiments in '{}'", store.path()));
   }
   return all->back();
+}
+
+Status write_file_atomically(const std::string& path, const std::string& text) {
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream f(tmp, std::ios::trunc);
+    f << text;
+    if (!f.flush()) {
+      std::remove(tmp.c_str());
+      return fail(ErrorCode::io,
+                  fmt::format("cannot write '{}' (disk full or no permission?)", path));
+    }
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    std::remove(tmp.c_str());
+    return fail(ErrorCode::io, fmt::format("cannot write '{}'", path), std::strerror(errno));
+  }
+  return {};
 }
 
 }  // namespace colo

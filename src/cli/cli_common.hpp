@@ -19,4 +19,8 @@ Result<ExperimentId> parse_id(const std::string& text);
 // The experiment named by `id_text`, or the newest one when empty.
 Result<ExperimentRecord> pick_experiment(Store& store, const std::string& id_text);
 
+// Writes `text` to `path` through a temporary file, so a failure never leaves a partial file.
+// Errors: io (disk full, no permission), naming the path.
+Status write_file_atomically(const std::string& path, const std::string& text);
+
 }  // namespace colo

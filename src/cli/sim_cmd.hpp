@@ -17,10 +17,16 @@ struct SimOptions {
   int repeat = 1;          // seeds seed, seed+1, ...
   double share_frac = -1;  // resample the pods (sensitivity); negative: as in the trace
   double multi_frac = -1;
-  std::string format = "text";  // text | json | csv
+  std::string format = "text";  // text | md | json | csv | html
   std::string output;
+  bool save = false;        // store the runs in results_dir (one batch)
+  std::string results_dir;  // colo-results
 };
 
 int cmd_sim(const SimOptions& o, std::ostream& out, std::ostream& err);
+
+// `colo report --sim`: a stored batch of `colo sim --save` (0: the newest) in `format`.
+int cmd_sim_report(const std::string& results_dir, std::int64_t batch, const std::string& format,
+                   const std::string& output, std::ostream& out, std::ostream& err);
 
 }  // namespace colo

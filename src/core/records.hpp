@@ -108,4 +108,18 @@ struct SampleRow {
   double value = 0;
 };
 
+// One `colo sim` run (a policy and a seed) as stored; result_json as `colo sim --format json`.
+struct SimRunRecord {
+  std::int64_t batch = 0;
+  double created_at = 0;  // Unix seconds
+  std::string mode;       // inflate | replay
+  std::string policy;
+  std::uint64_t seed = 0;
+  double load = 0;
+  std::string nodes;  // trace paths
+  std::string pods;
+  std::string variant;  // "" or "share=0.7,multi=0.05"
+  std::string result_json;
+};
+
 }  // namespace colo

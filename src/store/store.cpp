@@ -50,6 +50,14 @@ CREATE TABLE samples(
   metric_id INTEGER NOT NULL REFERENCES metrics(id), value REAL NOT NULL);
 CREATE INDEX samples_run ON samples(run_id);
 )sql",
+    // 2: colo sim results (docs/sim.md).
+    R"sql(
+CREATE TABLE sim_runs(
+  id INTEGER PRIMARY KEY, batch INTEGER NOT NULL, created_at REAL NOT NULL, mode TEXT NOT NULL,
+  policy TEXT NOT NULL, seed INTEGER NOT NULL, load REAL NOT NULL, nodes TEXT NOT NULL,
+  pods TEXT NOT NULL, variant TEXT NOT NULL, result_json TEXT NOT NULL);
+CREATE INDEX sim_runs_batch ON sim_runs(batch);
+)sql",
 };
 constexpr int k_migration_count = static_cast<int>(sizeof(k_migrations) / sizeof(k_migrations[0]));
 static_assert(k_migration_count == Store::k_schema_version);
@@ -283,7 +291,7 @@ Result<Store> Store::open(const std::string& path, OpenMode mode) {
                   fmt::format("'{}' is an SQLite file with other tables, not a colo store", path));
     }
   }
-  if (version < k_schema_version) {
+  if (version < k_schema_version && !(mode == OpenMode::read_only && version >= 1)) {
     if (mode == OpenMode::read_only) {
       return fail(ErrorCode::store, fmt::format("store '{}' is empty or from an older colo; "
                                                 "open it read-write once to migrate",
@@ -657,6 +665,74 @@ Result<std::vector<SampleRow>> Store::samples(RunId run, double since) {
     r.metric = s.text(4);
     r.value = s.f64(5);
     out.push_back(std::move(r));
+  }
+  return out;
+}
+
+bool Store::has_table(const char* name) {
+  Stmt s(m_db, "SELECT count(*) FROM sqlite_master WHERE type='table' AND name=?");
+  if (!s.ok()) {
+    return false;
+  }
+  s.bind(1, std::string(name));
+  return s.step() == SQLITE_ROW && s.i64(0) > 0;
+}
+
+Result<std::int64_t> Store::add_sim_runs(const std::vector<SimRunRecord>& runs) {
+  if (schema_version() < 2) {
+    return fail(ErrorCode::store, fmt::format("store '{}' predates colo sim results; open it "
+                                              "read-write once to migrate",
+                                              m_path));
+  }
+  COLO_TRY(exec("BEGIN IMMEDIATE"));
+  std::int64_t batch = 1;
+  {
+    Stmt s(m_db, "SELECT coalesce(max(batch), 0) + 1 FROM sim_runs");
+    if (s.ok() && s.step() == SQLITE_ROW) {
+      batch = s.i64(0);
+    }
+  }
+  for (const auto& r : runs) {
+    Stmt s(m_db,
+           "INSERT INTO sim_runs(batch, created_at, mode, policy, seed, load, nodes, pods, "
+           "variant, result_json) VALUES (?,?,?,?,?,?,?,?,?,?)");
+    if (!s.ok()) {
+      (void)exec("ROLLBACK");
+      return fail(sql_error(m_db, "cannot store sim results"));
+    }
+    s.bind(1, batch).bind(2, r.created_at).bind(3, r.mode).bind(4, r.policy);
+    s.bind(5, static_cast<std::int64_t>(r.seed)).bind(6, r.load).bind(7, r.nodes).bind(8, r.pods);
+    s.bind(9, r.variant).bind(10, r.result_json);
+    if (s.step() != SQLITE_DONE) {
+      auto e = sql_error(m_db, "cannot store sim results");
+      (void)exec("ROLLBACK");
+      return fail(e);
+    }
+  }
+  COLO_TRY(exec("COMMIT"));
+  return batch;
+}
+
+Result<std::vector<SimRunRecord>> Store::sim_runs(std::int64_t batch) {
+  std::vector<SimRunRecord> out;
+  if (!has_table("sim_runs")) {
+    return out;
+  }
+  Stmt s(m_db, batch > 0
+                   ? "SELECT batch, created_at, mode, policy, seed, load, nodes, pods, variant, "
+                     "result_json FROM sim_runs WHERE batch=? ORDER BY id"
+                   : "SELECT batch, created_at, mode, policy, seed, load, nodes, pods, variant, "
+                     "result_json FROM sim_runs WHERE batch=(SELECT max(batch) FROM sim_runs) "
+                     "ORDER BY id");
+  if (!s.ok()) {
+    return fail(sql_error(m_db, "cannot read sim results"));
+  }
+  if (batch > 0) {
+    s.bind(1, batch);
+  }
+  while (s.step() == SQLITE_ROW) {
+    out.push_back({s.i64(0), s.f64(1), s.text(2), s.text(3), static_cast<std::uint64_t>(s.i64(4)),
+                   s.f64(5), s.text(6), s.text(7), s.text(8), s.text(9)});
   }
   return out;
 }

@@ -34,7 +34,8 @@ class StoreLock {
 
 class Store {
  public:
-  static constexpr int k_schema_version = 1;
+  // 2 added sim_runs; a read-only open accepts schema 1 too (what it lacks reads as empty).
+  static constexpr int k_schema_version = 2;
 
   // Opens (read_write: creates) the store and applies migrations. Errors: the path is not
   // writable, the file is not a colo store, or its schema is newer than this colo.
@@ -73,11 +74,17 @@ class Store {
   // Time series, written in one transaction per call. Non-finite sample values are skipped.
   Status add_progress(const std::vector<ProgressRow>& rows);
   Status add_samples(const std::vector<SampleRow>& rows);
+  // colo sim results: one batch per `colo sim --save` (returns its number); sim_runs(0) reads
+  // the newest batch.
+  Result<std::int64_t> add_sim_runs(const std::vector<SimRunRecord>& runs);
+  Result<std::vector<SimRunRecord>> sim_runs(std::int64_t batch = 0);
+
   // Rows with t >= since (run-relative seconds); all by default.
   Result<std::vector<ProgressRow>> progress(WorkloadId id, double since = -1e300);
   Result<std::vector<SampleRow>> samples(RunId run, double since = -1e300);
 
  private:
+  bool has_table(const char* name);
   Store(sqlite3* db, std::string path) : m_db(db), m_path(std::move(path)) {}
   Status exec(const char* sql);
   Status migrate();

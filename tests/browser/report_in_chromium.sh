@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Browser test of `colo report`: a simulated experiment's HTML report opened in headless
 # Chromium (Debian's chromium). Passes when every chart div holds a rendered SVG, the page's own
-# status says all charts rendered, and nothing raised an error. Leaves report.html, dom.html and
-# report.png (a screenshot, the CI artifact) in OUT. Exit 77 (skipped) without chromium.
+# status says all charts rendered, and nothing raised an error. Leaves report.html, report.dom.html
+# and report.png (a screenshot, the CI artifact) in OUT, and the same for a stored `colo sim`
+# batch (sim.*). Exit 77 (skipped) without chromium.
 # Usage: report_in_chromium.sh COLO_BIN_DIR OUT
 set -euo pipefail
 bin=$1
@@ -31,20 +32,45 @@ Y
 flags=(--headless --no-sandbox --disable-gpu --disable-quic --no-first-run
        --disable-background-networking --disable-component-update --disable-sync
        --user-data-dir="$out/profile" --virtual-time-budget=20000)
-"$browser" "${flags[@]}" --enable-logging=stderr --v=0 --dump-dom "file://$out/report.html" \
-  > dom.html 2> console.log || true
-"$browser" "${flags[@]}" --window-size=1280,3600 --screenshot="$out/report.png" \
-  "file://$out/report.html" > /dev/null 2>&1 || true
-charts=$(grep -o 'class="chart" id="chart[0-9]*"' report.html | wc -l)
-rendered=$(grep -o 'data-rendered="[0-9]*"' dom.html | grep -o '[0-9]*' || echo 0)
-svgs=$(grep -o '<svg' dom.html | wc -l)
-echo "charts: $charts, rendered: $rendered, svg elements: $svgs"
 fail=0
-[ "$charts" -ge 5 ] || { echo "FAIL: expected 5 charts (speed-up, heatmap, 2 timelines, latency)"; fail=1; }
-[ "$rendered" = "$charts" ] || { echo "FAIL: the page did not report every chart rendered"; fail=1; }
-[ "$svgs" -ge "$charts" ] || { echo "FAIL: fewer SVGs than charts"; fail=1; }
-if grep -q 'data-error' dom.html; then echo "FAIL: the page reported an error"; fail=1; fi
-if grep -E 'Uncaught|CONSOLE.*[Ee]rror' console.log; then echo "FAIL: console errors"; fail=1; fi
-[ -s report.png ] || { echo "FAIL: no screenshot"; fail=1; }
-grep -q 'SIMULATED GPU' dom.html || { echo "FAIL: no simulated banner"; fail=1; }
+# check PAGE MIN_CHARTS BANNER: PAGE.html rendered to PAGE.dom.html and PAGE.png.
+check() {
+  local page=$1 min=$2 banner=$3
+  "$browser" "${flags[@]}" --enable-logging=stderr --v=0 --dump-dom "file://$out/$page.html" \
+    > "$page.dom.html" 2> "$page.console.log" || true
+  "$browser" "${flags[@]}" --window-size=1280,3600 --screenshot="$out/$page.png" \
+    "file://$out/$page.html" > /dev/null 2>&1 || true
+  local charts rendered svgs
+  charts=$(grep -o 'class="chart" id="chart[0-9]*"' "$page.html" | wc -l)
+  rendered=$(grep -o 'data-rendered="[0-9]*"' "$page.dom.html" | grep -o '[0-9]*' || echo 0)
+  svgs=$(grep -o '<svg' "$page.dom.html" | wc -l)
+  echo "$page: charts: $charts, rendered: $rendered, svg elements: $svgs"
+  [ "$charts" -ge "$min" ] || { echo "FAIL: $page: expected $min charts"; fail=1; }
+  [ "$rendered" = "$charts" ] || { echo "FAIL: $page: not every chart rendered"; fail=1; }
+  [ "$svgs" -ge "$charts" ] || { echo "FAIL: $page: fewer SVGs than charts"; fail=1; }
+  if grep -q 'data-error' "$page.dom.html"; then echo "FAIL: $page: the page reported an error"; fail=1; fi
+  if grep -E 'Uncaught|CONSOLE.*[Ee]rror' "$page.console.log"; then echo "FAIL: $page: console errors"; fail=1; fi
+  [ -s "$page.png" ] || { echo "FAIL: $page: no screenshot"; fail=1; }
+  grep -q "$banner" "$page.dom.html" || { echo "FAIL: $page: no '$banner' banner"; fail=1; }
+}
+# 5 charts: speed-up, heatmap, 2 timelines, latency.
+check report 5 'SIMULATED GPU'
+
+# colo sim on a small trace, stored, then reported: allocation and fragmentation curves.
+{
+  echo "sn,cpu_milli,memory_mib,gpu,model"
+  for i in $(seq 0 39); do echo "n$i,64000,262144,$((i % 3 == 0 ? 8 : 2)),$([ $((i % 2)) = 0 ] && echo V100M32 || echo T4)"; done
+} > nodes.csv
+{
+  echo "name,cpu_milli,memory_mib,num_gpu,gpu_milli,gpu_spec,qos,pod_phase,creation_time,deletion_time,scheduled_time"
+  for i in $(seq 0 199); do
+    case $((i % 4)) in
+      0) g="1,$((200 + (i * 37) % 700))" ;; 1) g="1,1000" ;; 2) g="2,1000" ;; *) g="0,0" ;;
+    esac
+    echo "p$i,4000,8192,$g,,LS,Running,$i,$((i + 100)),$i"
+  done
+} > pods.csv
+"$bin/colo" --results results sim --nodes nodes.csv --pods pods.csv --repeat 2 --save > sim.txt 2>&1
+"$bin/colo" --results results report --sim -o sim.html
+check sim 3 'Simulated cluster scheduling'
 exit $fail

@@ -602,6 +602,35 @@ TEST_F(Cli, SimRunsPoliciesOnATraceAndRejectsMalformedRows) {
   EXPECT_NE(pol.err.find("unknown policy 'magic'"), std::string::npos) << pol.err;
 }
 
+TEST_F(Cli, SimSavesABatchThatReportRendersAgain) {
+  const std::string data = COLO_SHARED_DIR "/data/alibaba-gpu-v2023/";
+  auto none = colo({"report", "--sim"});
+  EXPECT_EQ(none.rc, 2);
+  auto r = colo({"sim", "--nodes", data + "openb_node_list_all_node.csv", "--pods",
+                 data + "openb_pod_list_default.csv", "--policy", "fgd,colo", "--load", "0.6",
+                 "--repeat", "2", "--share-frac", "0.5", "--format", "md", "--save"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.err.find("saved 4 run(s) as sim batch 1"), std::string::npos) << r.err;
+  EXPECT_NE(r.out.find("pods resampled (share=0.5)"), std::string::npos) << r.out;
+  // The stored batch renders to the same Markdown as the run printed.
+  auto md = colo({"report", "--sim", "--format", "md"});
+  ASSERT_EQ(md.rc, 0) << md.err;
+  EXPECT_EQ(md.out, r.out);
+  auto js = colo({"report", "--sim", "--batch", "1", "--format", "json"});
+  ASSERT_EQ(js.rc, 0) << js.err;
+  auto j = nlohmann::json::parse(js.out);
+  ASSERT_EQ(j.size(), 4U);
+  EXPECT_EQ(j[3]["policy"], "colo");
+  EXPECT_EQ(j[3]["seed"], 2);
+  EXPECT_TRUE(j[3]["simulated"].get<bool>());
+  auto html = colo({"report", "--sim"});
+  ASSERT_EQ(html.rc, 0) << html.err;
+  EXPECT_GT(slurp(m_dir / "colo-sim-report-1.html").size(), 100000U) << html.err;
+  auto missing = colo({"report", "--sim", "--batch", "5"});
+  EXPECT_EQ(missing.rc, 2);
+  EXPECT_NE(missing.err.find("no sim batch 5"), std::string::npos) << missing.err;
+}
+
 TEST_F(Cli, GpusListsTheSimulatedDevice) {
   auto r = colo({"gpus", "--gpu", "sim", "--json"});
   ASSERT_EQ(r.rc, 0) << r.err;

@@ -198,5 +198,72 @@ TEST_F(StoreTest, LatestUnfinishedFindsOnlyUnfinished) {
   EXPECT_EQ((*u)->id, second);
 }
 
+SimRunRecord sim_run(const std::string& policy, std::uint64_t seed) {
+  SimRunRecord r;
+  r.created_at = 1.7e9;
+  r.mode = "inflate";
+  r.policy = policy;
+  r.seed = seed;
+  r.load = 1.3;
+  r.nodes = "nodes.csv";
+  r.pods = "pods.csv";
+  r.result_json = R"({"policy":")" + policy + R"("})";
+  return r;
+}
+
+TEST_F(StoreTest, SimRunsAreStoredInBatchesAndTheNewestIsTheDefault) {
+  auto s = Store::open(db());
+  ASSERT_TRUE(s);
+  EXPECT_TRUE(s->sim_runs()->empty());
+  auto b1 = s->add_sim_runs({sim_run("fgd", 1), sim_run("fgd", 2)});
+  ASSERT_TRUE(b1) << b1.error().what();
+  auto b2 = s->add_sim_runs({sim_run("colo", 7)});
+  ASSERT_TRUE(b2);
+  EXPECT_EQ(*b1, 1);
+  EXPECT_EQ(*b2, 2);
+  auto newest = s->sim_runs();
+  ASSERT_EQ(newest->size(), 1U);
+  EXPECT_EQ((*newest)[0].policy, "colo");
+  EXPECT_EQ((*newest)[0].seed, 7U);
+  EXPECT_EQ((*newest)[0].batch, 2);
+  auto first = s->sim_runs(1);
+  ASSERT_EQ(first->size(), 2U);
+  EXPECT_EQ((*first)[1].seed, 2U);
+  EXPECT_EQ((*first)[0].result_json, R"({"policy":"fgd"})");
+  EXPECT_DOUBLE_EQ((*first)[0].load, 1.3);
+  EXPECT_TRUE(s->sim_runs(9)->empty());
+}
+
+// A store written by the colo before sim results (schema 1) still reads; a read-write open
+// migrates it.
+TEST_F(StoreTest, SchemaOneStoreReadsAndMigrates) {
+  {
+    auto s = Store::open(db());
+    ASSERT_TRUE(s);
+    make_experiment(*s);
+  }
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(db().c_str(), &raw), SQLITE_OK);
+  ASSERT_EQ(
+      sqlite3_exec(raw, "DROP TABLE sim_runs; PRAGMA user_version=1", nullptr, nullptr, nullptr),
+      SQLITE_OK);
+  sqlite3_close(raw);
+  {
+    auto ro = Store::open(db(), OpenMode::read_only);
+    ASSERT_TRUE(ro) << ro.error().what();
+    EXPECT_EQ(ro->schema_version(), 1);
+    EXPECT_EQ(ro->experiments()->size(), 1U);
+    EXPECT_TRUE(ro->sim_runs()->empty());
+    auto add = ro->add_sim_runs({sim_run("fgd", 1)});
+    ASSERT_FALSE(add);
+    EXPECT_NE(add.error().message.find("predates colo sim results"), std::string::npos);
+  }
+  auto rw = Store::open(db());
+  ASSERT_TRUE(rw) << rw.error().what();
+  EXPECT_EQ(rw->schema_version(), Store::k_schema_version);
+  EXPECT_TRUE(rw->add_sim_runs({sim_run("fgd", 1)}));
+  EXPECT_EQ(rw->experiments()->size(), 1U);
+}
+
 }  // namespace
 }  // namespace colo

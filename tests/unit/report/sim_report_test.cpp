@@ -1,0 +1,105 @@
+#include "report/sim_report.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace colo {
+namespace {
+
+using nlohmann::json;
+
+// An inflate run whose curve rises linearly to `top` % allocated at `reach` % requested.
+json inflate_run(const std::string& policy, int seed, double top, int reach) {
+  json curve = json::array();
+  for (int r = 1; r <= reach; ++r) {
+    curve.push_back({{"requested_pct", r}, {"allocated_pct", top * r / reach}, {"frag_pct", 1.0}});
+  }
+  return {{"simulated", true},
+          {"mode", "inflate"},
+          {"load", reach / 100.0},
+          {"nodes_file", "n.csv"},
+          {"pods_file", "p.csv"},
+          {"nodes", 10},
+          {"gpus", 80},
+          {"trace_pods", 100},
+          {"variant", ""},
+          {"policy", policy},
+          {"seed", seed},
+          {"allocated_pct", top},
+          {"submitted", 50},
+          {"unscheduled", {{"share", seed}}},
+          {"seconds", 0.5},
+          {"curve", curve}};
+}
+
+TEST(SimReport, TableAveragesSeedsPerPolicyAtEachLoad) {
+  const json runs = {inflate_run("fgd", 1, 90, 130), inflate_run("fgd", 2, 92, 130),
+                     inflate_run("colo", 1, 95, 130)};
+  const auto md = render_sim_report(runs, ReportFormat::markdown);
+  // fgd at 130%: mean 91, sd of {90, 92} = 1.41; at 100%: 90*100/130 = 69.23, 92*100/130 = 70.77.
+  EXPECT_NE(md.find("| fgd | 70.00 ± 1.09 |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| 91.00 ± 1.41 | 91.00 ± 1.41 | 2 | 0.50 | share=3 |"), std::string::npos)
+      << md;
+  EXPECT_NE(md.find("| colo | 73.08 |"), std::string::npos) << md;
+  EXPECT_NE(md.find("not a measurement of real hardware"), std::string::npos);
+  EXPECT_NE(md.find("inflate to 130% of 80 GPUs (10 nodes from n.csv"), std::string::npos) << md;
+  EXPECT_LT(md.find("| fgd"), md.find("| colo"));  // order of first appearance
+}
+
+TEST(SimReport, LoadsARunNeverReachedShowAsDashes) {
+  const auto text = render_sim_report(json{inflate_run("bestfit", 1, 60, 105)}, ReportFormat::text);
+  EXPECT_NE(text.find("bestfit"), std::string::npos);
+  // 100% reached (57.14), 110/120/130% not.
+  EXPECT_NE(text.find("bestfit   57.14       -       -       - 60.00"), std::string::npos) << text;
+}
+
+TEST(SimReport, CsvHasOneRowPerCurvePointAndJsonRoundTrips) {
+  const json runs = {inflate_run("fgd", 1, 90, 20), inflate_run("colo", 3, 95, 10)};
+  const auto csv = render_sim_report(runs, ReportFormat::csv);
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 1 + 20 + 10);
+  EXPECT_NE(csv.find("colo,3,10,95.0000,1.0000\n"), std::string::npos) << csv;
+  EXPECT_EQ(json::parse(render_sim_report(runs, ReportFormat::json)), runs);
+}
+
+TEST(SimReport, HtmlIsSelfContainedWithOneFigureForAllPolicies) {
+  const json runs = {inflate_run("fgd", 1, 90, 130), inflate_run("colo", 1, 95, 130)};
+  const auto html = render_sim_report(runs, ReportFormat::html);
+  EXPECT_NE(html.find("banner sim"), std::string::npos);
+  EXPECT_NE(html.find("id=\"chart2\""), std::string::npos);  // allocation, zoom, fragmentation
+  EXPECT_EQ(html.find("id=\"chart3\""), std::string::npos);
+  EXPECT_EQ(html.find("<script src=\"http"), std::string::npos);
+}
+
+TEST(SimReport, ReplayRunsTabulateQueueing) {
+  json r = {{"mode", "replay"},
+            {"load", 2},
+            {"nodes_file", "n.csv"},
+            {"pods_file", "p.csv"},
+            {"nodes", 3},
+            {"gpus", 8},
+            {"trace_pods", 40},
+            {"variant", ""},
+            {"policy", "fgd"},
+            {"seed", 1},
+            {"pods", 80},
+            {"scheduled", 78},
+            {"completed", 78},
+            {"never_scheduled", 2},
+            {"skipped", 0},
+            {"delay_mean_s", 12.5},
+            {"delay_p50_s", 3},
+            {"delay_p99_s", 100},
+            {"seconds", 0.25},
+            {"utilization", json::array({{0, 10}, {5, 50}})}};
+  const auto md = render_sim_report(json{r}, ReportFormat::markdown);
+  EXPECT_NE(md.find("replay of 40 trace pods from p.csv x2 on 3 nodes"), std::string::npos) << md;
+  EXPECT_NE(md.find("| fgd | 78.00 | 78.00 | 2.00 | 12.50 | 3.00 | 100.00 | 1 | 0.25 |"),
+            std::string::npos)
+      << md;
+  const auto html = render_sim_report(json{r}, ReportFormat::html);
+  EXPECT_NE(html.find("GPU allocated over time"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace colo
