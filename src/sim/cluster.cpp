@@ -78,7 +78,11 @@ bool Cluster::fits(const NodeState& n, const Demand& d) const {
 }
 
 void Cluster::choices(int i, const Demand& d, std::vector<Placement>& out) const {
-  const auto& n = nodes[static_cast<std::size_t>(i)];
+  choices(nodes[static_cast<std::size_t>(i)], i, d, out);
+}
+
+void Cluster::choices(const NodeState& n, int i, const Demand& d,
+                      std::vector<Placement>& out) const {
   if (!fits(n, d)) {
     return;
   }
@@ -354,9 +358,25 @@ Key key_of(const NodeState& n) {
   return k;
 }
 
+// Full node state as a group key: nodes with equal keys are interchangeable for FGD (same
+// choices up to a GPU permutation, same fragmentation).
+struct GroupKey {
+  Key k;
+  std::int64_t mem = 0;
+  bool operator==(const GroupKey& o) const { return k == o.k && mem == o.mem; }
+};
+struct GroupKeyHash {
+  std::size_t operator()(const GroupKey& g) const {
+    return KeyHash{}(g.k) ^ static_cast<std::size_t>(g.mem) * 0xC2B2AE3D27D4EB4FULL;
+  }
+};
+
 // FGD: the placement whose node's fragmentation grows least; ties at random. `colo` breaks
 // FGD's ties by packing instead (the node left with the least free GPU, then CPU), keeping
 // idle nodes whole for multi-GPU pods.
+// Nodes in identical states are kept in groups and scored once per group (a tie among a group's
+// nodes is broken uniformly, as if each node had been scored): the cost per pod grows with the
+// number of distinct node states, not with the number of nodes.
 class FgdPolicy final : public Policy {
  public:
   FgdPolicy(std::vector<TypicalPod> target, bool pack_ties)
@@ -364,53 +384,159 @@ class FgdPolicy final : public Policy {
   [[nodiscard]] std::string name() const override { return m_pack ? "colo" : "fgd"; }
 
   Placement place(const Cluster& c, const Demand& d, std::mt19937_64& rng) override {
-    if (m_before.size() != c.nodes.size()) {
-      m_before.assign(c.nodes.size(), std::numeric_limits<double>::quiet_NaN());
+    if (m_group_of.size() != c.nodes.size()) {
+      build(c);
     }
-    Chooser best(rng);
+    // Best (group, placement on its representative); FGD: weighted reservoir over ties.
+    int pick_g = -1;
+    Placement pick;
     double best_delta = std::numeric_limits<double>::infinity();
     double best_pack = std::numeric_limits<double>::infinity();
-    Placement pack_pick;
-    for (int i = 0; i < static_cast<int>(c.nodes.size()); ++i) {
-      m_buf.clear();
-      c.choices(i, d, m_buf);
-      if (m_buf.empty()) {
+    std::uint64_t tied_weight = 0;
+    for (int g = 0; g < static_cast<int>(m_groups.size()); ++g) {
+      auto& grp = m_groups[static_cast<std::size_t>(g)];
+      if (grp.members.empty() || !c.fits(grp.rep, d)) {
         continue;
       }
-      const auto& n = c.nodes[static_cast<std::size_t>(i)];
-      double& before = m_before[static_cast<std::size_t>(i)];
-      if (std::isnan(before)) {
-        before = frag(n);
+      m_buf.clear();
+      c.choices(grp.rep, -1, d, m_buf);
+      if (std::isnan(grp.before)) {
+        grp.before = frag(grp.rep);
       }
       for (const auto& p : m_buf) {
-        NodeState after = n;
+        NodeState after = grp.rep;
         after.cpu_free -= d.cpu;
         for (int k = 0; k < p.ngpu; ++k) {
           after.gpu_free[static_cast<std::size_t>(p.gpu[static_cast<std::size_t>(k)])] -= d.milli;
         }
-        const double delta = frag(after) - before;
-        if (!m_pack) {
-          best.offer(p, delta);
-          continue;
-        }
-        const double pack = after.gpu_free_total() * 1e9 + static_cast<double>(after.cpu_free);
-        if (delta < best_delta - 1e-9 ||
-            (std::fabs(delta - best_delta) <= 1e-9 && pack < best_pack)) {
+        const double delta = frag(after) - grp.before;
+        const auto weight = static_cast<std::uint64_t>(grp.members.size());
+        if (m_pack) {
+          const double pack = after.gpu_free_total() * 1e9 + static_cast<double>(after.cpu_free);
+          if (delta < best_delta - 1e-9 ||
+              (std::fabs(delta - best_delta) <= 1e-9 && pack < best_pack)) {
+            best_delta = delta;
+            best_pack = pack;
+            pick_g = g;
+            pick = p;
+          }
+        } else if (delta < best_delta - 1e-9) {
           best_delta = delta;
-          best_pack = pack;
-          pack_pick = p;
+          tied_weight = weight;
+          pick_g = g;
+          pick = p;
+        } else if (std::fabs(delta - best_delta) <= 1e-9) {
+          tied_weight += weight;
+          if (std::uniform_int_distribution<std::uint64_t>(0, tied_weight - 1)(rng) < weight) {
+            pick_g = g;
+            pick = p;
+          }
         }
       }
     }
-    return m_pack ? pack_pick : best.result();
-  }
-  void changed(const Cluster&, int i) override {
-    if (static_cast<std::size_t>(i) < m_before.size()) {
-      m_before[static_cast<std::size_t>(i)] = std::numeric_limits<double>::quiet_NaN();
+    if (pick_g < 0) {
+      return {};
     }
+    const auto& grp = m_groups[static_cast<std::size_t>(pick_g)];
+    // colo: the group's first member (deterministic); FGD: uniform within the group.
+    const std::size_t m =
+        m_pack ? 0 : std::uniform_int_distribution<std::size_t>(0, grp.members.size() - 1)(rng);
+    return on_node(c, grp.rep, pick, grp.members[m], d);
+  }
+
+  void changed(const Cluster& c, int i) override {
+    if (m_group_of.size() != c.nodes.size()) {
+      return;  // not built yet: place() builds from the current state
+    }
+    const auto& n = c.nodes[static_cast<std::size_t>(i)];
+    const GroupKey k{key_of(n), n.mem_free};
+    if (m_groups[static_cast<std::size_t>(m_group_of[static_cast<std::size_t>(i)])].key == k) {
+      return;
+    }
+    remove(i);
+    add(c, i, k);
   }
 
  private:
+  struct Group {
+    GroupKey key;
+    NodeState rep;
+    std::vector<int> members;
+    double before = std::numeric_limits<double>::quiet_NaN();
+  };
+
+  void build(const Cluster& c) {
+    m_groups.clear();
+    m_free.clear();
+    m_index.clear();
+    m_group_of.assign(c.nodes.size(), -1);
+    m_pos.assign(c.nodes.size(), 0);
+    for (int i = 0; i < static_cast<int>(c.nodes.size()); ++i) {
+      const auto& n = c.nodes[static_cast<std::size_t>(i)];
+      add(c, i, GroupKey{key_of(n), n.mem_free});
+    }
+  }
+  void add(const Cluster& c, int i, const GroupKey& k) {
+    int g = 0;
+    if (auto it = m_index.find(k); it != m_index.end()) {
+      g = it->second;
+    } else {
+      if (m_free.empty()) {
+        g = static_cast<int>(m_groups.size());
+        m_groups.emplace_back();
+      } else {
+        g = m_free.back();
+        m_free.pop_back();
+      }
+      auto& grp = m_groups[static_cast<std::size_t>(g)];
+      grp.key = k;
+      grp.rep = c.nodes[static_cast<std::size_t>(i)];
+      grp.before = std::numeric_limits<double>::quiet_NaN();
+      m_index.emplace(k, g);
+    }
+    auto& members = m_groups[static_cast<std::size_t>(g)].members;
+    m_group_of[static_cast<std::size_t>(i)] = g;
+    m_pos[static_cast<std::size_t>(i)] = members.size();
+    members.push_back(i);
+  }
+  void remove(int i) {
+    const int g = m_group_of[static_cast<std::size_t>(i)];
+    auto& grp = m_groups[static_cast<std::size_t>(g)];
+    const std::size_t pos = m_pos[static_cast<std::size_t>(i)];
+    const int last = grp.members.back();
+    grp.members[pos] = last;
+    m_pos[static_cast<std::size_t>(last)] = pos;
+    grp.members.pop_back();
+    if (grp.members.empty()) {
+      m_index.erase(grp.key);
+      m_free.push_back(g);
+    }
+  }
+  // `p` chosen on the representative `rep`, carried over to node `i` (same state up to a
+  // permutation of its GPUs).
+  static Placement on_node(const Cluster& c, const NodeState& rep, const Placement& p, int i,
+                           const Demand& d) {
+    const auto& n = c.nodes[static_cast<std::size_t>(i)];
+    Placement out;
+    out.node = i;
+    if (p.ngpu == 1) {
+      const int want = rep.gpu_free[static_cast<std::size_t>(p.gpu[0])];
+      for (int g = 0; g < n.gpus; ++g) {
+        if (n.gpu_free[static_cast<std::size_t>(g)] == want) {
+          out.ngpu = 1;
+          out.gpu[0] = g;
+          break;
+        }
+      }
+      return out;
+    }
+    for (int g = 0; g < n.gpus && out.ngpu < p.ngpu; ++g) {
+      if (n.gpu_free[static_cast<std::size_t>(g)] >= d.milli) {
+        out.gpu[static_cast<std::size_t>(out.ngpu++)] = g;
+      }
+    }
+    return out;
+  }
   double frag(const NodeState& n) {
     const auto k = key_of(n);
     if (auto it = m_memo.find(k); it != m_memo.end()) {
@@ -420,9 +546,14 @@ class FgdPolicy final : public Policy {
     m_memo.emplace(k, f);
     return f;
   }
+
   std::vector<TypicalPod> m_target;
   bool m_pack;
-  std::vector<double> m_before;
+  std::vector<Group> m_groups;
+  std::vector<int> m_free;  // indices of empty groups, for reuse
+  std::unordered_map<GroupKey, int, GroupKeyHash> m_index;
+  std::vector<int> m_group_of;     // node -> group
+  std::vector<std::size_t> m_pos;  // node -> index in its group's members
   std::unordered_map<Key, double, KeyHash> m_memo;
   std::vector<Placement> m_buf;
 };
