@@ -55,6 +55,9 @@ json to_json(const csim::InflateResult& r, const Context& c) {
             {"unscheduled", r.unscheduled},
             {"seconds", r.seconds},
             {"curve", curve}});
+  if (r.colo_gpu_weight >= 0) {
+    j["colo_gpu_weight"] = r.colo_gpu_weight;
+  }
   return j;
 }
 
@@ -76,6 +79,9 @@ json to_json(const csim::ReplayResult& r, const Context& c) {
             {"delay_p99_s", r.delay_p99_s},
             {"seconds", r.seconds},
             {"utilization", util}});
+  if (r.colo_gpu_weight >= 0) {
+    j["colo_gpu_weight"] = r.colo_gpu_weight;
+  }
   return j;
 }
 

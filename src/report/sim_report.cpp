@@ -146,6 +146,28 @@ std::string context_line(const json& first, bool inflate) {
                      num(first, "nodes"), str(first, "nodes_file"), v);
 }
 
+// What colo's calibration chose (docs/sim.md), or "" when no run says.
+std::string calibration_note(const json& runs) {
+  std::map<double, int> by_w;
+  int n = 0;
+  for (const auto& r : runs) {
+    const double w = num(r, "colo_gpu_weight");
+    if (std::isfinite(w)) {
+      ++by_w[w];
+      ++n;
+    }
+  }
+  if (n == 0) {
+    return "";
+  }
+  std::string parts;
+  for (const auto& [w, k] : by_w) {
+    parts += fmt::format("{}w = {:g} in {} of {} run(s)", parts.empty() ? "" : ", ", w, k, n);
+  }
+  return "colo's target weights, calibrated on pilot runs of this trace (GPU weight w): " + parts +
+         "\n";
+}
+
 std::string text_table(const Table& t) {
   std::vector<std::size_t> w(t.head.size(), 0);
   auto width = [](const std::string& s) {  // UTF-8 code points ('±')
@@ -268,7 +290,8 @@ std::string html(const json& runs, bool inflate, const std::string& context, con
   }
   std::string page = html_page_head("colo sim");
   page += "<h1>colo sim</h1><div class=\"banner sim\">" + html_escape(k_simulated_note) +
-          "</div><p>" + html_escape(context) + "</p><pre>" + html_escape(text_table(t)) + "</pre>";
+          "</div><p>" + html_escape(context) + "</p><pre>" +
+          html_escape(text_table(t) + calibration_note(runs)) + "</pre>";
   for (std::size_t i = 0; i < charts.size(); ++i) {
     page += fmt::format("<div class=\"chart\" id=\"chart{}\"></div>", i);
   }
@@ -289,12 +312,14 @@ std::string render_sim_report(const json& runs, ReportFormat format) {
   const auto context = runs.empty() ? std::string("no runs") : context_line(runs[0], inflate);
   switch (format) {
     case ReportFormat::markdown:
-      return fmt::format("# colo sim\n\n> {}\n\n{}\n\n{}", k_simulated_note, context,
-                         markdown_table(t));
+      return fmt::format("# colo sim\n\n> {}\n\n{}\n\n{}{}", k_simulated_note, context,
+                         markdown_table(t),
+                         calibration_note(runs).empty() ? "" : "\n" + calibration_note(runs));
     case ReportFormat::html:
       return html(runs, inflate, context, t);
     default:
-      return fmt::format("{}\n{}\n{}", k_simulated_note, context, text_table(t));
+      return fmt::format("{}\n{}\n{}{}", k_simulated_note, context, text_table(t),
+                         calibration_note(runs));
   }
 }
 

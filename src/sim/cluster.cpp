@@ -564,8 +564,8 @@ std::vector<std::string> policy_names() {
   return {"random", "firstfit", "bestfit", "dotprod", "packing", "fgd", "colo"};
 }
 
-Result<std::unique_ptr<Policy>> make_policy(const std::string& name,
-                                            std::vector<TypicalPod> target) {
+Result<std::unique_ptr<Policy>> make_policy(const std::string& name, std::vector<TypicalPod> target,
+                                            double colo_gpu_weight) {
   if (name == "random") {
     return std::unique_ptr<Policy>(std::make_unique<RandomPolicy>());
   }
@@ -580,6 +580,16 @@ Result<std::unique_ptr<Policy>> make_policy(const std::string& name,
   }
   if (name == "packing") {
     return std::unique_ptr<Policy>(std::make_unique<PackingPolicy>());
+  }
+  if (name == "colo" && colo_gpu_weight > 0) {
+    double sum = 0;
+    for (auto& t : target) {
+      t.p *= std::pow(static_cast<double>(t.demand.gpu_total()), colo_gpu_weight);
+      sum += t.p;
+    }
+    for (auto& t : target) {
+      t.p = sum > 0 ? t.p / sum : t.p;
+    }
   }
   if (name == "fgd" || name == "colo") {
     return std::unique_ptr<Policy>(std::make_unique<FgdPolicy>(std::move(target), name == "colo"));

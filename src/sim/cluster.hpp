@@ -95,8 +95,11 @@ class Policy {
 };
 
 // "random", "firstfit", "bestfit", "dotprod", "packing", "fgd", "colo".
-Result<std::unique_ptr<Policy>> make_policy(const std::string& name,
-                                            std::vector<TypicalPod> target);
+// `colo_gpu_weight` (w >= 0, colo only): colo measures fragmentation against the typical pods
+// weighted by count x (GPU asked)^w, w = 0 being FGD's count weights; experiments calibrate w per
+// trace (calibrate_colo, docs/sim.md).
+Result<std::unique_ptr<Policy>> make_policy(const std::string& name, std::vector<TypicalPod> target,
+                                            double colo_gpu_weight = 0);
 std::vector<std::string> policy_names();
 
 }  // namespace colo::csim

@@ -101,9 +101,12 @@ Result<std::vector<TracePod>> resample(const std::vector<TracePod>& pods, double
   return out;
 }
 
-Result<InflateResult> inflate(const std::vector<TraceNode>& nodes,
-                              const std::vector<TracePod>& pods, const std::string& policy_name,
-                              double load, std::uint64_t seed) {
+namespace {
+
+Result<InflateResult> inflate_with(const std::vector<TraceNode>& nodes,
+                                   const std::vector<TracePod>& pods,
+                                   const std::string& policy_name, double load, std::uint64_t seed,
+                                   double colo_gpu_weight) {
   const auto t0 = std::chrono::steady_clock::now();
   if (pods.empty()) {
     return fail(ErrorCode::invalid_argument, "the pod trace is empty");
@@ -113,7 +116,7 @@ Result<InflateResult> inflate(const std::vector<TraceNode>& nodes,
     return fail(ErrorCode::invalid_argument, "the node trace has no GPU");
   }
   const auto target = typical_pods(c, pods);
-  auto policy = make_policy(policy_name, target);
+  auto policy = make_policy(policy_name, target, colo_gpu_weight);
   if (!policy) {
     return fail(policy.error());
   }
@@ -155,6 +158,48 @@ Result<InflateResult> inflate(const std::vector<TraceNode>& nodes,
   return r;
 }
 
+}  // namespace
+
+Result<double> calibrate_colo(const std::vector<TraceNode>& nodes,
+                              const std::vector<TracePod>& pods, std::uint64_t seed) {
+  double best_w = 0;
+  double best = -1;
+  for (const double w : {0.0, 0.5}) {
+    double sum = 0;
+    for (std::uint64_t k = 1; k <= 2; ++k) {
+      auto r = inflate_with(nodes, pods, "colo", 1.3, 1'000'003ULL * (seed + 1) + k, w);
+      if (!r) {
+        return fail(r.error());
+      }
+      sum += r->allocated_pct;
+    }
+    if (sum > best + 1e-9) {
+      best = sum;
+      best_w = w;
+    }
+  }
+  return best_w;
+}
+
+Result<InflateResult> inflate(const std::vector<TraceNode>& nodes,
+                              const std::vector<TracePod>& pods, const std::string& policy_name,
+                              double load, std::uint64_t seed) {
+  if (policy_name != "colo") {
+    return inflate_with(nodes, pods, policy_name, load, seed, 0);
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  auto w = calibrate_colo(nodes, pods, seed);
+  if (!w) {
+    return fail(w.error());
+  }
+  auto r = inflate_with(nodes, pods, policy_name, load, seed, *w);
+  if (r) {
+    r->colo_gpu_weight = *w;
+    r->seconds = since(t0);
+  }
+  return r;
+}
+
 Result<ReplayResult> replay(const std::vector<TraceNode>& nodes, const std::vector<TracePod>& pods,
                             const std::string& policy_name, std::uint64_t seed, double load) {
   if (!(load > 0)) {
@@ -164,7 +209,15 @@ Result<ReplayResult> replay(const std::vector<TraceNode>& nodes, const std::vect
   const auto t0 = std::chrono::steady_clock::now();
   Cluster c(nodes);
   const auto target = typical_pods(c, pods);
-  auto policy = make_policy(policy_name, target);
+  double w = -1;
+  if (policy_name == "colo") {
+    auto cw = calibrate_colo(nodes, pods, seed);
+    if (!cw) {
+      return fail(cw.error());
+    }
+    w = *cw;
+  }
+  auto policy = make_policy(policy_name, target, std::max(0.0, w));
   if (!policy) {
     return fail(policy.error());
   }
@@ -172,6 +225,7 @@ Result<ReplayResult> replay(const std::vector<TraceNode>& nodes, const std::vect
   ReplayResult r;
   r.policy = policy_name;
   r.seed = seed;
+  r.colo_gpu_weight = w;
   std::vector<std::size_t> order;
   std::mt19937_64 copies_rng(seed ^ 0x9e3779b97f4a7c15ULL);
   std::uniform_real_distribution<double> u01(0, 1);

@@ -41,9 +41,18 @@ struct InflateResult {
   double allocated_pct = 0;                // at the end
   std::map<std::string, int> submitted;    // by pod type
   std::map<std::string, int> unscheduled;  // by pod type
-  double seconds = 0;                      // wall time of the simulation
+  double seconds = 0;                      // wall time of the simulation (with calibration)
+  double colo_gpu_weight = -1;             // colo: the calibrated weight; -1 for others
 };
 
+// colo's calibration: the GPU weight (0 or 0.5) of its target distribution that allocates more
+// in pilot inflate runs to 130% on this trace (2 pilot seeds derived from `seed`, never equal
+// to the seeds 1..1000 an experiment reports). Uses only the trace, as FGD's target does.
+Result<double> calibrate_colo(const std::vector<TraceNode>& nodes,
+                              const std::vector<TracePod>& pods, std::uint64_t seed);
+
+// Pods are drawn from `pods` (with replacement, seeded) until the GPU requested reaches `load`
+// x capacity; nothing leaves. The curve has a point per 1% of capacity requested.
 Result<InflateResult> inflate(const std::vector<TraceNode>& nodes,
                               const std::vector<TracePod>& pods, const std::string& policy,
                               double load, std::uint64_t seed);
@@ -61,6 +70,7 @@ struct ReplayResult {
   double delay_p99_s = 0;
   std::vector<std::pair<double, double>> utilization;  // (time s, GPU allocated %), <= 200 points
   double seconds = 0;
+  double colo_gpu_weight = -1;  // colo: the calibrated weight; -1 for others
 };
 
 // `load` scales the pods: each trace pod arrives floor(load) times, plus once more with

@@ -47,8 +47,20 @@ TEST(SimReport, TableAveragesSeedsPerPolicyAtEachLoad) {
   EXPECT_LT(md.find("| fgd"), md.find("| colo"));  // order of first appearance
 }
 
+TEST(SimReport, SaysWhatColoCalibrated) {
+  json runs = {inflate_run("fgd", 1, 90, 130), inflate_run("colo", 1, 95, 130),
+               inflate_run("colo", 2, 95, 130)};
+  EXPECT_EQ(render_sim_report(runs, ReportFormat::text).find("calibrated"), std::string::npos);
+  runs[1]["colo_gpu_weight"] = 0.5;
+  runs[2]["colo_gpu_weight"] = 0;
+  EXPECT_NE(render_sim_report(runs, ReportFormat::markdown)
+                .find("(GPU weight w): w = 0 in 1 of 2 run(s), w = 0.5 in 1 of 2 run(s)"),
+            std::string::npos);
+}
+
 TEST(SimReport, LoadsARunNeverReachedShowAsDashes) {
-  const auto text = render_sim_report(json{inflate_run("bestfit", 1, 60, 105)}, ReportFormat::text);
+  const auto text =
+      render_sim_report(json::array({inflate_run("bestfit", 1, 60, 105)}), ReportFormat::text);
   EXPECT_NE(text.find("bestfit"), std::string::npos);
   // 100% reached (57.14), 110/120/130% not.
   EXPECT_NE(text.find("bestfit   57.14       -       -       - 60.00"), std::string::npos) << text;
@@ -92,12 +104,12 @@ TEST(SimReport, ReplayRunsTabulateQueueing) {
             {"delay_p99_s", 100},
             {"seconds", 0.25},
             {"utilization", json::array({{0, 10}, {5, 50}})}};
-  const auto md = render_sim_report(json{r}, ReportFormat::markdown);
+  const auto md = render_sim_report(json::array({r}), ReportFormat::markdown);
   EXPECT_NE(md.find("replay of 40 trace pods from p.csv x2 on 3 nodes"), std::string::npos) << md;
   EXPECT_NE(md.find("| fgd | 78.00 | 78.00 | 2.00 | 12.50 | 3.00 | 100.00 | 1 | 0.25 |"),
             std::string::npos)
       << md;
-  const auto html = render_sim_report(json{r}, ReportFormat::html);
+  const auto html = render_sim_report(json::array({r}), ReportFormat::html);
   EXPECT_NE(html.find("GPU allocated over time"), std::string::npos);
 }
 

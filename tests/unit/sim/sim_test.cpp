@@ -241,6 +241,25 @@ TEST(Experiments, InflateIsDeterministicAndReachesTheLoad) {
   EXPECT_FALSE(inflate(nodes, pods, "nope", 1.3, 1));
 }
 
+TEST(Experiments, ColoCalibratesItsTargetWeightsOnPilotRunsOnly) {
+  const auto nodes = mixed_nodes();
+  const auto pods = mixed_pods(300, 5);
+  auto w1 = calibrate_colo(nodes, pods, 3);
+  auto w2 = calibrate_colo(nodes, pods, 3);
+  ASSERT_TRUE(w1 && w2);
+  EXPECT_EQ(*w1, *w2);
+  EXPECT_TRUE(*w1 == 0.0 || *w1 == 0.5) << *w1;
+  auto colo = inflate(nodes, pods, "colo", 1.3, 3);
+  ASSERT_TRUE(colo);
+  EXPECT_EQ(colo->colo_gpu_weight, *w1);
+  auto fgd = inflate(nodes, pods, "fgd", 1.3, 3);
+  EXPECT_EQ(fgd->colo_gpu_weight, -1);
+  auto rep = replay(nodes, pods, "colo", 3);
+  ASSERT_TRUE(rep);
+  EXPECT_EQ(rep->colo_gpu_weight, *w1);
+  EXPECT_FALSE(calibrate_colo(nodes, {}, 1));
+}
+
 TEST(Experiments, ReplayQueuesWhatDoesNotFitAndFinishesEverything) {
   // One node of 1 GPU; three whole-GPU pods arriving together, 10 s each: they run one after
   // another (queueing delays 0, 10, 20 s).
