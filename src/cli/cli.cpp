@@ -11,7 +11,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <iostream>
 #include <map>
 #include <set>
@@ -156,16 +155,7 @@ int cmd_export(const std::string& results, const std::string& id, const std::str
   const auto* data = &loaded->runs;
   const std::string text =
       format == "csv" ? export_csv(*e, *data) : export_json(*e, *data, summarize(*e, *data));
-  if (output.empty() || output == "-") {
-    out << text;
-    return 0;
-  }
-  std::ofstream f(output, std::ios::trunc);
-  f << text;
-  if (!f.flush()) {
-    return report_error(err, Error{ErrorCode::io, fmt::format("cannot write '{}'", output), {}});
-  }
-  return 0;
+  return write_output(text, output, out, err);
 }
 
 // Everything a report shows, from the store.
@@ -265,17 +255,8 @@ int cmd_report(const std::string& results, const std::string& id, const std::str
   if (output.empty() && *f == ReportFormat::html) {
     output = fmt::format("colo-report-{}.html", in->exp.id);
   }
-  if (output.empty() || output == "-") {
-    out << text;
-    return 0;
-  }
-  if (auto st = write_file_atomically(output, text); !st) {
-    return report_error(err, st.error());
-  }
-  err << fmt::format("colo: wrote {} ({:.1f} KiB){}\n", output,
-                     static_cast<double>(text.size()) / 1024.0,
-                     in->partial ? ", partial: the experiment is not done" : "");
-  return 0;
+  return write_output(text, output, out, err,
+                      in->partial ? ", partial: the experiment is not done" : "");
 }
 
 // The same (mode, group, workload) in two experiments: rates, difference, and whether it is

@@ -66,4 +66,18 @@ Status write_file_atomically(const std::string& path, const std::string& text) {
   return {};
 }
 
+int write_output(const std::string& text, const std::string& output, std::ostream& out,
+                 std::ostream& err, const std::string& note) {
+  if (output.empty() || output == "-") {
+    out << text;
+    return 0;
+  }
+  if (auto st = write_file_atomically(output, text); !st) {
+    return report_error(err, st.error());
+  }
+  err << fmt::format("colo: wrote {} ({:.1f} KiB){}\n", output,
+                     static_cast<double>(text.size()) / 1024.0, note);
+  return 0;
+}
+
 }  // namespace colo

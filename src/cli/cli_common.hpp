@@ -23,4 +23,9 @@ Result<ExperimentRecord> pick_experiment(Store& store, const std::string& id_tex
 // Errors: io (disk full, no permission), naming the path.
 Status write_file_atomically(const std::string& path, const std::string& text);
 
+// A command's output: printed to `out` when `output` is empty or "-", else written atomically
+// to that file and "colo: wrote FILE (N KiB)<note>" said on `err`. Returns the exit code.
+int write_output(const std::string& text, const std::string& output, std::ostream& out,
+                 std::ostream& err, const std::string& note = "");
+
 }  // namespace colo

@@ -85,20 +85,6 @@ json to_json(const csim::ReplayResult& r, const Context& c) {
   return j;
 }
 
-// Prints `text` to `out`, or writes it atomically to `output` (then a line on `err`).
-int emit(const std::string& text, const std::string& output, std::ostream& out, std::ostream& err) {
-  if (output.empty() || output == "-") {
-    out << text;
-    return 0;
-  }
-  if (auto st = write_file_atomically(output, text); !st) {
-    return report_error(err, st.error());
-  }
-  err << fmt::format("colo: wrote {} ({:.1f} KiB)\n", output,
-                     static_cast<double>(text.size()) / 1024.0);
-  return 0;
-}
-
 Result<std::int64_t> save(const std::string& results_dir, const json& runs) {
   std::error_code ec;
   std::filesystem::create_directories(results_dir, ec);
@@ -225,7 +211,7 @@ int cmd_sim(const SimOptions& o, std::ostream& out, std::ostream& err) {
         "colo: saved {} run(s) as sim batch {} in {} (colo report --sim --batch {})\n", runs.size(),
         *batch, store_path(o.results_dir), *batch);
   }
-  return emit(render_sim_report(runs, *format), o.output, out, err);
+  return write_output(render_sim_report(runs, *format), o.output, out, err);
 }
 
 int cmd_sim_report(const std::string& results_dir, std::int64_t batch, const std::string& format,
@@ -266,7 +252,7 @@ int cmd_sim_report(const std::string& results_dir, std::int64_t batch, const std
   if (out_path.empty() && *f == ReportFormat::html) {
     out_path = fmt::format("colo-sim-report-{}.html", recs->front().batch);
   }
-  return emit(render_sim_report(runs, *f), out_path, out, err);
+  return write_output(render_sim_report(runs, *f), out_path, out, err);
 }
 
 }  // namespace colo
