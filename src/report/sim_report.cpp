@@ -2,9 +2,11 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <map>
+#include <string_view>
 #include <vector>
 
 #include "report/stats.hpp"
@@ -34,7 +36,8 @@ double at(const json& run, int requested_pct) {
   return reached + 0.5 >= requested_pct ? v : k_nan;
 }
 
-std::string cell(const std::vector<double>& v) {
+// mean ± sd over seeds; `counts`: without decimals for one seed, one decimal else.
+std::string cell(const std::vector<double>& v, bool counts = false) {
   std::vector<double> ok;
   for (double x : v) {
     if (std::isfinite(x)) {
@@ -45,7 +48,11 @@ std::string cell(const std::vector<double>& v) {
     return "-";
   }
   const auto s = stat_of(ok);
-  return s.n > 1 ? fmt::format("{:.2f} ± {:.2f}", s.mean, s.sd) : fmt::format("{:.2f}", s.mean);
+  if (s.n == 1) {
+    return counts ? fmt::format("{:.0f}", s.mean) : fmt::format("{:.2f}", s.mean);
+  }
+  return counts ? fmt::format("{:.1f} ± {:.1f}", s.mean, s.sd)
+                : fmt::format("{:.2f} ± {:.2f}", s.mean, s.sd);
 }
 
 double num(const json& o, const char* key) {
@@ -121,7 +128,8 @@ Table summary_table(const json& runs, bool inflate) {
       std::vector<std::string> row{p};
       for (const char* k : {"scheduled", "completed", "never_scheduled", "delay_mean_s",
                             "delay_p50_s", "delay_p99_s"}) {
-        row.push_back(cell(col([k](const json& r) { return num(r, k); })));
+        row.push_back(cell(col([k](const json& r) { return num(r, k); }),
+                           std::string_view(k).find("delay") == std::string_view::npos));
       }
       row.push_back(std::to_string(rs.size()));
       row.push_back(fmt::format("{:.2f}", secs));
