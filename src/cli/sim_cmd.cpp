@@ -77,6 +77,9 @@ json to_json(const csim::ReplayResult& r, const Context& c) {
             {"delay_mean_s", r.delay_mean_s},
             {"delay_p50_s", r.delay_p50_s},
             {"delay_p99_s", r.delay_p99_s},
+            {"jct_mean_s", r.jct_mean_s},
+            {"jct_p99_s", r.jct_p99_s},
+            {"makespan_s", r.makespan_s},
             {"seconds", r.seconds},
             {"utilization", util}});
   if (r.colo_gpu_weight >= 0) {

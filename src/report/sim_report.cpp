@@ -87,8 +87,9 @@ Table summary_table(const json& runs, bool inflate) {
               "at 120%", "at 130%", "final",
               "seeds",   "s/run",   "unscheduled pods by type (all seeds)"};
   } else {
-    t.head = {"policy",      "scheduled",   "completed", "never sched.", "delay mean s",
-              "delay p50 s", "delay p99 s", "seeds",     "s/run"};
+    t.head = {"policy",       "scheduled",   "completed",   "never sched.",
+              "delay mean s", "delay p50 s", "delay p99 s", "JCT mean s",
+              "JCT p99 s",    "makespan s",  "seeds",       "s/run"};
   }
   for (const auto& p : order) {
     const auto& rs = by[p];
@@ -126,10 +127,11 @@ Table summary_table(const json& runs, bool inflate) {
       t.rows.push_back(std::move(row));
     } else {
       std::vector<std::string> row{p};
-      for (const char* k : {"scheduled", "completed", "never_scheduled", "delay_mean_s",
-                            "delay_p50_s", "delay_p99_s"}) {
+      for (const char* k :
+           {"scheduled", "completed", "never_scheduled", "delay_mean_s", "delay_p50_s",
+            "delay_p99_s", "jct_mean_s", "jct_p99_s", "makespan_s"}) {
         row.push_back(cell(col([k](const json& r) { return num(r, k); }),
-                           std::string_view(k).find("delay") == std::string_view::npos));
+                           !std::string_view(k).ends_with("_s")));
       }
       row.push_back(std::to_string(rs.size()));
       row.push_back(fmt::format("{:.2f}", secs));
@@ -229,7 +231,7 @@ std::string markdown_table(const Table& t) {
 std::string csv(const json& runs, bool inflate) {
   std::string out = inflate ? "policy,seed,requested_pct,allocated_pct,frag_pct\n"
                             : "policy,seed,pods,scheduled,completed,never_scheduled,delay_mean_s,"
-                              "delay_p50_s,delay_p99_s,seconds\n";
+                              "delay_p50_s,delay_p99_s,jct_mean_s,jct_p99_s,makespan_s,seconds\n";
   for (const auto& r : runs) {
     const auto p = str(r, "policy");
     const auto seed = static_cast<long long>(num(r, "seed"));
@@ -239,10 +241,11 @@ std::string csv(const json& runs, bool inflate) {
                            c["allocated_pct"].get<double>(), c["frag_pct"].get<double>());
       }
     } else {
-      out += fmt::format("{},{},{:g},{:g},{:g},{:g},{:.1f},{:.1f},{:.1f},{:.3f}\n", p, seed,
-                         num(r, "pods"), num(r, "scheduled"), num(r, "completed"),
-                         num(r, "never_scheduled"), num(r, "delay_mean_s"), num(r, "delay_p50_s"),
-                         num(r, "delay_p99_s"), num(r, "seconds"));
+      out += fmt::format(
+          "{},{},{:g},{:g},{:g},{:g},{:.1f},{:.1f},{:.1f},{:.1f},{:.1f},{:.1f},{:.3f}\n", p, seed,
+          num(r, "pods"), num(r, "scheduled"), num(r, "completed"), num(r, "never_scheduled"),
+          num(r, "delay_mean_s"), num(r, "delay_p50_s"), num(r, "delay_p99_s"),
+          num(r, "jct_mean_s"), num(r, "jct_p99_s"), num(r, "makespan_s"), num(r, "seconds"));
     }
   }
   return out;

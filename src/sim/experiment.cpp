@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cmath>
 #include <limits>
@@ -253,6 +254,7 @@ Result<ReplayResult> replay(const std::vector<TraceNode>& nodes, const std::vect
   std::priority_queue<Running, std::vector<Running>, std::greater<>> running;
   std::vector<std::size_t> pending;
   std::vector<double> delays;
+  std::vector<double> jcts;  // queueing delay + run time, per scheduled pod
   std::vector<std::pair<double, double>> util;
   std::size_t next = 0;
   auto try_pending = [&](double now) {
@@ -279,10 +281,12 @@ Result<ReplayResult> replay(const std::vector<TraceNode>& nodes, const std::vect
       (*policy)->changed(c, pl.node);
       ++r.scheduled;
       delays.push_back(now - arrival(i));
+      jcts.push_back(delays.back() + static_cast<double>(pods[i].deletion - pods[i].creation));
       running.push({now + static_cast<double>(pods[i].deletion - pods[i].creation), i, pl});
     }
     pending.swap(still);
   };
+  const double first_arrival = order.empty() ? 0 : arrival(order.front());
   while (next < order.size() || !running.empty()) {
     const double t_arrive =
         next < order.size() ? arrival(order[next]) : std::numeric_limits<double>::infinity();
@@ -296,6 +300,7 @@ Result<ReplayResult> replay(const std::vector<TraceNode>& nodes, const std::vect
       c.apply(done.pl, c.demand_of(pods[done.pod]), -1);
       (*policy)->changed(c, done.pl.node);
       ++r.completed;
+      r.makespan_s = std::max(r.makespan_s, done.end - first_arrival);
       freed = true;
     }
     bool arrived = false;
@@ -309,16 +314,28 @@ Result<ReplayResult> replay(const std::vector<TraceNode>& nodes, const std::vect
     util.emplace_back(now, pct(static_cast<double>(c.gpu_allocated()), c));
   }
   r.never_scheduled = static_cast<int>(pending.size());
-  if (!delays.empty()) {
-    double s = 0;
-    for (double d : delays) {
-      s += d;
+  // (mean, median, p99) of v, sorted in place; zeros when empty.
+  auto summary = [](std::vector<double>& v) {
+    std::array<double, 3> out{};
+    if (v.empty()) {
+      return out;
     }
-    r.delay_mean_s = s / static_cast<double>(delays.size());
-    std::sort(delays.begin(), delays.end());
-    r.delay_p50_s = delays[delays.size() / 2];
-    r.delay_p99_s = delays[std::min(delays.size() - 1, delays.size() * 99 / 100)];
-  }
+    double sum = 0;
+    for (double x : v) {
+      sum += x;
+    }
+    std::sort(v.begin(), v.end());
+    out = {sum / static_cast<double>(v.size()), v[v.size() / 2],
+           v[std::min(v.size() - 1, v.size() * 99 / 100)]};
+    return out;
+  };
+  const auto ds = summary(delays);
+  r.delay_mean_s = ds[0];
+  r.delay_p50_s = ds[1];
+  r.delay_p99_s = ds[2];
+  const auto js = summary(jcts);
+  r.jct_mean_s = js[0];
+  r.jct_p99_s = js[2];
   const std::size_t step = std::max<std::size_t>(1, util.size() / 200);
   for (std::size_t i = 0; i < util.size(); i += step) {
     r.utilization.push_back(util[i]);

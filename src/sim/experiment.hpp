@@ -68,6 +68,9 @@ struct ReplayResult {
   double delay_mean_s = 0;  // queueing delay of scheduled pods
   double delay_p50_s = 0;
   double delay_p99_s = 0;
+  double jct_mean_s = 0;  // job completion time: queueing delay + the pod's run time
+  double jct_p99_s = 0;
+  double makespan_s = 0;                               // first arrival to last completion
   std::vector<std::pair<double, double>> utilization;  // (time s, GPU allocated %), <= 200 points
   double seconds = 0;
   double colo_gpu_weight = -1;  // colo: the calibrated weight; -1 for others

@@ -2,12 +2,20 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include <string>
 
 namespace colo {
 namespace {
 
 using nlohmann::json;
+
+// The first data line of a CSV.
+std::string csv_line(const std::string& csv) {
+  const auto a = csv.find('\n') + 1;
+  return csv.substr(a, csv.find('\n', a) - a);
+}
 
 // An inflate run whose curve rises linearly to `top` % allocated at `reach` % requested.
 json inflate_run(const std::string& policy, int seed, double top, int reach) {
@@ -102,12 +110,22 @@ TEST(SimReport, ReplayRunsTabulateQueueing) {
             {"delay_mean_s", 12.5},
             {"delay_p50_s", 3},
             {"delay_p99_s", 100},
+            {"jct_mean_s", 40},
+            {"jct_p99_s", 300},
+            {"makespan_s", 5000},
             {"seconds", 0.25},
             {"utilization", json::array({{0, 10}, {5, 50}})}};
   const auto md = render_sim_report(json::array({r}), ReportFormat::markdown);
   EXPECT_NE(md.find("replay of 40 trace pods from p.csv x2 on 3 nodes"), std::string::npos) << md;
-  EXPECT_NE(md.find("| fgd | 78 | 78 | 2 | 12.50 | 3.00 | 100.00 | 1 | 0.25 |"), std::string::npos)
+  EXPECT_NE(
+      md.find(
+          "| fgd | 78 | 78 | 2 | 12.50 | 3.00 | 100.00 | 40.00 | 300.00 | 5000.00 | 1 | 0.25 |"),
+      std::string::npos)
       << md;
+  const auto text = render_sim_report(json::array({r}), ReportFormat::text);
+  EXPECT_NE(text.find("JCT p99 s"), std::string::npos) << text;
+  const auto line = csv_line(render_sim_report(json::array({r}), ReportFormat::csv));
+  EXPECT_EQ(std::count(line.begin(), line.end(), ','), 12) << line;
   const auto html = render_sim_report(json::array({r}), ReportFormat::html);
   EXPECT_NE(html.find("GPU allocated over time"), std::string::npos);
 }

@@ -283,6 +283,9 @@ TEST(Experiments, ReplayQueuesWhatDoesNotFitAndFinishesEverything) {
   EXPECT_EQ(r->never_scheduled, 0);
   EXPECT_DOUBLE_EQ(r->delay_mean_s, 10.0);
   EXPECT_DOUBLE_EQ(r->delay_p99_s, 20.0);
+  EXPECT_DOUBLE_EQ(r->jct_mean_s, 20.0);  // 10, 20, 30 s
+  EXPECT_DOUBLE_EQ(r->jct_p99_s, 30.0);
+  EXPECT_DOUBLE_EQ(r->makespan_s, 30.0);
   auto twice = replay(nodes, pods, "fgd", 1, 2.0);  // load 2: every pod twice
   ASSERT_TRUE(twice);
   EXPECT_EQ(twice->pods, 6);
