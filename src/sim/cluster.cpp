@@ -387,50 +387,46 @@ class FgdPolicy final : public Policy {
     if (m_group_of.size() != c.nodes.size()) {
       build(c);
     }
-    // Best (group, placement on its representative); FGD: weighted reservoir over ties.
+    auto& cache = m_cache[demand_id(d)];
+    if (cache.size() < m_groups.size()) {
+      cache.resize(m_groups.size());
+    }
+    // Best group (its cached best placement); FGD: a reservoir over ties weighted by the tied
+    // (node, placement) pairs, so each is equally likely.
     int pick_g = -1;
-    Placement pick;
     double best_delta = std::numeric_limits<double>::infinity();
     double best_pack = std::numeric_limits<double>::infinity();
     std::uint64_t tied_weight = 0;
     for (int g = 0; g < static_cast<int>(m_groups.size()); ++g) {
       auto& grp = m_groups[static_cast<std::size_t>(g)];
-      if (grp.members.empty() || !c.fits(grp.rep, d)) {
+      if (grp.members.empty()) {
         continue;
       }
-      m_buf.clear();
-      c.choices(grp.rep, -1, d, m_buf);
-      if (std::isnan(grp.before)) {
-        grp.before = frag(grp.rep);
+      auto& e = cache[static_cast<std::size_t>(g)];
+      if (e.version != grp.version) {
+        score(c, d, grp, e);
       }
-      for (const auto& p : m_buf) {
-        NodeState after = grp.rep;
-        after.cpu_free -= d.cpu;
-        for (int k = 0; k < p.ngpu; ++k) {
-          after.gpu_free[static_cast<std::size_t>(p.gpu[static_cast<std::size_t>(k)])] -= d.milli;
-        }
-        const double delta = frag(after) - grp.before;
-        const auto weight = static_cast<std::uint64_t>(grp.members.size());
-        if (m_pack) {
-          const double pack = after.gpu_free_total() * 1e9 + static_cast<double>(after.cpu_free);
-          if (delta < best_delta - 1e-9 ||
-              (std::fabs(delta - best_delta) <= 1e-9 && pack < best_pack)) {
-            best_delta = delta;
-            best_pack = pack;
-            pick_g = g;
-            pick = p;
-          }
-        } else if (delta < best_delta - 1e-9) {
-          best_delta = delta;
-          tied_weight = weight;
+      if (e.n_tied == 0) {
+        continue;  // does not fit
+      }
+      if (m_pack) {
+        if (e.delta < best_delta - 1e-9 ||
+            (std::fabs(e.delta - best_delta) <= 1e-9 && e.pack < best_pack)) {
+          best_delta = e.delta;
+          best_pack = e.pack;
           pick_g = g;
-          pick = p;
-        } else if (std::fabs(delta - best_delta) <= 1e-9) {
-          tied_weight += weight;
-          if (std::uniform_int_distribution<std::uint64_t>(0, tied_weight - 1)(rng) < weight) {
-            pick_g = g;
-            pick = p;
-          }
+        }
+        continue;
+      }
+      const auto weight = static_cast<std::uint64_t>(grp.members.size()) * e.n_tied;
+      if (e.delta < best_delta - 1e-9) {
+        best_delta = e.delta;
+        tied_weight = weight;
+        pick_g = g;
+      } else if (std::fabs(e.delta - best_delta) <= 1e-9) {
+        tied_weight += weight;
+        if (std::uniform_int_distribution<std::uint64_t>(0, tied_weight - 1)(rng) < weight) {
+          pick_g = g;
         }
       }
     }
@@ -438,10 +434,19 @@ class FgdPolicy final : public Policy {
       return {};
     }
     const auto& grp = m_groups[static_cast<std::size_t>(pick_g)];
-    // colo: the group's first member (deterministic); FGD: uniform within the group.
-    const std::size_t m =
-        m_pack ? 0 : std::uniform_int_distribution<std::size_t>(0, grp.members.size() - 1)(rng);
-    return on_node(c, grp.rep, pick, grp.members[m], d);
+    const auto& e = cache[static_cast<std::size_t>(pick_g)];
+    // colo: the group's first member and its best placement (deterministic); FGD: uniform
+    // among the tied placements and the group's members.
+    std::size_t choice = 0;
+    std::size_t m = 0;
+    if (!m_pack) {
+      choice = std::uniform_int_distribution<std::size_t>(0, e.n_tied - 1U)(rng);
+      m = std::uniform_int_distribution<std::size_t>(0, grp.members.size() - 1)(rng);
+    }
+    Placement p;
+    p.ngpu = d.num_gpu;
+    p.gpu[0] = e.gpu[choice];
+    return on_node(c, grp.rep, p, grp.members[m], d);
   }
 
   void changed(const Cluster& c, int i) override {
@@ -463,7 +468,81 @@ class FgdPolicy final : public Policy {
     NodeState rep;
     std::vector<int> members;
     double before = std::numeric_limits<double>::quiet_NaN();
+    std::uint32_t version = 0;  // changes whenever the slot holds a new state
   };
+  // A group's best placements of one demand, valid while `version` is the group's.
+  struct Scored {
+    std::uint32_t version = 0;
+    std::uint8_t n_tied = 0;  // placements tied at the best delta; 0: the demand does not fit
+    std::array<std::int8_t, k_max_gpus> gpu{};  // one GPU demands: the tied GPUs of `rep`
+    double delta = 0;
+    double pack = 0;  // colo's tie-break of the best placement
+  };
+  struct DemandKey {
+    std::int64_t cpu, mem;
+    int num_gpu, milli;
+    std::uint32_t mask;
+    bool operator==(const DemandKey&) const = default;
+  };
+  struct DemandKeyHash {
+    std::size_t operator()(const DemandKey& k) const {
+      std::uint64_t h = static_cast<std::uint64_t>(k.cpu) * 0x9E3779B97F4A7C15ULL;
+      h ^= static_cast<std::uint64_t>(k.mem) + 0x7F4A7C159E3779B9ULL + (h << 6) + (h >> 2);
+      h ^= (static_cast<std::uint64_t>(k.num_gpu) << 40) ^
+           (static_cast<std::uint64_t>(k.milli) << 20) ^ k.mask;
+      return static_cast<std::size_t>(h * 0xC2B2AE3D27D4EB4FULL);
+    }
+  };
+
+  int demand_id(const Demand& d) {
+    const DemandKey k{d.cpu, d.mem, d.num_gpu, d.milli, d.model_mask};
+    auto [it, fresh] = m_demand_ids.emplace(k, static_cast<int>(m_cache.size()));
+    if (fresh) {
+      m_cache.emplace_back();
+    }
+    return it->second;
+  }
+
+  // Scores every placement of `d` on the group's representative into `e`.
+  void score(const Cluster& c, const Demand& d, Group& grp, Scored& e) {
+    e = Scored{};
+    e.version = grp.version;
+    if (!c.fits(grp.rep, d)) {
+      return;
+    }
+    m_buf.clear();
+    c.choices(grp.rep, -1, d, m_buf);
+    if (std::isnan(grp.before)) {
+      grp.before = frag(grp.rep);
+    }
+    e.delta = std::numeric_limits<double>::infinity();
+    e.pack = std::numeric_limits<double>::infinity();
+    for (const auto& p : m_buf) {
+      NodeState after = grp.rep;
+      after.cpu_free -= d.cpu;
+      for (int k = 0; k < p.ngpu; ++k) {
+        after.gpu_free[static_cast<std::size_t>(p.gpu[static_cast<std::size_t>(k)])] -= d.milli;
+      }
+      const double delta = frag(after) - grp.before;
+      const double pack = after.gpu_free_total() * 1e9 + static_cast<double>(after.cpu_free);
+      const auto gpu = static_cast<std::int8_t>(p.ngpu == 1 ? p.gpu[0] : -1);
+      if (delta < e.delta - 1e-9) {
+        e.delta = delta;
+        e.pack = pack;
+        e.n_tied = 1;
+        e.gpu[0] = gpu;
+      } else if (std::fabs(delta - e.delta) <= 1e-9) {
+        if (m_pack) {
+          if (pack < e.pack) {
+            e.pack = pack;
+            e.gpu[0] = gpu;
+          }
+        } else {
+          e.gpu[e.n_tied++] = gpu;
+        }
+      }
+    }
+  }
 
   void build(const Cluster& c) {
     m_groups.clear();
@@ -492,6 +571,7 @@ class FgdPolicy final : public Policy {
       grp.key = k;
       grp.rep = c.nodes[static_cast<std::size_t>(i)];
       grp.before = std::numeric_limits<double>::quiet_NaN();
+      grp.version = ++m_version;
       m_index.emplace(k, g);
     }
     auto& members = m_groups[static_cast<std::size_t>(g)].members;
@@ -556,6 +636,9 @@ class FgdPolicy final : public Policy {
   std::vector<std::size_t> m_pos;  // node -> index in its group's members
   std::unordered_map<Key, double, KeyHash> m_memo;
   std::vector<Placement> m_buf;
+  std::uint32_t m_version = 0;
+  std::unordered_map<DemandKey, int, DemandKeyHash> m_demand_ids;
+  std::vector<std::vector<Scored>> m_cache;  // [demand id][group]
 };
 
 }  // namespace
