@@ -2,6 +2,8 @@
 // decision on tiny clusters, and properties (capacity, constraints, determinism).
 #include <gtest/gtest.h>
 
+#include <array>
+
 #include <fstream>
 #include <random>
 
@@ -149,6 +151,29 @@ TEST(Policies, ColoBreaksFgdTiesByPacking) {
   c.apply({2, 1, {0}}, want(1, 1000), +1);
   auto p = place_on(c, "colo", want(1, 1000), {typ(1, 1000, 1.0)});
   EXPECT_EQ(p.node, 2);
+}
+
+// FGD breaks ties uniformly over nodes even though identical nodes are scored as one group:
+// three idle GPU nodes (one group) and a CPU-only node tie for a CPU pod (delta 0 everywhere),
+// so the CPU-only node gets about a quarter of the picks (a half if groups were weighted alike).
+TEST(Policies, FgdTiesAreUniformOverNodesNotGroups) {
+  Cluster c({{"a", 64000, 262144, 2, "G"},
+             {"b", 64000, 262144, 2, "G"},
+             {"c", 64000, 262144, 2, "G"},
+             {"cpu", 64000, 262144, 0, ""}});
+  auto policy = make_policy("fgd", {typ(1, 1000, 1.0)});
+  ASSERT_TRUE(policy);
+  std::array<int, 4> picks{};
+  std::mt19937_64 rng(11);
+  const int n = 4000;
+  for (int i = 0; i < n; ++i) {
+    const auto p = (*policy)->place(c, {1000, 1000, 0, 0, 0}, rng);
+    ASSERT_GE(p.node, 0);
+    ++picks[static_cast<std::size_t>(p.node)];
+  }
+  for (int k = 0; k < 4; ++k) {
+    EXPECT_NEAR(picks[static_cast<std::size_t>(k)], n / 4, n / 20) << "node " << k;
+  }
 }
 
 std::vector<TracePod> mixed_pods(int n, std::uint64_t seed) {
