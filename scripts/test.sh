@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command (README): installs the Debian packages it needs, checks formatting, then
-# builds and runs every test twice: gcc with -Werror, and clang-19 with ASan+UBSan.
+# builds and runs every test twice: gcc with -Werror, and clang-19 with ASan+UBSan; then
+# clang-tidy (scripts/tidy.sh) over the sources.
 # GPU tests (ctest label `gpu`) report "skipped" on machines without an NVIDIA GPU.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,4 +16,5 @@ for preset in ci-gcc asan; do
   cmake --build --preset "$preset" -j "$jobs"
   ctest --preset "$preset" -j "$jobs" --timeout 300
 done
-echo "all tests passed (gcc -Werror, clang-19 ASan+UBSan)"
+./scripts/tidy.sh build/asan
+echo "all tests passed (gcc -Werror, clang-19 ASan+UBSan, clang-tidy)"

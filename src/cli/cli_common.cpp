@@ -24,7 +24,7 @@ Result<ExperimentId> parse_id(const std::string& text) {
     if (used == text.size() && v > 0) {
       return static_cast<ExperimentId>(v);
     }
-  } catch (const std::exception&) {
+  } catch (const std::exception&) {  // NOLINT(bugprone-empty-catch): not a number, said below
   }
   return fail(ErrorCode::invalid_argument,
               fmt::format("'{}' is not an experiment id (see `colo ls`)", text));

@@ -10,6 +10,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <ctime>
 #include <map>
 #include <ostream>
@@ -82,7 +83,7 @@ class Terminal {
 
 std::string bar(double frac, int width) {
   frac = std::clamp(frac, 0.0, 1.0);
-  const int n = static_cast<int>(frac * width + 0.5);
+  const int n = static_cast<int>(std::lround(frac * width));
   return "[" + std::string(static_cast<std::size_t>(n), '#') +
          std::string(static_cast<std::size_t>(width - n), '.') + "]";
 }

@@ -128,7 +128,7 @@ std::string format_bytes(std::uint64_t bytes) {
 
 std::string format_progress(int done, int total, Seconds elapsed, int width) {
   const double frac = total > 0 ? std::clamp(static_cast<double>(done) / total, 0.0, 1.0) : 1.0;
-  const int filled = static_cast<int>(frac * width + 0.5);
+  const int filled = static_cast<int>(std::lround(frac * width));
   std::string bar = "[" + std::string(static_cast<std::size_t>(filled), '#') +
                     std::string(static_cast<std::size_t>(width - filled), '.') + "]";
   std::string eta = "ETA unknown";

@@ -117,7 +117,7 @@ Result<std::string> resolve_executable(const std::string& program, const std::st
     auto end = path.find(':', start);
     const std::string dir =
         path.substr(start, end == std::string::npos ? std::string::npos : end - start);
-    const std::string cand = (fs::path(dir.empty() ? std::string(".") : dir) / program).string();
+    std::string cand = (fs::path(dir.empty() ? std::string(".") : dir) / program).string();
     if (is_executable_file(cand)) {
       return cand;
     }

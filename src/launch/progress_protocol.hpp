@@ -13,7 +13,7 @@ namespace colo {
 
 inline constexpr int k_progress_fd = 3;
 inline constexpr int k_start_fd = 4;
-inline constexpr std::size_t k_max_progress_line = 64 * 1024;
+inline constexpr std::size_t k_max_progress_line = std::size_t{64} * 1024;
 
 enum class ProgressKind { ready, step, error, done, other };
 

@@ -16,7 +16,6 @@ bool parse_proc_stat(const std::string& text, pid_t& pgrp, double& cpu_ticks, lo
     return false;
   }
   std::istringstream in(text.substr(close + 2));
-  std::string field;
   // fields after comm: 3 state, 4 ppid, 5 pgrp, ..., 14 utime, 15 stime, ..., 24 rss
   std::string fields[22];
   for (int i = 0; i < 22; ++i) {

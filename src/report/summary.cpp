@@ -31,7 +31,7 @@ double sum_samples(const RunData& rd) {
 std::optional<double> rate_of(const WorkloadRecord& w, bool& by_wall_time) {
   if (w.throughput) {
     by_wall_time = false;
-    return *w.throughput;
+    return w.throughput;
   }
   if (w.runtime_s > 0) {
     by_wall_time = true;

@@ -474,7 +474,7 @@ class FgdPolicy final : public Policy {
   struct Scored {
     std::uint32_t version = 0;
     std::uint8_t n_tied = 0;  // placements tied at the best delta; 0: the demand does not fit
-    std::array<std::int8_t, k_max_gpus> gpu{};  // one GPU demands: the tied GPUs of `rep`
+    std::array<std::uint8_t, k_max_gpus> gpu{};  // one GPU demands: the tied GPUs of `rep`
     double delta = 0;
     double pack = 0;  // colo's tie-break of the best placement
   };
@@ -525,7 +525,7 @@ class FgdPolicy final : public Policy {
       }
       const double delta = frag(after) - grp.before;
       const double pack = after.gpu_free_total() * 1e9 + static_cast<double>(after.cpu_free);
-      const auto gpu = static_cast<std::int8_t>(p.ngpu == 1 ? p.gpu[0] : -1);
+      const auto gpu = static_cast<std::uint8_t>(p.ngpu == 1 ? p.gpu[0] : 0);
       if (delta < e.delta - 1e-9) {
         e.delta = delta;
         e.pack = pack;

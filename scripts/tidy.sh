@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# clang-tidy-19 over colo's C++ sources (src/, apps/, workloads/; checks in .clang-tidy, every
+# warning an error). Needs the compile database of a configured preset (default: asan, the
+# clang build). Usage: scripts/tidy.sh [BUILD_DIR]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build=${1:-build/asan}
+[ -f "$build/compile_commands.json" ] || { echo "tidy: no $build/compile_commands.json (configure a preset first)"; exit 2; }
+find src apps workloads -name '*.cpp' -print0 | sort -z |
+  xargs -0 -P "$(nproc)" -n 4 clang-tidy-19 -p "$build" --quiet 2> /tmp/colo-tidy.$$.err ||
+  { grep -E "warning:|error:" /tmp/colo-tidy.$$.err || true; rm -f /tmp/colo-tidy.$$.err; echo "tidy: FAILED"; exit 1; }
+rm -f /tmp/colo-tidy.$$.err
+echo "tidy: clean"
