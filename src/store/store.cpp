@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include <array>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
@@ -491,6 +492,61 @@ Status Store::finish_run(const RunRecord& r) {
 }
 
 namespace {
+// The workloads table's columns after `id`, in the order bind_workload binds them and
+// read_workload reads them; every workload statement is built from this one list.
+constexpr std::array<const char*, 19> k_workload_columns = {"run_id",
+                                                            "name",
+                                                            "copy",
+                                                            "gpu",
+                                                            "pid",
+                                                            "argv_json",
+                                                            "exit_class",
+                                                            "exit_code",
+                                                            "signal",
+                                                            "message",
+                                                            "steps",
+                                                            "samples",
+                                                            "window_s",
+                                                            "throughput",
+                                                            "runtime_s",
+                                                            "peak_rss_bytes",
+                                                            "peak_gpu_mem_bytes",
+                                                            "stdout_path",
+                                                            "stderr_path"};
+
+// "a, b, c" (or "a=?, b=?, c=?" with `suffix` "=?").
+std::string workload_columns(const char* suffix = "") {
+  std::string out;
+  for (const char* c : k_workload_columns) {
+    out += (out.empty() ? "" : ", ") + std::string(c) + suffix;
+  }
+  return out;
+}
+
+// Columns from `first` on, in k_workload_columns order.
+void read_workload(Stmt& s, int first, WorkloadRecord& w) {
+  int i = first;
+  w.run_id = s.i64(i++);
+  w.name = s.text(i++);
+  w.copy = s.i32(i++);
+  w.gpu = s.i32(i++);
+  w.pid = s.i32(i++);
+  w.argv_json = s.text(i++);
+  w.exit_class = exit_class_from(s.text(i++));
+  w.exit_code = s.i32(i++);
+  w.signal = s.i32(i++);
+  w.message = s.text(i++);
+  w.steps = s.i64(i++);
+  w.samples = s.f64(i++);
+  w.window_s = s.f64(i++);
+  w.throughput = s.opt_f64(i++);
+  w.runtime_s = s.f64(i++);
+  w.peak_rss_bytes = s.f64(i++);
+  w.peak_gpu_mem_bytes = s.f64(i++);
+  w.stdout_path = s.text(i++);
+  w.stderr_path = s.text(i++);
+}
+
 void bind_workload(Stmt& s, const WorkloadRecord& w) {
   s.bind(1, w.run_id).bind(2, w.name).bind(3, w.copy).bind(4, w.gpu).bind(5, w.pid);
   s.bind(6, w.argv_json).bind(7, std::string(to_string(w.exit_class))).bind(8, w.exit_code);
@@ -501,32 +557,31 @@ void bind_workload(Stmt& s, const WorkloadRecord& w) {
 }  // namespace
 
 Result<WorkloadId> Store::add_workload(const WorkloadRecord& w) {
-  Stmt s(m_db,
-         "INSERT INTO workloads(run_id, name, copy, gpu, pid, argv_json, exit_class, exit_code, "
-         "signal, message, steps, samples, window_s, throughput, runtime_s, peak_rss_bytes, "
-         "peak_gpu_mem_bytes, stdout_path, stderr_path) VALUES "
-         "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+  static const std::string sql = [] {
+    std::string q = "?";
+    for (std::size_t i = 1; i < k_workload_columns.size(); ++i) {
+      q += ",?";
+    }
+    return "INSERT INTO workloads(" + workload_columns() + ") VALUES (" + q + ")";
+  }();
+  Stmt s(m_db, sql.c_str());
   bind_workload(s, w);
   COLO_TRY(run_done(m_db, s, "cannot add workload"));
   return sqlite3_last_insert_rowid(m_db);
 }
 
 Status Store::update_workload(const WorkloadRecord& w) {
-  Stmt s(m_db,
-         "UPDATE workloads SET run_id=?, name=?, copy=?, gpu=?, pid=?, argv_json=?, exit_class=?, "
-         "exit_code=?, signal=?, message=?, steps=?, samples=?, window_s=?, throughput=?, "
-         "runtime_s=?, peak_rss_bytes=?, peak_gpu_mem_bytes=?, stdout_path=?, stderr_path=? "
-         "WHERE id=?");
+  static const std::string sql = "UPDATE workloads SET " + workload_columns("=?") + " WHERE id=?";
+  Stmt s(m_db, sql.c_str());
   bind_workload(s, w);
-  s.bind(20, w.id);
+  s.bind(static_cast<int>(k_workload_columns.size()) + 1, w.id);
   return run_done(m_db, s, "cannot update workload");
 }
 
 Result<std::vector<WorkloadRecord>> Store::workloads(RunId run) {
-  Stmt s(m_db,
-         "SELECT id, run_id, name, copy, gpu, pid, argv_json, exit_class, exit_code, signal, "
-         "message, steps, samples, window_s, throughput, runtime_s, peak_rss_bytes, "
-         "peak_gpu_mem_bytes, stdout_path, stderr_path FROM workloads WHERE run_id=? ORDER BY id");
+  static const std::string sql =
+      "SELECT id, " + workload_columns() + " FROM workloads WHERE run_id=? ORDER BY id";
+  Stmt s(m_db, sql.c_str());
   if (!s.ok()) {
     return fail(sql_error(m_db, "cannot read workloads"));
   }
@@ -535,25 +590,7 @@ Result<std::vector<WorkloadRecord>> Store::workloads(RunId run) {
   while (s.step() == SQLITE_ROW) {
     WorkloadRecord w;
     w.id = s.i64(0);
-    w.run_id = s.i64(1);
-    w.name = s.text(2);
-    w.copy = s.i32(3);
-    w.gpu = s.i32(4);
-    w.pid = s.i32(5);
-    w.argv_json = s.text(6);
-    w.exit_class = exit_class_from(s.text(7));
-    w.exit_code = s.i32(8);
-    w.signal = s.i32(9);
-    w.message = s.text(10);
-    w.steps = s.i64(11);
-    w.samples = s.f64(12);
-    w.window_s = s.f64(13);
-    w.throughput = s.opt_f64(14);
-    w.runtime_s = s.f64(15);
-    w.peak_rss_bytes = s.f64(16);
-    w.peak_gpu_mem_bytes = s.f64(17);
-    w.stdout_path = s.text(18);
-    w.stderr_path = s.text(19);
+    read_workload(s, 1, w);
     out.push_back(std::move(w));
   }
   return out;
