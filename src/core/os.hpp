@@ -2,7 +2,9 @@
 // Small POSIX facts shared by every module. Thread-safe; no privileges needed.
 #include <sys/types.h>
 
+#include <map>
 #include <string>
+#include <vector>
 
 namespace colo {
 
@@ -15,5 +17,16 @@ bool group_alive(pid_t pgid);
 // Directory for colo's per-user state that outlives a run (ownership records of MPS daemons and
 // MIG instances): $COLO_STATE_DIR, else <temp dir>/colo-state-<uid>. Not created here.
 std::string user_state_dir();
+
+// This process's environment ("KEY=value" entries) with `overrides` replacing or adding keys:
+// what a child spawned with `overrides` sees. Not thread-safe against setenv() elsewhere.
+std::vector<std::string> merged_environment(const std::map<std::string, std::string>& overrides);
+
+// The environment of process `pid` from /proc ("KEY=value" entries); empty when it is gone or
+// not readable (another user's process, without privileges).
+std::vector<std::string> process_environment(pid_t pid);
+
+// Pointers into `strings`, null-terminated, for execve(); valid while `strings` lives unchanged.
+std::vector<char*> c_strings(std::vector<std::string>& strings);
 
 }  // namespace colo

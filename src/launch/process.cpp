@@ -17,9 +17,8 @@
 #include <fstream>
 #include <random>
 
+#include "core/os.hpp"
 #include "launch/progress_protocol.hpp"
-
-extern char** environ;
 
 namespace colo {
 namespace {
@@ -142,29 +141,10 @@ Result<Spawned> spawn(const SpawnRequest& req) {
                 fmt::format("working directory '{}' does not exist", req.cwd));
   }
   // Everything the child needs is built before fork.
-  std::vector<std::string> env_strings;
-  for (char** e = environ; e && *e; ++e) {
-    std::string kv(*e);
-    auto eq = kv.find('=');
-    if (eq != std::string::npos && req.env.count(kv.substr(0, eq))) {
-      continue;
-    }
-    env_strings.push_back(std::move(kv));
-  }
-  for (const auto& [k, v] : req.env) {
-    env_strings.push_back(k + "=" + v);
-  }
-  std::vector<char*> envp;
-  for (auto& s : env_strings) {
-    envp.push_back(s.data());
-  }
-  envp.push_back(nullptr);
+  auto env_strings = merged_environment(req.env);
+  const auto envp = c_strings(env_strings);
   std::vector<std::string> argv_strings = req.argv;
-  std::vector<char*> argv;
-  for (auto& s : argv_strings) {
-    argv.push_back(s.data());
-  }
-  argv.push_back(nullptr);
+  const auto argv = c_strings(argv_strings);
 
   int out_fd = open_output(req.stdout_path);
   if (out_fd < 0) {
@@ -237,9 +217,7 @@ int sweep_token(const std::string& token) {
     if (*end != '\0' || pid <= 0 || pid == self) {
       continue;
     }
-    std::ifstream in(fmt::format("/proc/{}/environ", pid), std::ios::binary);
-    std::string entry;
-    while (std::getline(in, entry, '\0')) {
+    for (const auto& entry : process_environment(static_cast<pid_t>(pid))) {
       if (entry == needle) {
         if (::kill(static_cast<pid_t>(pid), SIGKILL) == 0) {
           ++killed;

@@ -19,8 +19,6 @@
 
 #include "core/os.hpp"
 
-extern char** environ;
-
 namespace colo {
 namespace fs = std::filesystem;
 namespace {
@@ -32,28 +30,13 @@ constexpr const char* k_pipe = "COLO_MPS_PIPE=";
 // Runs `control` with extra environment, `input` on stdin; returns its exit status.
 Result<int> run_control(const std::string& control, const std::map<std::string, std::string>& env,
                         const std::string& args, const std::string& input) {
-  std::vector<std::string> env_s;
-  for (char** e = environ; e && *e; ++e) {
-    std::string kv(*e);
-    if (!env.count(kv.substr(0, kv.find('=')))) {
-      env_s.push_back(kv);
-    }
+  auto env_s = merged_environment(env);
+  const auto envp = c_strings(env_s);
+  std::vector<std::string> argv_s{control};
+  if (!args.empty()) {
+    argv_s.push_back(args);
   }
-  for (const auto& [k, v] : env) {
-    env_s.push_back(k + "=" + v);
-  }
-  std::vector<char*> envp;
-  for (auto& s : env_s) {
-    envp.push_back(s.data());
-  }
-  envp.push_back(nullptr);
-  std::string prog = control;
-  std::string arg = args;
-  std::vector<char*> argv{prog.data()};
-  if (!arg.empty()) {
-    argv.push_back(arg.data());
-  }
-  argv.push_back(nullptr);
+  const auto argv = c_strings(argv_s);
   int in[2];
   if (::pipe2(in, O_CLOEXEC) != 0) {
     return fail(ErrorCode::process, "pipe failed", std::strerror(errno));
@@ -82,17 +65,6 @@ Result<int> run_control(const std::string& control, const std::map<std::string, 
   return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
-// Environment entries of a process (empty when it is gone or unreadable).
-std::vector<std::string> environ_of(pid_t pid) {
-  std::ifstream in(fmt::format("/proc/{}/environ", pid), std::ios::binary);
-  std::vector<std::string> out;
-  std::string e;
-  while (std::getline(in, e, '\0')) {
-    out.push_back(e);
-  }
-  return out;
-}
-
 // (pid, pipe dir, owner pid) of every live MPS process colo started.
 struct Found {
   pid_t pid;
@@ -111,7 +83,7 @@ std::vector<Found> colo_mps_processes() {
     }
     std::string pipe;
     pid_t owner = 0;
-    for (const auto& e : environ_of(static_cast<pid_t>(pid))) {
+    for (const auto& e : process_environment(static_cast<pid_t>(pid))) {
       if (e.rfind(k_pipe, 0) == 0) {
         pipe = e.substr(std::strlen(k_pipe));
       } else if (e.rfind(k_owner, 0) == 0) {
