@@ -65,6 +65,14 @@ int cmd_run(const std::string& spec_path, const EngineOptions& opts, std::ostrea
   return r->failed_workloads > 0 ? k_exit_workloads_failed : 0;
 }
 
+// "YYYY-MM-DD HH:MM" in local time.
+std::string local_minute(double unix_seconds) {
+  const auto t = static_cast<std::time_t>(unix_seconds);
+  char when[32] = {};
+  std::strftime(when, sizeof(when), "%Y-%m-%d %H:%M", std::localtime(&t));
+  return when;
+}
+
 int cmd_ls(const std::string& results, std::ostream& out, std::ostream& err) {
   auto store = Store::open(store_path(results), OpenMode::read_only);
   if (!store) {
@@ -86,12 +94,23 @@ int cmd_ls(const std::string& results, std::ostream& out, std::ostream& err) {
         done += r.status == RunStatus::done ? 1 : 0;
       }
     }
-    const auto t = static_cast<std::time_t>(e.created_at);
-    char when[32] = {};
-    std::strftime(when, sizeof(when), "%Y-%m-%d %H:%M", std::localtime(&t));
     out << fmt::format("{:>4}  {:<24} {:<12} {:<6} {:>6} {:>10}  {}\n", e.id, e.name, e.status,
                        e.simulated ? "sim" : e.backend, fmt::format("{}/{}", done, total),
-                       format_duration(Seconds(e.wall_s)), when);
+                       format_duration(Seconds(e.wall_s)), local_minute(e.created_at));
+  }
+  auto batches = store->sim_batches();
+  if (!batches) {
+    return report_error(err, batches.error());
+  }
+  if (!batches->empty()) {
+    out << fmt::format(
+        "\ncolo sim batches (simulated cluster scheduling; colo report --sim --batch N)\n"
+        "{:>4}  {:<8} {:>6} {:>5}  {:<16}  {}\n",
+        "N", "mode", "load", "runs", "created", "policies");
+  }
+  for (const auto& b : *batches) {
+    out << fmt::format("{:>4}  {:<8} {:>6g} {:>5}  {:<16}  {}\n", b.batch, b.mode, b.load, b.runs,
+                       local_minute(b.created_at), b.policies);
   }
   return 0;
 }

@@ -122,4 +122,14 @@ struct SimRunRecord {
   std::string result_json;
 };
 
+// One stored `colo sim` batch at a glance.
+struct SimBatchSummary {
+  std::int64_t batch = 0;
+  double created_at = 0;  // Unix seconds
+  std::string mode;
+  double load = 0;
+  int runs = 0;
+  std::string policies;  // comma-separated, in stored order
+};
+
 }  // namespace colo

@@ -774,4 +774,22 @@ Result<std::vector<SimRunRecord>> Store::sim_runs(std::int64_t batch) {
   return out;
 }
 
+Result<std::vector<SimBatchSummary>> Store::sim_batches() {
+  std::vector<SimBatchSummary> out;
+  if (!has_table("sim_runs")) {
+    return out;
+  }
+  Stmt s(m_db,
+         "SELECT batch, min(created_at), min(mode), min(load), count(*), "
+         "(SELECT group_concat(policy, ',') FROM (SELECT DISTINCT policy FROM sim_runs r2 "
+         "WHERE r2.batch = r.batch ORDER BY id)) FROM sim_runs r GROUP BY batch ORDER BY batch");
+  if (!s.ok()) {
+    return fail(sql_error(m_db, "cannot read sim batches"));
+  }
+  while (s.step() == SQLITE_ROW) {
+    out.push_back({s.i64(0), s.f64(1), s.text(2), s.f64(3), s.i32(4), s.text(5)});
+  }
+  return out;
+}
+
 }  // namespace colo

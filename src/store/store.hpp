@@ -78,6 +78,8 @@ class Store {
   // the newest batch.
   Result<std::int64_t> add_sim_runs(const std::vector<SimRunRecord>& runs);
   Result<std::vector<SimRunRecord>> sim_runs(std::int64_t batch = 0);
+  // Every stored batch, oldest first (empty for a schema-1 store).
+  Result<std::vector<SimBatchSummary>> sim_batches();
 
   // Rows with t >= since (run-relative seconds); all by default.
   Result<std::vector<ProgressRow>> progress(WorkloadId id, double since = -1e300);

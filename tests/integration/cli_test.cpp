@@ -626,6 +626,11 @@ TEST_F(Cli, SimSavesABatchThatReportRendersAgain) {
   auto html = colo({"report", "--sim"});
   ASSERT_EQ(html.rc, 0) << html.err;
   EXPECT_GT(slurp(m_dir / "colo-sim-report-1.html").size(), 100000U) << html.err;
+  auto ls = colo({"ls"});
+  ASSERT_EQ(ls.rc, 0) << ls.err;
+  EXPECT_NE(ls.out.find("colo sim batches"), std::string::npos) << ls.out;
+  EXPECT_NE(ls.out.find("inflate"), std::string::npos) << ls.out;
+  EXPECT_NE(ls.out.find("fgd,colo"), std::string::npos) << ls.out;
   auto missing = colo({"report", "--sim", "--batch", "5"});
   EXPECT_EQ(missing.rc, 2);
   EXPECT_NE(missing.err.find("no sim batch 5"), std::string::npos) << missing.err;

@@ -232,6 +232,15 @@ TEST_F(StoreTest, SimRunsAreStoredInBatchesAndTheNewestIsTheDefault) {
   EXPECT_EQ((*first)[0].result_json, R"({"policy":"fgd"})");
   EXPECT_DOUBLE_EQ((*first)[0].load, 1.3);
   EXPECT_TRUE(s->sim_runs(9)->empty());
+  auto batches = s->sim_batches();
+  ASSERT_TRUE(batches);
+  ASSERT_EQ(batches->size(), 2U);
+  EXPECT_EQ((*batches)[0].batch, 1);
+  EXPECT_EQ((*batches)[0].runs, 2);
+  EXPECT_EQ((*batches)[0].policies, "fgd");
+  EXPECT_EQ((*batches)[0].mode, "inflate");
+  EXPECT_DOUBLE_EQ((*batches)[0].load, 1.3);
+  EXPECT_EQ((*batches)[1].policies, "colo");
 }
 
 // A store written by the colo before sim results (schema 1) still reads; a read-write open
@@ -254,6 +263,7 @@ TEST_F(StoreTest, SchemaOneStoreReadsAndMigrates) {
     EXPECT_EQ(ro->schema_version(), 1);
     EXPECT_EQ(ro->experiments()->size(), 1U);
     EXPECT_TRUE(ro->sim_runs()->empty());
+    EXPECT_TRUE(ro->sim_batches()->empty());
     auto add = ro->add_sim_runs({sim_run("fgd", 1)});
     ASSERT_FALSE(add);
     EXPECT_NE(add.error().message.find("predates colo sim results"), std::string::npos);
