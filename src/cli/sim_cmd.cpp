@@ -55,8 +55,8 @@ json to_json(const csim::InflateResult& r, const Context& c) {
             {"unscheduled", r.unscheduled},
             {"seconds", r.seconds},
             {"curve", curve}});
-  if (r.colo_gpu_weight >= 0) {
-    j["colo_gpu_weight"] = r.colo_gpu_weight;
+  if (r.colo_gpu_weight) {
+    j["colo_gpu_weight"] = *r.colo_gpu_weight;
   }
   return j;
 }
@@ -82,8 +82,8 @@ json to_json(const csim::ReplayResult& r, const Context& c) {
             {"makespan_s", r.makespan_s},
             {"seconds", r.seconds},
             {"utilization", util}});
-  if (r.colo_gpu_weight >= 0) {
-    j["colo_gpu_weight"] = r.colo_gpu_weight;
+  if (r.colo_gpu_weight) {
+    j["colo_gpu_weight"] = *r.colo_gpu_weight;
   }
   return j;
 }

@@ -664,7 +664,7 @@ Result<std::unique_ptr<Policy>> make_policy(const std::string& name, std::vector
   if (name == "packing") {
     return std::unique_ptr<Policy>(std::make_unique<PackingPolicy>());
   }
-  if (name == "colo" && colo_gpu_weight > 0) {
+  if (name == "colo" && colo_gpu_weight != 0) {
     double sum = 0;
     for (auto& t : target) {
       t.p *= std::pow(static_cast<double>(t.demand.gpu_total()), colo_gpu_weight);

@@ -95,9 +95,9 @@ class Policy {
 };
 
 // "random", "firstfit", "bestfit", "dotprod", "packing", "fgd", "colo".
-// `colo_gpu_weight` (w >= 0, colo only): colo measures fragmentation against the typical pods
-// weighted by count x (GPU asked)^w, w = 0 being FGD's count weights; experiments calibrate w per
-// trace (calibrate_colo, docs/sim.md).
+// `colo_gpu_weight` (w, colo only): colo measures fragmentation against the typical pods weighted
+// by count x (GPU asked)^w, w = 0 being FGD's count weights (w > 0 favours big pods, w < 0
+// shares); experiments calibrate w per trace (calibrate_colo, docs/sim.md).
 Result<std::unique_ptr<Policy>> make_policy(const std::string& name, std::vector<TypicalPod> target,
                                             double colo_gpu_weight = 0);
 std::vector<std::string> policy_names();

@@ -165,7 +165,7 @@ Result<double> calibrate_colo(const std::vector<TraceNode>& nodes,
                               const std::vector<TracePod>& pods, std::uint64_t seed) {
   double best_w = 0;
   double best = -1;
-  for (const double w : {0.0, 0.5}) {
+  for (const double w : {0.0, 0.5, -0.5}) {
     double sum = 0;
     for (std::uint64_t k = 1; k <= 2; ++k) {
       auto r = inflate_with(nodes, pods, "colo", 1.3, 1'000'003ULL * (seed + 1) + k, w);
@@ -210,7 +210,7 @@ Result<ReplayResult> replay(const std::vector<TraceNode>& nodes, const std::vect
   const auto t0 = std::chrono::steady_clock::now();
   Cluster c(nodes);
   const auto target = typical_pods(c, pods);
-  double w = -1;
+  std::optional<double> w;
   if (policy_name == "colo") {
     auto cw = calibrate_colo(nodes, pods, seed);
     if (!cw) {
@@ -218,7 +218,7 @@ Result<ReplayResult> replay(const std::vector<TraceNode>& nodes, const std::vect
     }
     w = *cw;
   }
-  auto policy = make_policy(policy_name, target, std::max(0.0, w));
+  auto policy = make_policy(policy_name, target, w.value_or(0.0));
   if (!policy) {
     return fail(policy.error());
   }

@@ -8,6 +8,7 @@
 //            once placed.
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,12 +43,13 @@ struct InflateResult {
   std::map<std::string, int> submitted;    // by pod type
   std::map<std::string, int> unscheduled;  // by pod type
   double seconds = 0;                      // wall time of the simulation (with calibration)
-  double colo_gpu_weight = -1;             // colo: the calibrated weight; -1 for others
+  std::optional<double> colo_gpu_weight;   // colo: the calibrated weight; empty for others
 };
 
-// colo's calibration: the GPU weight (0 or 0.5) of its target distribution that allocates more
-// in pilot inflate runs to 130% on this trace (2 pilot seeds derived from `seed`, never equal
-// to the seeds 1..1000 an experiment reports). Uses only the trace, as FGD's target does.
+// colo's calibration: the GPU weight (0, 0.5 or -0.5; ties keep the earlier) of its target
+// distribution that allocates most in pilot inflate runs to 130% on this trace (2 pilot seeds
+// derived from `seed`, never equal to the seeds 1..1000 an experiment reports). Uses only the
+// trace, as FGD's target does.
 Result<double> calibrate_colo(const std::vector<TraceNode>& nodes,
                               const std::vector<TracePod>& pods, std::uint64_t seed);
 
@@ -73,7 +75,7 @@ struct ReplayResult {
   double makespan_s = 0;                               // first arrival to last completion
   std::vector<std::pair<double, double>> utilization;  // (time s, GPU allocated %), <= 200 points
   double seconds = 0;
-  double colo_gpu_weight = -1;  // colo: the calibrated weight; -1 for others
+  std::optional<double> colo_gpu_weight;  // colo: the calibrated weight; empty for others
 };
 
 // `load` scales the pods: each trace pod arrives floor(load) times, plus once more with
