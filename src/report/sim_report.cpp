@@ -282,6 +282,9 @@ std::string html(const json& runs, bool inflate, const std::string& context, con
     spec["encoding"]["y"]["field"] = field;
     spec["encoding"]["y"]["title"] = ytitle;
     spec["encoding"]["x"]["title"] = inflate ? "GPU requested, % of capacity" : "time (s)";
+    if (!inflate) {
+      spec["mark"]["interpolate"] = "step-after";  // allocation holds between events
+    }
     if (min_x >= 0) {
       spec["transform"] = json::array({{{"filter", fmt::format("datum.x >= {:g}", min_x)}}});
     }
@@ -290,7 +293,7 @@ std::string html(const json& runs, bool inflate, const std::string& context, con
   json charts = json::array();
   charts.push_back(line("y",
                         inflate ? "GPU allocated vs requested (mean over seeds)"
-                                : "GPU allocated over time (mean over seeds)",
+                                : "GPU allocated over time (peak per time bin, mean over seeds)",
                         "GPU allocated, % of capacity"));
   if (inflate) {
     // Where the policies part ways: the paper's figures show this range.

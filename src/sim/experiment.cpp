@@ -336,9 +336,24 @@ Result<ReplayResult> replay(const std::vector<TraceNode>& nodes, const std::vect
   const auto js = summary(jcts);
   r.jct_mean_s = js[0];
   r.jct_p99_s = js[2];
-  const std::size_t step = std::max<std::size_t>(1, util.size() / 200);
-  for (std::size_t i = 0; i < util.size(); i += step) {
-    r.utilization.push_back(util[i]);
+  // 200 equal time bins from the first to the last event, each the peak allocation in it (a
+  // bin without events holds the allocation carried over from before).
+  if (!util.empty()) {
+    constexpr int k_bins = 200;
+    const double t_first = util.front().first;
+    const double width = std::max(1e-9, (util.back().first - t_first) / k_bins);
+    double carried = util.front().second;
+    std::size_t i = 0;
+    for (int b = 0; b < k_bins; ++b) {
+      const double end = t_first + width * (b + 1);
+      double peak = carried;
+      while (i < util.size() && (util[i].first < end || b == k_bins - 1)) {
+        peak = std::max(peak, util[i].second);
+        carried = util[i].second;
+        ++i;
+      }
+      r.utilization.emplace_back(t_first + width * b, peak);
+    }
   }
   r.seconds = since(t0);
   return r;

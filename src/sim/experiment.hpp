@@ -72,8 +72,9 @@ struct ReplayResult {
   double delay_p99_s = 0;
   double jct_mean_s = 0;  // job completion time: queueing delay + the pod's run time
   double jct_p99_s = 0;
-  double makespan_s = 0;                               // first arrival to last completion
-  std::vector<std::pair<double, double>> utilization;  // (time s, GPU allocated %), <= 200 points
+  double makespan_s = 0;  // first arrival to last completion
+  // (bin start s, peak GPU allocated % in the bin): 200 equal bins over the replay
+  std::vector<std::pair<double, double>> utilization;
   double seconds = 0;
   std::optional<double> colo_gpu_weight;  // colo: the calibrated weight; empty for others
 };

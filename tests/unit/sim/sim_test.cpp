@@ -311,6 +311,11 @@ TEST(Experiments, ReplayQueuesWhatDoesNotFitAndFinishesEverything) {
   EXPECT_DOUBLE_EQ(r->jct_mean_s, 20.0);  // 10, 20, 30 s
   EXPECT_DOUBLE_EQ(r->jct_p99_s, 30.0);
   EXPECT_DOUBLE_EQ(r->makespan_s, 30.0);
+  ASSERT_EQ(r->utilization.size(), 200U);  // peak per bin: the one GPU is busy throughout
+  EXPECT_DOUBLE_EQ(r->utilization.front().first, 100.0);
+  for (const auto& [t, u] : r->utilization) {
+    EXPECT_DOUBLE_EQ(u, 100.0) << t;
+  }
   auto twice = replay(nodes, pods, "fgd", 1, 2.0);  // load 2: every pod twice
   ASSERT_TRUE(twice);
   EXPECT_EQ(twice->pods, 6);
