@@ -174,64 +174,10 @@ std::vector<TypicalPod> typical_pods(const Cluster& c, const std::vector<TracePo
 
 namespace {
 
-// Picks the best of scored candidates; exact ties are broken uniformly at random (as the
-// Kubernetes scheduler picks among nodes of equal score).
-class Chooser {
- public:
-  explicit Chooser(std::mt19937_64& rng) : m_rng(rng) {}
-  // Lower score is better.
-  void offer(const Placement& p, double score) {
-    if (score < m_best - 1e-9) {
-      m_best = score;
-      m_pick = p;
-      m_ties = 1;
-    } else if (std::fabs(score - m_best) <= 1e-9) {
-      ++m_ties;
-      if (std::uniform_int_distribution<std::uint64_t>(0, m_ties - 1)(m_rng) == 0) {
-        m_pick = p;
-      }
-    }
-  }
-  [[nodiscard]] Placement result() const { return m_pick; }
-
- private:
-  std::mt19937_64& m_rng;
-  double m_best = std::numeric_limits<double>::infinity();
-  std::uint64_t m_ties = 0;
-  Placement m_pick;
-};
-
-// Each policy scores every candidate placement; lower is better.
-class ScoredPolicy : public Policy {
- public:
-  Placement place(const Cluster& c, const Demand& d, std::mt19937_64& rng) override {
-    Chooser best(rng);
-    for (int i = 0; i < static_cast<int>(c.nodes.size()); ++i) {
-      m_buf.clear();
-      c.choices(i, d, m_buf);
-      for (const auto& p : m_buf) {
-        best.offer(p, score(c, d, p));
-      }
-    }
-    return best.result();
-  }
-
- protected:
-  virtual double score(const Cluster& c, const Demand& d, const Placement& p) = 0;
-  std::vector<Placement> m_buf;
-};
-
-class RandomPolicy final : public ScoredPolicy {
- public:
-  [[nodiscard]] std::string name() const override { return "random"; }
-  double score(const Cluster&, const Demand&, const Placement&) override { return 0; }
-};
-
 class FirstFitPolicy final : public Policy {
  public:
   [[nodiscard]] std::string name() const override { return "firstfit"; }
   Placement place(const Cluster& c, const Demand& d, std::mt19937_64&) override {
-    std::vector<Placement> buf;
     for (int i = 0; i < static_cast<int>(c.nodes.size()); ++i) {
       const auto& n = c.nodes[static_cast<std::size_t>(i)];
       if (!c.fits(n, d)) {
@@ -257,80 +203,6 @@ std::int64_t max_cpu(const Cluster& c) {
   }
   return m;
 }
-
-// Free GPU of node after placing `d` as `p`, and the free amount of the GPU(s) it used.
-int gpu_after(const Cluster& c, const Demand& d, const Placement& p) {
-  return c.nodes[static_cast<std::size_t>(p.node)].gpu_free_total() - d.milli * p.ngpu;
-}
-
-class BestFitPolicy final : public ScoredPolicy {
- public:
-  [[nodiscard]] std::string name() const override { return "bestfit"; }
-  double score(const Cluster& c, const Demand& d, const Placement& p) override {
-    if (m_cpu == 0) {
-      m_cpu = max_cpu(c);
-    }
-    const auto& n = c.nodes[static_cast<std::size_t>(p.node)];
-    // Σ w (free - request) / max spec over CPU and GPU, w = 0.5 each (the authors' baseline);
-    // within a node, the fullest GPU that fits.
-    const double node_part =
-        0.5 * static_cast<double>(n.cpu_free - d.cpu) / static_cast<double>(m_cpu) +
-        0.5 * gpu_after(c, d, p) / (k_max_gpus * double{k_milli});
-    const double gpu_part = p.ngpu == 1 ? n.gpu_free[static_cast<std::size_t>(p.gpu[0])] : 0;
-    return node_part + 1e-7 * gpu_part;
-  }
-
- private:
-  std::int64_t m_cpu = 0;
-};
-
-class DotProductPolicy final : public ScoredPolicy {
- public:
-  [[nodiscard]] std::string name() const override { return "dotprod"; }
-  double score(const Cluster& c, const Demand& d, const Placement& p) override {
-    const auto& n = c.nodes[static_cast<std::size_t>(p.node)];
-    const auto& s = c.spec[static_cast<std::size_t>(p.node)];
-    // Tetris-style alignment of the node's free vector and the request, both normalized by
-    // the node's capacity; the authors' baseline prefers the smallest product.
-    const auto cap_cpu = static_cast<double>(std::max<std::int64_t>(1, s.cpu_milli));
-    const double cap_gpu = std::max(1, s.gpus) * double{k_milli};
-    const double gpu_free =
-        p.ngpu == 1 ? n.gpu_free[static_cast<std::size_t>(p.gpu[0])] : n.gpu_free_total();
-    return (static_cast<double>(n.cpu_free) / cap_cpu) * (static_cast<double>(d.cpu) / cap_cpu) +
-           (gpu_free / cap_gpu) * (d.gpu_total() / cap_gpu);
-  }
-};
-
-class PackingPolicy final : public ScoredPolicy {
- public:
-  [[nodiscard]] std::string name() const override { return "packing"; }
-  double score(const Cluster& c, const Demand& d, const Placement& p) override {
-    const auto& n = c.nodes[static_cast<std::size_t>(p.node)];
-    int fully_free = 0;
-    for (int g = 0; g < n.gpus; ++g) {
-      fully_free += n.gpu_free[static_cast<std::size_t>(g)] == k_milli ? 1 : 0;
-    }
-    if (d.num_gpu == 0) {
-      return 0;
-    }
-    // 1. an already shared GPU (least free first); 2. free GPUs of a used node (fewest);
-    // 3. an idle node (fewest GPUs).
-    int use_free = 0;
-    int shared_left = 0;
-    for (int k = 0; k < p.ngpu; ++k) {
-      const int f = n.gpu_free[static_cast<std::size_t>(p.gpu[static_cast<std::size_t>(k)])];
-      use_free += f == k_milli ? 1 : 0;
-      shared_left += f;
-    }
-    if (fully_free == n.gpus) {
-      return 3000 + fully_free;
-    }
-    if (use_free > 0) {
-      return 2000 + use_free;
-    }
-    return 1000 + shared_left / 10.0;
-  }
-};
 
 // Node states as a hashable key for the fragmentation memo (memory does not enter it).
 struct Key {
@@ -358,31 +230,32 @@ Key key_of(const NodeState& n) {
   return k;
 }
 
-// Full node state as a group key: nodes with equal keys are interchangeable for FGD (same
-// choices up to a GPU permutation, same fragmentation).
+// A node's state and capacity as a group key: nodes with equal keys are interchangeable for
+// every scoring policy (same choices up to a GPU permutation, same scores).
 struct GroupKey {
   Key k;
   std::int64_t mem = 0;
-  bool operator==(const GroupKey& o) const { return k == o.k && mem == o.mem; }
+  std::int64_t cap_cpu = 0;
+  bool operator==(const GroupKey& o) const {
+    return k == o.k && mem == o.mem && cap_cpu == o.cap_cpu;
+  }
 };
 struct GroupKeyHash {
   std::size_t operator()(const GroupKey& g) const {
-    return KeyHash{}(g.k) ^ static_cast<std::size_t>(g.mem) * 0xC2B2AE3D27D4EB4FULL;
+    return KeyHash{}(g.k) ^ static_cast<std::size_t>(g.mem) * 0xC2B2AE3D27D4EB4FULL ^
+           static_cast<std::size_t>(g.cap_cpu) * 0x165667B19E3779F9ULL;
   }
 };
 
-// FGD: the placement whose node's fragmentation grows least; ties at random. `colo` breaks
-// FGD's ties by packing instead (the node left with the least free GPU, then CPU), keeping
-// idle nodes whole for multi-GPU pods.
-// Nodes in identical states are kept in groups and scored once per group (a tie among a group's
-// nodes is broken uniformly, as if each node had been scored): the cost per pod grows with the
-// number of distinct node states, not with the number of nodes.
-class FgdPolicy final : public Policy {
+// Every policy but firstfit scores each feasible placement (lower is better) and takes the
+// best; exact ties are broken uniformly at random over (node, placement) pairs, as the
+// Kubernetes scheduler picks among equal nodes, or, for a policy with deterministic ties, by
+// its secondary score (then the first such group's first node).
+// Nodes in identical states are kept in groups and scored once per group, and each group keeps
+// its best placements per distinct pod demand until its state changes: the cost per pod grows
+// with the number of distinct node states, and mostly reads one cached entry per group.
+class GroupedPolicy : public Policy {
  public:
-  FgdPolicy(std::vector<TypicalPod> target, bool pack_ties)
-      : m_target(std::move(target)), m_pack(pack_ties) {}
-  [[nodiscard]] std::string name() const override { return m_pack ? "colo" : "fgd"; }
-
   Placement place(const Cluster& c, const Demand& d, std::mt19937_64& rng) override {
     if (m_group_of.size() != c.nodes.size()) {
       build(c);
@@ -391,11 +264,11 @@ class FgdPolicy final : public Policy {
     if (cache.size() < m_groups.size()) {
       cache.resize(m_groups.size());
     }
-    // Best group (its cached best placement); FGD: a reservoir over ties weighted by the tied
+    // Best group (its cached best placement); random ties: a reservoir weighted by the tied
     // (node, placement) pairs, so each is equally likely.
     int pick_g = -1;
-    double best_delta = std::numeric_limits<double>::infinity();
-    double best_pack = std::numeric_limits<double>::infinity();
+    double best = std::numeric_limits<double>::infinity();
+    double best_second = std::numeric_limits<double>::infinity();
     std::uint64_t tied_weight = 0;
     for (int g = 0; g < static_cast<int>(m_groups.size()); ++g) {
       auto& grp = m_groups[static_cast<std::size_t>(g)];
@@ -409,21 +282,21 @@ class FgdPolicy final : public Policy {
       if (e.n_tied == 0) {
         continue;  // does not fit
       }
-      if (m_pack) {
-        if (e.delta < best_delta - 1e-9 ||
-            (std::fabs(e.delta - best_delta) <= 1e-9 && e.pack < best_pack)) {
-          best_delta = e.delta;
-          best_pack = e.pack;
+      if (m_deterministic_ties) {
+        if (e.primary < best - 1e-9 ||
+            (std::fabs(e.primary - best) <= 1e-9 && e.secondary < best_second)) {
+          best = e.primary;
+          best_second = e.secondary;
           pick_g = g;
         }
         continue;
       }
       const auto weight = static_cast<std::uint64_t>(grp.members.size()) * e.n_tied;
-      if (e.delta < best_delta - 1e-9) {
-        best_delta = e.delta;
+      if (e.primary < best - 1e-9) {
+        best = e.primary;
         tied_weight = weight;
         pick_g = g;
-      } else if (std::fabs(e.delta - best_delta) <= 1e-9) {
+      } else if (std::fabs(e.primary - best) <= 1e-9) {
         tied_weight += weight;
         if (std::uniform_int_distribution<std::uint64_t>(0, tied_weight - 1)(rng) < weight) {
           pick_g = g;
@@ -435,11 +308,9 @@ class FgdPolicy final : public Policy {
     }
     const auto& grp = m_groups[static_cast<std::size_t>(pick_g)];
     const auto& e = cache[static_cast<std::size_t>(pick_g)];
-    // colo: the group's first member and its best placement (deterministic); FGD: uniform
-    // among the tied placements and the group's members.
     std::size_t choice = 0;
     std::size_t m = 0;
-    if (!m_pack) {
+    if (!m_deterministic_ties) {
       choice = std::uniform_int_distribution<std::size_t>(0, e.n_tied - 1U)(rng);
       m = std::uniform_int_distribution<std::size_t>(0, grp.members.size() - 1)(rng);
     }
@@ -453,8 +324,7 @@ class FgdPolicy final : public Policy {
     if (m_group_of.size() != c.nodes.size()) {
       return;  // not built yet: place() builds from the current state
     }
-    const auto& n = c.nodes[static_cast<std::size_t>(i)];
-    const GroupKey k{key_of(n), n.mem_free};
+    const auto k = group_key(c, i);
     if (m_groups[static_cast<std::size_t>(m_group_of[static_cast<std::size_t>(i)])].key == k) {
       return;
     }
@@ -462,21 +332,30 @@ class FgdPolicy final : public Policy {
     add(c, i, k);
   }
 
- private:
+ protected:
+  explicit GroupedPolicy(bool deterministic_ties) : m_deterministic_ties(deterministic_ties) {}
+
   struct Group {
     GroupKey key;
     NodeState rep;
+    int spec_node = -1;  // a member whose TraceNode describes the group's capacity
     std::vector<int> members;
-    double before = std::numeric_limits<double>::quiet_NaN();
+    double cached = std::numeric_limits<double>::quiet_NaN();  // the policy's, per state
     std::uint32_t version = 0;  // changes whenever the slot holds a new state
   };
+  // (primary, secondary) score of placing `d` as `p` (GPUs of g.rep) on a node of group `g`;
+  // lower is better, secondary only breaks primary ties of deterministic-tie policies.
+  virtual std::pair<double, double> evaluate(const Cluster& c, Group& g, const Demand& d,
+                                             const Placement& p) = 0;
+
+ private:
   // A group's best placements of one demand, valid while `version` is the group's.
   struct Scored {
     std::uint32_t version = 0;
-    std::uint8_t n_tied = 0;  // placements tied at the best delta; 0: the demand does not fit
+    std::uint8_t n_tied = 0;  // placements tied at the best score; 0: the demand does not fit
     std::array<std::uint8_t, k_max_gpus> gpu{};  // one GPU demands: the tied GPUs of `rep`
-    double delta = 0;
-    double pack = 0;  // colo's tie-break of the best placement
+    double primary = 0;
+    double secondary = 0;
   };
   struct DemandKey {
     std::int64_t cpu, mem;
@@ -493,6 +372,11 @@ class FgdPolicy final : public Policy {
       return static_cast<std::size_t>(h * 0xC2B2AE3D27D4EB4FULL);
     }
   };
+
+  static GroupKey group_key(const Cluster& c, int i) {
+    const auto& n = c.nodes[static_cast<std::size_t>(i)];
+    return {key_of(n), n.mem_free, c.spec[static_cast<std::size_t>(i)].cpu_milli};
+  }
 
   int demand_id(const Demand& d) {
     const DemandKey k{d.cpu, d.mem, d.num_gpu, d.milli, d.model_mask};
@@ -512,29 +396,20 @@ class FgdPolicy final : public Policy {
     }
     m_buf.clear();
     c.choices(grp.rep, -1, d, m_buf);
-    if (std::isnan(grp.before)) {
-      grp.before = frag(grp.rep);
-    }
-    e.delta = std::numeric_limits<double>::infinity();
-    e.pack = std::numeric_limits<double>::infinity();
+    e.primary = std::numeric_limits<double>::infinity();
+    e.secondary = std::numeric_limits<double>::infinity();
     for (const auto& p : m_buf) {
-      NodeState after = grp.rep;
-      after.cpu_free -= d.cpu;
-      for (int k = 0; k < p.ngpu; ++k) {
-        after.gpu_free[static_cast<std::size_t>(p.gpu[static_cast<std::size_t>(k)])] -= d.milli;
-      }
-      const double delta = frag(after) - grp.before;
-      const double pack = after.gpu_free_total() * 1e9 + static_cast<double>(after.cpu_free);
+      const auto [primary, secondary] = evaluate(c, grp, d, p);
       const auto gpu = static_cast<std::uint8_t>(p.ngpu == 1 ? p.gpu[0] : 0);
-      if (delta < e.delta - 1e-9) {
-        e.delta = delta;
-        e.pack = pack;
+      if (primary < e.primary - 1e-9) {
+        e.primary = primary;
+        e.secondary = secondary;
         e.n_tied = 1;
         e.gpu[0] = gpu;
-      } else if (std::fabs(delta - e.delta) <= 1e-9) {
-        if (m_pack) {
-          if (pack < e.pack) {
-            e.pack = pack;
+      } else if (std::fabs(primary - e.primary) <= 1e-9) {
+        if (m_deterministic_ties) {
+          if (secondary < e.secondary) {
+            e.secondary = secondary;
             e.gpu[0] = gpu;
           }
         } else {
@@ -551,8 +426,7 @@ class FgdPolicy final : public Policy {
     m_group_of.assign(c.nodes.size(), -1);
     m_pos.assign(c.nodes.size(), 0);
     for (int i = 0; i < static_cast<int>(c.nodes.size()); ++i) {
-      const auto& n = c.nodes[static_cast<std::size_t>(i)];
-      add(c, i, GroupKey{key_of(n), n.mem_free});
+      add(c, i, group_key(c, i));
     }
   }
   void add(const Cluster& c, int i, const GroupKey& k) {
@@ -570,7 +444,8 @@ class FgdPolicy final : public Policy {
       auto& grp = m_groups[static_cast<std::size_t>(g)];
       grp.key = k;
       grp.rep = c.nodes[static_cast<std::size_t>(i)];
-      grp.before = std::numeric_limits<double>::quiet_NaN();
+      grp.spec_node = i;
+      grp.cached = std::numeric_limits<double>::quiet_NaN();
       grp.version = ++m_version;
       m_index.emplace(k, g);
     }
@@ -617,6 +492,138 @@ class FgdPolicy final : public Policy {
     }
     return out;
   }
+
+  bool m_deterministic_ties;
+  std::vector<Group> m_groups;
+  std::vector<int> m_free;  // indices of empty groups, for reuse
+  std::unordered_map<GroupKey, int, GroupKeyHash> m_index;
+  std::vector<int> m_group_of;     // node -> group
+  std::vector<std::size_t> m_pos;  // node -> index in its group's members
+  std::vector<Placement> m_buf;
+  std::uint32_t m_version = 0;
+  std::unordered_map<DemandKey, int, DemandKeyHash> m_demand_ids;
+  std::vector<std::vector<Scored>> m_cache;  // [demand id][group]
+};
+
+class RandomPolicy final : public GroupedPolicy {
+ public:
+  RandomPolicy() : GroupedPolicy(false) {}
+  [[nodiscard]] std::string name() const override { return "random"; }
+
+ protected:
+  std::pair<double, double> evaluate(const Cluster&, Group&, const Demand&,
+                                     const Placement&) override {
+    return {0, 0};
+  }
+};
+
+class BestFitPolicy final : public GroupedPolicy {
+ public:
+  BestFitPolicy() : GroupedPolicy(false) {}
+  [[nodiscard]] std::string name() const override { return "bestfit"; }
+
+ protected:
+  std::pair<double, double> evaluate(const Cluster& c, Group& g, const Demand& d,
+                                     const Placement& p) override {
+    if (m_cpu == 0) {
+      m_cpu = max_cpu(c);
+    }
+    const auto& n = g.rep;
+    // Σ w (free - request) / max spec over CPU and GPU, w = 0.5 each (the authors' baseline);
+    // within a node, the fullest GPU that fits.
+    const double node_part =
+        0.5 * static_cast<double>(n.cpu_free - d.cpu) / static_cast<double>(m_cpu) +
+        0.5 * (n.gpu_free_total() - d.milli * p.ngpu) / (k_max_gpus * double{k_milli});
+    const double gpu_part = p.ngpu == 1 ? n.gpu_free[static_cast<std::size_t>(p.gpu[0])] : 0;
+    return {node_part + 1e-7 * gpu_part, 0};
+  }
+
+ private:
+  std::int64_t m_cpu = 0;
+};
+
+class DotProductPolicy final : public GroupedPolicy {
+ public:
+  DotProductPolicy() : GroupedPolicy(false) {}
+  [[nodiscard]] std::string name() const override { return "dotprod"; }
+
+ protected:
+  std::pair<double, double> evaluate(const Cluster& c, Group& g, const Demand& d,
+                                     const Placement& p) override {
+    const auto& n = g.rep;
+    const auto& s = c.spec[static_cast<std::size_t>(g.spec_node)];
+    // Tetris-style alignment of the node's free vector and the request, both normalized by
+    // the node's capacity; the authors' baseline prefers the smallest product.
+    const auto cap_cpu = static_cast<double>(std::max<std::int64_t>(1, s.cpu_milli));
+    const double cap_gpu = std::max(1, s.gpus) * double{k_milli};
+    const double gpu_free =
+        p.ngpu == 1 ? n.gpu_free[static_cast<std::size_t>(p.gpu[0])] : n.gpu_free_total();
+    return {(static_cast<double>(n.cpu_free) / cap_cpu) * (static_cast<double>(d.cpu) / cap_cpu) +
+                (gpu_free / cap_gpu) * (d.gpu_total() / cap_gpu),
+            0};
+  }
+};
+
+class PackingPolicy final : public GroupedPolicy {
+ public:
+  PackingPolicy() : GroupedPolicy(false) {}
+  [[nodiscard]] std::string name() const override { return "packing"; }
+
+ protected:
+  std::pair<double, double> evaluate(const Cluster&, Group& g, const Demand& d,
+                                     const Placement& p) override {
+    const auto& n = g.rep;
+    if (d.num_gpu == 0) {
+      return {0, 0};
+    }
+    int fully_free = 0;
+    for (int k = 0; k < n.gpus; ++k) {
+      fully_free += n.gpu_free[static_cast<std::size_t>(k)] == k_milli ? 1 : 0;
+    }
+    // 1. an already shared GPU (least free first); 2. free GPUs of a used node (fewest);
+    // 3. an idle node (fewest GPUs).
+    int use_free = 0;
+    int shared_left = 0;
+    for (int k = 0; k < p.ngpu; ++k) {
+      const int f = n.gpu_free[static_cast<std::size_t>(p.gpu[static_cast<std::size_t>(k)])];
+      use_free += f == k_milli ? 1 : 0;
+      shared_left += f;
+    }
+    if (fully_free == n.gpus) {
+      return {3000 + fully_free, 0};
+    }
+    if (use_free > 0) {
+      return {2000 + use_free, 0};
+    }
+    return {1000 + shared_left / 10.0, 0};
+  }
+};
+
+// FGD: the placement whose node's fragmentation grows least; ties at random. `colo` breaks
+// FGD's ties by packing instead (the node left with the least free GPU, then CPU), keeping
+// idle nodes whole for multi-GPU pods.
+class FgdPolicy final : public GroupedPolicy {
+ public:
+  FgdPolicy(std::vector<TypicalPod> target, bool pack_ties)
+      : GroupedPolicy(pack_ties), m_target(std::move(target)), m_pack(pack_ties) {}
+  [[nodiscard]] std::string name() const override { return m_pack ? "colo" : "fgd"; }
+
+ protected:
+  std::pair<double, double> evaluate(const Cluster&, Group& g, const Demand& d,
+                                     const Placement& p) override {
+    if (std::isnan(g.cached)) {
+      g.cached = frag(g.rep);
+    }
+    NodeState after = g.rep;
+    after.cpu_free -= d.cpu;
+    for (int k = 0; k < p.ngpu; ++k) {
+      after.gpu_free[static_cast<std::size_t>(p.gpu[static_cast<std::size_t>(k)])] -= d.milli;
+    }
+    return {frag(after) - g.cached,
+            after.gpu_free_total() * 1e9 + static_cast<double>(after.cpu_free)};
+  }
+
+ private:
   double frag(const NodeState& n) {
     const auto k = key_of(n);
     if (auto it = m_memo.find(k); it != m_memo.end()) {
@@ -629,16 +636,7 @@ class FgdPolicy final : public Policy {
 
   std::vector<TypicalPod> m_target;
   bool m_pack;
-  std::vector<Group> m_groups;
-  std::vector<int> m_free;  // indices of empty groups, for reuse
-  std::unordered_map<GroupKey, int, GroupKeyHash> m_index;
-  std::vector<int> m_group_of;     // node -> group
-  std::vector<std::size_t> m_pos;  // node -> index in its group's members
   std::unordered_map<Key, double, KeyHash> m_memo;
-  std::vector<Placement> m_buf;
-  std::uint32_t m_version = 0;
-  std::unordered_map<DemandKey, int, DemandKeyHash> m_demand_ids;
-  std::vector<std::vector<Scored>> m_cache;  // [demand id][group]
 };
 
 }  // namespace

@@ -153,26 +153,28 @@ TEST(Policies, ColoBreaksFgdTiesByPacking) {
   EXPECT_EQ(p.node, 2);
 }
 
-// FGD breaks ties uniformly over nodes even though identical nodes are scored as one group:
+// Ties are broken uniformly over nodes even though identical nodes are scored as one group:
 // three idle GPU nodes (one group) and a CPU-only node tie for a CPU pod (delta 0 everywhere),
 // so the CPU-only node gets about a quarter of the picks (a half if groups were weighted alike).
-TEST(Policies, FgdTiesAreUniformOverNodesNotGroups) {
+TEST(Policies, TiesAreUniformOverNodesNotGroups) {
   Cluster c({{"a", 64000, 262144, 2, "G"},
              {"b", 64000, 262144, 2, "G"},
              {"c", 64000, 262144, 2, "G"},
              {"cpu", 64000, 262144, 0, ""}});
-  auto policy = make_policy("fgd", {typ(1, 1000, 1.0)});
-  ASSERT_TRUE(policy);
-  std::array<int, 4> picks{};
-  std::mt19937_64 rng(11);
-  const int n = 4000;
-  for (int i = 0; i < n; ++i) {
-    const auto p = (*policy)->place(c, {1000, 1000, 0, 0, 0}, rng);
-    ASSERT_GE(p.node, 0);
-    ++picks[static_cast<std::size_t>(p.node)];
-  }
-  for (int k = 0; k < 4; ++k) {
-    EXPECT_NEAR(picks[static_cast<std::size_t>(k)], n / 4, n / 20) << "node " << k;
+  for (const char* name : {"fgd", "random"}) {
+    auto policy = make_policy(name, {typ(1, 1000, 1.0)});
+    ASSERT_TRUE(policy);
+    std::array<int, 4> picks{};
+    std::mt19937_64 rng(11);
+    const int n = 4000;
+    for (int i = 0; i < n; ++i) {
+      const auto p = (*policy)->place(c, {1000, 1000, 0, 0, 0}, rng);
+      ASSERT_GE(p.node, 0);
+      ++picks[static_cast<std::size_t>(p.node)];
+    }
+    for (int k = 0; k < 4; ++k) {
+      EXPECT_NEAR(picks[static_cast<std::size_t>(k)], n / 4, n / 20) << name << " node " << k;
+    }
   }
 }
 
