@@ -706,67 +706,51 @@ Result<std::vector<SampleRow>> Store::samples(RunId run, double since) {
   return out;
 }
 
-bool Store::has_table(const char* name) {
-  Stmt s(m_db, "SELECT count(*) FROM sqlite_master WHERE type='table' AND name=?");
-  if (!s.ok()) {
-    return false;
-  }
-  s.bind(1, std::string(name));
-  return s.step() == SQLITE_ROW && s.i64(0) > 0;
-}
-
 Result<std::int64_t> Store::add_sim_runs(const std::vector<SimRunRecord>& runs) {
   if (schema_version() < 2) {
     return fail(ErrorCode::store, fmt::format("store '{}' predates colo sim results; open it "
                                               "read-write once to migrate",
                                               m_path));
   }
-  COLO_TRY(exec("BEGIN IMMEDIATE"));
-  std::int64_t batch = 1;
-  {
-    Stmt s(m_db, "SELECT coalesce(max(batch), 0) + 1 FROM sim_runs");
-    if (s.ok() && s.step() == SQLITE_ROW) {
-      batch = s.i64(0);
-    }
+  Transaction tx(m_db);
+  if (!tx.ok()) {
+    return fail(sql_error(m_db, "cannot begin transaction"));
   }
-  for (const auto& r : runs) {
-    Stmt s(m_db,
-           "INSERT INTO sim_runs(batch, created_at, mode, policy, seed, load, nodes, pods, "
-           "variant, result_json) VALUES (?,?,?,?,?,?,?,?,?,?)");
-    if (!s.ok()) {
-      (void)exec("ROLLBACK");
-      return fail(sql_error(m_db, "cannot store sim results"));
+  std::int64_t batch = 0;
+  {
+    Stmt next(m_db, "SELECT coalesce(max(batch), 0) + 1 FROM sim_runs");
+    if (!next.ok() || next.step() != SQLITE_ROW) {
+      return fail(sql_error(m_db, "cannot number the sim batch"));
     }
+    batch = next.i64(0);
+  }
+  Stmt s(m_db,
+         "INSERT INTO sim_runs(batch, created_at, mode, policy, seed, load, nodes, pods, "
+         "variant, result_json) VALUES (?,?,?,?,?,?,?,?,?,?)");
+  for (const auto& r : runs) {
+    s.reset();
     s.bind(1, batch).bind(2, r.created_at).bind(3, r.mode).bind(4, r.policy);
     s.bind(5, static_cast<std::int64_t>(r.seed)).bind(6, r.load).bind(7, r.nodes).bind(8, r.pods);
     s.bind(9, r.variant).bind(10, r.result_json);
-    if (s.step() != SQLITE_DONE) {
-      auto e = sql_error(m_db, "cannot store sim results");
-      (void)exec("ROLLBACK");
-      return fail(e);
-    }
+    COLO_TRY(run_done(m_db, s, "cannot store sim results"));
   }
-  COLO_TRY(exec("COMMIT"));
+  COLO_TRY(tx.commit());
   return batch;
 }
 
 Result<std::vector<SimRunRecord>> Store::sim_runs(std::int64_t batch) {
   std::vector<SimRunRecord> out;
-  if (!has_table("sim_runs")) {
-    return out;
+  if (schema_version() < 2) {
+    return out;  // a store from before colo sim results (read-only open)
   }
-  Stmt s(m_db, batch > 0
-                   ? "SELECT batch, created_at, mode, policy, seed, load, nodes, pods, variant, "
-                     "result_json FROM sim_runs WHERE batch=? ORDER BY id"
-                   : "SELECT batch, created_at, mode, policy, seed, load, nodes, pods, variant, "
-                     "result_json FROM sim_runs WHERE batch=(SELECT max(batch) FROM sim_runs) "
-                     "ORDER BY id");
+  Stmt s(m_db,
+         "SELECT batch, created_at, mode, policy, seed, load, nodes, pods, variant, result_json "
+         "FROM sim_runs WHERE batch = (CASE WHEN ?1 > 0 THEN ?1 ELSE (SELECT max(batch) FROM "
+         "sim_runs) END) ORDER BY id");
   if (!s.ok()) {
     return fail(sql_error(m_db, "cannot read sim results"));
   }
-  if (batch > 0) {
-    s.bind(1, batch);
-  }
+  s.bind(1, batch);
   while (s.step() == SQLITE_ROW) {
     out.push_back({s.i64(0), s.f64(1), s.text(2), s.text(3), static_cast<std::uint64_t>(s.i64(4)),
                    s.f64(5), s.text(6), s.text(7), s.text(8), s.text(9)});
@@ -776,8 +760,8 @@ Result<std::vector<SimRunRecord>> Store::sim_runs(std::int64_t batch) {
 
 Result<std::vector<SimBatchSummary>> Store::sim_batches() {
   std::vector<SimBatchSummary> out;
-  if (!has_table("sim_runs")) {
-    return out;
+  if (schema_version() < 2) {
+    return out;  // a store from before colo sim results (read-only open)
   }
   Stmt s(m_db,
          "SELECT batch, min(created_at), min(mode), min(load), count(*), "

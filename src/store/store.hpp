@@ -86,7 +86,6 @@ class Store {
   Result<std::vector<SampleRow>> samples(RunId run, double since = -1e300);
 
  private:
-  bool has_table(const char* name);
   Store(sqlite3* db, std::string path) : m_db(db), m_path(std::move(path)) {}
   Status exec(const char* sql);
   Status migrate();
