@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <optional>
 #include <ostream>
 #include <thread>
 
@@ -40,6 +41,16 @@ json context_json(const Context& c) {
           {"variant", c.variant}};
 }
 
+// A run's JSON: its context, its result `fields`, and colo's calibrated weight where it has one.
+json run_json(const Context& c, const json& fields, std::optional<double> colo_gpu_weight) {
+  json j = context_json(c);
+  j.update(fields);
+  if (colo_gpu_weight) {
+    j["colo_gpu_weight"] = *colo_gpu_weight;
+  }
+  return j;
+}
+
 json to_json(const csim::InflateResult& r, const Context& c) {
   json curve = json::array();
   for (const auto& p : r.curve) {
@@ -47,18 +58,15 @@ json to_json(const csim::InflateResult& r, const Context& c) {
                      {"allocated_pct", p.allocated_pct},
                      {"frag_pct", p.frag_pct}});
   }
-  json j = context_json(c);
-  j.update({{"policy", r.policy},
-            {"seed", r.seed},
-            {"allocated_pct", r.allocated_pct},
-            {"submitted", r.submitted},
-            {"unscheduled", r.unscheduled},
-            {"seconds", r.seconds},
-            {"curve", curve}});
-  if (r.colo_gpu_weight) {
-    j["colo_gpu_weight"] = *r.colo_gpu_weight;
-  }
-  return j;
+  return run_json(c,
+                  {{"policy", r.policy},
+                   {"seed", r.seed},
+                   {"allocated_pct", r.allocated_pct},
+                   {"submitted", r.submitted},
+                   {"unscheduled", r.unscheduled},
+                   {"seconds", r.seconds},
+                   {"curve", curve}},
+                  r.colo_gpu_weight);
 }
 
 json to_json(const csim::ReplayResult& r, const Context& c) {
@@ -66,26 +74,23 @@ json to_json(const csim::ReplayResult& r, const Context& c) {
   for (const auto& [t, u] : r.utilization) {
     util.push_back({t, u});
   }
-  json j = context_json(c);
-  j.update({{"policy", r.policy},
-            {"seed", r.seed},
-            {"pods", r.pods},
-            {"scheduled", r.scheduled},
-            {"completed", r.completed},
-            {"never_scheduled", r.never_scheduled},
-            {"skipped", r.skipped},
-            {"delay_mean_s", r.delay_mean_s},
-            {"delay_p50_s", r.delay_p50_s},
-            {"delay_p99_s", r.delay_p99_s},
-            {"jct_mean_s", r.jct_mean_s},
-            {"jct_p99_s", r.jct_p99_s},
-            {"makespan_s", r.makespan_s},
-            {"seconds", r.seconds},
-            {"utilization", util}});
-  if (r.colo_gpu_weight) {
-    j["colo_gpu_weight"] = *r.colo_gpu_weight;
-  }
-  return j;
+  return run_json(c,
+                  {{"policy", r.policy},
+                   {"seed", r.seed},
+                   {"pods", r.pods},
+                   {"scheduled", r.scheduled},
+                   {"completed", r.completed},
+                   {"never_scheduled", r.never_scheduled},
+                   {"skipped", r.skipped},
+                   {"delay_mean_s", r.delay_mean_s},
+                   {"delay_p50_s", r.delay_p50_s},
+                   {"delay_p99_s", r.delay_p99_s},
+                   {"jct_mean_s", r.jct_mean_s},
+                   {"jct_p99_s", r.jct_p99_s},
+                   {"makespan_s", r.makespan_s},
+                   {"seconds", r.seconds},
+                   {"utilization", util}},
+                  r.colo_gpu_weight);
 }
 
 Result<std::int64_t> save(const std::string& results_dir, const json& runs) {

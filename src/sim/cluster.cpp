@@ -77,17 +77,11 @@ bool Cluster::fits(const NodeState& n, const Demand& d) const {
   return model_ok(n, d) && gpus_with(n, d.milli) >= d.num_gpu;
 }
 
-void Cluster::choices(int i, const Demand& d, std::vector<Placement>& out) const {
-  choices(nodes[static_cast<std::size_t>(i)], i, d, out);
-}
-
-void Cluster::choices(const NodeState& n, int i, const Demand& d,
-                      std::vector<Placement>& out) const {
+void Cluster::choices(const NodeState& n, const Demand& d, std::vector<Placement>& out) const {
   if (!fits(n, d)) {
     return;
   }
   Placement p;
-  p.node = i;
   if (d.num_gpu == 0) {
     out.push_back(p);
     return;
@@ -395,7 +389,7 @@ class GroupedPolicy : public Policy {
       return;
     }
     m_buf.clear();
-    c.choices(grp.rep, -1, d, m_buf);
+    c.choices(grp.rep, d, m_buf);
     e.primary = std::numeric_limits<double>::infinity();
     e.secondary = std::numeric_limits<double>::infinity();
     for (const auto& p : m_buf) {

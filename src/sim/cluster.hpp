@@ -60,10 +60,9 @@ class Cluster {
   // Demand of a trace pod; its gpu_spec mapped onto this cluster's models.
   [[nodiscard]] Demand demand_of(const TracePod& p) const;
   [[nodiscard]] bool fits(const NodeState& n, const Demand& d) const;
-  // Every distinct way to place `d` on node `i` (GPUs of equal free amount are one choice).
-  void choices(int i, const Demand& d, std::vector<Placement>& out) const;
-  // The same for a node in state `n` (placements name node `i`).
-  void choices(const NodeState& n, int i, const Demand& d, std::vector<Placement>& out) const;
+  // Every distinct way to place `d` on a node in state `n`, appended to `out` (GPUs of equal
+  // free amount are one choice; the placements' node is left -1 for the caller to set).
+  void choices(const NodeState& n, const Demand& d, std::vector<Placement>& out) const;
   void apply(const Placement& pl, const Demand& d, int sign);  // +1 allocate, -1 release
   [[nodiscard]] std::int64_t gpu_allocated() const { return m_gpu_alloc; }
 

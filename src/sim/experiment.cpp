@@ -280,9 +280,10 @@ Result<ReplayResult> replay(const std::vector<TraceNode>& nodes, const std::vect
       c.apply(pl, d, +1);
       (*policy)->changed(c, pl.node);
       ++r.scheduled;
+      const auto run_s = static_cast<double>(pods[i].deletion - pods[i].creation);
       delays.push_back(now - arrival(i));
-      jcts.push_back(delays.back() + static_cast<double>(pods[i].deletion - pods[i].creation));
-      running.push({now + static_cast<double>(pods[i].deletion - pods[i].creation), i, pl});
+      jcts.push_back(delays.back() + run_s);
+      running.push({now + run_s, i, pl});
     }
     pending.swap(still);
   };
