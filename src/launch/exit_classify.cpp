@@ -50,7 +50,9 @@ bool mentions_gpu_fault(const std::string& text) {
                              "cuda_error_illegal", "misaligned address"});
 }
 
-Classification classify_exit(const ExitFacts& f) {
+namespace {
+
+Classification classify(const ExitFacts& f) {
   const std::string tail = last_line(f.stderr_tail);
   auto with_tail = [&](std::string m) {
     if (!tail.empty()) {
@@ -110,6 +112,18 @@ Classification classify_exit(const ExitFacts& f) {
             with_tail("killed by SIGKILL from outside colo (the kernel's OOM killer?)")};
   }
   return {ExitClass::killed, with_tail("killed by " + signal_name(f.signal))};
+}
+
+}  // namespace
+
+Classification classify_exit(const ExitFacts& f) {
+  auto c = classify(f);
+  if (f.malformed_progress > 0) {
+    c.message += fmt::format("; ignored {} malformed COLO_PROGRESS line{}, the first: {}",
+                             f.malformed_progress, f.malformed_progress == 1 ? "" : "s",
+                             f.first_malformed.substr(0, 200));
+  }
+  return c;
 }
 
 }  // namespace colo

@@ -1,6 +1,7 @@
 #pragma once
 // Exit classification (docs/cli.md "exit classes"): facts about how a workload ended in, one
 // ExitClass and a human message out. Pure.
+#include <cstdint>
 #include <string>
 
 #include "core/records.hpp"
@@ -21,6 +22,10 @@ struct ExitFacts {
   std::string reported_error;  // "oom", "gpu_fault" from a progress error event
   std::string reported_message;
   std::string stderr_tail;  // last lines of stderr
+  // COLO_PROGRESS lines that were ignored as malformed (docs/progress-protocol.md), and why
+  // the first one was.
+  std::int64_t malformed_progress = 0;
+  std::string first_malformed;
 };
 
 struct Classification {
@@ -28,6 +33,8 @@ struct Classification {
   std::string message;
 };
 
+// A workload that wrote malformed progress lines gets a note after the message ("...; ignored 3
+// malformed COLO_PROGRESS lines, the first: ..."), whatever its class.
 Classification classify_exit(const ExitFacts& f);
 
 // True when `text` shows a GPU/host out-of-memory error, or a GPU fault.

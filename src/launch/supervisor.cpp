@@ -348,6 +348,7 @@ class Run {
         c.buffer.erase(0, pos);
         if (c.buffer.size() > k_max_progress_line) {
           c.buffer.clear();  // an endless line: drop it
+          count_malformed(c, "a line longer than 64 KiB");
         }
         continue;
       }
@@ -361,6 +362,12 @@ class Run {
     }
   }
 
+  static void count_malformed(Client& c, const std::string& why) {
+    if (c.outcome.facts.malformed_progress++ == 0) {
+      c.outcome.facts.first_malformed = why;
+    }
+  }
+
   void handle_line(int i, std::string_view line) {
     if (line.empty()) {
       return;
@@ -368,7 +375,8 @@ class Run {
     auto& c = m_clients[static_cast<std::size_t>(i)];
     auto ev = parse_progress_line(line);
     if (!ev) {
-      return;  // not protocol output: ignored
+      count_malformed(c, ev.error().message);  // ignored, counted (docs/progress-protocol.md)
+      return;
     }
     switch (ev->kind) {
       case ProgressKind::ready:

@@ -15,6 +15,7 @@ after importing torch and before creating tensors to restrict this process to th
 (PyTorch >= 2.11, torch.cuda.green_contexts).
 """
 import json
+import math
 import os
 
 __all__ = ["Progress"]
@@ -68,9 +69,11 @@ class Progress:
         """One step done with `samples` samples processed."""
         self._step += 1
         event = {"event": "step", "step": self._step, "samples": samples}
-        if loss is not None:
+        # JSON has no NaN/Infinity: colo would ignore the whole line as malformed (and lose the
+        # step), so a non-finite value is left out instead.
+        if loss is not None and math.isfinite(float(loss)):
             event["loss"] = float(loss)
-        if latency_ms is not None:
+        if latency_ms is not None and math.isfinite(float(latency_ms)):
             event["latency_ms"] = float(latency_ms)
         self._write(event)
 

@@ -21,6 +21,19 @@ TEST(ExitClassify, OkAndFailed) {
   EXPECT_NE(c.message.find("code 3"), std::string::npos);
 }
 
+TEST(ExitClassify, MalformedProgressLinesAreNotedWhateverTheClass) {
+  auto f = exited(0);
+  f.malformed_progress = 2;
+  f.first_malformed = "malformed progress line ('event' is not a string): '{\"event\":null}'";
+  auto c = classify_exit(f);
+  EXPECT_EQ(c.exit_class, ExitClass::ok);
+  EXPECT_NE(c.message.find("exited 0; ignored 2 malformed COLO_PROGRESS lines, the first: "
+                           "malformed progress line ('event' is not a string)"),
+            std::string::npos)
+      << c.message;
+  EXPECT_EQ(classify_exit(exited(0)).message, "exited 0");
+}
+
 TEST(ExitClassify, StoppedByColoIsOkUnlessItNeededSigkill) {
   ExitFacts f;
   f.signal = SIGTERM;

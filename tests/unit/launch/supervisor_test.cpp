@@ -86,6 +86,27 @@ TEST_F(SupervisorTest, BarrierThenWorkloadsEndingByThemselves) {
   EXPECT_EQ(m_rec.exits, 2);
 }
 
+// Issue 11 item 2: garbage on COLO_PROGRESS (null/number/bool/array/object events, plain
+// text) is ignored and counted; the run goes on and the count is in the workload's message.
+TEST_F(SupervisorTest, MalformedProgressLinesAreIgnoredAndCounted) {
+  StopPolicy p;
+  p.on_exit = true;
+  p.timeout = Seconds(20);
+  const std::string garbage =
+      R"(printf '{"event":null}\n{"event":7}\n{"event":true}\n{"event":[1]}\n)"
+      R"({"event":{}}\nnot json\n42\n' >&3; )";
+  auto r = run({sh("a", k_ready + garbage + steps(3, 8))}, p);
+  ASSERT_TRUE(r) << r.error().what();
+  ASSERT_TRUE(r->released);
+  const auto& o = r->clients[0];
+  EXPECT_EQ(o.classification.exit_class, ExitClass::ok);
+  EXPECT_EQ(o.steps, 3);
+  EXPECT_EQ(o.facts.malformed_progress, 7);
+  EXPECT_NE(o.classification.message.find("ignored 7 malformed COLO_PROGRESS lines"),
+            std::string::npos)
+      << o.classification.message;
+}
+
 TEST_F(SupervisorTest, NothingRunsBeforeEveryoneIsReady) {
   // b writes a marker only after release; a is slow to get ready. When b's marker exists,
   // a must already have said ready.

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cfloat>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -32,16 +33,17 @@ class Reporter {
     }
   }
 
-  // One step done, `samples` samples processed in it. loss / latency_ms < 0: not given.
+  // One step done, `samples` samples processed in it. loss / latency_ms < 0 (or not finite,
+  // which JSON cannot carry): not given.
   void step(double samples, double loss = -1, double latency_ms = -1) {
     char buf[256];
     int n = std::snprintf(buf, sizeof(buf), "{\"event\":\"step\",\"step\":%lld,\"samples\":%.17g",
                           ++m_step, samples);
-    if (loss >= 0) {
+    if (loss >= 0 && loss <= DBL_MAX) {
       n +=
           std::snprintf(buf + n, sizeof(buf) - static_cast<std::size_t>(n), ",\"loss\":%.9g", loss);
     }
-    if (latency_ms >= 0) {
+    if (latency_ms >= 0 && latency_ms <= DBL_MAX) {
       n += std::snprintf(buf + n, sizeof(buf) - static_cast<std::size_t>(n), ",\"latency_ms\":%.9g",
                          latency_ms);
     }
