@@ -12,6 +12,9 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <string_view>
+
+#include "core/utf8.hpp"
 
 namespace colo {
 namespace {
@@ -83,8 +86,15 @@ class Stmt {
     sqlite3_bind_double(m_stmt, i, v);
     return *this;
   }
+  // Text is stored as valid UTF-8 (ill-formed bytes, e.g. a Latin-1 stderr line, become
+  // U+FFFD), so that every reader and the JSON exports can take it.
   Stmt& bind(int i, const std::string& v) {
-    sqlite3_bind_text(m_stmt, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    if (is_valid_utf8(v)) {
+      sqlite3_bind_text(m_stmt, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    } else {
+      const std::string clean = valid_utf8(v);
+      sqlite3_bind_text(m_stmt, i, clean.data(), static_cast<int>(clean.size()), SQLITE_TRANSIENT);
+    }
     return *this;
   }
   template <typename T>
@@ -110,9 +120,15 @@ class Stmt {
     }
     return f64(c);
   }
+  // Sanitised on the way out too: a store written by an older colo may hold ill-formed text.
   std::string text(int c) {
     const auto* p = sqlite3_column_text(m_stmt, c);
-    return p ? std::string(reinterpret_cast<const char*>(p)) : std::string();
+    if (!p) {
+      return {};
+    }
+    const std::string_view raw(reinterpret_cast<const char*>(p),
+                               static_cast<std::size_t>(sqlite3_column_bytes(m_stmt, c)));
+    return valid_utf8(raw);
   }
   [[nodiscard]] std::string errmsg() const { return sqlite3_errmsg(m_db); }
 
@@ -189,7 +205,62 @@ constexpr const char* k_experiment_cols =
     "id, name, spec_path, spec_yaml, spec_hash, backend, simulated, gpu_json, colo_version, host, "
     "status, created_at, finished_at, wall_s";
 
+// A damaged file (as opposed to a disk that failed us).
+bool is_damage(int rc) {
+  return (rc & 0xff) == SQLITE_CORRUPT || (rc & 0xff) == SQLITE_NOTADB;
+}
+
 }  // namespace
+
+Error store_failure(const std::string& path, int rc, const std::string& sqlite_message) {
+  const std::string context = fmt::format("{}; SQLite code {}", sqlite_message, rc);
+  switch (rc & 0xff) {
+    case SQLITE_NOTADB:
+      return Error{ErrorCode::store,
+                   fmt::format("'{}' is not a colo store: not an SQLite database (or its header "
+                               "is damaged); move it aside or give another --results directory",
+                               path),
+                   context};
+    case SQLITE_CORRUPT:
+      return Error{ErrorCode::store,
+                   fmt::format("store '{}' is corrupt (truncated or damaged); check it with "
+                               "`sqlite3 {} 'PRAGMA integrity_check'`, restore a copy, or give "
+                               "another --results directory",
+                               path, path),
+                   context};
+    case SQLITE_FULL:
+      return Error{ErrorCode::io,
+                   fmt::format("the disk holding store '{}' is full; free some space and run "
+                               "again (runs already finished are kept; `colo run --resume` "
+                               "continues an interrupted experiment)",
+                               path),
+                   context};
+    case SQLITE_IOERR:
+      return Error{ErrorCode::io,
+                   fmt::format("I/O error on store '{}' (a failing or full disk, or a file size "
+                               "limit); check the disk and free space, then run again",
+                               path),
+                   context};
+    case SQLITE_CANTOPEN:
+      return Error{ErrorCode::io,
+                   fmt::format("cannot open store '{}': check that its directory exists and is "
+                               "readable and writable",
+                               path),
+                   context};
+    case SQLITE_READONLY:
+    case SQLITE_PERM:
+      return Error{ErrorCode::io,
+                   fmt::format("store '{}' is read-only; check the file's permissions", path),
+                   context};
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return Error{ErrorCode::busy,
+                   fmt::format("store '{}' is busy (another process holds it); try again", path),
+                   context};
+    default:
+      return Error{ErrorCode::store, fmt::format("store '{}': SQLite failed", path), context};
+  }
+}
 
 Result<StoreLock> StoreLock::acquire(const std::string& db_path) {
   const std::string path = db_path + ".lock";
@@ -208,7 +279,7 @@ Result<StoreLock> StoreLock::acquire(const std::string& db_path) {
     }
     return fail(ErrorCode::busy,
                 fmt::format("store '{}' is in use by another colo run (pid {}); wait for it or "
-                            "use another --store",
+                            "give another --results directory",
                             db_path, holder));
   }
   const std::string pid = std::to_string(::getpid()) + "\n";
@@ -250,11 +321,13 @@ Result<Store> Store::open(const std::string& path, OpenMode mode) {
   sqlite3* db = nullptr;
   const int flags = mode == OpenMode::read_only ? SQLITE_OPEN_READONLY
                                                 : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
-  if (sqlite3_open_v2(path.c_str(), &db, flags | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
+  if (const int rc = sqlite3_open_v2(path.c_str(), &db, flags | SQLITE_OPEN_NOMUTEX, nullptr);
+      rc != SQLITE_OK) {
     std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
     sqlite3_close(db);
-    return fail(ErrorCode::io, fmt::format("cannot open store '{}'", path), msg);
+    return fail(store_failure(path, rc, msg));
   }
+  sqlite3_extended_result_codes(db, 1);
   Store store(db, path);
   sqlite3_busy_timeout(db, 5000);
   if (mode == OpenMode::read_write) {
@@ -264,10 +337,14 @@ Result<Store> Store::open(const std::string& path, OpenMode mode) {
     COLO_TRY(store.exec("PRAGMA synchronous=NORMAL"));
   }
   COLO_TRY(store.exec("PRAGMA foreign_keys=ON"));
-  const int version = store.schema_version();
-  if (version < 0) {
-    return fail(ErrorCode::store,
-                fmt::format("'{}' is not a colo store (not an SQLite database)", path));
+  int version = 0;
+  {
+    Stmt s(db, "PRAGMA user_version");
+    const int rc = s.ok() ? s.step() : sqlite3_extended_errcode(db);
+    if (rc != SQLITE_ROW) {
+      return fail(store_failure(path, rc, sqlite3_errmsg(db)));
+    }
+    version = s.i32(0);
   }
   if (version > k_schema_version) {
     return fail(ErrorCode::store,
@@ -277,15 +354,19 @@ Result<Store> Store::open(const std::string& path, OpenMode mode) {
   }
   if (version > 0) {
     Stmt s(db, "SELECT value FROM meta WHERE key='application'");
-    if (!s.ok() || s.step() != SQLITE_ROW || s.text(0) != "colo") {
+    const int rc = s.ok() ? s.step() : sqlite3_extended_errcode(db);
+    if (is_damage(rc)) {
+      return fail(store_failure(path, rc, sqlite3_errmsg(db)));
+    }
+    if (rc != SQLITE_ROW || s.text(0) != "colo") {
       return fail(ErrorCode::store,
                   fmt::format("'{}' is an SQLite file but not a colo store", path));
     }
   } else if (mode == OpenMode::read_write) {
     Stmt s(db, "SELECT count(*) FROM sqlite_master");
-    if (!s.ok() || s.step() != SQLITE_ROW) {
-      return fail(ErrorCode::store, fmt::format("'{}' is not a colo store", path),
-                  sqlite3_errmsg(db));
+    const int rc = s.ok() ? s.step() : sqlite3_extended_errcode(db);
+    if (rc != SQLITE_ROW) {
+      return fail(store_failure(path, rc, sqlite3_errmsg(db)));
     }
     if (s.i64(0) != 0) {
       return fail(ErrorCode::store,
@@ -325,10 +406,10 @@ Store::~Store() {
 
 Status Store::exec(const char* sql) {
   char* err = nullptr;
-  if (sqlite3_exec(m_db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
+  if (const int rc = sqlite3_exec(m_db, sql, nullptr, nullptr, &err); rc != SQLITE_OK) {
     std::string msg = err ? err : "unknown";
     sqlite3_free(err);
-    return fail(ErrorCode::store, fmt::format("store '{}': SQL failed", m_path), msg);
+    return fail(store_failure(m_path, rc, msg));
   }
   return {};
 }

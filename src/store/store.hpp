@@ -17,6 +17,11 @@ namespace colo {
 
 enum class OpenMode { read_write, read_only };
 
+// What SQLite result code `rc` on the store at `path` means for the user, and what to do: a
+// damaged file (SQLITE_NOTADB, SQLITE_CORRUPT: ErrorCode::store) reads differently from a disk
+// that failed (SQLITE_FULL, SQLITE_IOERR: ErrorCode::io). `sqlite_message` goes to the context.
+Error store_failure(const std::string& path, int rc, const std::string& sqlite_message);
+
 // Exclusive right to write a store, held by one `colo run` (flock on "<db>.lock", released when
 // the process dies, so a kill -9 never leaves a stale lock).
 class StoreLock {

@@ -1,7 +1,11 @@
 #include "store/store.hpp"
 
 #include <sqlite3.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <csignal>
 
 #include <gtest/gtest.h>
 
@@ -109,6 +113,41 @@ TEST_F(StoreTest, RoundTripsExperimentRunsWorkloadsAndSeries) {
   EXPECT_EQ((*s->runs(exp))[0].status, RunStatus::pending);
 }
 
+// Issue 11 item 4: text that is not UTF-8 (a Latin-1 stderr line) is stored with U+FFFD in
+// place of the ill-formed bytes, and read back as valid UTF-8 from older stores that hold it raw.
+TEST_F(StoreTest, TextIsValidUtf8OnTheWayInAndOut) {
+  auto s = Store::open(db());
+  ASSERT_TRUE(s);
+  auto exp = make_experiment(*s);
+  RunRecord r;
+  r.key = "r0||solo|a";
+  r.settings_json = "{}";
+  ASSERT_TRUE(s->add_runs(exp, {r}));
+  const RunId rid = (*s->runs(exp))[0].id;
+  WorkloadRecord w;
+  w.run_id = rid;
+  w.name = "a";
+  w.argv_json = "[]";
+  w.message = "exited with code 1: Fehler: Ger\xE4t nicht gefunden";  // Latin-1 'ä'
+  auto wid = s->add_workload(w);
+  ASSERT_TRUE(wid);
+  auto ws = s->workloads(rid);
+  ASSERT_TRUE(ws);
+  EXPECT_EQ((*ws)[0].message, "exited with code 1: Fehler: Ger\xEF\xBF\xBDt nicht gefunden");
+  // A store written before the sanitising: raw bytes, put there behind the Store's back.
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(db().c_str(), &raw), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(raw, "UPDATE workloads SET message = CAST(X'41FF42C3' AS TEXT)", nullptr,
+                         nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(raw);
+  ws = s->workloads(rid);
+  ASSERT_TRUE(ws);
+  EXPECT_EQ((*ws)[0].message,
+            "A\xEF\xBF\xBD"
+            "B\xEF\xBF\xBD");
+}
+
 TEST_F(StoreTest, DuplicateRunKeysAreRejected) {
   auto s = Store::open(db());
   auto exp = make_experiment(*s);
@@ -153,6 +192,70 @@ TEST_F(StoreTest, RefusesFilesThatAreNotColoStores) {
   EXPECT_NE(t.error().message.find("not a colo store"), std::string::npos);
 }
 
+// Issue 11 item 7: a truncated store, a file that is not SQLite and a full disk each say what
+// they are; only the second reads "not an SQLite database".
+TEST_F(StoreTest, TruncatedStoreReadsAsCorruptNotAsForeignFile) {
+  {
+    auto s = Store::open(db());
+    ASSERT_TRUE(s);
+    for (int i = 0; i < 50; ++i) {
+      make_experiment(*s);
+    }
+  }
+  ASSERT_GT(std::filesystem::file_size(db()), 8192U);
+  std::filesystem::resize_file(db(), 4096);  // the first page only
+  for (auto mode : {OpenMode::read_only, OpenMode::read_write}) {
+    auto s = Store::open(db(), mode);
+    ASSERT_FALSE(s);
+    EXPECT_EQ(s.error().code, ErrorCode::store);
+    EXPECT_NE(s.error().message.find("is corrupt"), std::string::npos) << s.error().what();
+    EXPECT_NE(s.error().message.find(db()), std::string::npos);
+    EXPECT_EQ(s.error().message.find("not an SQLite database"), std::string::npos);
+  }
+  {
+    std::ofstream f(db(), std::ios::trunc);
+    f << std::string(8192, 'x');
+  }
+  auto t = Store::open(db(), OpenMode::read_only);
+  ASSERT_FALSE(t);
+  EXPECT_NE(t.error().message.find("not an SQLite database"), std::string::npos)
+      << t.error().what();
+}
+
+TEST_F(StoreTest, FullDiskIsAnIoErrorThatSaysSo) {
+  // A file size limit stands in for a full disk, in a child so that the limit stays there.
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    ::close(fds[0]);
+    ::signal(SIGXFSZ, SIG_IGN);
+    rlimit lim{2048, 2048};
+    ::setrlimit(RLIMIT_FSIZE, &lim);
+    auto s = Store::open(db());
+    std::string out = s ? std::string("opened") : s.error().what();
+    out += s ? "" : std::string("|code=") + to_string(s.error().code);  // "i/o error"
+    [[maybe_unused]] auto n = ::write(fds[1], out.data(), out.size());
+    ::_exit(0);
+  }
+  ::close(fds[1]);
+  std::string got;
+  char buf[512];
+  for (ssize_t n = 0; (n = ::read(fds[0], buf, sizeof(buf))) > 0;) {
+    got.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fds[0]);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  EXPECT_NE(got.find("code=i/o error"), std::string::npos) << got;
+  EXPECT_TRUE(got.find("is full") != std::string::npos ||
+              got.find("I/O error") != std::string::npos)
+      << got;
+  EXPECT_EQ(got.find("not an SQLite database"), std::string::npos) << got;
+  EXPECT_EQ(got.find("corrupt"), std::string::npos) << got;
+}
+
 TEST_F(StoreTest, UnwritableDirectoryIsAClearError) {
   if (::geteuid() == 0) {
     // root writes anywhere; use a path under a regular file instead
@@ -185,6 +288,9 @@ TEST_F(StoreTest, LockIsExclusive) {
   EXPECT_NE(b.error().message.find("in use by another colo run (pid " + std::to_string(::getpid())),
             std::string::npos)
       << b.error().message;
+  // Issue 11 item 7: the option that picks another store is --results (there is no --store).
+  EXPECT_NE(b.error().message.find("--results"), std::string::npos) << b.error().message;
+  EXPECT_EQ(b.error().message.find("--store"), std::string::npos) << b.error().message;
 }
 
 TEST_F(StoreTest, LatestUnfinishedFindsOnlyUnfinished) {
