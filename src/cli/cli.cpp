@@ -435,13 +435,36 @@ int cli_main(int argc, char** argv, std::ostream& out, std::ostream& err) {
   std::string policies = "all";
   auto* simc = app.add_subcommand(
       "sim", "Trace-driven cluster simulator of fractional-GPU scheduling (docs/sim.md)");
-  simc->add_option("--nodes", sopt.nodes, "Node trace CSV (sn,cpu_milli,memory_mib,gpu,model)")
-      ->required();
-  simc->add_option("--pods", sopt.pods, "Pod trace CSV (Alibaba cluster-trace-gpu-v2023)")
-      ->required();
+  simc->add_option("--nodes", sopt.nodes,
+                   "Node trace CSV (sn,cpu_milli,gpu[,memory_mib,model]; default: the shipped "
+                   "data/alibaba-gpu-v2023/openb_node_list_gpu_node.csv)");
+  simc->add_option(
+      "--pods", sopt.pods,
+      "Pod trace CSV (name,cpu_milli,num_gpu[,memory_mib,gpu_milli,gpu_spec,"
+      "creation_time,deletion_time]; default: the shipped openb_pod_list_default.csv)");
   simc->add_option("--policy", policies,
-                   "Comma-separated: random, firstfit, bestfit, dotprod, packing, fgd, colo, or "
-                   "all (default)");
+                   "Comma-separated: random, firstfit, bestfit, dotprod, clustering, packing, fgd, "
+                   "colo, or all (default: the paper's six and colo)");
+  simc->add_option("--semantics", sopt.semantics,
+                   "artifact (default: the FGD authors' simulator, reproduces their published "
+                   "numbers) or exact (colo's exact model); docs/sim.md")
+      ->check(CLI::IsMember({"artifact", "exact"}));
+  simc->add_option("--scores", sopt.scores, "Override: int (Kubernetes) or exact node scores")
+      ->check(CLI::IsMember({"int", "exact"}));
+  simc->add_option("--ties", sopt.ties, "Override: name (seeded node-name order) or random ties")
+      ->check(CLI::IsMember({"name", "random"}));
+  simc->add_option("--formulas", sopt.formulas,
+                   "Override: artifact or exact policy formulas and GPU choice")
+      ->check(CLI::IsMember({"artifact", "exact"}));
+  simc->add_option("--target", sopt.target,
+                   "Override: FGD target workload artifact (CPU pods too, top 95%) or gpu-all")
+      ->check(CLI::IsMember({"artifact", "gpu-all"}));
+  simc->add_option("--workload", sopt.workload,
+                   "Override: inflate workload artifact (trace shuffled, then draws) or draws")
+      ->check(CLI::IsMember({"artifact", "draws"}));
+  simc->add_option("--metric", sopt.metric,
+                   "Override: allocation at X% as the artifact's bin mean (bin) or at the end")
+      ->check(CLI::IsMember({"bin", "end"}));
   simc->add_option("--mode", sopt.mode, "inflate (default) or replay")
       ->check(CLI::IsMember({"inflate", "replay"}));
   simc->add_option("--load", sopt.load,

@@ -3,97 +3,21 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
-#include <algorithm>
-#include <atomic>
 #include <chrono>
 #include <filesystem>
-#include <optional>
 #include <ostream>
-#include <thread>
 
 #include "cli/cli_common.hpp"
 #include "report/sim_report.hpp"
-#include "sim/experiment.hpp"
+#include "sim/batch.hpp"
+#include "sim/sim_json.hpp"
 
 namespace colo {
 namespace {
 
 using nlohmann::json;
 
-// What every stored/printed run carries besides its result, so that a report of it needs
-// nothing else.
-struct Context {
-  std::string mode;
-  double load = 0;
-  std::string nodes_file;
-  std::string pods_file;
-  std::size_t nodes = 0;
-  double gpus = 0;
-  std::size_t trace_pods = 0;
-  std::string variant;
-};
-
-json context_json(const Context& c) {
-  return {{"simulated", true},        {"mode", c.mode},
-          {"load", c.load},           {"nodes_file", c.nodes_file},
-          {"pods_file", c.pods_file}, {"nodes", c.nodes},
-          {"gpus", c.gpus},           {"trace_pods", c.trace_pods},
-          {"variant", c.variant}};
-}
-
-// A run's JSON: its context, its result `fields`, and colo's calibrated weight where it has one.
-json run_json(const Context& c, const json& fields, std::optional<double> colo_gpu_weight) {
-  json j = context_json(c);
-  j.update(fields);
-  if (colo_gpu_weight) {
-    j["colo_gpu_weight"] = *colo_gpu_weight;
-  }
-  return j;
-}
-
-json to_json(const csim::InflateResult& r, const Context& c) {
-  json curve = json::array();
-  for (const auto& p : r.curve) {
-    curve.push_back({{"requested_pct", p.requested_pct},
-                     {"allocated_pct", p.allocated_pct},
-                     {"frag_pct", p.frag_pct}});
-  }
-  return run_json(c,
-                  {{"policy", r.policy},
-                   {"seed", r.seed},
-                   {"allocated_pct", r.allocated_pct},
-                   {"submitted", r.submitted},
-                   {"unscheduled", r.unscheduled},
-                   {"seconds", r.seconds},
-                   {"curve", curve}},
-                  r.colo_gpu_weight);
-}
-
-json to_json(const csim::ReplayResult& r, const Context& c) {
-  json util = json::array();
-  for (const auto& [t, u] : r.utilization) {
-    util.push_back({t, u});
-  }
-  return run_json(c,
-                  {{"policy", r.policy},
-                   {"seed", r.seed},
-                   {"pods", r.pods},
-                   {"scheduled", r.scheduled},
-                   {"completed", r.completed},
-                   {"never_scheduled", r.never_scheduled},
-                   {"skipped", r.skipped},
-                   {"delay_mean_s", r.delay_mean_s},
-                   {"delay_p50_s", r.delay_p50_s},
-                   {"delay_p99_s", r.delay_p99_s},
-                   {"jct_mean_s", r.jct_mean_s},
-                   {"jct_p99_s", r.jct_p99_s},
-                   {"makespan_s", r.makespan_s},
-                   {"seconds", r.seconds},
-                   {"utilization", util}},
-                  r.colo_gpu_weight);
-}
-
-Result<std::int64_t> save(const std::string& results_dir, const json& runs) {
+Result<std::int64_t> save(const std::string& results_dir, const std::vector<csim::SimRun>& runs) {
   std::error_code ec;
   std::filesystem::create_directories(results_dir, ec);
   if (ec) {
@@ -112,17 +36,75 @@ Result<std::int64_t> save(const std::string& results_dir, const json& runs) {
   for (const auto& r : runs) {
     SimRunRecord s;
     s.created_at = now;
-    s.mode = r["mode"];
-    s.policy = r["policy"];
-    s.seed = r["seed"];
-    s.load = r["load"];
-    s.nodes = r["nodes_file"];
-    s.pods = r["pods_file"];
-    s.variant = r["variant"];
-    s.result_json = r.dump();
+    s.mode = r.ctx.mode;
+    s.policy = r.policy();
+    s.seed = static_cast<std::int64_t>(r.seed());
+    s.load = r.ctx.load;
+    s.nodes = r.ctx.nodes_file;
+    s.pods = r.ctx.pods_file;
+    s.variant = r.ctx.variant;
+    s.result_json = json(r).dump();
     recs.push_back(std::move(s));
   }
   return store->add_sim_runs(recs);
+}
+
+// `value` of a switch option: "" keeps the semantics' own; else one of `yes`/`no`.
+Result<bool> switch_value(const std::string& option, const std::string& value, const char* yes,
+                          const char* no, bool current) {
+  if (value.empty()) {
+    return current;
+  }
+  if (value == yes || value == no) {
+    return value == yes;
+  }
+  return fail(ErrorCode::invalid_argument,
+              fmt::format("--{}: '{}' is not {} or {}", option, value, yes, no));
+}
+
+Result<csim::SimSwitches> switches_of(const SimOptions& o) {
+  auto sem = csim::semantics_from(o.semantics);
+  if (!sem) {
+    return fail(sem.error());
+  }
+  auto sw = csim::switches_for(*sem);
+  auto scores = switch_value("scores", o.scores, "int", "exact", sw.int_scores);
+  auto ties = switch_value("ties", o.ties, "name", "random", sw.name_ties);
+  auto formulas = switch_value("formulas", o.formulas, "artifact", "exact", sw.artifact_formulas);
+  auto target = switch_value("target", o.target, "artifact", "gpu-all", sw.target_cpu_pods);
+  auto workload = switch_value("workload", o.workload, "artifact", "draws", sw.artifact_workload);
+  auto metric = switch_value("metric", o.metric, "bin", "end", sw.bin_metric);
+  for (const auto* r : {&scores, &ties, &formulas, &target, &workload, &metric}) {
+    if (!*r) {
+      return fail(r->error());
+    }
+  }
+  sw.int_scores = *scores;
+  sw.name_ties = *ties;
+  sw.artifact_formulas = *formulas;
+  if (!o.target.empty()) {
+    sw.target_cpu_pods = *target;
+    sw.target_top_pct = *target ? 95 : 100;
+  }
+  sw.artifact_workload = *workload;
+  sw.bin_metric = *metric;
+  return sw;
+}
+
+// The trace file `given`, or the shipped default `file`; a clear error when neither exists.
+Result<std::string> trace_path(const std::string& given, const char* file, const char* option) {
+  if (!given.empty()) {
+    return given;
+  }
+  const auto dir = csim::default_trace_dir();
+  if (dir.empty()) {
+    return fail(ErrorCode::not_found,
+                fmt::format("no {} given and the default trace (data/alibaba-gpu-v2023/{}) is "
+                            "not found beside colo, in its source tree or in $COLO_DATA_DIR; pass "
+                            "{} FILE",
+                            option, file, option));
+  }
+  return dir + "/" + file;
 }
 
 }  // namespace
@@ -137,15 +119,24 @@ int cmd_sim(const SimOptions& o, std::ostream& out, std::ostream& err) {
                                    fmt::format("unknown mode '{}' (inflate or replay)", o.mode),
                                    {}});
   }
-  auto nodes = csim::load_nodes(o.nodes);
+  auto sw = switches_of(o);
+  if (!sw) {
+    return report_error(err, sw.error());
+  }
+  auto nodes_file = trace_path(o.nodes, "openb_node_list_gpu_node.csv", "--nodes");
+  auto pods_file = trace_path(o.pods, "openb_pod_list_default.csv", "--pods");
+  if (!nodes_file || !pods_file) {
+    return report_error(err, !nodes_file ? nodes_file.error() : pods_file.error());
+  }
+  auto nodes = csim::load_nodes(*nodes_file);
   if (!nodes) {
     return report_error(err, nodes.error());
   }
-  auto pods = csim::load_pods(o.pods);
+  auto pods = csim::load_pods(*pods_file);
   if (!pods) {
     return report_error(err, pods.error());
   }
-  Context ctx;
+  csim::SimContext ctx;
   if (o.share_frac >= 0 || o.multi_frac >= 0) {
     auto v = csim::resample(*pods, o.share_frac, o.multi_frac, o.seed);
     if (!v) {
@@ -157,69 +148,38 @@ int cmd_sim(const SimOptions& o, std::ostream& out, std::ostream& err) {
                     o.share_frac >= 0 && o.multi_frac >= 0 ? "," : "",
                     o.multi_frac >= 0 ? fmt::format("multi={:g}", o.multi_frac) : "");
   }
-  auto policies = o.policies;
-  if (policies.empty() || (policies.size() == 1 && policies[0] == "all")) {
-    policies = csim::policy_names();
+  csim::SimSpec spec;
+  spec.mode = o.mode;
+  spec.sw = *sw;
+  spec.policies = o.policies;
+  if (spec.policies.empty() || (spec.policies.size() == 1 && spec.policies[0] == "all")) {
+    spec.policies = csim::default_policies(*csim::semantics_from(o.semantics));
   }
+  spec.load = o.load > 0 ? o.load : (o.mode == "inflate" ? 1.3 : 1.0);
+  spec.seed = o.seed;
+  spec.repeat = o.repeat;
   ctx.mode = o.mode;
-  ctx.load = o.load > 0 ? o.load : (o.mode == "inflate" ? 1.3 : 1.0);
-  ctx.nodes_file = o.nodes;
-  ctx.pods_file = o.pods;
+  ctx.semantics = csim::semantics_label(*sw);
+  ctx.load = spec.load;
+  ctx.nodes_file = *nodes_file;
+  ctx.pods_file = *pods_file;
   ctx.nodes = nodes->size();
   ctx.gpus = static_cast<double>(csim::Cluster(*nodes).gpu_capacity) / csim::k_milli;
   ctx.trace_pods = pods->size();
-
-  // Every (policy, seed) run is independent: run them on all cores, report in order.
-  struct Job {
-    std::string policy;
-    std::uint64_t seed;
-    Result<json> result = fail(ErrorCode::internal, "not run");
-  };
-  std::vector<Job> jobs;
-  for (const auto& name : policies) {
-    for (int k = 0; k < o.repeat; ++k) {
-      jobs.push_back({name, o.seed + static_cast<std::uint64_t>(k)});
-    }
-  }
-  std::atomic<std::size_t> next{0};
-  auto worker = [&] {
-    for (std::size_t j = next++; j < jobs.size(); j = next++) {
-      auto& job = jobs[j];
-      if (o.mode == "inflate") {
-        auto r = csim::inflate(*nodes, *pods, job.policy, ctx.load, job.seed);
-        job.result = r ? Result<json>(to_json(*r, ctx)) : Result<json>(fail(r.error()));
-      } else {
-        auto r = csim::replay(*nodes, *pods, job.policy, job.seed, ctx.load);
-        job.result = r ? Result<json>(to_json(*r, ctx)) : Result<json>(fail(r.error()));
-      }
-    }
-  };
-  std::vector<std::thread> threads;
-  const unsigned n_threads = std::max(1U, std::min<unsigned>(std::thread::hardware_concurrency(),
-                                                             static_cast<unsigned>(jobs.size())));
-  for (unsigned t = 0; t < n_threads; ++t) {
-    threads.emplace_back(worker);
-  }
-  for (auto& t : threads) {
-    t.join();
-  }
-  json runs = json::array();
-  for (auto& job : jobs) {
-    if (!job.result) {
-      return report_error(err, job.result.error());
-    }
-    runs.push_back(std::move(*job.result));
+  auto runs = csim::run_batch(*nodes, *pods, spec, ctx);
+  if (!runs) {
+    return report_error(err, runs.error());
   }
   if (o.save) {
-    auto batch = save(o.results_dir, runs);
+    auto batch = save(o.results_dir, *runs);
     if (!batch) {
       return report_error(err, batch.error());
     }
     err << fmt::format(
-        "colo: saved {} run(s) as sim batch {} in {} (colo report --sim --batch {})\n", runs.size(),
-        *batch, store_path(o.results_dir), *batch);
+        "colo: saved {} run(s) as sim batch {} in {} (colo report --sim --batch {})\n",
+        runs->size(), *batch, store_path(o.results_dir), *batch);
   }
-  return write_output(render_sim_report(runs, *format), o.output, out, err);
+  return write_output(render_sim_report(json(*runs), *format), o.output, out, err);
 }
 
 int cmd_sim_report(const std::string& results_dir, std::int64_t batch, const std::string& format,

@@ -8,8 +8,13 @@
 namespace colo {
 
 struct SimOptions {
-  std::string nodes;
-  std::string pods;
+  std::string nodes;                   // "": the shipped GPU-node list (data/alibaba-gpu-v2023)
+  std::string pods;                    // "": the shipped default pod list
+  std::string semantics = "artifact";  // artifact | exact (docs/sim.md)
+  // One switch per difference between the semantics ("" = the semantics' own): scores
+  // int|exact, ties name|random, formulas artifact|exact, target artifact|gpu-all, workload
+  // artifact|draws, metric bin|end.
+  std::string scores, ties, formulas, target, workload, metric;
   std::vector<std::string> policies;  // "all" = every policy
   std::string mode = "inflate";       // inflate | replay
   double load = 0;                    // 0: 1.3 for inflate, 1.0 (the trace's own pace) for replay

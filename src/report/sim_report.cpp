@@ -143,13 +143,18 @@ Table summary_table(const json& runs, bool inflate) {
 
 std::string context_line(const json& first, bool inflate) {
   const auto variant = str(first, "variant");
-  const auto v = variant.empty() ? std::string() : fmt::format(", pods resampled ({})", variant);
+  auto v = variant.empty() ? std::string() : fmt::format(", pods resampled ({})", variant);
+  const auto sem = str(first, "semantics");
+  v += fmt::format("; {} semantics", sem.empty() ? "exact" : sem);
   if (inflate) {
     return fmt::format(
         "inflate to {:.0f}% of {:g} GPUs ({:g} nodes from {}, {:g} trace pods from {}{}); GPU "
-        "allocated, % of capacity (mean ± sd over seeds)",
+        "allocated, % of capacity (mean ± sd over seeds{})",
         num(first, "load") * 100, num(first, "gpus"), num(first, "nodes"), str(first, "nodes_file"),
-        num(first, "trace_pods"), str(first, "pods_file"), v);
+        num(first, "trace_pods"), str(first, "pods_file"), v,
+        sem == "artifact" ? "; at X% = mean over the events whose request rounds to X%, as the "
+                            "FGD artifact reports"
+                          : "");
   }
   return fmt::format("replay of {:g} trace pods from {} x{:g} on {:g} nodes from {}{}",
                      num(first, "trace_pods"), str(first, "pods_file"), num(first, "load"),

@@ -6,8 +6,48 @@
 #include <cmath>
 #include <limits>
 #include <map>
+#include <set>
+#include <tuple>
+
+#include "sim/gorand.hpp"
 
 namespace colo::csim {
+
+SimSwitches switches_for(Semantics s) {
+  SimSwitches sw;  // the artifact's
+  if (s == Semantics::exact) {
+    sw.int_scores = false;
+    sw.name_ties = false;
+    sw.artifact_formulas = false;
+    sw.target_cpu_pods = false;
+    sw.target_top_pct = 100;
+    sw.artifact_workload = false;
+    sw.bin_metric = false;
+  }
+  return sw;
+}
+
+Result<Semantics> semantics_from(const std::string& name) {
+  if (name == "artifact") {
+    return Semantics::artifact;
+  }
+  if (name == "exact") {
+    return Semantics::exact;
+  }
+  return fail(ErrorCode::invalid_argument,
+              fmt::format("unknown semantics '{}' (artifact or exact)", name));
+}
+
+std::string semantics_name(Semantics s) {
+  return s == Semantics::artifact ? "artifact" : "exact";
+}
+
+std::uint16_t Demand::kind_bit() const {
+  if (num_gpu == 0) {
+    return 0;
+  }
+  return static_cast<std::uint16_t>(1U << (num_gpu == 1 && milli < k_milli ? 0 : num_gpu));
+}
 
 int NodeState::gpu_free_total() const {
   int s = 0;
@@ -37,6 +77,7 @@ Cluster::Cluster(const std::vector<TraceNode>& ns) : spec(ns) {
     gpu_capacity += static_cast<std::int64_t>(s.gpus) * k_milli;
     nodes.push_back(s);
   }
+  m_kind_count.resize(nodes.size());
 }
 
 Demand Cluster::demand_of(const TracePod& p) const {
@@ -118,6 +159,15 @@ void Cluster::apply(const Placement& pl, const Demand& d, int sign) {
     n.gpu_free[static_cast<std::size_t>(pl.gpu[static_cast<std::size_t>(k)])] -= sign * d.milli;
   }
   m_gpu_alloc += static_cast<std::int64_t>(sign) * d.milli * pl.ngpu;
+  if (const auto bit = d.kind_bit(); bit != 0) {
+    int k = 0;
+    while ((bit >> k) != 1U) {
+      ++k;
+    }
+    auto& count = m_kind_count[static_cast<std::size_t>(pl.node)][static_cast<std::size_t>(k)];
+    count = static_cast<std::uint16_t>(count + sign);
+    n.kinds = static_cast<std::uint16_t>(count > 0 ? (n.kinds | bit) : (n.kinds & ~bit));
+  }
 }
 
 double node_fragmentation(const NodeState& n, const std::vector<TypicalPod>& target) {
@@ -128,6 +178,10 @@ double node_fragmentation(const NodeState& n, const std::vector<TypicalPod>& tar
   double f = 0;
   for (const auto& t : target) {
     const auto& d = t.demand;
+    if (d.num_gpu == 0) {
+      f += t.p * total;  // uses no GPU: every free GPU is a fragment for it (frag.go:557-563)
+      continue;
+    }
     const bool runs = model_ok(n, d) && n.cpu_free >= d.cpu && gpus_with(n, d.milli) >= d.num_gpu;
     if (!runs) {
       f += t.p * total;
@@ -144,11 +198,17 @@ double node_fragmentation(const NodeState& n, const std::vector<TypicalPod>& tar
 }
 
 std::vector<TypicalPod> typical_pods(const Cluster& c, const std::vector<TracePod>& pods) {
+  return typical_pods(c, pods, switches_for(Semantics::exact));
+}
+
+std::vector<TypicalPod> typical_pods(const Cluster& c, const std::vector<TracePod>& pods,
+                                     const SimSwitches& sw) {
+  // Keyed as the artifact's PodResource (CPU, milli-GPU per GPU, GPUs, model; no memory).
   std::map<std::tuple<std::int64_t, int, int, std::uint32_t>, double> count;
   double total = 0;
   for (const auto& p : pods) {
-    if (p.num_gpu == 0) {
-      continue;  // as the authors' default: only GPU pods make the target workload
+    if (p.num_gpu == 0 && !sw.target_cpu_pods) {
+      continue;
     }
     const auto d = c.demand_of(p);
     count[{d.cpu, d.num_gpu, d.milli, d.model_mask}] += 1;
@@ -161,7 +221,31 @@ std::vector<TypicalPod> typical_pods(const Cluster& c, const std::vector<TracePo
     d.num_gpu = std::get<1>(k);
     d.milli = std::get<2>(k);
     d.model_mask = std::get<3>(k);
-    out.push_back({d, n / total});
+    out.push_back({d, n});
+  }
+  if (sw.target_top_pct < 100) {
+    // The artifact (frag.go:427-475): by decreasing count, equal counts by decreasing
+    // (CPU, milli-GPU, GPUs, model); take specs until they make up the threshold, renormalise.
+    std::sort(out.begin(), out.end(), [](const TypicalPod& a, const TypicalPod& b) {
+      if (a.p != b.p) {
+        return a.p > b.p;
+      }
+      const auto& x = a.demand;
+      const auto& y = b.demand;
+      return std::tie(x.cpu, x.milli, x.num_gpu, x.model_mask) >
+             std::tie(y.cpu, y.milli, y.num_gpu, y.model_mask);
+    });
+    const double want = sw.target_top_pct * total / 100.0;
+    double cum = 0;
+    std::size_t keep = 0;
+    while (keep < out.size() && cum < want) {
+      cum += out[keep++].p;
+    }
+    out.resize(keep);
+    total = cum;
+  }
+  for (auto& t : out) {
+    t.p /= total;
   }
   return out;
 }
@@ -225,26 +309,57 @@ Key key_of(const NodeState& n) {
 }
 
 // A node's state and capacity as a group key: nodes with equal keys are interchangeable for
-// every scoring policy (same choices up to a GPU permutation, same scores).
+// the policy (same choices up to a GPU permutation, same scores). `extra` is the policy's own
+// part of the state (GpuClustering's pod kinds).
 struct GroupKey {
   Key k;
   std::int64_t mem = 0;
   std::int64_t cap_cpu = 0;
+  std::uint32_t extra = 0;
   bool operator==(const GroupKey& o) const {
-    return k == o.k && mem == o.mem && cap_cpu == o.cap_cpu;
+    return k == o.k && mem == o.mem && cap_cpu == o.cap_cpu && extra == o.extra;
   }
 };
 struct GroupKeyHash {
   std::size_t operator()(const GroupKey& g) const {
     return KeyHash{}(g.k) ^ static_cast<std::size_t>(g.mem) * 0xC2B2AE3D27D4EB4FULL ^
-           static_cast<std::size_t>(g.cap_cpu) * 0x165667B19E3779F9ULL;
+           static_cast<std::size_t>(g.cap_cpu) * 0x165667B19E3779F9ULL ^ g.extra;
   }
 };
 
-// Every policy but firstfit scores each feasible placement (lower is better) and takes the
-// best; exact ties are broken uniformly at random over (node, placement) pairs, as the
-// Kubernetes scheduler picks among equal nodes, or, for a policy with deterministic ties, by
-// its secondary score (then the first such group's first node).
+// A placement's score, lower is better: `node` ranks nodes; `tie` breaks equal `node` scores
+// across nodes (colo); `gpu` only chooses among the GPUs of one node (a policy's GPU choice).
+struct Score {
+  double node = 0;
+  double tie = 0;
+  double gpu = 0;
+};
+
+// How equal scores are broken.
+enum class Ties {
+  random,  // uniformly over the tied (node, placement) pairs, as stock Kubernetes
+  first,   // by Score::tie, then the first such group's first node (colo's exact model)
+  rank,    // by Score::tie, then the lowest node rank and the lowest GPU index (the artifact)
+};
+
+constexpr double k_eps = 1e-9;
+
+// lexicographic (node, tie) comparison with a tolerance; -1, 0, +1
+int compare(double a_node, double a_tie, double b_node, double b_tie) {
+  if (a_node < b_node - k_eps) {
+    return -1;
+  }
+  if (a_node > b_node + k_eps) {
+    return 1;
+  }
+  if (a_tie < b_tie - k_eps) {
+    return -1;
+  }
+  return a_tie > b_tie + k_eps ? 1 : 0;
+}
+
+// Every policy but firstfit and the artifact's random scores each feasible placement and takes
+// the best; ties as `Ties` says.
 // Nodes in identical states are kept in groups and scored once per group, and each group keeps
 // its best placements per distinct pod demand until its state changes: the cost per pod grows
 // with the number of distinct node states, and mostly reads one cached entry per group.
@@ -262,7 +377,8 @@ class GroupedPolicy : public Policy {
     // (node, placement) pairs, so each is equally likely.
     int pick_g = -1;
     double best = std::numeric_limits<double>::infinity();
-    double best_second = std::numeric_limits<double>::infinity();
+    double best_tie = std::numeric_limits<double>::infinity();
+    int best_rank = std::numeric_limits<int>::max();
     std::uint64_t tied_weight = 0;
     for (int g = 0; g < static_cast<int>(m_groups.size()); ++g) {
       auto& grp = m_groups[static_cast<std::size_t>(g)];
@@ -276,21 +392,23 @@ class GroupedPolicy : public Policy {
       if (e.n_tied == 0) {
         continue;  // does not fit
       }
-      if (m_deterministic_ties) {
-        if (e.primary < best - 1e-9 ||
-            (std::fabs(e.primary - best) <= 1e-9 && e.secondary < best_second)) {
-          best = e.primary;
-          best_second = e.secondary;
+      if (m_ties != Ties::random) {
+        const int cmp = compare(e.node, e.tie, best, best_tie);
+        const int rank = m_ties == Ties::rank ? grp.ranked.begin()->first : 0;
+        if (cmp < 0 || (cmp == 0 && rank < best_rank)) {
+          best = e.node;
+          best_tie = e.tie;
+          best_rank = rank;
           pick_g = g;
         }
         continue;
       }
       const auto weight = static_cast<std::uint64_t>(grp.members.size()) * e.n_tied;
-      if (e.primary < best - 1e-9) {
-        best = e.primary;
+      if (e.node < best - k_eps) {
+        best = e.node;
         tied_weight = weight;
         pick_g = g;
-      } else if (std::fabs(e.primary - best) <= 1e-9) {
+      } else if (std::fabs(e.node - best) <= k_eps) {
         tied_weight += weight;
         if (std::uniform_int_distribution<std::uint64_t>(0, tied_weight - 1)(rng) < weight) {
           pick_g = g;
@@ -302,9 +420,12 @@ class GroupedPolicy : public Policy {
     }
     const auto& grp = m_groups[static_cast<std::size_t>(pick_g)];
     const auto& e = cache[static_cast<std::size_t>(pick_g)];
+    if (m_ties == Ties::rank) {
+      return on_node_lowest(c, grp.rep, e, grp.ranked.begin()->second, d);
+    }
     std::size_t choice = 0;
     std::size_t m = 0;
-    if (!m_deterministic_ties) {
+    if (m_ties == Ties::random) {
       choice = std::uniform_int_distribution<std::size_t>(0, e.n_tied - 1U)(rng);
       m = std::uniform_int_distribution<std::size_t>(0, grp.members.size() - 1)(rng);
     }
@@ -327,20 +448,21 @@ class GroupedPolicy : public Policy {
   }
 
  protected:
-  explicit GroupedPolicy(bool deterministic_ties) : m_deterministic_ties(deterministic_ties) {}
+  GroupedPolicy(Ties ties, std::vector<int> rank) : m_ties(ties), m_rank(std::move(rank)) {}
 
   struct Group {
     GroupKey key;
     NodeState rep;
     int spec_node = -1;  // a member whose TraceNode describes the group's capacity
     std::vector<int> members;
+    std::set<std::pair<int, int>> ranked;                      // (rank, node) of the members
     double cached = std::numeric_limits<double>::quiet_NaN();  // the policy's, per state
     std::uint32_t version = 0;  // changes whenever the slot holds a new state
   };
-  // (primary, secondary) score of placing `d` as `p` (GPUs of g.rep) on a node of group `g`;
-  // lower is better, secondary only breaks primary ties of deterministic-tie policies.
-  virtual std::pair<double, double> evaluate(const Cluster& c, Group& g, const Demand& d,
-                                             const Placement& p) = 0;
+  // The score of placing `d` as `p` (GPUs of g.rep) on a node of group `g`.
+  virtual Score evaluate(const Cluster& c, Group& g, const Demand& d, const Placement& p) = 0;
+  // The policy's own part of node i's state (nodes differing in it are scored apart).
+  virtual std::uint32_t group_extra(const Cluster& /*c*/, int /*i*/) const { return 0; }
 
  private:
   // A group's best placements of one demand, valid while `version` is the group's.
@@ -348,8 +470,9 @@ class GroupedPolicy : public Policy {
     std::uint32_t version = 0;
     std::uint8_t n_tied = 0;  // placements tied at the best score; 0: the demand does not fit
     std::array<std::uint8_t, k_max_gpus> gpu{};  // one GPU demands: the tied GPUs of `rep`
-    double primary = 0;
-    double secondary = 0;
+    double node = 0;
+    double tie = 0;
+    double gpu_score = 0;
   };
   struct DemandKey {
     std::int64_t cpu, mem;
@@ -367,10 +490,12 @@ class GroupedPolicy : public Policy {
     }
   };
 
-  static GroupKey group_key(const Cluster& c, int i) {
+  GroupKey group_key(const Cluster& c, int i) const {
     const auto& n = c.nodes[static_cast<std::size_t>(i)];
-    return {key_of(n), n.mem_free, c.spec[static_cast<std::size_t>(i)].cpu_milli};
+    return {key_of(n), n.mem_free, c.spec[static_cast<std::size_t>(i)].cpu_milli,
+            group_extra(c, i)};
   }
+  int rank_of(int i) const { return m_rank.empty() ? i : m_rank[static_cast<std::size_t>(i)]; }
 
   int demand_id(const Demand& d) {
     const DemandKey k{d.cpu, d.mem, d.num_gpu, d.milli, d.model_mask};
@@ -390,25 +515,34 @@ class GroupedPolicy : public Policy {
     }
     m_buf.clear();
     c.choices(grp.rep, d, m_buf);
-    e.primary = std::numeric_limits<double>::infinity();
-    e.secondary = std::numeric_limits<double>::infinity();
+    e.node = std::numeric_limits<double>::infinity();
+    e.tie = std::numeric_limits<double>::infinity();
+    e.gpu_score = std::numeric_limits<double>::infinity();
     for (const auto& p : m_buf) {
-      const auto [primary, secondary] = evaluate(c, grp, d, p);
+      const auto s = evaluate(c, grp, d, p);
       const auto gpu = static_cast<std::uint8_t>(p.ngpu == 1 ? p.gpu[0] : 0);
-      if (primary < e.primary - 1e-9) {
-        e.primary = primary;
-        e.secondary = secondary;
-        e.n_tied = 1;
-        e.gpu[0] = gpu;
-      } else if (std::fabs(primary - e.primary) <= 1e-9) {
-        if (m_deterministic_ties) {
-          if (secondary < e.secondary) {
-            e.secondary = secondary;
-            e.gpu[0] = gpu;
-          }
-        } else {
+      if (m_ties == Ties::random) {
+        if (s.node < e.node - k_eps) {
+          e.node = s.node;
+          e.n_tied = 1;
+          e.gpu[0] = gpu;
+        } else if (std::fabs(s.node - e.node) <= k_eps) {
           e.gpu[e.n_tied++] = gpu;
         }
+        continue;
+      }
+      int cmp = compare(s.node, s.tie, e.node, e.tie);
+      if (cmp == 0) {
+        cmp = s.gpu < e.gpu_score - k_eps ? -1 : s.gpu > e.gpu_score + k_eps ? 1 : 0;
+      }
+      if (cmp < 0) {
+        e.node = s.node;
+        e.tie = s.tie;
+        e.gpu_score = s.gpu;
+        e.n_tied = 1;
+        e.gpu[0] = gpu;
+      } else if (cmp == 0 && m_ties == Ties::rank) {
+        e.gpu[e.n_tied++] = gpu;
       }
     }
   }
@@ -443,10 +577,13 @@ class GroupedPolicy : public Policy {
       grp.version = ++m_version;
       m_index.emplace(k, g);
     }
-    auto& members = m_groups[static_cast<std::size_t>(g)].members;
+    auto& grp = m_groups[static_cast<std::size_t>(g)];
     m_group_of[static_cast<std::size_t>(i)] = g;
-    m_pos[static_cast<std::size_t>(i)] = members.size();
-    members.push_back(i);
+    m_pos[static_cast<std::size_t>(i)] = grp.members.size();
+    grp.members.push_back(i);
+    if (m_ties == Ties::rank) {
+      grp.ranked.emplace(rank_of(i), i);
+    }
   }
   void remove(int i) {
     const int g = m_group_of[static_cast<std::size_t>(i)];
@@ -456,6 +593,9 @@ class GroupedPolicy : public Policy {
     grp.members[pos] = last;
     m_pos[static_cast<std::size_t>(last)] = pos;
     grp.members.pop_back();
+    if (m_ties == Ties::rank) {
+      grp.ranked.erase({rank_of(i), i});
+    }
     if (grp.members.empty()) {
       m_index.erase(grp.key);
       m_free.push_back(g);
@@ -479,7 +619,36 @@ class GroupedPolicy : public Policy {
       }
       return out;
     }
-    for (int g = 0; g < n.gpus && out.ngpu < p.ngpu; ++g) {
+    return whole_gpus(n, i, d);
+  }
+  // The tied placements of `e` carried over to node `i`: the lowest GPU index whose free
+  // amount is one of the tied GPUs' (the artifact picks the first best GPU by index).
+  static Placement on_node_lowest(const Cluster& c, const NodeState& rep, const Scored& e, int i,
+                                  const Demand& d) {
+    const auto& n = c.nodes[static_cast<std::size_t>(i)];
+    if (d.num_gpu != 1) {
+      return whole_gpus(n, i, d);
+    }
+    Placement out;
+    out.node = i;
+    for (int g = 0; g < n.gpus && out.ngpu == 0; ++g) {
+      for (int t = 0; t < e.n_tied; ++t) {
+        if (n.gpu_free[static_cast<std::size_t>(g)] ==
+            rep.gpu_free[e.gpu[static_cast<std::size_t>(t)]]) {
+          out.ngpu = 1;
+          out.gpu[0] = g;
+          break;
+        }
+      }
+    }
+    return out;
+  }
+  // Several (or no) GPUs: the first ones with enough free (whole GPUs: the first idle ones, as
+  // the artifact's AllocateExclusiveGpuId, pkg/type/resource.go:348).
+  static Placement whole_gpus(const NodeState& n, int i, const Demand& d) {
+    Placement out;
+    out.node = i;
+    for (int g = 0; g < n.gpus && out.ngpu < d.num_gpu; ++g) {
       if (n.gpu_free[static_cast<std::size_t>(g)] >= d.milli) {
         out.gpu[static_cast<std::size_t>(out.ngpu++)] = g;
       }
@@ -487,7 +656,8 @@ class GroupedPolicy : public Policy {
     return out;
   }
 
-  bool m_deterministic_ties;
+  Ties m_ties;
+  std::vector<int> m_rank;
   std::vector<Group> m_groups;
   std::vector<int> m_free;  // indices of empty groups, for reuse
   std::unordered_map<GroupKey, int, GroupKeyHash> m_index;
@@ -499,26 +669,28 @@ class GroupedPolicy : public Policy {
   std::vector<std::vector<Scored>> m_cache;  // [demand id][group]
 };
 
+Ties ties_of(const PolicyOptions& o) {
+  return o.sw.name_ties ? Ties::rank : Ties::random;
+}
+
+// ---- colo's exact model (Semantics::exact) ----
+
 class RandomPolicy final : public GroupedPolicy {
  public:
-  RandomPolicy() : GroupedPolicy(false) {}
+  explicit RandomPolicy(const PolicyOptions& o) : GroupedPolicy(ties_of(o), o.node_rank) {}
   [[nodiscard]] std::string name() const override { return "random"; }
 
  protected:
-  std::pair<double, double> evaluate(const Cluster&, Group&, const Demand&,
-                                     const Placement&) override {
-    return {0, 0};
-  }
+  Score evaluate(const Cluster&, Group&, const Demand&, const Placement&) override { return {}; }
 };
 
 class BestFitPolicy final : public GroupedPolicy {
  public:
-  BestFitPolicy() : GroupedPolicy(false) {}
+  explicit BestFitPolicy(const PolicyOptions& o) : GroupedPolicy(ties_of(o), o.node_rank) {}
   [[nodiscard]] std::string name() const override { return "bestfit"; }
 
  protected:
-  std::pair<double, double> evaluate(const Cluster& c, Group& g, const Demand& d,
-                                     const Placement& p) override {
+  Score evaluate(const Cluster& c, Group& g, const Demand& d, const Placement& p) override {
     if (m_cpu == 0) {
       m_cpu = max_cpu(c);
     }
@@ -529,7 +701,7 @@ class BestFitPolicy final : public GroupedPolicy {
         0.5 * static_cast<double>(n.cpu_free - d.cpu) / static_cast<double>(m_cpu) +
         0.5 * (n.gpu_free_total() - d.milli * p.ngpu) / (k_max_gpus * double{k_milli});
     const double gpu_part = p.ngpu == 1 ? n.gpu_free[static_cast<std::size_t>(p.gpu[0])] : 0;
-    return {node_part + 1e-7 * gpu_part, 0};
+    return {node_part + 1e-7 * gpu_part, 0, 0};
   }
 
  private:
@@ -538,37 +710,35 @@ class BestFitPolicy final : public GroupedPolicy {
 
 class DotProductPolicy final : public GroupedPolicy {
  public:
-  DotProductPolicy() : GroupedPolicy(false) {}
+  explicit DotProductPolicy(const PolicyOptions& o) : GroupedPolicy(ties_of(o), o.node_rank) {}
   [[nodiscard]] std::string name() const override { return "dotprod"; }
 
  protected:
-  std::pair<double, double> evaluate(const Cluster& c, Group& g, const Demand& d,
-                                     const Placement& p) override {
+  Score evaluate(const Cluster& c, Group& g, const Demand& d, const Placement& p) override {
     const auto& n = g.rep;
     const auto& s = c.spec[static_cast<std::size_t>(g.spec_node)];
     // Tetris-style alignment of the node's free vector and the request, both normalized by
-    // the node's capacity; the authors' baseline prefers the smallest product.
+    // the node's capacity; prefers the smallest product.
     const auto cap_cpu = static_cast<double>(std::max<std::int64_t>(1, s.cpu_milli));
     const double cap_gpu = std::max(1, s.gpus) * double{k_milli};
     const double gpu_free =
         p.ngpu == 1 ? n.gpu_free[static_cast<std::size_t>(p.gpu[0])] : n.gpu_free_total();
     return {(static_cast<double>(n.cpu_free) / cap_cpu) * (static_cast<double>(d.cpu) / cap_cpu) +
                 (gpu_free / cap_gpu) * (d.gpu_total() / cap_gpu),
-            0};
+            0, 0};
   }
 };
 
 class PackingPolicy final : public GroupedPolicy {
  public:
-  PackingPolicy() : GroupedPolicy(false) {}
+  explicit PackingPolicy(const PolicyOptions& o) : GroupedPolicy(ties_of(o), o.node_rank) {}
   [[nodiscard]] std::string name() const override { return "packing"; }
 
  protected:
-  std::pair<double, double> evaluate(const Cluster&, Group& g, const Demand& d,
-                                     const Placement& p) override {
+  Score evaluate(const Cluster&, Group& g, const Demand& d, const Placement& p) override {
     const auto& n = g.rep;
     if (d.num_gpu == 0) {
-      return {0, 0};
+      return {};
     }
     int fully_free = 0;
     for (int k = 0; k < n.gpus; ++k) {
@@ -584,27 +754,164 @@ class PackingPolicy final : public GroupedPolicy {
       shared_left += f;
     }
     if (fully_free == n.gpus) {
-      return {3000 + fully_free, 0};
+      return {3000.0 + fully_free, 0, 0};
     }
     if (use_free > 0) {
-      return {2000 + use_free, 0};
+      return {2000.0 + use_free, 0, 0};
     }
-    return {1000 + shared_left / 10.0, 0};
+    return {1000 + shared_left / 10.0, 0, 0};
   }
 };
 
-// FGD: the placement whose node's fragmentation grows least; ties at random. `colo` breaks
-// FGD's ties by packing instead (the node left with the least free GPU, then CPU), keeping
-// idle nodes whole for multi-GPU pods.
-class FgdPolicy final : public GroupedPolicy {
+// ---- the artifact's policies (pkg/simulator/plugin/*.go); scores negated (lower is better) ----
+
+// int64(x) in Go (truncation) when the artifact's integer scores are on.
+double k8s_score(double x, bool int_scores) {
+  return int_scores ? std::trunc(x) : x;
+}
+
+// The artifact's GPU choice for a share ("best": the GPU with the least free that fits, the
+// first by index among equals; open_gpu_share.go:268-286): prefer less free.
+double best_fit_gpu(const NodeState& n, const Placement& p) {
+  return p.ngpu == 1 ? n.gpu_free[static_cast<std::size_t>(p.gpu[0])] : 0;
+}
+
+constexpr double k_max_spec_cpu = 128000;  // open-gpu-share/utils/const.go:15
+constexpr double k_max_spec_gpu = 8000;    // open-gpu-share/utils/const.go:17
+
+class ArtifactBestFit final : public GroupedPolicy {
  public:
-  FgdPolicy(std::vector<TypicalPod> target, bool pack_ties)
-      : GroupedPolicy(pack_ties), m_target(std::move(target)), m_pack(pack_ties) {}
-  [[nodiscard]] std::string name() const override { return m_pack ? "colo" : "fgd"; }
+  explicit ArtifactBestFit(const PolicyOptions& o)
+      : GroupedPolicy(ties_of(o), o.node_rank), m_int(o.sw.int_scores) {}
+  [[nodiscard]] std::string name() const override { return "bestfit"; }
 
  protected:
-  std::pair<double, double> evaluate(const Cluster&, Group& g, const Demand& d,
-                                     const Placement& p) override {
+  // best_fit_score.go:66-97: (1 - Σ 0.5 (free - request) / max spec) * 100 over CPU and total
+  // GPU, truncated; NormalizeScore (min-max over the nodes) keeps the order and the ties.
+  Score evaluate(const Cluster&, Group& g, const Demand& d, const Placement& p) override {
+    const auto& n = g.rep;
+    double s = 0;
+    s += static_cast<double>(n.cpu_free - d.cpu) / k_max_spec_cpu * 0.5;
+    s += static_cast<double>(n.gpu_free_total() - d.gpu_total()) / k_max_spec_gpu * 0.5;
+    return {-k8s_score((1.0 - s) * 100, m_int), 0, best_fit_gpu(n, p)};
+  }
+
+ private:
+  bool m_int;
+};
+
+class ArtifactDotProduct final : public GroupedPolicy {
+ public:
+  explicit ArtifactDotProduct(const PolicyOptions& o)
+      : GroupedPolicy(ties_of(o), o.node_rank), m_int(o.sw.int_scores) {}
+  [[nodiscard]] std::string name() const override { return "dotprod"; }
+
+ protected:
+  // dot_product_score.go:64-100 with -dimext merge -norm max (utils.go:1259-1327): (free CPU,
+  // total free GPU) . (CPU, total GPU) each / (128 CPUs, 8 GPUs), halved; 100 (1 - that).
+  Score evaluate(const Cluster&, Group& g, const Demand& d, const Placement& p) override {
+    const auto& n = g.rep;
+    double dot = 0;
+    dot += static_cast<double>(n.cpu_free) / k_max_spec_cpu *
+           (static_cast<double>(d.cpu) / k_max_spec_cpu);
+    dot += static_cast<double>(n.gpu_free_total()) / k_max_spec_gpu *
+           (static_cast<double>(d.gpu_total()) / k_max_spec_gpu);
+    const double score = 1 - dot / 2;
+    return {-k8s_score(100 * score, m_int), 0, best_fit_gpu(n, p)};
+  }
+
+ private:
+  bool m_int;
+};
+
+class ArtifactClustering final : public GroupedPolicy {
+ public:
+  explicit ArtifactClustering(const PolicyOptions& o) : GroupedPolicy(ties_of(o), o.node_rank) {}
+  [[nodiscard]] std::string name() const override { return "clustering"; }
+
+ protected:
+  // gpu_clustering_score.go:32-56: nodes holding only pods of this pod's kind (75..100), of
+  // several kinds including it (50..75), idle of GPU pods (25..50), other kinds (0..25); within
+  // a tier the fuller node (25 (8000 - free) / 8000, integer). CPU-only pods score 0.
+  Score evaluate(const Cluster&, Group& g, const Demand& d, const Placement& p) override {
+    const auto& n = g.rep;
+    const auto bit = d.kind_bit();
+    if (bit == 0) {
+      return {0, 0, best_fit_gpu(n, p)};
+    }
+    const std::int64_t fill = 25 * (8000 - static_cast<std::int64_t>(n.gpu_free_total())) / 8000;
+    std::int64_t tier = 0;
+    if ((n.kinds & bit) != 0) {
+      tier = n.kinds == bit ? 75 : 50;
+    } else {
+      tier = n.kinds == 0 ? 25 : 0;
+    }
+    return {-static_cast<double>(fill + tier), 0, best_fit_gpu(n, p)};
+  }
+  std::uint32_t group_extra(const Cluster& c, int i) const override {
+    return c.nodes[static_cast<std::size_t>(i)].kinds;
+  }
+};
+
+class ArtifactPacking final : public GroupedPolicy {
+ public:
+  explicit ArtifactPacking(const PolicyOptions& o) : GroupedPolicy(ties_of(o), o.node_rank) {}
+  [[nodiscard]] std::string name() const override { return "packing"; }
+
+ protected:
+  // gpu_packing_score.go:71-117 (integer tiers): an idle node 33 - its GPUs; a node in use
+  // whose idle GPUs the pod needs 50 - those GPUs (at least 33); an already shared GPU
+  // 100 - (free %)/10 (at least 50). CPU-only pods score 0 everywhere.
+  Score evaluate(const Cluster&, Group& g, const Demand& d, const Placement& p) override {
+    const auto& n = g.rep;
+    if (d.num_gpu == 0) {
+      return {0, 0, 0};
+    }
+    int fully_free = 0;
+    for (int k = 0; k < n.gpus; ++k) {
+      fully_free += n.gpu_free[static_cast<std::size_t>(k)] == k_milli ? 1 : 0;
+    }
+    if (fully_free == n.gpus) {
+      return {-static_cast<double>(std::max(33 - fully_free, fully_free)), 0, best_fit_gpu(n, p)};
+    }
+    // The GPUs it would use: the ones with least free first that fit (the chosen share GPU is
+    // the best-fit one too).
+    std::array<int, k_max_gpus> f = n.gpu_free;
+    std::sort(f.begin(), f.begin() + n.gpus);
+    int need = d.num_gpu;
+    int use_free = 0;
+    std::int64_t ratio = 0;
+    for (int k = 0; k < n.gpus && need > 0; ++k) {
+      if (d.milli <= f[static_cast<std::size_t>(k)]) {
+        --need;
+        use_free += f[static_cast<std::size_t>(k)] == k_milli ? 1 : 0;
+        ratio += static_cast<std::int64_t>(f[static_cast<std::size_t>(k)]) * 100 / k_milli;
+      }
+    }
+    if (use_free > 0) {
+      return {-static_cast<double>(std::max(50 - use_free, 33)), 0, best_fit_gpu(n, p)};
+    }
+    return {-static_cast<double>(std::max<std::int64_t>(100 - ratio / 10, 50)), 0,
+            best_fit_gpu(n, p)};
+  }
+};
+
+// FGD (fgd_score.go:62-85): the placement whose node's fragmentation F_n(M) grows least,
+// scored int64(sigmoid((F before - F after) / 1000) * 100) with the artifact's integer scores;
+// a share takes the first GPU with the best score. `colo` breaks FGD's ties by packing (the
+// node left with the least free GPU, then CPU), keeping idle nodes whole for multi-GPU pods.
+class FgdPolicy final : public GroupedPolicy {
+ public:
+  FgdPolicy(std::vector<TypicalPod> target, bool colo, const PolicyOptions& o)
+      : GroupedPolicy(colo && !o.sw.name_ties ? Ties::first : ties_of(o), o.node_rank),
+        m_target(std::move(target)),
+        m_colo(colo),
+        m_int(o.sw.int_scores && !colo),
+        m_sigmoid(o.sw.artifact_formulas && !colo) {}
+  [[nodiscard]] std::string name() const override { return m_colo ? "colo" : "fgd"; }
+
+ protected:
+  Score evaluate(const Cluster&, Group& g, const Demand& d, const Placement& p) override {
     if (std::isnan(g.cached)) {
       g.cached = frag(g.rep);
     }
@@ -613,8 +920,15 @@ class FgdPolicy final : public GroupedPolicy {
     for (int k = 0; k < p.ngpu; ++k) {
       after.gpu_free[static_cast<std::size_t>(p.gpu[static_cast<std::size_t>(k)])] -= d.milli;
     }
-    return {frag(after) - g.cached,
-            after.gpu_free_total() * 1e9 + static_cast<double>(after.cpu_free)};
+    const double f_after = frag(after);
+    double node = f_after - g.cached;
+    if (m_sigmoid) {
+      const double x = (g.cached - f_after) / 1000;
+      node = -k8s_score(1.0 / (1.0 + std::exp(-x)) * 100, m_int);
+    }
+    const double tie =
+        m_colo ? after.gpu_free_total() * 1e9 + static_cast<double>(after.cpu_free) : 0;
+    return {node, tie, 0};
   }
 
  private:
@@ -629,37 +943,107 @@ class FgdPolicy final : public GroupedPolicy {
   }
 
   std::vector<TypicalPod> m_target;
-  bool m_pack;
+  bool m_colo;
+  bool m_int;
+  bool m_sigmoid;
   std::unordered_map<Key, double, KeyHash> m_memo;
+};
+
+// The artifact's Random (random_score.go:42-68, open_gpu_share.go:308-326): a feasible node
+// drawn with Go's generator (rand.Intn over the feasible nodes, here in node order; the
+// artifact's order comes from parallel filtering and is not reproducible), and for a share a
+// fitting GPU by reservoir sampling (rand.Intn(k) == 0 for the k-th fitting GPU).
+class ArtifactRandom final : public Policy {
+ public:
+  explicit ArtifactRandom(GoRand* go) : m_go(go) {}
+  [[nodiscard]] std::string name() const override { return "random"; }
+  Placement place(const Cluster& c, const Demand& d, std::mt19937_64& rng) override {
+    m_feasible.clear();
+    for (int i = 0; i < static_cast<int>(c.nodes.size()); ++i) {
+      if (c.fits(c.nodes[static_cast<std::size_t>(i)], d)) {
+        m_feasible.push_back(i);
+      }
+    }
+    if (m_feasible.empty()) {
+      return {};
+    }
+    auto draw = [&](int n) {
+      return m_go != nullptr ? m_go->intn(n) : std::uniform_int_distribution<int>(0, n - 1)(rng);
+    };
+    const int i = m_feasible[static_cast<std::size_t>(draw(static_cast<int>(m_feasible.size())))];
+    const auto& n = c.nodes[static_cast<std::size_t>(i)];
+    Placement p;
+    p.node = i;
+    if (d.num_gpu == 1 && d.milli < k_milli) {
+      int count = 0;
+      for (int g = 0; g < n.gpus; ++g) {
+        if (n.gpu_free[static_cast<std::size_t>(g)] >= d.milli && draw(++count) == 0) {
+          p.ngpu = 1;
+          p.gpu[0] = g;
+        }
+      }
+      return p;
+    }
+    for (int g = 0; g < n.gpus && p.ngpu < d.num_gpu; ++g) {
+      if (n.gpu_free[static_cast<std::size_t>(g)] >= d.milli) {
+        p.gpu[static_cast<std::size_t>(p.ngpu++)] = g;
+      }
+    }
+    return p;
+  }
+
+ private:
+  GoRand* m_go;
+  std::vector<int> m_feasible;
 };
 
 }  // namespace
 
 std::vector<std::string> policy_names() {
-  return {"random", "firstfit", "bestfit", "dotprod", "packing", "fgd", "colo"};
+  return {"random", "firstfit", "bestfit", "dotprod", "clustering", "packing", "fgd", "colo"};
+}
+
+std::vector<std::string> default_policies(Semantics s) {
+  if (s == Semantics::exact) {
+    return policy_names();
+  }
+  return {"random", "bestfit", "dotprod", "clustering", "packing", "fgd", "colo"};
 }
 
 Result<std::unique_ptr<Policy>> make_policy(const std::string& name, std::vector<TypicalPod> target,
                                             double colo_gpu_weight) {
+  PolicyOptions o;
+  o.colo_gpu_weight = colo_gpu_weight;
+  return make_policy(name, std::move(target), o);
+}
+
+Result<std::unique_ptr<Policy>> make_policy(const std::string& name, std::vector<TypicalPod> target,
+                                            const PolicyOptions& o) {
+  using P = std::unique_ptr<Policy>;
+  const bool art = o.sw.artifact_formulas;
   if (name == "random") {
-    return std::unique_ptr<Policy>(std::make_unique<RandomPolicy>());
+    return art ? P(std::make_unique<ArtifactRandom>(o.go)) : P(std::make_unique<RandomPolicy>(o));
   }
   if (name == "firstfit") {
-    return std::unique_ptr<Policy>(std::make_unique<FirstFitPolicy>());
+    return P(std::make_unique<FirstFitPolicy>());
   }
   if (name == "bestfit") {
-    return std::unique_ptr<Policy>(std::make_unique<BestFitPolicy>());
+    return art ? P(std::make_unique<ArtifactBestFit>(o)) : P(std::make_unique<BestFitPolicy>(o));
   }
   if (name == "dotprod") {
-    return std::unique_ptr<Policy>(std::make_unique<DotProductPolicy>());
+    return art ? P(std::make_unique<ArtifactDotProduct>(o))
+               : P(std::make_unique<DotProductPolicy>(o));
+  }
+  if (name == "clustering") {
+    return P(std::make_unique<ArtifactClustering>(o));
   }
   if (name == "packing") {
-    return std::unique_ptr<Policy>(std::make_unique<PackingPolicy>());
+    return art ? P(std::make_unique<ArtifactPacking>(o)) : P(std::make_unique<PackingPolicy>(o));
   }
-  if (name == "colo" && colo_gpu_weight != 0) {
+  if (name == "colo" && o.colo_gpu_weight != 0) {
     double sum = 0;
     for (auto& t : target) {
-      t.p *= std::pow(static_cast<double>(t.demand.gpu_total()), colo_gpu_weight);
+      t.p *= std::pow(static_cast<double>(std::max(1, t.demand.gpu_total())), o.colo_gpu_weight);
       sum += t.p;
     }
     for (auto& t : target) {
@@ -667,7 +1051,7 @@ Result<std::unique_ptr<Policy>> make_policy(const std::string& name, std::vector
     }
   }
   if (name == "fgd" || name == "colo") {
-    return std::unique_ptr<Policy>(std::make_unique<FgdPolicy>(std::move(target), name == "colo"));
+    return P(std::make_unique<FgdPolicy>(std::move(target), name == "colo", o));
   }
   std::string known;
   for (const auto& n : policy_names()) {

@@ -14,8 +14,30 @@
 
 namespace colo::csim {
 
+class GoRand;
+
 constexpr int k_max_gpus = 8;
 constexpr int k_milli = 1000;
+
+// Which simulator `colo sim` is: `artifact` reproduces the FGD authors' Kubernetes-based
+// simulator (hkust-adsl/kubernetes-scheduler-simulator, the source of the published numbers);
+// `exact` is colo's own model (exact scores, uniform random ties, draws with replacement).
+// docs/sim.md lists every difference with the artifact's file:line.
+enum class Semantics { artifact, exact };
+
+// One switch per difference between the two; switches_for() gives each semantics' defaults.
+struct SimSwitches {
+  bool int_scores = true;         // Kubernetes integer node scores (else exact doubles)
+  bool name_ties = true;          // equal scores: the node first in the seeded name order
+  bool artifact_formulas = true;  // the artifact's score formulas and per-policy GPU choice
+  bool target_cpu_pods = true;    // FGD's target workload M counts CPU-only pods
+  int target_top_pct = 95;        // M keeps the most popular pod specs up to this % of pods
+  bool artifact_workload = true;  // each trace pod once, shuffled, then draws (else draws only)
+  bool bin_metric = true;         // "allocated at X%" = mean over the events of the X% bin
+};
+SimSwitches switches_for(Semantics s);
+Result<Semantics> semantics_from(const std::string& name);  // "artifact" | "exact"
+std::string semantics_name(Semantics s);
 
 struct NodeState {
   std::int64_t cpu_free = 0;
@@ -23,6 +45,8 @@ struct NodeState {
   int gpus = 0;
   std::array<int, k_max_gpus> gpu_free{};  // milli per GPU
   int model = -1;                          // index into Cluster::models, -1 = no GPU
+  // GPU pods on the node by kind (GpuClustering's affinity): bit 0 a share, bit k k whole GPUs.
+  std::uint16_t kinds = 0;
   [[nodiscard]] int gpu_free_total() const;
 };
 
@@ -34,6 +58,8 @@ struct Demand {
   int milli = 0;                 // per GPU
   std::uint32_t model_mask = 0;  // allowed models (bit i = Cluster::models[i]); 0 = any
   [[nodiscard]] int gpu_total() const { return num_gpu * milli; }
+  // The GpuClustering affinity bit of this demand (0 for CPU-only pods).
+  [[nodiscard]] std::uint16_t kind_bit() const;
 };
 
 // Where a pod goes: a node and the GPUs it takes (milli each), empty for CPU-only pods.
@@ -68,17 +94,22 @@ class Cluster {
 
  private:
   std::int64_t m_gpu_alloc = 0;
+  std::vector<std::array<std::uint16_t, k_max_gpus + 1>> m_kind_count;  // per node, per kind
 };
 
 // FGD's fragmentation of a node measured against the target workload (milli-GPU): for each
 // typical pod, the node's free GPU that pod could not use (all of it when the pod cannot run
-// there for lack of GPU, CPU or model; else the GPUs with less free than the pod's per-GPU
-// demand), weighted by the pod's share. As the authors' simulator: CPU but not memory decides
-// whether a typical pod could run.
+// there for lack of GPU, CPU or model, and for a CPU-only pod, which uses no GPU; else the
+// GPUs with less free than the pod's per-GPU demand), weighted by the pod's share. As the
+// authors' simulator: CPU but not memory decides whether a typical pod could run.
 double node_fragmentation(const NodeState& n, const std::vector<TypicalPod>& target);
 
-// The target workload of a pod list: every GPU pod demand with its frequency.
+// The target workload of a pod list: every GPU pod demand with its frequency (colo's exact
+// model), or as `sw` says (the artifact: CPU-only pods too, the most popular specs up to
+// sw.target_top_pct % of the pods, renormalised).
 std::vector<TypicalPod> typical_pods(const Cluster& c, const std::vector<TracePod>& pods);
+std::vector<TypicalPod> typical_pods(const Cluster& c, const std::vector<TracePod>& pods,
+                                     const SimSwitches& sw);
 
 class Policy {
  public:
@@ -93,12 +124,27 @@ class Policy {
   }
 };
 
-// "random", "firstfit", "bestfit", "dotprod", "packing", "fgd", "colo".
-// `colo_gpu_weight` (w, colo only): colo measures fragmentation against the typical pods weighted
-// by count x (GPU asked)^w, w = 0 being FGD's count weights (w > 0 favours big pods, w < 0
-// shares); experiments calibrate w per trace (calibrate_colo, docs/sim.md).
+// How a policy is built beyond its name and target workload.
+struct PolicyOptions {
+  SimSwitches sw = switches_for(Semantics::exact);
+  // sw.name_ties: each node's place in the seeded name order (lower wins a tie); empty = index.
+  std::vector<int> node_rank;
+  GoRand* go = nullptr;  // artifact `random`: the generator it shares with the workload
+  // colo: fragmentation is measured against the typical pods weighted by count x (GPU asked)^w,
+  // w = 0 being FGD's count weights (w > 0 favours big pods, w < 0 shares); experiments
+  // calibrate w per trace (calibrate_colo, docs/sim.md).
+  double colo_gpu_weight = 0;
+};
+
+// "random", "firstfit", "bestfit", "dotprod", "clustering", "packing", "fgd", "colo".
+Result<std::unique_ptr<Policy>> make_policy(const std::string& name, std::vector<TypicalPod> target,
+                                            const PolicyOptions& opt);
+// colo's exact model (Semantics::exact) with colo's weight `colo_gpu_weight`.
 Result<std::unique_ptr<Policy>> make_policy(const std::string& name, std::vector<TypicalPod> target,
                                             double colo_gpu_weight = 0);
 std::vector<std::string> policy_names();
+// The policies `--policy all` runs: the six the FGD paper publishes, then colo's (exact adds
+// firstfit).
+std::vector<std::string> default_policies(Semantics s);
 
 }  // namespace colo::csim

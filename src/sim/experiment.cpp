@@ -102,40 +102,135 @@ Result<std::vector<TracePod>> resample(const std::vector<TracePod>& pods, double
   return out;
 }
 
+namespace {}  // namespace
+
+std::string semantics_label(const SimSwitches& sw) {
+  for (const auto sem : {Semantics::artifact, Semantics::exact}) {
+    const auto d = switches_for(sem);
+    if (d.int_scores == sw.int_scores && d.name_ties == sw.name_ties &&
+        d.artifact_formulas == sw.artifact_formulas && d.target_cpu_pods == sw.target_cpu_pods &&
+        d.target_top_pct == sw.target_top_pct && d.artifact_workload == sw.artifact_workload &&
+        d.bin_metric == sw.bin_metric) {
+      return semantics_name(sem);
+    }
+  }
+  return "custom";
+}
+
 namespace {
+
+bool has_gpu_pod(const std::vector<TracePod>& pods) {
+  return std::any_of(pods.begin(), pods.end(),
+                     [](const TracePod& p) { return p.num_gpu > 0 && p.gpu_milli > 0; });
+}
+
+// Python's round(x) (half to even) and round(x, 2), as the artifact's merge script
+// (experiments/analysis/merge_alloc_discrete.py:96-100).
+double round_even(double x) {
+  return std::nearbyint(x);
+}
+double round2(double x) {
+  return std::round(x * 100) / 100;
+}
+
+// The artifact's metric: per event (a pod submitted), its request rounded to a whole % of
+// capacity picks a bin; a bin's value is the mean over its events of the allocation rounded to
+// 0.01 % (or over the neighbour bins' events when it has none).
+class BinMetric {
+ public:
+  void add(double arrived_pct, double alloc_pct) {
+    const auto b = static_cast<int>(round_even(arrived_pct));
+    if (b < 0) {
+      return;
+    }
+    if (static_cast<std::size_t>(b) >= m_sum.size()) {
+      m_sum.resize(static_cast<std::size_t>(b) + 1, 0);
+      m_n.resize(static_cast<std::size_t>(b) + 1, 0);
+    }
+    m_sum[static_cast<std::size_t>(b)] += round2(alloc_pct);
+    ++m_n[static_cast<std::size_t>(b)];
+  }
+  // NaN when neither the bin nor its neighbours saw an event.
+  [[nodiscard]] double value(int b) const {
+    auto at = [&](int k, std::vector<double> const& v) {
+      return k >= 0 && static_cast<std::size_t>(k) < v.size() ? v[static_cast<std::size_t>(k)]
+                                                              : 0.0;
+    };
+    const std::vector<double> n(m_n.begin(), m_n.end());
+    if (at(b, n) > 0) {
+      return round2(at(b, m_sum) / at(b, n));
+    }
+    const double cnt = at(b - 1, n) + at(b + 1, n);
+    return cnt > 0 ? round2((at(b - 1, m_sum) + at(b + 1, m_sum)) / cnt)
+                   : std::numeric_limits<double>::quiet_NaN();
+  }
+
+ private:
+  std::vector<double> m_sum;
+  std::vector<int> m_n;
+};
 
 Result<InflateResult> inflate_with(const std::vector<TraceNode>& nodes,
                                    const std::vector<TracePod>& pods,
-                                   const std::string& policy_name, double load, std::uint64_t seed,
+                                   const std::string& policy_name, const InflateOptions& opt,
                                    double colo_gpu_weight) {
   const auto t0 = std::chrono::steady_clock::now();
+  const auto& sw = opt.sw;
   if (pods.empty()) {
     return fail(ErrorCode::invalid_argument, "the pod trace is empty");
+  }
+  if (!has_gpu_pod(pods)) {
+    return fail(ErrorCode::invalid_argument,
+                fmt::format("the pod trace has no GPU pods ({} pods, all CPU-only): inflate adds "
+                            "pods until their GPU request reaches {:.0f}% of the GPU capacity",
+                            pods.size(), opt.load * 100));
   }
   Cluster c(nodes);
   if (c.gpu_capacity == 0) {
     return fail(ErrorCode::invalid_argument, "the node trace has no GPU");
   }
-  const auto target = typical_pods(c, pods);
-  auto policy = make_policy(policy_name, target, colo_gpu_weight);
+  const auto target = typical_pods(c, pods, sw);
+  GoRand go(static_cast<std::int64_t>(opt.seed));
+  std::vector<std::size_t> order;
+  if (sw.artifact_workload) {
+    order = artifact_workload(pods, c.gpu_capacity, opt.load, go);
+  }
+  PolicyOptions po;
+  po.sw = sw;
+  po.go = &go;
+  po.colo_gpu_weight = colo_gpu_weight;
+  if (sw.name_ties) {
+    po.node_rank = artifact_node_rank(nodes, go);
+  }
+  auto policy = make_policy(policy_name, target, po);
   if (!policy) {
     return fail(policy.error());
   }
-  std::mt19937_64 rng(seed);
-  std::mt19937_64 tie_rng(seed ^ 0x5bd1e995ULL);
+  std::mt19937_64 rng(opt.seed);
+  std::mt19937_64 tie_rng(opt.seed ^ 0x5bd1e995ULL);
   std::uniform_int_distribution<std::size_t> pick(0, pods.size() - 1);
   InflateResult r;
   r.policy = policy_name;
-  r.seed = seed;
-  r.load = load;
-  const double goal = load * static_cast<double>(c.gpu_capacity);
+  r.semantics = semantics_label(sw);
+  r.seed = opt.seed;
+  r.load = opt.load;
+  const double goal = opt.load * static_cast<double>(c.gpu_capacity);
+  const double gpus = static_cast<double>(c.gpu_capacity) / k_milli;
   double requested = 0;
   int next_pct = 1;
-  std::size_t guard = 0;
-  while (requested < goal) {
-    const auto& p = pods[pick(rng)];
-    const auto d = c.demand_of(p);
-    const auto type = pod_type(p);
+  BinMetric bins;
+  std::size_t next = 0;
+  // The next pod: the artifact's list in order, or a draw while the request is below the goal.
+  auto next_pod = [&]() -> const TracePod* {
+    if (sw.artifact_workload) {
+      return next < order.size() ? &pods[order[next++]] : nullptr;
+    }
+    return requested < goal ? &pods[pick(rng)] : nullptr;
+  };
+  std::vector<double> frag_at;  // bin metric: fragmentation at each bin's first event
+  while (const TracePod* p = next_pod()) {
+    const auto d = c.demand_of(*p);
+    const auto type = pod_type(*p);
     ++r.submitted[type];
     requested += d.gpu_total();
     const auto pl = (*policy)->place(c, d, tie_rng);
@@ -145,21 +240,111 @@ Result<InflateResult> inflate_with(const std::vector<TraceNode>& nodes,
     } else {
       ++r.unscheduled[type];
     }
+    const double alloc = static_cast<double>(c.gpu_allocated());
+    if (sw.bin_metric) {
+      const double arrived_pct = requested / gpus / 10;
+      bins.add(arrived_pct, alloc / gpus / 10);
+      const auto b = static_cast<std::size_t>(std::max(0.0, round_even(arrived_pct)));
+      while (frag_at.size() <= b) {
+        frag_at.push_back(pct(cluster_frag(c, target), c));
+      }
+      continue;
+    }
     while (next_pct <= static_cast<int>(pct(requested, c)) && requested <= goal + k_milli * 8.0) {
-      r.curve.push_back({next_pct, pct(static_cast<double>(c.gpu_allocated()), c),
-                         pct(cluster_frag(c, target), c)});
+      r.curve.push_back({next_pct, pct(alloc, c), pct(cluster_frag(c, target), c)});
       ++next_pct;
     }
-    if (++guard > 50'000'000) {
-      return fail(ErrorCode::internal, "inflate did not reach the load (no GPU pods?)");
+  }
+  r.final_pct = pct(static_cast<double>(c.gpu_allocated()), c);
+  r.allocated_pct = r.final_pct;
+  if (sw.bin_metric) {
+    const int last = static_cast<int>(std::lround(opt.load * 100));
+    for (int b = 1; b <= last; ++b) {
+      const double v = bins.value(b);
+      if (!std::isnan(v)) {
+        r.curve.push_back(
+            {b, v, frag_at[std::min(frag_at.size() - 1, static_cast<std::size_t>(b))]});
+      }
+    }
+    if (!r.curve.empty() && r.curve.back().requested_pct == last) {
+      r.allocated_pct = r.curve.back().allocated_pct;
     }
   }
-  r.allocated_pct = pct(static_cast<double>(c.gpu_allocated()), c);
   r.seconds = since(t0);
   return r;
 }
 
 }  // namespace
+
+std::vector<std::size_t> artifact_workload(const std::vector<TracePod>& pods,
+                                           std::int64_t gpu_capacity, double load, GoRand& go) {
+  std::vector<std::size_t> by_name(pods.size());
+  for (std::size_t i = 0; i < pods.size(); ++i) {
+    by_name[i] = i;
+  }
+  std::stable_sort(by_name.begin(), by_name.end(),
+                   [&](std::size_t a, std::size_t b) { return pods[a].name < pods[b].name; });
+  (void)go.go_int();  // core.go:103 logs one rand.Int()
+  std::vector<std::size_t> order = by_name;
+  go.shuffle(static_cast<int>(order.size()), [&](int i, int j) {
+    std::swap(order[static_cast<std::size_t>(i)], order[static_cast<std::size_t>(j)]);
+  });
+  auto total_of = [&](std::size_t i) {
+    return static_cast<std::int64_t>(pods[i].num_gpu) * pods[i].gpu_milli;
+  };
+  std::int64_t total = 0;
+  for (std::size_t i = 0; i < pods.size(); ++i) {
+    total += total_of(i);
+  }
+  const double target = load * static_cast<double>(gpu_capacity);
+  if (static_cast<double>(total) > target) {
+    // tuneDownPods: drop random pods until the request is within the load.
+    while (static_cast<double>(total) > target && !order.empty()) {
+      const auto k = static_cast<std::size_t>(go.intn(static_cast<int>(order.size())));
+      total -= total_of(order[k]);
+      order.erase(order.begin() + static_cast<std::ptrdiff_t>(k));
+    }
+  } else if (static_cast<double>(total) < target) {
+    // tuneUpPods: draw from the name-sorted trace until the next draw's per-GPU request
+    // (sic: MilliGpu, not the pod's total, simulator.go:1130) would pass the load.
+    for (;;) {
+      const std::size_t k =
+          by_name[static_cast<std::size_t>(go.intn(static_cast<int>(pods.size())))];
+      if (static_cast<double>(total + pods[k].gpu_milli * (pods[k].num_gpu > 0 ? 1 : 0)) > target) {
+        break;
+      }
+      total += total_of(k);
+      order.push_back(k);
+    }
+  }
+  return order;
+}
+
+std::vector<int> artifact_node_rank(const std::vector<TraceNode>& nodes, GoRand& go) {
+  const auto n = nodes.size();
+  std::vector<std::size_t> by_name(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    by_name[i] = i;
+  }
+  std::sort(by_name.begin(), by_name.end(),
+            [&](std::size_t a, std::size_t b) { return nodes[a].name < nodes[b].name; });
+  const auto perm = go.perm(static_cast<int>(n));
+  std::vector<std::string> prefixed(n);
+  for (std::size_t k = 0; k < n; ++k) {
+    prefixed[by_name[k]] = fmt::format("{:04d}-{}", perm[k], nodes[by_name[k]].name);
+  }
+  std::vector<std::size_t> idx(n);
+  for (std::size_t i = 0; i < n; ++i) {
+    idx[i] = i;
+  }
+  std::sort(idx.begin(), idx.end(),
+            [&](std::size_t a, std::size_t b) { return prefixed[a] < prefixed[b]; });
+  std::vector<int> rank(n);
+  for (std::size_t r = 0; r < n; ++r) {
+    rank[idx[r]] = static_cast<int>(r);
+  }
+  return rank;
+}
 
 Result<double> calibrate_colo(const std::vector<TraceNode>& nodes,
                               const std::vector<TracePod>& pods, std::uint64_t seed) {
@@ -168,7 +353,10 @@ Result<double> calibrate_colo(const std::vector<TraceNode>& nodes,
   for (const double w : {0.0, 0.5, -0.5}) {
     double sum = 0;
     for (std::uint64_t k = 1; k <= 2; ++k) {
-      auto r = inflate_with(nodes, pods, "colo", 1.3, 1'000'003ULL * (seed + 1) + k, w);
+      InflateOptions o;
+      o.sw = switches_for(Semantics::exact);
+      o.seed = 1'000'003ULL * (seed + 1) + k;
+      auto r = inflate_with(nodes, pods, "colo", o, w);
       if (!r) {
         return fail(r.error());
       }
@@ -185,15 +373,26 @@ Result<double> calibrate_colo(const std::vector<TraceNode>& nodes,
 Result<InflateResult> inflate(const std::vector<TraceNode>& nodes,
                               const std::vector<TracePod>& pods, const std::string& policy_name,
                               double load, std::uint64_t seed) {
-  if (policy_name != "colo") {
-    return inflate_with(nodes, pods, policy_name, load, seed, 0);
+  InflateOptions o;
+  o.load = load;
+  o.seed = seed;
+  o.sw = switches_for(Semantics::exact);
+  return inflate(nodes, pods, policy_name, o);
+}
+
+Result<InflateResult> inflate(const std::vector<TraceNode>& nodes,
+                              const std::vector<TracePod>& pods, const std::string& policy_name,
+                              const InflateOptions& opt) {
+  const bool calibrate = policy_name == "colo" && !opt.sw.artifact_formulas;
+  if (!calibrate) {
+    return inflate_with(nodes, pods, policy_name, opt, 0);
   }
   const auto t0 = std::chrono::steady_clock::now();
-  auto w = calibrate_colo(nodes, pods, seed);
+  auto w = calibrate_colo(nodes, pods, opt.seed);
   if (!w) {
     return fail(w.error());
   }
-  auto r = inflate_with(nodes, pods, policy_name, load, seed, *w);
+  auto r = inflate_with(nodes, pods, policy_name, opt, *w);
   if (r) {
     r->colo_gpu_weight = *w;
     r->seconds = since(t0);
@@ -202,23 +401,37 @@ Result<InflateResult> inflate(const std::vector<TraceNode>& nodes,
 }
 
 Result<ReplayResult> replay(const std::vector<TraceNode>& nodes, const std::vector<TracePod>& pods,
-                            const std::string& policy_name, std::uint64_t seed, double load) {
+                            const std::string& policy_name, std::uint64_t seed, double load,
+                            const SimSwitches& sw) {
   if (!(load > 0)) {
     return fail(ErrorCode::invalid_argument, "replay load must be positive");
+  }
+  if (std::any_of(pods.begin(), pods.end(), [](const TracePod& p) { return !p.timed; })) {
+    return fail(ErrorCode::invalid_argument,
+                "replay needs the pods' creation_time and deletion_time columns; this trace has "
+                "none (use --mode inflate)");
   }
   auto arrival = [&](std::size_t i) { return static_cast<double>(pods[i].creation); };
   const auto t0 = std::chrono::steady_clock::now();
   Cluster c(nodes);
-  const auto target = typical_pods(c, pods);
+  const auto target = typical_pods(c, pods, sw);
   std::optional<double> w;
-  if (policy_name == "colo") {
+  if (policy_name == "colo" && !sw.artifact_formulas) {
     auto cw = calibrate_colo(nodes, pods, seed);
     if (!cw) {
       return fail(cw.error());
     }
     w = *cw;
   }
-  auto policy = make_policy(policy_name, target, w.value_or(0.0));
+  GoRand go(static_cast<std::int64_t>(seed));
+  PolicyOptions po;
+  po.sw = sw;
+  po.go = &go;
+  po.colo_gpu_weight = w.value_or(0.0);
+  if (sw.name_ties) {
+    po.node_rank = artifact_node_rank(nodes, go);
+  }
+  auto policy = make_policy(policy_name, target, po);
   if (!policy) {
     return fail(policy.error());
   }

@@ -1,8 +1,11 @@
 #pragma once
 // `colo sim` experiments on a trace (docs/sim.md). Pure and deterministic for a seed.
-//   inflate: pods sampled with replacement from the trace are submitted one by one, never
-//            deleted, until the requested GPU reaches `load` x the cluster's GPU capacity (the
-//            FGD paper's method); a pod that fits nowhere stays unscheduled.
+//   inflate: pods are submitted one by one, never deleted, until the requested GPU reaches
+//            `load` x the cluster's GPU capacity (the FGD paper's method); a pod that fits
+//            nowhere stays unscheduled. Artifact semantics: every trace pod once in a seeded
+//            shuffle, then pods drawn with replacement while the next one keeps the request
+//            within the load (or random pods dropped when the trace alone exceeds it), with Go's
+//            generator as the artifact; exact semantics: draws with replacement only.
 //   replay:  the trace's creation and deletion times as events; a pod that does not fit waits
 //            in a FIFO queue (later pods may pass it) and runs for deletion - creation seconds
 //            once placed.
@@ -14,6 +17,7 @@
 
 #include "core/result.hpp"
 #include "sim/cluster.hpp"
+#include "sim/gorand.hpp"
 #include "sim/trace.hpp"
 
 namespace colo::csim {
@@ -34,12 +38,22 @@ struct CurvePoint {
   double frag_pct = 0;       // FGD fragmentation of the cluster, % of capacity
 };
 
+struct InflateOptions {
+  double load = 1.3;
+  std::uint64_t seed = 1;
+  SimSwitches sw = switches_for(Semantics::artifact);
+};
+
 struct InflateResult {
   std::string policy;
+  std::string semantics;  // "artifact", "exact" or "custom" (switches changed one by one)
   std::uint64_t seed = 0;
   double load = 0;
   std::vector<CurvePoint> curve;
-  double allocated_pct = 0;                // at the end
+  // At the load (e.g. 130%): with the bin metric the mean allocation over the events whose
+  // request rounds to that % (the artifact's metric), else the allocation at the end.
+  double allocated_pct = 0;
+  double final_pct = 0;                    // GPU allocated after the last pod
   std::map<std::string, int> submitted;    // by pod type
   std::map<std::string, int> unscheduled;  // by pod type
   double seconds = 0;                      // wall time of the simulation (with calibration)
@@ -53,11 +67,28 @@ struct InflateResult {
 Result<double> calibrate_colo(const std::vector<TraceNode>& nodes,
                               const std::vector<TracePod>& pods, std::uint64_t seed);
 
-// Pods are drawn from `pods` (with replacement, seeded) until the GPU requested reaches `load`
-// x capacity; nothing leaves. The curve has a point per 1% of capacity requested.
+// Pods are submitted (see the top of this file) until the GPU requested reaches `load` x
+// capacity; nothing leaves. The curve has a point per 1% of capacity requested. Errors at once
+// when the trace has no GPU pod or the nodes no GPU.
+Result<InflateResult> inflate(const std::vector<TraceNode>& nodes,
+                              const std::vector<TracePod>& pods, const std::string& policy,
+                              const InflateOptions& opt);
+// colo's exact model (Semantics::exact).
 Result<InflateResult> inflate(const std::vector<TraceNode>& nodes,
                               const std::vector<TracePod>& pods, const std::string& policy,
                               double load, std::uint64_t seed);
+
+// "artifact" or "exact" when `sw` is one of them, else "custom".
+std::string semantics_label(const SimSwitches& sw);
+
+// The artifact's workload (simulator.go:843-852, 1067-1139): trace pods sorted by name,
+// shuffled, then tuned to `load` x `gpu_capacity` milli-GPU; drawn from `go` after its first
+// rand.Int() (core.go:102-103). Returns indices into `pods`.
+std::vector<std::size_t> artifact_workload(const std::vector<TracePod>& pods,
+                                           std::int64_t gpu_capacity, double load, GoRand& go);
+// The artifact's node order for ties (simulator.go:476-485): nodes sorted by name get the
+// prefix "%04d-" from rand.Perm; returns each node's rank in the order of the prefixed names.
+std::vector<int> artifact_node_rank(const std::vector<TraceNode>& nodes, GoRand& go);
 
 struct ReplayResult {
   std::string policy;
@@ -82,7 +113,10 @@ struct ReplayResult {
 // `load` scales the pods: each trace pod arrives floor(load) times, plus once more with
 // probability frac(load) (seeded), at its own creation time; 1 = the trace as recorded (which
 // fits this cluster: it is a snapshot of it), > 1 stresses the cluster.
+// Needs a timed trace (creation_time and deletion_time columns). `sw` as inflate's (the
+// workload and metric switches do not apply).
 Result<ReplayResult> replay(const std::vector<TraceNode>& nodes, const std::vector<TracePod>& pods,
-                            const std::string& policy, std::uint64_t seed, double load = 1.0);
+                            const std::string& policy, std::uint64_t seed, double load = 1.0,
+                            const SimSwitches& sw = switches_for(Semantics::exact));
 
 }  // namespace colo::csim

@@ -1,8 +1,9 @@
 #pragma once
 // The Alibaba GPU cluster trace (cluster-trace-gpu-v2023, "openb" CSVs as published upstream):
-// nodes (sn, cpu_milli, memory_mib, gpu, model) and pods (name, cpu_milli, memory_mib, num_gpu,
-// gpu_milli, gpu_spec, qos, pod_phase, creation_time, deletion_time, scheduled_time). Columns
-// are found by header name; errors name file:line: column. Pure apart from reading the file.
+// nodes (sn, cpu_milli, gpu; optional memory_mib, model) and pods (name, cpu_milli, num_gpu;
+// optional memory_mib, gpu_milli, gpu_spec, qos, creation_time, deletion_time; other columns
+// are ignored). Columns are found by header name (a UTF-8 byte order mark before the header is
+// skipped); errors name file:line: column. Pure apart from reading the file.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -29,11 +30,16 @@ struct TracePod {
   std::string qos;
   std::int64_t creation = 0;  // seconds
   std::int64_t deletion = 0;
+  bool timed = true;  // the trace has creation_time and deletion_time (replay needs them)
 };
 
 Result<std::vector<TraceNode>> parse_nodes(const std::string& text, const std::string& file);
 Result<std::vector<TracePod>> parse_pods(const std::string& text, const std::string& file);
 Result<std::vector<TraceNode>> load_nodes(const std::string& path);
+// The folder of the shipped default trace (data/alibaba-gpu-v2023 of the source tree, or
+// share/colo/data/... beside an installed colo, or $COLO_DATA_DIR/alibaba-gpu-v2023); "" when
+// none is found.
+std::string default_trace_dir();
 Result<std::vector<TracePod>> load_pods(const std::string& path);
 
 }  // namespace colo::csim

@@ -580,7 +580,7 @@ workloads:
 }
 
 TEST_F(Cli, SimRunsPoliciesOnATraceAndRejectsMalformedRows) {
-  const std::string data = COLO_SHARED_DIR "/data/alibaba-gpu-v2023/";
+  const std::string data = COLO_SOURCE_DIR "/data/alibaba-gpu-v2023/";  // shipped copy
   auto r = colo({"sim", "--nodes", data + "openb_node_list_all_node.csv", "--pods",
                  data + "openb_pod_list_default.csv", "--policy", "firstfit,random", "--load",
                  "0.5", "--format", "json"});
@@ -602,8 +602,20 @@ TEST_F(Cli, SimRunsPoliciesOnATraceAndRejectsMalformedRows) {
   EXPECT_NE(pol.err.find("unknown policy 'magic'"), std::string::npos) << pol.err;
 }
 
+// A fresh clone: `colo sim` with no trace options runs the shipped default trace (the
+// artifact's GPU-node list) and says which node list it used; a missing file is named.
+TEST_F(Cli, SimDefaultsToTheShippedTraceAndNamesMissingFiles) {
+  auto r = colo({"sim", "--policy", "fgd", "--load", "0.3", "--format", "md"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.out.find("openb_node_list_gpu_node.csv"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("1213 nodes"), std::string::npos) << r.out;
+  auto missing = colo({"sim", "--pods", (m_dir / "nope.csv").string()});
+  EXPECT_EQ(missing.rc, 2);
+  EXPECT_NE(missing.err.find("nope.csv' (no such file)"), std::string::npos) << missing.err;
+}
+
 TEST_F(Cli, SimSavesABatchThatReportRendersAgain) {
-  const std::string data = COLO_SHARED_DIR "/data/alibaba-gpu-v2023/";
+  const std::string data = COLO_SOURCE_DIR "/data/alibaba-gpu-v2023/";  // shipped copy
   auto none = colo({"report", "--sim"});
   EXPECT_EQ(none.rc, 2);
   auto r = colo({"sim", "--nodes", data + "openb_node_list_all_node.csv", "--pods",

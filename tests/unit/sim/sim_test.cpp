@@ -2,13 +2,17 @@
 // decision on tiny clusters, and properties (capacity, constraints, determinism).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
 
 #include <fstream>
 #include <random>
 
+#include "sim/batch.hpp"
 #include "sim/cluster.hpp"
 #include "sim/experiment.hpp"
+#include "sim/gorand.hpp"
+#include "sim/sim_json.hpp"
 #include "sim/trace.hpp"
 
 namespace colo::csim {
@@ -341,6 +345,99 @@ TEST(Experiments, ResampleHitsTheRequestedMix) {
   EXPECT_NEAR(share / gpu, 0.8, 0.04);
   EXPECT_NEAR(multi / gpu, 0.05, 0.02);
   EXPECT_FALSE(resample(pods, 0.8, 0.5, 1));  // over 1
+}
+
+// Go's math/rand with rand.Seed(1): the first rand.Int() and the first ten rand.Intn(100) are
+// the values every Go program printed before Go 1.20 (the "Go playground" numbers).
+TEST(GoRand, MatchesGosMathRand) {
+  GoRand a(1);
+  EXPECT_EQ(a.go_int(), 5577006791947779410LL);
+  GoRand b(1);
+  std::vector<int> got;
+  for (int i = 0; i < 10; ++i) {
+    got.push_back(b.intn(100));
+  }
+  EXPECT_EQ(got, (std::vector<int>{81, 87, 47, 59, 81, 18, 25, 40, 56, 0}));
+  GoRand c(7);
+  auto p = c.perm(50);
+  std::sort(p.begin(), p.end());
+  for (int i = 0; i < 50; ++i) {
+    EXPECT_EQ(p[static_cast<std::size_t>(i)], i);
+  }
+}
+
+TEST(Trace, ByteOrderMarkAndMinimalColumnsAreAccepted) {
+  auto n = parse_nodes("\xEF\xBB\xBFsn,cpu_milli,gpu\na,32000,2\n", "n.csv");
+  ASSERT_TRUE(n) << n.error().what();
+  EXPECT_EQ((*n)[0].model, "GPU");
+  // The published multi-GPU pod lists: name,cpu_milli,memory_mib,num_gpu,gpu_milli only.
+  auto p = parse_pods(
+      "\xEF\xBB\xBFname,cpu_milli,memory_mib,num_gpu,gpu_milli\np0,1000,10,2,1000\n", "p.csv");
+  ASSERT_TRUE(p) << p.error().what();
+  EXPECT_EQ((*p)[0].num_gpu, 2);
+  EXPECT_FALSE((*p)[0].timed);
+  auto r = replay({{"a", 32000, 1000, 2, "G"}}, *p, "fgd", 1);
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().message.find("creation_time"), std::string::npos);
+}
+
+TEST(Experiments, ATraceWithoutGpuPodsIsRefusedAtOnce) {
+  auto p = parse_pods(std::string(k_pods) + "p0,1000,10,0,0,,LS,Running,0,1,0\n", "p");
+  ASSERT_TRUE(p);
+  for (const auto sem : {Semantics::artifact, Semantics::exact}) {
+    InflateOptions o;
+    o.sw = switches_for(sem);
+    auto r = inflate({{"a", 32000, 1000, 2, "G"}}, *p, "fgd", o);
+    ASSERT_FALSE(r);
+    EXPECT_NE(r.error().message.find("no GPU pods"), std::string::npos) << r.error().message;
+  }
+}
+
+// The artifact's run of FGD, seed 42, on the default trace: until the first pod fails (about
+// 92% requested) the allocation curve depends only on the workload, so colo must match the
+// artifact's published curve (experiments/analysis/expected_results/analysis_allo_discrete.csv,
+// openb_pod_list_default, 06-FGD, seed 42) to the last digit: same Go generator, same shuffle,
+// same tuning, same metric.
+TEST(Experiments, ArtifactWorkloadMatchesThePublishedCurve) {
+  const std::string dir = COLO_SOURCE_DIR "/data/alibaba-gpu-v2023/";
+  auto nodes = load_nodes(dir + "openb_node_list_gpu_node.csv");
+  auto pods = load_pods(dir + "openb_pod_list_default.csv");
+  if (!nodes || !pods) {
+    GTEST_SKIP() << "the shipped trace is missing";
+  }
+  InflateOptions o;
+  o.seed = 42;
+  auto r = inflate(*nodes, *pods, "fgd", o);
+  ASSERT_TRUE(r) << r.error().what();
+  ASSERT_EQ(r->curve.size(), 130U);
+  const std::vector<std::pair<int, double>> published = {
+      {10, 10.03}, {50, 49.95}, {80, 79.99}, {90, 89.98}, {92, 92.02}};
+  for (const auto& [bin, v] : published) {
+    EXPECT_DOUBLE_EQ(r->curve[static_cast<std::size_t>(bin - 1)].allocated_pct, v) << bin;
+  }
+  EXPECT_EQ(r->semantics, "artifact");
+  EXPECT_NEAR(r->allocated_pct, 95.29, 0.5);  // published 95.29 for this seed
+}
+
+TEST(Batch, RunsEveryPolicyAndSeedInOrderAndRoundTripsThroughJson) {
+  SimSpec spec;
+  spec.policies = {"bestfit", "fgd"};
+  spec.repeat = 2;
+  spec.load = 1.0;
+  SimContext ctx;
+  ctx.mode = "inflate";
+  ctx.semantics = "artifact";
+  ctx.load = 1.0;
+  auto runs = run_batch(mixed_nodes(), mixed_pods(300, 4), spec, ctx, 2);
+  ASSERT_TRUE(runs) << runs.error().what();
+  ASSERT_EQ(runs->size(), 4U);
+  EXPECT_EQ((*runs)[3].policy(), "fgd");
+  EXPECT_EQ((*runs)[3].seed(), 2U);
+  const nlohmann::json j = (*runs)[3];
+  const auto back = j.get<SimRun>();
+  EXPECT_EQ(nlohmann::json(back), j);
+  spec.policies = {"magic"};
+  EXPECT_FALSE(run_batch(mixed_nodes(), mixed_pods(30, 4), spec, ctx, 2));
 }
 
 }  // namespace

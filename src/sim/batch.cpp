@@ -1,0 +1,72 @@
+#include "sim/batch.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <thread>
+
+namespace colo::csim {
+
+Result<std::vector<SimRun>> run_batch(const std::vector<TraceNode>& nodes,
+                                      const std::vector<TracePod>& pods, const SimSpec& spec,
+                                      const SimContext& ctx, unsigned threads) {
+  struct Job {
+    std::string policy;
+    std::uint64_t seed = 0;
+    Result<SimRun> result = fail(ErrorCode::internal, "not run");
+  };
+  std::vector<Job> jobs;
+  for (const auto& name : spec.policies) {
+    for (int k = 0; k < spec.repeat; ++k) {
+      jobs.push_back({name, spec.seed + static_cast<std::uint64_t>(k)});
+    }
+  }
+  std::atomic<std::size_t> next{0};
+  auto worker = [&] {
+    for (std::size_t j = next++; j < jobs.size(); j = next++) {
+      auto& job = jobs[j];
+      SimRun run;
+      run.ctx = ctx;
+      if (spec.mode == "inflate") {
+        InflateOptions o;
+        o.load = spec.load;
+        o.seed = job.seed;
+        o.sw = spec.sw;
+        auto r = inflate(nodes, pods, job.policy, o);
+        if (!r) {
+          job.result = fail(r.error());
+          continue;
+        }
+        run.inflate = std::move(*r);
+      } else {
+        auto r = replay(nodes, pods, job.policy, job.seed, spec.load, spec.sw);
+        if (!r) {
+          job.result = fail(r.error());
+          continue;
+        }
+        run.replay = std::move(*r);
+      }
+      job.result = std::move(run);
+    }
+  };
+  if (threads == 0) {
+    threads = std::max(1U, std::thread::hardware_concurrency());
+  }
+  threads = std::max(1U, std::min<unsigned>(threads, static_cast<unsigned>(jobs.size())));
+  std::vector<std::thread> pool;
+  for (unsigned t = 0; t < threads; ++t) {
+    pool.emplace_back(worker);
+  }
+  for (auto& t : pool) {
+    t.join();
+  }
+  std::vector<SimRun> out;
+  for (auto& job : jobs) {
+    if (!job.result) {
+      return fail(job.result.error());
+    }
+    out.push_back(std::move(*job.result));
+  }
+  return out;
+}
+
+}  // namespace colo::csim
