@@ -22,6 +22,7 @@
 #include "core/clock.hpp"
 #include "core/spec.hpp"
 #include "core/units.hpp"
+#include "doctor/doctor.hpp"
 #include "engine/backend_factory.hpp"
 #include "engine/engine.hpp"
 #include "launch/interrupt.hpp"
@@ -497,6 +498,8 @@ int cli_main(int argc, char** argv, std::ostream& out, std::ostream& err) {
       ->check(CLI::IsMember({"auto", "sim", "nvml"}));
   gpus->add_option("--sim-topology", topology, "Topology file for the simulated GPU");
   gpus->add_flag("--json", json, "JSON output");
+  auto* doctor = app.add_subcommand(
+      "doctor", "Check the driver, NVML, MPS, cgroups and the store; say what to fix");
 
   try {
     app.parse(argc, argv);
@@ -538,6 +541,13 @@ int cli_main(int argc, char** argv, std::ostream& out, std::ostream& err) {
       }
       sopt.results_dir = results;
       return cmd_sim(sopt, out, err);
+    }
+    if (*doctor) {
+      DoctorOptions dopt;
+      dopt.results_dir = results;
+      const auto checks = run_doctor(dopt);
+      out << render_checks(checks);
+      return doctor_exit_code(checks);
     }
     if (*top) {
       return cmd_top(results, id, top_once, out, err);

@@ -509,6 +509,34 @@ Result<WorkloadSpec> parse_workload(const Ctx& ctx, const YAML::Node& n, const s
   return w;
 }
 
+// limits: {pids: N, output: SIZE}; absent keys keep their defaults.
+Status parse_limits(const Ctx& ctx, const YAML::Node& n, Limits& limits) {
+  if (!n) {
+    return {};
+  }
+  COLO_TRY(ctx.check_keys(n, "limits", {"pids", "output"}));
+  if (n["pids"]) {
+    auto v = ctx.integer(n["pids"], "limits.pids", 1, 4'194'304);
+    if (!v) {
+      return fail(v.error());
+    }
+    limits.pids = *v;
+  }
+  if (n["output"]) {
+    auto s = ctx.scalar(n["output"], "limits.output");
+    if (!s) {
+      return fail(s.error());
+    }
+    auto b = parse_bytes(*s);
+    if (!b || *b < 4096) {
+      return fail(ctx.error(n["output"], "limits.output",
+                            fmt::format("'{}': give a size of at least 4K, e.g. 64M", *s)));
+    }
+    limits.output = *b;
+  }
+  return {};
+}
+
 Status parse_top(const Ctx& ctx, const YAML::Node& root, ExperimentSpec& spec) {
   if (!root.IsMap()) {
     return fail(ctx.error(root, "(top level)", "expected a mapping with name, workloads, ..."));
@@ -516,7 +544,7 @@ Status parse_top(const Ctx& ctx, const YAML::Node& root, ExperimentSpec& spec) {
   COLO_TRY(ctx.check_keys(
       root, "",
       {"name", "gpu", "gpus", "repeat", "stop", "warmup", "grace", "init_timeout", "sample_period",
-       "modes", "workloads", "groups", "sweep", "solo_baseline", "warmup_run"}));
+       "modes", "workloads", "groups", "sweep", "solo_baseline", "warmup_run", "limits"}));
   if (!root["name"]) {
     return fail(ctx.error_at(1, "name", "missing experiment name"));
   }
@@ -564,6 +592,7 @@ Status parse_top(const Ctx& ctx, const YAML::Node& root, ExperimentSpec& spec) {
       *target = *d;
     }
   }
+  COLO_TRY(parse_limits(ctx, root["limits"], spec.limits));
   if (spec.sample_period.count() < 0.01) {
     return fail(ctx.error(root["sample_period"], "sample_period", "must be at least 10ms"));
   }

@@ -80,6 +80,13 @@ struct WorkloadSpec {
   int line = 0;             // where it was defined, for messages
 };
 
+// Per-workload resource bounds that keep one workload from taking the host down (docs/spec.md).
+struct Limits {
+  std::int64_t pids = 8192;  // tasks (processes + threads) in the workload's cgroup (pids.max);
+                             // applies where a pids controller is writable (colo doctor says)
+  std::uint64_t output = std::uint64_t{64} << 20;  // bytes kept of each of stdout and stderr
+};
+
 struct ExperimentSpec {
   std::string name;
   std::string source_path;           // the YAML file as given
@@ -100,6 +107,7 @@ struct ExperimentSpec {
   std::vector<std::vector<std::string>> groups;  // explicit mixes of workload names
   std::vector<std::pair<std::string, std::vector<std::string>>> sweep;  // grid, in spec order
   bool solo_baseline = true;
+  Limits limits;
 
   [[nodiscard]] const WorkloadSpec* find_workload(const std::string& name) const;
 };

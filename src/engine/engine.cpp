@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <map>
 
+#include "core/private_dir.hpp"
 #include "core/run_plan.hpp"
 #include "core/units.hpp"
 #include "engine/backend_factory.hpp"
@@ -298,18 +299,20 @@ ClientLaunch make_launch(const ClientPlan& c, const ModeSession& session, int in
   return l;
 }
 
+// The spec's per-workload bounds (cgroup pids.max, captured output cap) on a launch.
+ClientLaunch with_limits(ClientLaunch l, const Limits& limits) {
+  l.spawn.pids_max = limits.pids;
+  l.spawn.output_limit = limits.output;
+  return l;
+}
+
 // Runs one planned run. Returns the number of workloads that did not end ok; sets interrupted.
 Result<int> execute_run(Context& ctx, const RunPlan& plan, RunRecord& rec, bool& interrupted) {
   const auto& spec = ctx.spec;
   const std::string run_dir = fmt::format(
       "{}/{:03d}-{}", ctx.logs_dir, rec.seq,
       sanitize(plan.mode.label() + "-" + plan.group + "-r" + std::to_string(plan.repetition)));
-  std::error_code ec;
-  fs::create_directories(run_dir, ec);
-  if (ec) {
-    return fail(ErrorCode::io, fmt::format("cannot create run directory '{}'", run_dir),
-                ec.message());
-  }
+  COLO_TRY(create_private_dir(run_dir));  // 0700: workload output is the user's alone
   auto session = ctx.backend.begin_mode(plan.mode, spec.gpus, run_dir);
   if (!session) {
     return fail(session.error());
@@ -335,8 +338,9 @@ Result<int> execute_run(Context& ctx, const RunPlan& plan, RunRecord& rec, bool&
     }
     w.id = *id;
     records.push_back(w);
-    auto l =
-        make_launch(c, **session, static_cast<int>(i), spec.name, w.stdout_path, w.stderr_path);
+    auto l = with_limits(
+        make_launch(c, **session, static_cast<int>(i), spec.name, w.stdout_path, w.stderr_path),
+        spec.limits);
     l.spawn.env["COLO_RUN_KEY"] = plan.key;
     if (plan.clients[i].sms) {
       l.spawn.env["COLO_GREEN_OFFSET"] = std::to_string(green_offsets(plan.clients, spec.gpus)[i]);
@@ -419,15 +423,16 @@ Result<int> execute_run(Context& ctx, const RunPlan& plan, RunRecord& rec, bool&
 // first measured run does not meet a cold GPU (clocks, driver and library caches).
 Status warm_up(Context& ctx, const RunPlan& plan) {
   const std::string dir = ctx.logs_dir + "/warmup";
-  std::error_code ec;
-  fs::create_directories(dir, ec);
+  COLO_TRY(create_private_dir(dir));
   ModeSettings solo;
   auto session = ctx.backend.begin_mode(solo, ctx.spec.gpus, dir);
   if (!session) {
     return fail(session.error());
   }
   const auto& c = plan.clients.front();
-  auto l = make_launch(c, **session, 0, ctx.spec.name, dir + "/warmup.out", dir + "/warmup.err");
+  auto l = with_limits(
+      make_launch(c, **session, 0, ctx.spec.name, dir + "/warmup.out", dir + "/warmup.err"),
+      ctx.spec.limits);
   StopPolicy policy;
   policy.duration = ctx.spec.warmup_run;
   policy.grace = ctx.spec.grace;
@@ -505,15 +510,13 @@ Result<EngineResult> run_experiment(const ExperimentSpec& spec, const EngineOpti
     return fail(guard.error());
   }
   become_subreaper();
+  log << "colo: process containment: " << host_containment().describe() << "\n";
 
   const std::string db = store_path(opts.results_dir);
-  std::error_code ec;
-  fs::create_directories(opts.results_dir, ec);
-  if (ec) {
-    return fail(ErrorCode::io,
-                fmt::format("cannot create results directory '{}'", opts.results_dir),
-                ec.message());
-  }
+  // Created 0700 (an existing one keeps its mode: `colo doctor` reports one open to others);
+  // its logs directory is colo's own and made 0700.
+  COLO_TRY(create_private_dir(opts.results_dir, ExistingDir::keep_mode));
+  COLO_TRY(create_private_dir(opts.results_dir + "/logs"));
   auto lock = StoreLock::acquire(db);
   if (!lock) {
     return fail(lock.error());
@@ -521,6 +524,9 @@ Result<EngineResult> run_experiment(const ExperimentSpec& spec, const EngineOpti
   auto store = Store::open(db);
   if (!store) {
     return fail(store.error());
+  }
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    (void)make_private_file(db + suffix);  // 0600; best effort, the directory is what guards
   }
 
   // Experiment: new, or the unfinished one being resumed.

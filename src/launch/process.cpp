@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -29,13 +30,19 @@ bool is_executable_file(const std::string& p) {
 }
 
 // Child side of spawn(): only async-signal-safe calls from here to exec.
+// `cgroup_fds`: open cgroup.procs files (-1 ends the list) the child enters first of all.
 [[noreturn]] void child_exec(const char* path, char* const* argv, char* const* envp,
                              const char* cwd, int out_fd, int err_fd, int progress_fd, int start_fd,
-                             int status_fd, pid_t parent) {
+                             int status_fd, pid_t parent, const int* cgroup_fds) {
   auto die = [&](int err) {
     (void)!::write(status_fd, &err, sizeof(err));
     ::_exit(127);
   };
+  for (const int* fd = cgroup_fds; *fd >= 0; ++fd) {
+    if (::write(*fd, "0", 1) != 1) {
+      die(errno);
+    }
+  }
   ::setpgid(0, 0);
   ::prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (::getppid() != parent) {
@@ -81,11 +88,59 @@ bool is_executable_file(const std::string& p) {
   ::_exit(127);
 }
 
+// Owner-only (0600): a workload's output may hold what other users of the host must not read.
 int open_output(const std::string& path) {
   if (path.empty()) {
     return ::open("/dev/null", O_WRONLY | O_CLOEXEC);
   }
-  return ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd >= 0) {
+    (void)::fchmod(fd, 0600);  // an existing file keeps its mode through O_CREAT
+  }
+  return fd;
+}
+
+// Closes the fds it holds when it goes out of scope (spawn's error paths).
+struct FdSet {
+  std::vector<int> fds;
+  FdSet() = default;
+  FdSet(const FdSet&) = delete;
+  FdSet& operator=(const FdSet&) = delete;
+  ~FdSet() {
+    for (int fd : fds) {
+      if (fd >= 0) {
+        ::close(fd);
+      }
+    }
+  }
+  int add(int fd) {
+    fds.push_back(fd);
+    return fd;
+  }
+  // Stops owning `fd` (handed on to an OutputSink).
+  void release(int fd) { std::erase(fds, fd); }
+};
+
+// The fd the child writes a stream to: the file itself, or a pipe into an OutputSink.
+Result<int> output_fd(const std::string& path, std::uint64_t limit, FdSet& fds,
+                      std::vector<OutputSink>& sinks) {
+  const int file = open_output(path);
+  if (file < 0) {
+    return fail(ErrorCode::io, fmt::format("cannot create '{}'", path), std::strerror(errno));
+  }
+  fds.add(file);
+  if (limit == 0 || path.empty()) {
+    return file;
+  }
+  int p[2];
+  if (::pipe2(p, O_CLOEXEC) != 0) {
+    return fail(ErrorCode::process, "pipe failed", std::strerror(errno));
+  }
+  ::fcntl(p[0], F_SETFL, O_NONBLOCK);
+  fds.add(p[1]);
+  fds.release(file);
+  sinks.emplace_back(p[0], file, limit);
+  return p[1];
 }
 
 }  // namespace
@@ -146,36 +201,47 @@ Result<Spawned> spawn(const SpawnRequest& req) {
   std::vector<std::string> argv_strings = req.argv;
   const auto argv = c_strings(argv_strings);
 
-  int out_fd = open_output(req.stdout_path);
-  if (out_fd < 0) {
-    return fail(ErrorCode::io, fmt::format("cannot create '{}'", req.stdout_path),
-                std::strerror(errno));
+  Spawned out;
+  FdSet fds;  // the parent's copies of the child's ends, closed after fork
+  if (!req.cgroup_token.empty()) {
+    const Containment& c = req.containment != nullptr ? *req.containment : host_containment();
+    auto g = WorkloadCgroup::create(c, req.cgroup_token, req.argv[0], req.pids_max);
+    if (!g) {
+      return fail(g.error());
+    }
+    out.cgroup = std::move(*g);
   }
-  int err_fd = open_output(req.stderr_path);
-  if (err_fd < 0) {
-    int e = errno;
-    ::close(out_fd);
-    return fail(ErrorCode::io, fmt::format("cannot create '{}'", req.stderr_path),
-                std::strerror(e));
+  std::vector<int> cgroup_fds;
+  for (const auto& dir : out.cgroup.dirs()) {
+    const int fd = fds.add(::open((dir + "/cgroup.procs").c_str(), O_WRONLY | O_CLOEXEC));
+    if (fd < 0) {
+      return fail(ErrorCode::process, fmt::format("cannot open '{}/cgroup.procs'", dir),
+                  std::strerror(errno));
+    }
+    cgroup_fds.push_back(fd);
+  }
+  cgroup_fds.push_back(-1);
+  auto out_fd = output_fd(req.stdout_path, req.output_limit, fds, out.outputs);
+  if (!out_fd) {
+    return fail(out_fd.error());
+  }
+  auto err_fd = output_fd(req.stderr_path, req.output_limit, fds, out.outputs);
+  if (!err_fd) {
+    return fail(err_fd.error());
   }
   int status_pipe[2];
   if (::pipe2(status_pipe, O_CLOEXEC) != 0) {
-    int e = errno;
-    ::close(out_fd);
-    ::close(err_fd);
-    return fail(ErrorCode::process, "pipe failed", std::strerror(e));
+    return fail(ErrorCode::process, "pipe failed", std::strerror(errno));
   }
   const pid_t parent = ::getpid();
   const pid_t pid = ::fork();
   if (pid == 0) {
     ::close(status_pipe[0]);
-    child_exec(exe->c_str(), argv.data(), envp.data(), req.cwd.c_str(), out_fd, err_fd,
-               req.progress_write_fd, req.start_read_fd, status_pipe[1], parent);
+    child_exec(exe->c_str(), argv.data(), envp.data(), req.cwd.c_str(), *out_fd, *err_fd,
+               req.progress_write_fd, req.start_read_fd, status_pipe[1], parent, cgroup_fds.data());
   }
   const int fork_errno = errno;
   ::close(status_pipe[1]);
-  ::close(out_fd);
-  ::close(err_fd);
   if (pid < 0) {
     ::close(status_pipe[0]);
     return fail(ErrorCode::process, "fork failed", std::strerror(fork_errno));
@@ -193,7 +259,79 @@ Result<Spawned> spawn(const SpawnRequest& req) {
     return fail(ErrorCode::process, fmt::format("cannot start '{}'", req.argv[0]),
                 std::strerror(child_errno));
   }
-  return Spawned{pid};
+  out.pid = pid;
+  return out;
+}
+
+OutputSink::OutputSink(OutputSink&& o) noexcept
+    : m_pipe(o.m_pipe),
+      m_file(o.m_file),
+      m_limit(o.m_limit),
+      m_written(o.m_written),
+      m_discarded(o.m_discarded),
+      m_truncated(o.m_truncated) {
+  o.m_pipe = -1;
+  o.m_file = -1;
+}
+
+OutputSink::~OutputSink() {
+  close();
+}
+
+std::string truncation_marker(std::uint64_t limit) {
+  return fmt::format(
+      "\n[colo: output truncated here: the limit of {} bytes (limits.output) was reached; the "
+      "rest was discarded]\n",
+      limit);
+}
+
+bool OutputSink::pump() {
+  char buf[65536];
+  while (m_pipe >= 0) {
+    const ssize_t n = ::read(m_pipe, buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n < 0) {
+      return true;  // EAGAIN: nothing more now
+    }
+    if (n == 0) {
+      ::close(m_pipe);
+      m_pipe = -1;
+      return false;
+    }
+    auto len = static_cast<std::uint64_t>(n);
+    const std::uint64_t room = m_limit > m_written ? m_limit - m_written : 0;
+    const std::uint64_t keep = std::min(room, len);
+    if (keep > 0 && m_file >= 0) {
+      // A failed write (disk full) loses output, never the run: the bytes count as discarded.
+      const ssize_t w = ::write(m_file, buf, keep);
+      m_written += w > 0 ? static_cast<std::uint64_t>(w) : 0;
+    }
+    m_discarded += len - keep;
+    if (keep < len && !m_truncated) {
+      m_truncated = true;
+      const std::string marker = truncation_marker(m_limit);
+      if (m_file >= 0) {
+        (void)!::write(m_file, marker.data(), marker.size());
+      }
+    }
+  }
+  return false;
+}
+
+void OutputSink::close() {
+  if (m_pipe >= 0) {
+    (void)pump();
+  }
+  if (m_pipe >= 0) {
+    ::close(m_pipe);
+    m_pipe = -1;
+  }
+  if (m_file >= 0) {
+    ::close(m_file);
+    m_file = -1;
+  }
 }
 
 bool signal_group(pid_t pgid, int sig) {
@@ -240,6 +378,7 @@ void become_subreaper() {
 }
 
 Result<Guard> Guard::start(const std::string& token) {
+  const Containment& containment = host_containment();  // detected here, before the fork
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) {
     return fail(ErrorCode::process, "pipe failed", std::strerror(errno));
@@ -251,7 +390,8 @@ Result<Guard> Guard::start(const std::string& token) {
     return fail(ErrorCode::process, "fork failed (guard)", std::strerror(errno));
   }
   if (pid == 0) {
-    // The guard: outlives colo on purpose; ignores terminal signals; sweeps on EOF.
+    // The guard: outlives colo on purpose; ignores terminal signals; on EOF kills the token's
+    // cgroups, then sweeps the token.
     ::setsid();
     ::signal(SIGINT, SIG_IGN);
     ::signal(SIGTERM, SIG_IGN);
@@ -270,6 +410,7 @@ Result<Guard> Guard::start(const std::string& token) {
       }
       break;
     }
+    (void)kill_token_cgroups(containment, token);
     for (int round = 0; round < 5 && sweep_token(token) > 0; ++round) {
       ::usleep(100 * 1000);
     }

@@ -1,7 +1,9 @@
 #pragma once
 // Process primitives for the supervisor (Linux only). Each workload runs in its own process
-// group with PR_SET_PDEATHSIG(SIGKILL); its environment carries COLO_RUN_TOKEN so that anything
-// it forks, even into another process group, can be found and killed (sweep_token).
+// group with PR_SET_PDEATHSIG(SIGKILL), in a cgroup of its own where the host allows it
+// (cgroup.hpp: what it forks cannot leave it), and its environment carries COLO_RUN_TOKEN so that
+// anything it forks, even into another process group, can be found and killed (sweep_token; the
+// fallback where there is no cgroup, and an extra net where there is).
 #include <sys/types.h>
 
 #include <map>
@@ -10,6 +12,7 @@
 
 #include "core/os.hpp"
 #include "core/result.hpp"
+#include "launch/cgroup.hpp"
 
 namespace colo {
 
@@ -21,10 +24,55 @@ struct SpawnRequest {
   std::string stderr_path;
   int progress_write_fd = -1;  // becomes fd 3 in the child (or closed)
   int start_read_fd = -1;      // becomes fd 4 in the child (or closed)
+  // Containment: non-empty `cgroup_token` puts the child in a cgroup of its own under
+  // colo-<token> (when `containment`, default host_containment(), offers one), with pids.max =
+  // `pids_max` (0: no limit) where a pids controller is writable.
+  std::string cgroup_token;
+  const Containment* containment = nullptr;
+  std::int64_t pids_max = 0;
+  // > 0: stdout and stderr reach their files through pipes read by colo (OutputSink), each cut
+  // at this many bytes with a truncation marker; 0: the files are the child's fds, unbounded.
+  std::uint64_t output_limit = 0;
 };
 
+// Copies one output pipe of a workload into its log file up to a byte limit; past it, writes a
+// truncation marker once and discards the rest, still draining the pipe so that the workload
+// never blocks on it. Not thread-safe; owned by the supervisor's thread.
+class OutputSink {
+ public:
+  OutputSink(int pipe_fd, int file_fd, std::uint64_t limit)
+      : m_pipe(pipe_fd), m_file(file_fd), m_limit(limit) {}
+  OutputSink(OutputSink&& o) noexcept;
+  OutputSink& operator=(OutputSink&&) = delete;
+  OutputSink(const OutputSink&) = delete;
+  ~OutputSink();
+  // The pipe's read end to poll (non-blocking); -1 once closed.
+  [[nodiscard]] int fd() const { return m_pipe; }
+  // Reads what is available now. At EOF closes the pipe and returns false.
+  bool pump();
+  // Drains what is available and closes both ends (teardown: a process that escaped with the
+  // pipe open must not keep colo waiting).
+  void close();
+  [[nodiscard]] bool truncated() const { return m_truncated; }
+  [[nodiscard]] std::uint64_t written() const { return m_written; }
+  [[nodiscard]] std::uint64_t discarded() const { return m_discarded; }
+
+ private:
+  int m_pipe = -1;
+  int m_file = -1;
+  std::uint64_t m_limit = 0;
+  std::uint64_t m_written = 0;
+  std::uint64_t m_discarded = 0;
+  bool m_truncated = false;
+};
+
+// The line written once where a capped output stops.
+std::string truncation_marker(std::uint64_t limit);
+
 struct Spawned {
-  pid_t pid = -1;  // also the process group id
+  pid_t pid = -1;                   // also the process group id
+  WorkloadCgroup cgroup;            // empty_handle() when only the token sweep contains it
+  std::vector<OutputSink> outputs;  // stdout then stderr, when output_limit > 0
 };
 
 // Resolves argv[0] like execvp would, relative to `cwd` for paths with a '/'. Errors name the
@@ -47,8 +95,9 @@ std::string make_run_token();
 // Makes this process reap orphaned descendants (PR_SET_CHILD_SUBREAPER).
 void become_subreaper();
 
-// A watchdog process forked from colo that kills every process carrying `token` once colo dies
-// for any reason (kill -9 included) or calls release(). Fork it before threads start.
+// A watchdog process forked from colo that kills every process in the token's cgroups
+// (kill_token_cgroups) and every process carrying `token` once colo dies for any reason (kill -9
+// included) or calls release(). Fork it before threads start.
 class Guard {
  public:
   static Result<Guard> start(const std::string& token);

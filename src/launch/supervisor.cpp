@@ -33,6 +33,8 @@ struct Client {
   bool kill_sent = false;
   Nanos stop_time{0};
   ClientOutcome outcome;
+  WorkloadCgroup cgroup;            // killed once the main process is reaped
+  std::vector<OutputSink> outputs;  // capped stdout/stderr pipes (limits.output)
 };
 
 void close_fd(int& fd) {
@@ -147,6 +149,7 @@ class Run {
     req.env["COLO_START"] = fmt::format("fd:{}", k_start_fd);
     req.env["COLO_RUN_TOKEN"] = m_token;
     req.env["COLO_WORKLOAD"] = c.launch.label;
+    req.cgroup_token = m_token;
     auto sp = spawn(req);
     ::close(progress[1]);
     ::close(start_pipe[0]);
@@ -161,6 +164,8 @@ class Run {
       return false;
     }
     c.pid = sp->pid;
+    c.cgroup = std::move(sp->cgroup);
+    c.outputs = std::move(sp->outputs);
     c.outcome.pid = c.pid;
     c.pidfd = open_pidfd(c.pid);
     c.ready = !c.launch.progress;
@@ -304,6 +309,12 @@ class Run {
         fds.push_back({c.pidfd, POLLIN, 0});
         owners.emplace_back(static_cast<int>(i), 1);
       }
+      for (std::size_t k = 0; k < c.outputs.size(); ++k) {
+        if (c.outputs[k].fd() >= 0) {
+          fds.push_back({c.outputs[k].fd(), POLLIN, 0});
+          owners.emplace_back(static_cast<int>(i), 2 + static_cast<int>(k));
+        }
+      }
     }
     if (Interrupt::fd() >= 0 && !m_result.interrupted) {
       fds.push_back({Interrupt::fd(), POLLIN, 0});
@@ -326,6 +337,10 @@ class Run {
         }
         if (what == 0) {
           read_progress(ci);
+        } else if (what >= 2) {
+          (void)m_clients[static_cast<std::size_t>(ci)]
+              .outputs[static_cast<std::size_t>(what - 2)]
+              .pump();
         }
       }
     }
@@ -418,8 +433,10 @@ class Run {
             c.outcome.facts.signal = WTERMSIG(st);
           }
           close_fd(c.pidfd);
-          // Whatever the workload left running in its group goes with it.
+          // Whatever the workload left running in its group and its cgroup goes with it.
+          m_result.swept += escaped(c);
           signal_group(c.pid, SIGKILL);
+          (void)c.cgroup.kill();
           if (c.progress_fd >= 0) {
             read_progress(static_cast<int>(i));
           }
@@ -433,19 +450,37 @@ class Run {
                si.si_pid != 0) {
           si = siginfo_t{};
         }
-        if (!group_alive(c.pid)) {
+        if (!group_alive(c.pid) && c.cgroup.members().empty()) {
           c.finished = true;
+          close_outputs(c);
           c.outcome.facts.stderr_tail = tail_of(c.launch.spawn.stderr_path);
           c.outcome.classification = classify_exit(c.outcome.facts);
           m_obs.on_exit(static_cast<int>(i), c.outcome.runtime_s, c.outcome);
         } else {
           signal_group(c.pid, SIGKILL);
+          (void)c.cgroup.kill();
         }
       }
     }
   }
 
+  // Members of the client's cgroup that left its process group (setsid, daemons).
+  static int escaped(const Client& c) {
+    const auto members = c.cgroup.members();
+    return static_cast<int>(std::count_if(members.begin(), members.end(),
+                                          [&](pid_t p) { return ::getpgid(p) != c.pid; }));
+  }
+
+  void close_outputs(Client& c) {
+    for (auto& o : c.outputs) {
+      o.close();
+      c.outcome.output_truncated = c.outcome.output_truncated || o.truncated();
+    }
+    c.outcome.pids_limit_hit = c.cgroup.pids_limit_hit();
+  }
+
   void finalize(Client& c) {
+    close_outputs(c);
     if (c.outcome.facts.exec_failed || !c.launch.spawn.stderr_path.empty()) {
       if (c.outcome.facts.stderr_tail.empty()) {
         c.outcome.facts.stderr_tail = tail_of(c.launch.spawn.stderr_path);

@@ -1,8 +1,9 @@
 #pragma once
 // The process supervisor: launches one run's workloads, holds them at a start barrier until all
 // are ready, applies the stop rules, escalates SIGTERM -> SIGKILL after the grace period,
-// classifies every exit, and leaves no process behind (process groups, PDEATHSIG, run token
-// sweep). Single-threaded: supervise() blocks the calling thread; observer callbacks run on it.
+// classifies every exit, and leaves no process behind (a cgroup per workload where the host
+// allows it, process groups, PDEATHSIG, run token sweep; see cgroup.hpp). Single-threaded:
+// supervise() blocks the calling thread; observer callbacks run on it.
 #include <sys/types.h>
 
 #include <optional>
@@ -37,6 +38,8 @@ struct ClientOutcome {
   Classification classification;
   double runtime_s = 0;  // release -> exit of its main process
   std::int64_t steps = 0;
+  bool output_truncated = false;  // stdout or stderr reached limits.output
+  bool pids_limit_hit = false;    // a fork failed at the cgroup's pids.max (limits.pids)
 };
 
 struct SupervisorResult {
@@ -44,7 +47,7 @@ struct SupervisorResult {
   bool released = false;
   bool interrupted = false;
   double release_unix = 0;  // wall-clock time of the release
-  int swept = 0;            // stray processes killed by the run-token sweep
+  int swept = 0;            // stray processes killed at teardown (cgroup kill or run-token sweep)
 };
 
 class SupervisorObserver {

@@ -465,6 +465,24 @@ Result<ExperimentRecord> Store::experiment(ExperimentId id) {
   return read_experiment(s);
 }
 
+Result<std::vector<std::string>> Store::integrity_check() {
+  Stmt s(m_db, "PRAGMA integrity_check");
+  if (!s.ok()) {
+    return fail(sql_error(m_db, "cannot check the store's integrity"));
+  }
+  std::vector<std::string> problems;
+  int rc = 0;
+  while ((rc = s.step()) == SQLITE_ROW) {
+    if (auto line = s.text(0); line != "ok") {
+      problems.push_back(std::move(line));
+    }
+  }
+  if (rc != SQLITE_DONE) {
+    return fail(sql_error(m_db, "cannot check the store's integrity"));
+  }
+  return problems;
+}
+
 Result<std::vector<ExperimentRecord>> Store::experiments() {
   Stmt s(m_db, fmt::format("SELECT {} FROM experiments ORDER BY id", k_experiment_cols).c_str());
   if (!s.ok()) {

@@ -52,6 +52,8 @@ class Store {
   ~Store();
 
   [[nodiscard]] int schema_version() const;
+  // PRAGMA integrity_check: empty when the database is sound, else SQLite's problem lines.
+  Result<std::vector<std::string>> integrity_check();
   [[nodiscard]] const std::string& path() const { return m_path; }
 
   // Experiments.

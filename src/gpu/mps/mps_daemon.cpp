@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "core/os.hpp"
+#include "core/private_dir.hpp"
 
 namespace colo {
 namespace fs = std::filesystem;
@@ -188,17 +189,14 @@ Result<MpsDaemon> MpsDaemon::start(const std::string& dir, const std::string& uu
     static int seq = 0;
     pipe = fmt::format("{}/colo-mps-{}/{}-{}", fs::temp_directory_path().string(), ::getuid(),
                        ::getpid(), seq++);
-    fs::create_directories(fs::path(pipe).parent_path(), ec);
-    fs::permissions(fs::path(pipe).parent_path(), fs::perms::owner_all, ec);
+    // /tmp is shared: a directory another user planted there is refused, not used.
+    COLO_TRY(create_private_dir(fs::path(pipe).parent_path().string()));
     fs::remove_all(pipe, ec);
   }
   MpsDaemon d(pipe, (fs::path(dir) / "log").string(), control);
-  fs::create_directories(d.m_pipe, ec);
-  fs::create_directories(d.m_log, ec);
-  if (ec) {
-    return fail(ErrorCode::io, fmt::format("cannot create MPS directories under '{}'", dir),
-                ec.message());
-  }
+  // 0700 and ours: whoever can reach the pipe directory can drive the daemon.
+  COLO_TRY(create_private_dir(d.m_pipe));
+  COLO_TRY(create_private_dir(d.m_log));
   // A daemon that just quit may still be releasing the GPU: retry a few times.
   Result<int> rc = 0;
   for (int attempt = 0; attempt < 4; ++attempt) {

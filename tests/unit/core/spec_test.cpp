@@ -136,3 +136,28 @@ TEST(Spec, PerWorkloadModeParameters) {
 
 }  // namespace
 }  // namespace colo
+
+namespace colo {
+namespace {
+
+TEST(SpecLimits, DefaultsAndOverridesAndBadValuesNameTheField) {
+  const std::string base =
+      "name: x\nstop: {exit: true}\nworkloads:\n  - {name: a, cmd: [/bin/true]}\n";
+  auto d = parse_spec(base, "l.yaml");
+  ASSERT_TRUE(d) << d.error().what();
+  EXPECT_EQ(d->limits.pids, 8192);
+  EXPECT_EQ(d->limits.output, std::uint64_t{64} << 20);
+  auto s = parse_spec(base + "limits: {pids: 64, output: 1M}\n", "l.yaml");
+  ASSERT_TRUE(s) << s.error().what();
+  EXPECT_EQ(s->limits.pids, 64);
+  EXPECT_EQ(s->limits.output, std::uint64_t{1} << 20);
+  for (const char* bad : {"limits: {pids: 0}\n", "limits: {output: 10}\n",
+                          "limits: {output: lots}\n", "limits: {cpus: 2}\n", "limits: 5\n"}) {
+    auto r = parse_spec(base + bad, "l.yaml");
+    ASSERT_FALSE(r) << bad;
+    EXPECT_NE(r.error().what().find("l.yaml:5: limits"), std::string::npos) << r.error().what();
+  }
+}
+
+}  // namespace
+}  // namespace colo

@@ -1,5 +1,10 @@
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+
+#include <filesystem>
 
 #include "core/clock.hpp"
 #include "gpu/cuda/cuda_driver.hpp"
@@ -101,6 +106,21 @@ TEST(MpsDaemon, MissingControlBinaryIsUnsupported) {
   ASSERT_FALSE(d);
   EXPECT_EQ(d.error().code, ErrorCode::unsupported);
   EXPECT_NE(d.error().message.find("colo-no-such-mps-control"), std::string::npos);
+}
+
+TEST(MpsDaemon, PipeAndLogDirectoriesAreOwnerOnly) {
+  const std::string dir = ::testing::TempDir() + "/mps-private-" + std::to_string(::getpid());
+  std::filesystem::remove_all(dir);
+  const mode_t old = ::umask(0);  // what a careless login shell might have
+  (void)MpsDaemon::start(dir, "GPU-0", "colo-no-such-mps-control");
+  ::umask(old);
+  for (const char* sub : {"/pipe", "/log"}) {
+    struct stat st{};
+    ASSERT_EQ(::stat((dir + sub).c_str(), &st), 0) << sub;
+    EXPECT_EQ(st.st_mode & 0777, 0700U) << sub;
+    EXPECT_EQ(st.st_uid, ::geteuid()) << sub;
+  }
+  std::filesystem::remove_all(dir);
 }
 
 TEST(CudaDriver, UuidFormatAndMissingLibrary) {
