@@ -175,12 +175,14 @@ std::string calibration_note(const json& runs) {
   if (n == 0) {
     return "";
   }
+  const bool artifact = str(runs.front(), "semantics") == "artifact";
+  const char* sym = artifact ? "a" : "w";
   std::string parts;
   for (const auto& [w, k] : by_w) {
-    parts += fmt::format("{}w = {:g} in {} of {} run(s)", parts.empty() ? "" : ", ", w, k, n);
+    parts += fmt::format("{}{} = {:g} in {} of {} run(s)", parts.empty() ? "" : ", ", sym, w, k, n);
   }
-  return "colo's target weights, calibrated on pilot runs of this trace (GPU weight w): " + parts +
-         "\n";
+  return fmt::format("colo's weight, calibrated on pilot runs of this trace ({}): {}\n",
+                     artifact ? "look-ahead weight a; a = 0 is FGD" : "GPU weight w", parts);
 }
 
 std::string text_table(const Table& t) {

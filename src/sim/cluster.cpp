@@ -898,16 +898,27 @@ class ArtifactPacking final : public GroupedPolicy {
 
 // FGD (fgd_score.go:62-85): the placement whose node's fragmentation F_n(M) grows least,
 // scored int64(sigmoid((F before - F after) / 1000) * 100) with the artifact's integer scores;
-// a share takes the first GPU with the best score. `colo` breaks FGD's ties by packing (the
-// node left with the least free GPU, then CPU), keeping idle nodes whole for multi-GPU pods.
+// a share takes the first GPU with the best score.
+// colo, in the artifact's formulas, adds a look-ahead to FGD's one-step measure: each GPU's
+// expected eventual waste W(free) if typical pods (M's per-GPU sizes, by frequency) kept
+// arriving and each were placed on it while it fits (W(f) = f when nothing in M fits, else the
+// mean of W(f - s) over the fitting sizes s). It scores F + a W (a calibrated per trace; a = 0
+// is FGD), otherwise FGD's integer score and ties. In colo's exact model it breaks FGD's ties
+// by packing (the node left with the least free GPU, then CPU), keeping idle nodes whole.
 class FgdPolicy final : public GroupedPolicy {
  public:
   FgdPolicy(std::vector<TypicalPod> target, bool colo, const PolicyOptions& o)
-      : GroupedPolicy(colo && !o.sw.name_ties ? Ties::first : ties_of(o), o.node_rank),
+      : GroupedPolicy(colo && !o.sw.artifact_formulas && !o.sw.name_ties ? Ties::first : ties_of(o),
+                      o.node_rank),
         m_target(std::move(target)),
         m_colo(colo),
-        m_int(o.sw.int_scores && !colo),
-        m_sigmoid(o.sw.artifact_formulas && !colo) {}
+        m_artifact(o.sw.artifact_formulas),
+        m_int(o.sw.int_scores),
+        m_alpha(colo && o.sw.artifact_formulas ? o.colo_lookahead : 0) {
+    if (m_alpha != 0) {
+      m_waste = eventual_waste(m_target);
+    }
+  }
   [[nodiscard]] std::string name() const override { return m_colo ? "colo" : "fgd"; }
 
  protected:
@@ -920,18 +931,44 @@ class FgdPolicy final : public GroupedPolicy {
     for (int k = 0; k < p.ngpu; ++k) {
       after.gpu_free[static_cast<std::size_t>(p.gpu[static_cast<std::size_t>(k)])] -= d.milli;
     }
-    const double f_after = frag(after);
-    double node = f_after - g.cached;
-    if (m_sigmoid) {
-      const double x = (g.cached - f_after) / 1000;
-      node = -k8s_score(1.0 / (1.0 + std::exp(-x)) * 100, m_int);
+    double grow = frag(after) - g.cached;
+    if (m_alpha != 0) {
+      for (int k = 0; k < p.ngpu; ++k) {
+        const auto gi = static_cast<std::size_t>(p.gpu[static_cast<std::size_t>(k)]);
+        grow += m_alpha * (m_waste[static_cast<std::size_t>(after.gpu_free[gi])] -
+                           m_waste[static_cast<std::size_t>(g.rep.gpu_free[gi])]);
+      }
+    }
+    if (m_artifact) {
+      return {-k8s_score(1.0 / (1.0 + std::exp(grow / 1000)) * 100, m_int), 0, 0};
     }
     const double tie =
         m_colo ? after.gpu_free_total() * 1e9 + static_cast<double>(after.cpu_free) : 0;
-    return {node, tie, 0};
+    return {grow, tie, 0};
   }
 
  private:
+  static std::vector<double> eventual_waste(const std::vector<TypicalPod>& target) {
+    std::vector<std::pair<int, double>> sizes;  // per-GPU milli, weight (GPUs asked x share)
+    for (const auto& t : target) {
+      if (t.demand.num_gpu > 0) {
+        sizes.emplace_back(t.demand.milli, t.p * t.demand.num_gpu);
+      }
+    }
+    std::vector<double> w(k_milli + 1, 0);
+    for (int f = 0; f <= k_milli; ++f) {
+      double fit = 0;
+      double acc = 0;
+      for (const auto& [s, p] : sizes) {
+        if (s <= f) {
+          fit += p;
+          acc += p * w[static_cast<std::size_t>(f - s)];
+        }
+      }
+      w[static_cast<std::size_t>(f)] = fit > 0 ? acc / fit : f;
+    }
+    return w;
+  }
   double frag(const NodeState& n) {
     const auto k = key_of(n);
     if (auto it = m_memo.find(k); it != m_memo.end()) {
@@ -944,8 +981,10 @@ class FgdPolicy final : public GroupedPolicy {
 
   std::vector<TypicalPod> m_target;
   bool m_colo;
+  bool m_artifact;
   bool m_int;
-  bool m_sigmoid;
+  double m_alpha;
+  std::vector<double> m_waste;  // W(free milli), colo's look-ahead
   std::unordered_map<Key, double, KeyHash> m_memo;
 };
 

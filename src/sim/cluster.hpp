@@ -134,6 +134,9 @@ struct PolicyOptions {
   // w = 0 being FGD's count weights (w > 0 favours big pods, w < 0 shares); experiments
   // calibrate w per trace (calibrate_colo, docs/sim.md).
   double colo_gpu_weight = 0;
+  // colo in the artifact's formulas: the weight a of its look-ahead term (docs/sim.md); 0 is
+  // exactly FGD. Experiments calibrate it per trace (calibrate_colo_lookahead).
+  double colo_lookahead = 0;
 };
 
 // "random", "firstfit", "bestfit", "dotprod", "clustering", "packing", "fgd", "colo".

@@ -198,7 +198,11 @@ Result<InflateResult> inflate_with(const std::vector<TraceNode>& nodes,
   PolicyOptions po;
   po.sw = sw;
   po.go = &go;
-  po.colo_gpu_weight = colo_gpu_weight;
+  if (sw.artifact_formulas) {
+    po.colo_lookahead = colo_gpu_weight;
+  } else {
+    po.colo_gpu_weight = colo_gpu_weight;
+  }
   if (sw.name_ties) {
     po.node_rank = artifact_node_rank(nodes, go);
   }
@@ -347,14 +351,19 @@ std::vector<int> artifact_node_rank(const std::vector<TraceNode>& nodes, GoRand&
 }
 
 Result<double> calibrate_colo(const std::vector<TraceNode>& nodes,
-                              const std::vector<TracePod>& pods, std::uint64_t seed) {
+                              const std::vector<TracePod>& pods, std::uint64_t seed,
+                              const SimSwitches& sw) {
+  // Candidates, first = FGD's own (kept on ties): exact model the GPU weight w, artifact
+  // formulas the look-ahead weight a.
+  const std::vector<double> candidates = sw.artifact_formulas ? std::vector<double>{0.0, 0.25, 0.5}
+                                                              : std::vector<double>{0, 0.5, -0.5};
   double best_w = 0;
   double best = -1;
-  for (const double w : {0.0, 0.5, -0.5}) {
+  for (const double w : candidates) {
     double sum = 0;
     for (std::uint64_t k = 1; k <= 2; ++k) {
       InflateOptions o;
-      o.sw = switches_for(Semantics::exact);
+      o.sw = sw;
       o.seed = 1'000'003ULL * (seed + 1) + k;
       auto r = inflate_with(nodes, pods, "colo", o, w);
       if (!r) {
@@ -383,12 +392,11 @@ Result<InflateResult> inflate(const std::vector<TraceNode>& nodes,
 Result<InflateResult> inflate(const std::vector<TraceNode>& nodes,
                               const std::vector<TracePod>& pods, const std::string& policy_name,
                               const InflateOptions& opt) {
-  const bool calibrate = policy_name == "colo" && !opt.sw.artifact_formulas;
-  if (!calibrate) {
+  if (policy_name != "colo") {
     return inflate_with(nodes, pods, policy_name, opt, 0);
   }
   const auto t0 = std::chrono::steady_clock::now();
-  auto w = calibrate_colo(nodes, pods, opt.seed);
+  auto w = calibrate_colo(nodes, pods, opt.seed, opt.sw);
   if (!w) {
     return fail(w.error());
   }
@@ -416,8 +424,8 @@ Result<ReplayResult> replay(const std::vector<TraceNode>& nodes, const std::vect
   Cluster c(nodes);
   const auto target = typical_pods(c, pods, sw);
   std::optional<double> w;
-  if (policy_name == "colo" && !sw.artifact_formulas) {
-    auto cw = calibrate_colo(nodes, pods, seed);
+  if (policy_name == "colo") {
+    auto cw = calibrate_colo(nodes, pods, seed, sw);
     if (!cw) {
       return fail(cw.error());
     }
@@ -427,7 +435,7 @@ Result<ReplayResult> replay(const std::vector<TraceNode>& nodes, const std::vect
   PolicyOptions po;
   po.sw = sw;
   po.go = &go;
-  po.colo_gpu_weight = w.value_or(0.0);
+  (sw.artifact_formulas ? po.colo_lookahead : po.colo_gpu_weight) = w.value_or(0.0);
   if (sw.name_ties) {
     po.node_rank = artifact_node_rank(nodes, go);
   }

@@ -57,15 +57,17 @@ struct InflateResult {
   std::map<std::string, int> submitted;    // by pod type
   std::map<std::string, int> unscheduled;  // by pod type
   double seconds = 0;                      // wall time of the simulation (with calibration)
-  std::optional<double> colo_gpu_weight;   // colo: the calibrated weight; empty for others
+  std::optional<double> colo_gpu_weight;   // colo: the calibrated weight (w or a); else empty
 };
 
-// colo's calibration: the GPU weight (0, 0.5 or -0.5; ties keep the earlier) of its target
-// distribution that allocates most in pilot inflate runs to 130% on this trace (2 pilot seeds
-// derived from `seed`, never equal to the seeds 1..1000 an experiment reports). Uses only the
-// trace, as FGD's target does.
+// colo's calibration, from the trace only: the candidate weight whose colo allocates most in
+// pilot inflate runs to 130% on this trace (2 pilot seeds derived from `seed`, never equal to
+// the seeds 1..1000 an experiment reports; ties keep the first). In the artifact's formulas
+// the look-ahead weight a in {0 (= FGD), 0.25, 0.5}; in colo's exact model the GPU weight w
+// of its target distribution in {0, 0.5, -0.5}. docs/sim.md.
 Result<double> calibrate_colo(const std::vector<TraceNode>& nodes,
-                              const std::vector<TracePod>& pods, std::uint64_t seed);
+                              const std::vector<TracePod>& pods, std::uint64_t seed,
+                              const SimSwitches& sw = switches_for(Semantics::exact));
 
 // Pods are submitted (see the top of this file) until the GPU requested reaches `load` x
 // capacity; nothing leaves. The curve has a point per 1% of capacity requested. Errors at once

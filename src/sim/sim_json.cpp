@@ -6,10 +6,10 @@ using nlohmann::json;
 
 void to_json(json& j, const SimRun& r) {
   const auto& c = r.ctx;
-  j = {{"simulated", true},         {"mode", c.mode},
-       {"semantics", c.semantics},  {"load", c.load},
+  j = {{"simulated", true},          {"mode", c.mode},
+       {"semantics", c.semantics},   {"load", c.load},
        {"nodes_file", c.nodes_file}, {"pods_file", c.pods_file},
-       {"nodes", c.nodes},          {"gpus", c.gpus},
+       {"nodes", c.nodes},           {"gpus", c.gpus},
        {"trace_pods", c.trace_pods}, {"variant", c.variant}};
   if (r.inflate) {
     const auto& x = *r.inflate;
