@@ -13,6 +13,7 @@
 #include <cstring>
 #include <iostream>
 #include <map>
+#include <optional>
 #include <set>
 #include <tuple>
 
@@ -26,10 +27,12 @@
 #include "engine/backend_factory.hpp"
 #include "engine/engine.hpp"
 #include "launch/interrupt.hpp"
+#include "report/compare.hpp"
 #include "report/export.hpp"
 #include "report/report.hpp"
 #include "report/stats.hpp"
 #include "report/summary.hpp"
+#include "report/table.hpp"
 #include "store/store.hpp"
 
 namespace colo {
@@ -279,73 +282,53 @@ int cmd_report(const std::string& results, const std::string& id, const std::str
                       in->partial ? ", partial: the experiment is not done" : "");
 }
 
-// The same (mode, group, workload) in two experiments: rates, difference, and whether it is
-// beyond noise (95% intervals apart; needs >= 2 repetitions on both sides).
-int cmd_compare(const std::string& results, const std::string& a, const std::string& b,
-                std::ostream& out, std::ostream& err) {
-  auto la = load_experiment(results, a);
-  if (!la) {
-    return report_error(err, la.error());
+struct CompareArgs {
+  std::string a;
+  std::string b;
+  std::string format = "text";
+  std::string output;
+  std::optional<double> fail_above_pct;
+  bool paired = false;
+};
+
+// `colo compare`: loads both experiments, prints report/compare's comparison, and with
+// --fail-above returns k_exit_regression when B regressed beyond it (docs/cli.md).
+int cmd_compare(const std::string& results, const CompareArgs& args, std::ostream& out,
+                std::ostream& err) {
+  auto f = compare_format_from(args.format);
+  if (!f) {
+    return report_error(err, f.error());
   }
-  auto lb = load_experiment(results, b);
-  if (!lb) {
-    return report_error(err, lb.error());
-  }
-  const auto sa = summarize(la->experiment, la->runs);
-  const auto sb = summarize(lb->experiment, lb->runs);
-  if (sa.simulated || sb.simulated) {
-    out << fmt::format("note: {} simulated (contention model, not measurements)\n",
-                       sa.simulated && sb.simulated ? "both experiments are"
-                       : sa.simulated               ? "experiment A is"
-                                                    : "experiment B is");
-  }
-  out << fmt::format("A = {} \"{}\" ({}), B = {} \"{}\" ({})\n", sa.id, sa.experiment, sa.backend,
-                     sb.id, sb.experiment, sb.backend);
-  out << fmt::format("  {:<22} {:<18} {:<14} {:>22} {:>22} {:>8}  {}\n", "mode", "group",
-                     "workload", "A rate", "B rate", "B vs A", "beyond noise");
-  auto cell = [](const Stat& s) {
-    return s.n > 1 ? fmt::format("{:.4g} ± {:.2g}", s.mean, s.ci95_half)
-                   : fmt::format("{:.4g} (n=1)", s.mean);
-  };
-  int matched = 0;
-  auto row = [&](const std::string& mode, const std::string& group, const std::string& wl,
-                 const Stat& x, const Stat& y) {
-    ++matched;
-    const double diff = x.mean > 0 ? (y.mean / x.mean - 1) * 100 : 0;
-    const char* verdict = x.n < 2 || y.n < 2   ? "unknown (needs 2+ reps)"
-                          : beyond_noise(x, y) ? "yes"
-                                               : "no";
-    out << fmt::format("  {:<22} {:<18} {:<14} {:>22} {:>22} {:>+7.1f}%  {}\n", mode, group, wl,
-                       cell(x), cell(y), diff, verdict);
-  };
-  for (const auto& x : sa.solo) {
-    for (const auto& y : sb.solo) {
-      if (x.workload == y.workload && x.sweep == y.sweep) {
-        row("solo", "-", x.workload, x.stat, y.stat);
-      }
+  CompareSide sides[2];
+  const std::string* ids[2] = {&args.a, &args.b};
+  for (int i = 0; i < 2; ++i) {
+    auto l = load_experiment(results, *ids[i]);
+    if (!l) {
+      return report_error(err, l.error());
     }
+    sides[i] = {l->experiment, summarize(l->experiment, l->runs),
+                l->runs.empty() ? std::string() : l->runs.front().run.settings_json};
   }
-  for (const auto& x : sa.workloads) {
-    for (const auto& y : sb.workloads) {
-      if (x.mode == y.mode && x.group == y.group && x.workload == y.workload &&
-          x.sweep == y.sweep) {
-        row(x.mode, x.group, x.workload, x.stat, y.stat);
-      }
-    }
+  auto c = compare(sides[0], sides[1], CompareOptions{args.paired});
+  if (!c) {
+    return report_error(err, c.error());
   }
-  for (const auto& x : sa.groups) {
-    for (const auto& y : sb.groups) {
-      if (x.mode == y.mode && x.group == y.group && x.sweep == y.sweep) {
-        row(x.mode, x.group, "(speed-up)", x.stat, y.stat);
-      }
-    }
+  if (const int rc = write_output(render_comparison(*c, *f), args.output, out, err); rc != 0) {
+    return rc;
   }
-  if (matched == 0) {
-    return report_error(err, Error{ErrorCode::invalid_argument,
-                                   fmt::format("experiments {} and {} share no workload, mode and "
-                                               "group to compare",
-                                               sa.id, sb.id),
-                                   {}});
+  if (!args.fail_above_pct) {
+    return 0;
+  }
+  const auto bad = regressions(*c, *args.fail_above_pct);
+  for (const auto* r : bad) {
+    err << fmt::format("colo: regression: {} {} {} {}: {:+.1f}% ({})\n", r->kind, r->mode,
+                       group_label(r->group, r->sweep), r->workload.empty() ? "-" : r->workload,
+                       *r->change_pct, verdict(*r));
+  }
+  if (!bad.empty()) {
+    err << fmt::format("colo: {} row(s) of B are more than {:g}% below A: exit {}\n", bad.size(),
+                       *args.fail_above_pct, k_exit_regression);
+    return k_exit_regression;
   }
   return 0;
 }
@@ -428,10 +411,19 @@ int cli_main(int argc, char** argv, std::ostream& out, std::ostream& err) {
   rep->add_flag("--sim", report_sim, "Report a stored colo sim batch instead of an experiment");
   rep->add_option("--batch", sim_batch, "With --sim: the batch number (default: the newest)")
       ->check(CLI::PositiveNumber);
-  std::string id_b;
+  CompareArgs cargs;
   auto* cmp = app.add_subcommand("compare", "Compare the same workloads in two experiments");
-  cmp->add_option("a", id, "Experiment A")->required();
-  cmp->add_option("b", id_b, "Experiment B")->required();
+  cmp->add_option("a", cargs.a, "Experiment A (the baseline)")->required();
+  cmp->add_option("b", cargs.b, "Experiment B")->required();
+  cmp->add_option("--format", cargs.format, "text (default), md, json or csv");
+  cmp->add_option("-o,--output", cargs.output, "Output file (default: stdout)");
+  cmp->add_option("--fail-above", cargs.fail_above_pct,
+                  "Exit 6 when a rate or speed-up of B is more than PCT% below A and the drop "
+                  "is beyond noise (or noise is unknown)")
+      ->check(CLI::NonNegativeNumber);
+  cmp->add_flag("--paired", cargs.paired,
+                "Pair repetition i of A with repetition i of B (paired t-test) where both have "
+                "the same repetitions; use when A and B ran alternately");
   SimOptions sopt;
   std::string policies = "all";
   auto* simc = app.add_subcommand(
@@ -559,7 +551,7 @@ int cli_main(int argc, char** argv, std::ostream& out, std::ostream& err) {
       return cmd_report(results, id, report_format, output, max_slowdown, out, err);
     }
     if (*cmp) {
-      return cmd_compare(results, id, id_b, out, err);
+      return cmd_compare(results, cargs, out, err);
     }
     if (*gpus) {
       return cmd_gpus(gpu_which, topology, json, out, err);

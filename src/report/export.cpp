@@ -21,15 +21,16 @@ std::string export_csv(const ExperimentRecord& exp, const std::vector<RunData>& 
       "experiment_id,experiment,simulated,run_id,run_key,repetition,sweep,mode,group,status,"
       "workload,copy,gpu,exit_class,exit_code,steps,samples,window_s,throughput,runtime_s,"
       "peak_rss_bytes\n";
+  const bool simulated = summarize(exp, runs).simulated;  // CPU-only runs are not simulated
   for (const auto& rd : runs) {
     for (const auto& w : rd.workloads) {
-      out += fmt::format(
-          "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", exp.id,
-          csv_field(exp.name), exp.simulated ? 1 : 0, rd.run.id, csv_field(rd.run.key),
-          rd.run.repetition, csv_field(rd.run.sweep), csv_field(rd.run.mode),
-          csv_field(rd.run.group), to_string(rd.run.status), csv_field(w.name), w.copy, w.gpu,
-          to_string(w.exit_class), w.exit_code, w.steps, w.samples, w.window_s,
-          w.throughput ? fmt::format("{}", *w.throughput) : "", w.runtime_s, w.peak_rss_bytes);
+      out += fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", exp.id,
+                         csv_field(exp.name), simulated ? 1 : 0, rd.run.id, csv_field(rd.run.key),
+                         rd.run.repetition, csv_field(rd.run.sweep), csv_field(rd.run.mode),
+                         csv_field(rd.run.group), to_string(rd.run.status), csv_field(w.name),
+                         w.copy, w.gpu, to_string(w.exit_class), w.exit_code, w.steps, w.samples,
+                         w.window_s, w.throughput ? fmt::format("{}", *w.throughput) : "",
+                         w.runtime_s, w.peak_rss_bytes);
     }
   }
   return out;
@@ -40,7 +41,7 @@ std::string export_json(const ExperimentRecord& exp, const std::vector<RunData>&
   nlohmann::json j;
   j["experiment"] = {{"id", exp.id},
                      {"name", exp.name},
-                     {"simulated", exp.simulated},
+                     {"simulated", summary.simulated},
                      {"backend", exp.backend},
                      {"status", exp.status},
                      {"colo_version", exp.colo_version},

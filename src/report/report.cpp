@@ -10,6 +10,7 @@
 #include "report/assets.hpp"
 #include "report/export.hpp"
 #include "report/stats.hpp"
+#include "report/table.hpp"
 
 namespace colo {
 namespace {
@@ -34,9 +35,7 @@ std::string mib(double bytes) {
   return bytes > 0 ? fmt::format("{:.0f} MiB", bytes / (1024.0 * 1024.0)) : "-";
 }
 
-std::string group_label(const std::string& group, const std::string& sweep) {
-  return group + (sweep.empty() ? "" : "[" + sweep + "]");
-}
+}  // namespace
 
 std::string gpu_line(const ExperimentRecord& e) {
   try {
@@ -52,9 +51,15 @@ std::string gpu_line(const ExperimentRecord& e) {
   }
 }
 
+namespace {
+
+constexpr const char* k_noise_note =
+    "Noise: ± is the 95% confidence interval of the mean over repetitions (Student t); notes "
+    "flag intervals wider than ±10% and outlier runs (modified z-score > 3.5, Iglewicz-Hoaglin).";
+
 std::vector<std::string> banners(const ReportInput& in) {
   std::vector<std::string> b;
-  if (in.exp.simulated) {
+  if (in.summary.simulated) {
     b.emplace_back(
         "SIMULATED GPU: these numbers come from colo's contention model, not from a real GPU.");
   }
@@ -68,15 +73,34 @@ std::vector<std::string> banners(const ReportInput& in) {
   return b;
 }
 
+TextTable latency_table(const ReportInput& in) {
+  TextTable t;
+  t.head = {"mode", "group", "workload", "steps (n)", "p50 (ms)", "p95 (ms)", "p99 (ms)"};
+  t.right = {false, false, false, true, true, true, true};
+  for (const auto& l : in.latencies) {
+    t.rows.push_back({l.mode, l.group, l.workload, std::to_string(l.n), fixed4(l.p50),
+                      fixed4(l.p95), fixed4(l.p99)});
+  }
+  return t;
+}
+
 std::string markdown(const ReportInput& in) {
   const auto& s = in.summary;
   std::string out = fmt::format("# colo report: experiment {} \"{}\"\n\n", s.id, s.experiment);
   for (const auto& b : banners(in)) {
     out += fmt::format("> **{}**\n\n", b);
   }
-  out += fmt::format("GPU: {}; backend {}{}; colo {}; {}/{} runs done in {:.1f} s.\n\n",
-                     gpu_line(in.exp), in.exp.backend, in.exp.simulated ? " (simulated)" : "",
-                     in.exp.colo_version, s.runs_done, s.runs_total, s.wall_s);
+  out += fmt::format("GPU: {}; backend {}{}; colo {}; {} in {:.1f} s.\n\n", gpu_line(in.exp),
+                     in.exp.backend, s.simulated ? " (simulated)" : "", in.exp.colo_version,
+                     runs_line(s), s.wall_s);
+  if (!s.failures.empty()) {
+    out += fmt::format("## What failed ({} workload(s) did not end ok)\n\n", s.failures.size());
+    for (const auto& f : s.failures) {
+      out += fmt::format("- `{}` {}: **{}**: {}\n", f.run_key, f.workload, f.exit_class,
+                         f.message.empty() ? "(no message)" : f.message);
+    }
+    out += "\n";
+  }
   const auto rec = recommendations(s, in.max_slowdown_x);
   if (!rec.empty()) {
     out += "## Recommendation\n\n";
@@ -85,62 +109,13 @@ std::string markdown(const ReportInput& in) {
     }
     out += "\n";
   }
-  if (!s.solo.empty()) {
-    out +=
-        "## Alone\n\n| workload | sweep | rate (mean ± 95% CI) | GPU J/sample | peak GPU memory |\n"
-        "|---|---|---|---|---|\n";
-    for (const auto& r : s.solo) {
-      out += fmt::format("| {} | {} | {} {} | {} | {} |\n", r.workload,
-                         r.sweep.empty() ? "-" : r.sweep, with_ci(r.stat, "{:.4g}"),
-                         r.by_wall_time ? "runs/s" : "samples/s", opt(r.j_per_sample, "{:.4g}"),
-                         mib(r.peak_gpu_mem_bytes));
-    }
-    out += "\n";
-  }
-  if (!s.workloads.empty()) {
-    out +=
-        "## Collocated\n\n| mode | group | workload | alone | collocated (mean ± 95% CI) | "
-        "slowdown | peak GPU memory |\n|---|---|---|---|---|---|---|\n";
-    for (const auto& r : s.workloads) {
-      out += fmt::format(
-          "| {} | {} | {} | {} | {} | {} | {} |\n", r.mode, group_label(r.group, r.sweep),
-          r.workload, opt(r.solo, "{:.4g}"),
-          with_ci(r.stat, "{:.4g}") + (r.failed ? fmt::format(" ({} failed)", r.failed) : ""),
-          opt(r.slowdown_pct, "{:.1f}%"), mib(r.peak_gpu_mem_bytes));
-    }
-    out += "\n";
-  }
-  if (!s.groups.empty()) {
-    out +=
-        "## Aggregate speed-up\n\n| mode | group | clients | speed-up (mean ± 95% CI) | "
-        "worst slowdown | GPU J/sample |\n|---|---|---|---|---|---|\n";
-    for (const auto& g : s.groups) {
-      out += fmt::format("| {} | {} | {} | {} | {} | {} |\n", g.mode, group_label(g.group, g.sweep),
-                         g.clients,
-                         with_ci(g.stat, "{:.2f}x") +
-                             (g.failed_reps ? fmt::format(" ({} incomplete)", g.failed_reps) : ""),
-                         opt(g.worst_slowdown_x, "{:.2f}x"), opt(g.j_per_sample, "{:.4g}"));
-    }
-    out += "\n";
+  for (const auto& t : summary_tables(s)) {
+    out += "## " + t.title + "\n\n" + t.table.markdown() + "\n";
   }
   if (!in.latencies.empty()) {
-    out +=
-        "## Latency (ms)\n\n| mode | group | workload | n | p50 | p95 | p99 |\n"
-        "|---|---|---|---|---|---|---|\n";
-    for (const auto& l : in.latencies) {
-      out += fmt::format("| {} | {} | {} | {} | {:.3g} | {:.3g} | {:.3g} |\n", l.mode, l.group,
-                         l.workload, l.n, l.p50, l.p95, l.p99);
-    }
-    out += "\n";
+    out += "## Step latency after warm-up\n\n" + latency_table(in).markdown() + "\n";
   }
-  if (!s.failures.empty()) {
-    out += "## What failed\n\n";
-    for (const auto& f : s.failures) {
-      out += fmt::format("- `{}` {}: **{}**: {}\n", f.run_key, f.workload, f.exit_class,
-                         f.message.empty() ? "(no message)" : f.message);
-    }
-    out += "\n";
-  }
+  out += k_noise_note + std::string("\n");
   return out;
 }
 
@@ -148,41 +123,51 @@ std::string csv(const ReportInput& in) {
   const auto& s = in.summary;
   std::string out =
       "table,experiment,simulated,partial,mode,group,sweep,workload,clients,mean,ci95_half,sd,n,"
-      "solo,slowdown_pct,worst_slowdown_x,j_per_sample,peak_gpu_mem_bytes\n";
+      "solo,slowdown_pct,worst_slowdown_x,j_per_sample,peak_gpu_mem_bytes,min,max,outliers,"
+      "unpaired_reps\n";
   auto row = [&](const std::string& table, const std::string& mode, const std::string& group,
                  const std::string& sweep, const std::string& workload, int clients, const Stat& st,
                  const std::optional<double>& solo, const std::optional<double>& slow,
-                 const std::optional<double>& worst, const std::optional<double>& j, double mem) {
-    out += fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", table,
-                       csv_field(s.experiment), in.exp.simulated ? 1 : 0, in.partial ? 1 : 0,
-                       csv_field(mode), csv_field(group), csv_field(sweep), csv_field(workload),
-                       clients, st.mean, st.ci95_half, st.sd, st.n, opt(solo, "{}"),
-                       opt(slow, "{}"), opt(worst, "{}"), opt(j, "{}"), mem);
+                 const std::optional<double>& worst, const std::optional<double>& j, double mem,
+                 int unpaired) {
+    out +=
+        fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", table,
+                    csv_field(s.experiment), in.summary.simulated ? 1 : 0, in.partial ? 1 : 0,
+                    csv_field(mode), csv_field(group), csv_field(sweep), csv_field(workload),
+                    clients, st.mean, st.ci95_half, st.sd, st.n, opt(solo, "{}"), opt(slow, "{}"),
+                    opt(worst, "{}"), opt(j, "{}"), mem, st.min, st.max, st.outliers, unpaired);
   };
   for (const auto& r : s.solo) {
     row("solo", "solo", r.workload, r.sweep, r.workload, 1, r.stat, std::nullopt, std::nullopt,
-        std::nullopt, r.j_per_sample, r.peak_gpu_mem_bytes);
+        std::nullopt, r.j_per_sample, r.peak_gpu_mem_bytes, 0);
   }
   for (const auto& r : s.workloads) {
     row("workload", r.mode, r.group, r.sweep, r.workload, 0, r.stat, r.solo, r.slowdown_pct,
-        std::nullopt, std::nullopt, r.peak_gpu_mem_bytes);
+        std::nullopt, std::nullopt, r.peak_gpu_mem_bytes, 0);
   }
   for (const auto& g : s.groups) {
     row("speedup", g.mode, g.group, g.sweep, "", g.clients, g.stat, std::nullopt, std::nullopt,
-        g.worst_slowdown_x, g.j_per_sample, 0);
+        g.worst_slowdown_x, g.j_per_sample, 0, g.unpaired_reps);
   }
   return out;
 }
 
 json stat_json(const Stat& s) {
-  return {{"mean", s.mean}, {"ci95_half", s.ci95_half}, {"sd", s.sd}, {"n", s.n}};
+  return {{"mean", s.mean},
+          {"ci95_half", s.ci95_half},
+          {"sd", s.sd},
+          {"n", s.n},
+          {"min", s.min},
+          {"max", s.max},
+          {"outliers", s.outliers},
+          {"warnings", noise_warnings(s)}};
 }
 
 json tables_json(const ReportInput& in) {
   const auto& s = in.summary;
   json j = {{"experiment", s.experiment},
             {"id", s.id},
-            {"simulated", in.exp.simulated},
+            {"simulated", in.summary.simulated},
             {"partial", in.partial},
             {"notices", banners(in)},
             {"status", in.exp.status},
@@ -190,6 +175,8 @@ json tables_json(const ReportInput& in) {
             {"gpu", gpu_line(in.exp)},
             {"colo_version", in.exp.colo_version},
             {"runs_done", s.runs_done},
+            {"runs_with_failed_workloads", s.runs_failed},
+            {"cpu_only", s.cpu_only},
             {"runs_total", s.runs_total},
             {"max_slowdown_x", in.max_slowdown_x},
             {"recommendations", recommendations(s, in.max_slowdown_x)},
@@ -226,6 +213,8 @@ json tables_json(const ReportInput& in) {
                            {"clients", g.clients},
                            {"speedup", stat_json(g.stat)},
                            {"incomplete_reps", g.failed_reps},
+                           {"unpaired_reps", g.unpaired_reps},
+                           {"values", g.values},
                            {"worst_slowdown_x", o(g.worst_slowdown_x)},
                            {"j_per_sample", o(g.j_per_sample)}});
   }
@@ -475,7 +464,7 @@ std::string html(const ReportInput& in) {
   o += fmt::format(
       "<p>GPU: {} &middot; backend {}{} &middot; colo {} &middot; host {} &middot; "
       "{}/{} runs done in {:.1f} s</p>",
-      esc(gpu_line(in.exp)), esc(in.exp.backend), in.exp.simulated ? " (simulated)" : "",
+      esc(gpu_line(in.exp)), esc(in.exp.backend), in.summary.simulated ? " (simulated)" : "",
       esc(in.exp.colo_version), esc(in.exp.host), s.runs_done, s.runs_total, s.wall_s);
   const auto rec = recommendations(s, in.max_slowdown_x);
   if (!rec.empty()) {

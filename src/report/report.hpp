@@ -74,6 +74,9 @@ std::string html_page_head(const std::string& title);
 std::string html_page_tail(const nlohmann::json& charts);
 std::string html_escape(const std::string& v);
 
+// "NAME (driver D); ..." of the experiment's GPUs, "-" when unknown.
+std::string gpu_line(const ExperimentRecord& e);
+
 // At most `max_points` points keeping each bucket's minimum and maximum (so peaks survive), in
 // time order. Returns the input when it is already small enough.
 std::vector<TimePoint> downsample_minmax(const std::vector<TimePoint>& points,

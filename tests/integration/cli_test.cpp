@@ -350,7 +350,67 @@ TEST_F(Cli, ReportWritesEveryFormat) {
   auto cmp = colo({"compare", "1", "1"});
   ASSERT_EQ(cmp.rc, 0) << cmp.err;
   EXPECT_NE(cmp.out.find("simulated"), std::string::npos);
-  EXPECT_NE(cmp.out.find("(speed-up)"), std::string::npos) << cmp.out;
+  EXPECT_NE(cmp.out.find("speed-up"), std::string::npos) << cmp.out;
+  EXPECT_EQ(cmp.out.find("beyond noise"), std::string::npos) << "an experiment against itself";
+}
+
+// colo compare end to end: an identical comparison is never "beyond noise", every format
+// parses, and --fail-above exits 6 only when B is slower beyond noise by more than PCT.
+TEST_F(Cli, CompareFormatsAndTheFailAboveGate) {
+  const std::string body = R"(gpu: sim
+repeat: 2
+warmup: 0.1s
+stop: {duration: 0.6s}
+modes: [timeslice]
+workloads:
+  - name: small
+    builtin: sim-gpu
+    args: {duty: 0.5, sm: 0.25, bw: 0.1, mem: 2G, step-ms: STEP, batch: 10}
+    copies: [2]
+)";
+  auto with_step = [&](const std::string& step) {
+    auto b = body;
+    b.replace(b.find("STEP"), 4, step);
+    return b;
+  };
+  ASSERT_EQ(colo({"run", write_spec(with_step("5"), "a.yaml").string()}).rc, 0);
+  ASSERT_EQ(colo({"run", write_spec(with_step("10"), "b.yaml").string()}).rc, 0);
+
+  auto same = colo({"compare", "1", "1", "--fail-above", "0"});
+  ASSERT_EQ(same.rc, 0) << same.out << same.err;
+  EXPECT_NE(same.out.find("within noise (identical)"), std::string::npos) << same.out;
+  EXPECT_EQ(same.out.find("beyond noise"), std::string::npos) << same.out;
+  EXPECT_NE(same.out.find("No differences"), std::string::npos) << same.out;
+
+  auto text = colo({"compare", "1", "2"});
+  ASSERT_EQ(text.rc, 0) << text.err;
+  EXPECT_NE(text.out.find("small (x2 pooled)"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("spec: - "), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("step-ms: 10"), std::string::npos) << text.out;
+
+  auto j = colo({"compare", "1", "2", "--format", "json"});
+  ASSERT_EQ(j.rc, 0) << j.err;
+  const auto parsed = nlohmann::json::parse(j.out);
+  ASSERT_EQ(parsed["rows"].size(), 3U) << j.out;
+  for (const auto& r : parsed["rows"]) {
+    if (r["kind"] != "speed-up") {  // half the rate: beyond noise
+      EXPECT_LT(r["change_pct"].get<double>(), -30) << r;
+      EXPECT_TRUE(r["beyond_noise"].get<bool>()) << r;
+    }
+  }
+  auto csv = colo({"compare", "1", "2", "--format", "csv"});
+  EXPECT_EQ(csv.out.rfind("kind,mode,group,sweep,workload,", 0), 0U) << csv.out;
+  auto md = colo({"compare", "1", "2", "--format", "md"});
+  EXPECT_NE(md.out.find("| kind | mode |"), std::string::npos) << md.out;
+  auto bad = colo({"compare", "1", "2", "--format", "pdf"});
+  EXPECT_EQ(bad.rc, 2);
+  EXPECT_NE(bad.err.find("unknown compare format 'pdf'"), std::string::npos) << bad.err;
+
+  auto gate = colo({"compare", "1", "2", "--fail-above", "10"});
+  EXPECT_EQ(gate.rc, 6) << gate.out << gate.err;
+  EXPECT_NE(gate.err.find("regression: solo"), std::string::npos) << gate.err;
+  EXPECT_EQ(colo({"compare", "1", "2", "--fail-above", "90"}).rc, 0);
+  EXPECT_EQ(colo({"compare", "2", "1", "--fail-above", "0"}).rc, 0) << "faster is no regression";
 }
 
 TEST_F(Cli, ReportOfAFailedExperimentSaysWhatFailed) {

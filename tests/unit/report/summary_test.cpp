@@ -68,12 +68,14 @@ TEST(Summary, ArithmeticOnKnownInputs) {
   EXPECT_DOUBLE_EQ(s.workloads[1].rate, 50.0);
 
   ASSERT_EQ(s.groups.size(), 2U);
-  // Per repetition: (60 + 45) / 105 = 1.0 and (50 + 55) / 105 = 1.0.
-  EXPECT_DOUBLE_EQ(*s.groups[0].speedup, 105.0 / 105.0);
+  // Paired per repetition: (60 + 45) / 100 = 1.05 and (50 + 55) / 110 = 0.9545.
+  EXPECT_DOUBLE_EQ(*s.groups[0].speedup, (1.05 + 105.0 / 110.0) / 2);
+  EXPECT_EQ(s.groups[0].values, (std::vector<double>{1.05, 105.0 / 110.0}));
+  EXPECT_EQ(s.groups[0].unpaired_reps, 0);
   EXPECT_EQ(s.groups[0].reps, 2);
   EXPECT_DOUBLE_EQ(s.groups[0].aggregate_rate, 105.0);
-  // a+b: 84 / 105 + 40 / 50 = 0.8 + 0.8 = 1.6.
-  EXPECT_DOUBLE_EQ(*s.groups[1].speedup, 1.6);
+  // a+b, repetition 0: 84 / 100 + 40 / 50 = 0.84 + 0.8 = 1.64.
+  EXPECT_DOUBLE_EQ(*s.groups[1].speedup, 1.64);
   EXPECT_EQ(s.runs_done, 6);
 }
 
@@ -86,7 +88,7 @@ TEST(Summary, FailedWorkloadsAreCountedNotAveraged) {
   const auto& g = s.groups[1];
   EXPECT_EQ(g.reps, 2);
   EXPECT_EQ(g.failed_reps, 1);
-  EXPECT_DOUBLE_EQ(*g.speedup, 1.6);  // only the complete repetition
+  EXPECT_DOUBLE_EQ(*g.speedup, 1.64);  // only the complete repetition
 }
 
 TEST(Summary, UnfinishedRunsAreLeftOut) {
@@ -112,10 +114,80 @@ TEST(Summary, WallTimeWhenNoProgressIsReported) {
 TEST(Summary, TextSaysSimulatedWhenItIs) {
   auto sim = render_text(summarize(exp(true), known()));
   EXPECT_EQ(sim.rfind("*** SIMULATED GPU", 0), 0U);
-  EXPECT_NE(sim.find("1.60x"), std::string::npos);
+  EXPECT_NE(sim.find("speed-up (x)"), std::string::npos) << sim;
+  EXPECT_NE(sim.find("  1.64  "), std::string::npos) << sim;
   auto real = render_text(summarize(exp(false), known()));
   EXPECT_EQ(real.find("SIMULATED"), std::string::npos);
   EXPECT_EQ(real.find("simulated"), std::string::npos);
+}
+
+// The solo baseline drifts 100 -> 200 between repetitions while the collocated pair keeps pace:
+// paired ratios are exactly 1.0 each (zero spread), the mean-solo ratios would be 0.67 and 1.33.
+TEST(Summary, SpeedupIsPairedPerRepetition) {
+  std::vector<RunData> runs{run(0, "solo", "a", {wl("a", 0, 100)}),
+                            run(0, "timeslice", "ax2", {wl("a", 0, 50), wl("a", 1, 50)}),
+                            run(1, "solo", "a", {wl("a", 0, 200)}),
+                            run(1, "timeslice", "ax2", {wl("a", 0, 100), wl("a", 1, 100)})};
+  auto s = summarize(exp(false), runs);
+  ASSERT_EQ(s.groups.size(), 1U);
+  EXPECT_DOUBLE_EQ(*s.groups[0].speedup, 1.0);
+  EXPECT_DOUBLE_EQ(s.groups[0].stat.sd, 0.0);
+  EXPECT_EQ(s.groups[0].unpaired_reps, 0);
+  // A third repetition without its own solo run falls back to the mean solo (150) and says so.
+  runs.push_back(run(2, "timeslice", "ax2", {wl("a", 0, 75), wl("a", 1, 75)}));
+  s = summarize(exp(false), runs);
+  EXPECT_EQ(s.groups[0].unpaired_reps, 1);
+  EXPECT_DOUBLE_EQ(s.groups[0].values[2], 1.0);
+  EXPECT_NE(render_text(s).find("unpaired"), std::string::npos) << render_text(s);
+}
+
+TEST(Summary, RecommendationNamesNoWinnerWithinNoise) {
+  // timeslice 2.0, 2.2 and mps 2.1, 2.1: within noise of each other.
+  std::vector<RunData> runs;
+  for (int rep = 0; rep < 2; ++rep) {
+    runs.push_back(run(rep, "solo", "a", {wl("a", 0, 100)}));
+    runs.push_back(run(rep, "timeslice", "ax2", {wl("a", 0, 100 + rep * 20), wl("a", 1, 100)}));
+    runs.push_back(run(rep, "mps", "ax2", {wl("a", 0, 105), wl("a", 1, 105)}));
+  }
+  auto rec = recommendations(summarize(exp(false), runs), 2.0);
+  ASSERT_EQ(rec.size(), 1U);
+  EXPECT_NE(rec[0].find("no winner beyond noise"), std::string::npos) << rec[0];
+  EXPECT_EQ(rec[0].find("gives the best"), std::string::npos) << rec[0];
+  // mps clearly ahead on both repetitions (paired): named.
+  runs.clear();
+  for (int rep = 0; rep < 3; ++rep) {
+    runs.push_back(run(rep, "solo", "a", {wl("a", 0, 100)}));
+    runs.push_back(run(rep, "timeslice", "ax2", {wl("a", 0, 60 + rep), wl("a", 1, 60)}));
+    runs.push_back(run(rep, "mps", "ax2", {wl("a", 0, 90 + rep), wl("a", 1, 90)}));
+  }
+  rec = recommendations(summarize(exp(false), runs), 2.0);
+  ASSERT_EQ(rec.size(), 1U);
+  EXPECT_NE(rec[0].find("mps gives the best aggregate speed-up"), std::string::npos) << rec[0];
+  EXPECT_NE(rec[0].find("paired t"), std::string::npos) << rec[0];
+  // One repetition: noise unknown, no winner.
+  runs.resize(3);
+  rec = recommendations(summarize(exp(false), runs), 2.0);
+  EXPECT_NE(rec[0].find("no winner named"), std::string::npos) << rec[0];
+}
+
+TEST(Summary, CpuOnlyIsNotSimulatedAndHasNoGpuEnergy) {
+  auto cpu = [](const std::string& name) {
+    auto w = wl(name, 0, 100);
+    w.argv_json = R"(["/opt/colo/bin/colo-cpu-work","--ms","5"])";
+    w.samples = 100;
+    return w;
+  };
+  std::vector<RunData> runs{run(0, "solo", "a", {cpu("a")})};
+  runs[0].energy_j = 50;
+  auto s = summarize(exp(true), runs);
+  EXPECT_TRUE(s.cpu_only);
+  EXPECT_FALSE(s.simulated);
+  EXPECT_FALSE(s.solo[0].j_per_sample.has_value());
+  EXPECT_EQ(render_text(s).find("imulated"), std::string::npos) << render_text(s);
+  runs[0].workloads[0].argv_json = R"(["/opt/colo/bin/colo-sim-gpu"])";
+  s = summarize(exp(true), runs);
+  EXPECT_TRUE(s.simulated);
+  EXPECT_DOUBLE_EQ(*s.solo[0].j_per_sample, 0.5);
 }
 
 TEST(Export, CsvHasOneRowPerWorkloadAndTheSimulatedFlag) {
@@ -127,7 +199,7 @@ TEST(Export, CsvHasOneRowPerWorkloadAndTheSimulatedFlag) {
   e.gpu_json = "[]";
   auto json = export_json(e, known(), summarize(e, known()));
   EXPECT_NE(json.find("\"simulated\": false"), std::string::npos);
-  EXPECT_NE(json.find("\"speedup\": 1.6"), std::string::npos);
+  EXPECT_NE(json.find("\"speedup\": 1.64"), std::string::npos);
 }
 
 }  // namespace
