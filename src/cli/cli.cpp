@@ -30,6 +30,7 @@
 #include "report/compare.hpp"
 #include "report/export.hpp"
 #include "report/report.hpp"
+#include "report/report_input.hpp"
 #include "report/stats.hpp"
 #include "report/summary.hpp"
 #include "report/table.hpp"
@@ -181,87 +182,34 @@ int cmd_export(const std::string& results, const std::string& id, const std::str
   return write_output(text, output, out, err);
 }
 
-// Everything a report shows, from the store.
+// Everything a report shows: the store's rows handed to report's ReportBuilder run by run.
 Result<ReportInput> build_report_input(const std::string& results, const std::string& id_text,
                                        double max_slowdown) {
   auto loaded = load_experiment(results, id_text);
   if (!loaded) {
     return fail(loaded.error());
   }
-  auto* store = &loaded->store;
-  const auto* e = &loaded->experiment;
-  const auto* data = &loaded->runs;
-  ReportInput in;
-  in.exp = *e;
-  in.summary = summarize(*e, *data);
-  in.max_slowdown_x = max_slowdown;
-  in.partial = e->status != "done";
-  static const std::set<std::string> k_gpu_metrics = {
-      "DCGM_FI_PROF_SM_ACTIVE", "DCGM_FI_PROF_DRAM_ACTIVE", "DCGM_FI_DEV_FB_USED",
-      "DCGM_FI_DEV_POWER_USAGE", "DCGM_FI_DEV_GPU_UTIL"};
-  constexpr std::size_t k_max_points = 600;  // per series: keeps 1M samples under a few MB
-  std::map<std::tuple<std::string, std::string, std::string>, std::vector<double>> lat;
-  for (const auto& rd : *data) {
-    if (rd.run.status != RunStatus::done) {
+  auto& store = loaded->store;
+  ReportBuilder builder(loaded->experiment, loaded->runs, max_slowdown);
+  for (const auto& rd : loaded->runs) {
+    if (!ReportBuilder::wants(rd)) {
       continue;
     }
-    double warm = 0;
-    try {
-      warm = nlohmann::json::parse(rd.run.settings_json).at("warmup").value("duration_s", 0.0);
-    } catch (const std::exception&) {
-      warm = 0;
-    }
-    in.warmup_s[rd.run.key] = warm;
+    std::vector<std::vector<ProgressRow>> progress;
     for (const auto& w : rd.workloads) {
-      auto prog = store->progress(w.id);
+      auto prog = store.progress(w.id);
       if (!prog) {
         return fail(prog.error());
       }
-      // Rate in bins of ~1/100 of the run (0.1 s .. 1 s), in samples/s.
-      double span = 0;
-      for (const auto& p : *prog) {
-        span = std::max(span, p.t);
-      }
-      const double bin = std::clamp(span / 100.0, 0.1, 1.0);
-      std::map<long, double> bins;
-      for (const auto& p : *prog) {
-        if (p.t >= 0) {
-          bins[static_cast<long>(p.t / bin)] += p.samples;
-        }
-        if (p.latency_ms && p.t > warm) {
-          lat[{rd.run.mode, rd.run.group, w.name + "#" + std::to_string(w.copy)}].push_back(
-              *p.latency_ms);
-        }
-      }
-      Timeline tl{rd.run.key, "rate", w.name + "#" + std::to_string(w.copy), {}};
-      for (const auto& [b, n] : bins) {
-        tl.points.push_back({static_cast<double>(b) * bin, n / bin});
-      }
-      tl.points = downsample_minmax(tl.points, k_max_points);
-      if (!tl.points.empty()) {
-        in.timelines.push_back(std::move(tl));
-      }
+      progress.push_back(std::move(*prog));
     }
-    auto samples = store->samples(rd.run.id);
+    auto samples = store.samples(rd.run.id);
     if (!samples) {
       return fail(samples.error());
     }
-    std::map<std::string, std::vector<TimePoint>> series;
-    for (const auto& x : *samples) {
-      if (x.gpu && k_gpu_metrics.count(x.metric)) {
-        series[fmt::format("GPU {} {}", *x.gpu, x.metric)].push_back({x.t, x.value});
-      }
-    }
-    for (auto& [name, pts] : series) {
-      in.timelines.push_back({rd.run.key, "gpu", name, downsample_minmax(pts, k_max_points)});
-    }
+    builder.add_run(rd, progress, *samples);
   }
-  for (const auto& [key, values] : lat) {
-    in.latencies.push_back({std::get<0>(key), std::get<1>(key), std::get<2>(key),
-                            static_cast<int>(values.size()), percentile(values, 50),
-                            percentile(values, 95), percentile(values, 99)});
-  }
-  return in;
+  return builder.finish();
 }
 
 int cmd_report(const std::string& results, const std::string& id, const std::string& format,

@@ -63,9 +63,8 @@ Status make_private_file(const std::string& path) {
     return {};
   }
   if (st.st_uid != ::geteuid()) {
-    return fail(ErrorCode::io,
-                fmt::format("'{}' belongs to uid {}, not to this user (uid {})", path, st.st_uid,
-                            ::geteuid()));
+    return fail(ErrorCode::io, fmt::format("'{}' belongs to uid {}, not to this user (uid {})",
+                                           path, st.st_uid, ::geteuid()));
   }
   if ((st.st_mode & 0777) != 0600 && ::chmod(path.c_str(), 0600) != 0) {
     return fail(ErrorCode::io, fmt::format("cannot make '{}' private (chmod 0600)", path),

@@ -84,9 +84,9 @@ void check_nvml(const DoctorOptions& o, const DriverFacts& drv, std::vector<Chec
     list += fmt::format("{}{}: {} (MIG {}, compute mode {})", list.empty() ? "" : "; ", d.index,
                         d.name, d.mig_mode, d.compute_mode);
   }
-  out.push_back(make("nvml", CheckLevel::ok,
-                     fmt::format("{} GPU(s), driver {}: {}", devs->size(),
-                                 devs->front().driver_version, list)));
+  out.push_back(make(
+      "nvml", CheckLevel::ok,
+      fmt::format("{} GPU(s), driver {}: {}", devs->size(), devs->front().driver_version, list)));
   for (const auto& d : *devs) {
     if (d.compute_mode != "default" && !d.compute_mode.empty()) {
       out.push_back(make("compute-mode", CheckLevel::warn,
@@ -112,9 +112,9 @@ void check_mps_binaries(const DoctorOptions& o, const DriverFacts& drv, std::vec
   if (missing.empty()) {
     out.push_back(make("mps-binaries", CheckLevel::ok, fmt::format("{}", fmt::join(found, ", "))));
   } else if (!drv.present) {
-    out.push_back(make("mps-binaries", CheckLevel::info,
-                       fmt::format("{} not in PATH (not needed without a GPU)",
-                                   fmt::join(missing, ", "))));
+    out.push_back(
+        make("mps-binaries", CheckLevel::info,
+             fmt::format("{} not in PATH (not needed without a GPU)", fmt::join(missing, ", "))));
   } else {
     out.push_back(make("mps-binaries", CheckLevel::warn,
                        fmt::format("{} not in PATH: the mps, green and mig-equivalent modes "
@@ -203,10 +203,10 @@ void check_mps_pipe_dirs(std::vector<Check>& out) {
     const long owner = std::strtol(name.c_str(), nullptr, 10);
     if (owner > 0 && !pid_alive(static_cast<pid_t>(owner))) {
       ++problems;
-      out.push_back(make("mps-pipe-dirs", CheckLevel::warn,
-                         fmt::format("'{}' was left by colo pid {}, which is gone",
-                                     d.path().string(), owner),
-                         fmt::format("rm -rf '{}'", d.path().string())));
+      out.push_back(
+          make("mps-pipe-dirs", CheckLevel::warn,
+               fmt::format("'{}' was left by colo pid {}, which is gone", d.path().string(), owner),
+               fmt::format("rm -rf '{}'", d.path().string())));
     }
   }
   struct stat st{};
@@ -281,10 +281,10 @@ void check_path_private(const std::string& what, const std::string& path, std::v
   if (!open.empty()) {
     ++problems;
     const bool writable = (st.st_mode & 0022) != 0;
-    out.push_back(make("permissions", writable ? CheckLevel::fail : CheckLevel::warn,
-                       fmt::format("{} '{}' is {} (mode {:o})", what, path, open,
-                                   st.st_mode & 0777),
-                       fmt::format("chmod -R go-rwx '{}'", path)));
+    out.push_back(
+        make("permissions", writable ? CheckLevel::fail : CheckLevel::warn,
+             fmt::format("{} '{}' is {} (mode {:o})", what, path, open, st.st_mode & 0777),
+             fmt::format("chmod -R go-rwx '{}'", path)));
   }
 }
 
@@ -304,14 +304,14 @@ void check_store(const DoctorOptions& o, std::vector<Check>& out) {
       out.push_back(make("store", CheckLevel::fail, problems.error().what(),
                          "keep a copy, then try: sqlite3 colo.db .recover | sqlite3 recovered.db"));
     } else if (!problems->empty()) {
-      out.push_back(make("store", CheckLevel::fail,
-                         fmt::format("'{}' fails PRAGMA integrity_check: {}", db,
-                                     problems->front()),
-                         "keep a copy, then try: sqlite3 colo.db .recover | sqlite3 recovered.db"));
+      out.push_back(
+          make("store", CheckLevel::fail,
+               fmt::format("'{}' fails PRAGMA integrity_check: {}", db, problems->front()),
+               "keep a copy, then try: sqlite3 colo.db .recover | sqlite3 recovered.db"));
     } else {
-      out.push_back(make("store", CheckLevel::ok,
-                         fmt::format("'{}': PRAGMA integrity_check ok (schema {})", db,
-                                     store->schema_version())));
+      out.push_back(make(
+          "store", CheckLevel::ok,
+          fmt::format("'{}': PRAGMA integrity_check ok (schema {})", db, store->schema_version())));
     }
   }
   int problems = 0;

@@ -18,7 +18,7 @@ enum class CheckLevel {
 const char* to_string(CheckLevel level);
 
 struct Check {
-  std::string name;    // "driver", "nvml", "mps-binaries", ...
+  std::string name;  // "driver", "nvml", "mps-binaries", ...
   CheckLevel level = CheckLevel::ok;
   std::string detail;  // what was found
   std::string fix;     // what to do; empty for ok/info

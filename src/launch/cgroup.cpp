@@ -86,7 +86,8 @@ bool probe_writable(const std::string& dir, const std::string& must_exist = "cgr
   if (::mkdir(probe.c_str(), 0755) != 0 && errno != EEXIST) {
     return false;
   }
-  const bool ok = fs::exists(probe + "/" + must_exist) && ::access((probe + "/cgroup.procs").c_str(), W_OK) == 0;
+  const bool ok = fs::exists(probe + "/" + must_exist) &&
+                  ::access((probe + "/cgroup.procs").c_str(), W_OK) == 0;
   ::rmdir(probe.c_str());
   return ok;
 }
@@ -128,8 +129,7 @@ std::optional<MountedHierarchy> find_mount(const std::string& mountinfo,
 }
 
 // colo's own cgroup path in the v2 hierarchy (`controller` empty) or the v1 one of `controller`.
-std::optional<std::string> own_path(const std::string& self_cgroup,
-                                    const std::string& controller) {
+std::optional<std::string> own_path(const std::string& self_cgroup, const std::string& controller) {
   std::istringstream in(self_cgroup);
   std::string line;
   while (std::getline(in, line)) {
@@ -296,8 +296,7 @@ std::string Containment::describe() const {
                       v2_kill ? "cgroup.kill" : "freeze + SIGKILL");
       break;
     case ContainmentKind::cgroup_v1:
-      s = fmt::format("cgroup v1 ({}; kill by {})",
-                      freezer_base.empty() ? pids_base : freezer_base,
+      s = fmt::format("cgroup v1 ({}; kill by {})", freezer_base.empty() ? pids_base : freezer_base,
                       freezer_base.empty() ? "SIGKILL loop" : "freezer + SIGKILL");
       break;
     case ContainmentKind::sweep:
@@ -382,7 +381,8 @@ Result<WorkloadCgroup> WorkloadCgroup::create(const Containment& c, const std::s
   auto make = [&](const std::string& base) -> Result<std::string> {
     const std::string parent = token_dir(base, token);
     const std::string dir = parent + "/" + leaf;
-    if ((::mkdir(parent.c_str(), 0755) != 0 && errno != EEXIST) || ::mkdir(dir.c_str(), 0755) != 0) {
+    if ((::mkdir(parent.c_str(), 0755) != 0 && errno != EEXIST) ||
+        ::mkdir(dir.c_str(), 0755) != 0) {
       return fail(ErrorCode::process, fmt::format("cannot create cgroup '{}'", dir),
                   std::strerror(errno));
     }
@@ -395,8 +395,7 @@ Result<WorkloadCgroup> WorkloadCgroup::create(const Containment& c, const std::s
   if (!c.freezer_base.empty() && c.kind == ContainmentKind::cgroup_v1) {
     bases.push_back(c.freezer_base);
   }
-  if (!c.pids_base.empty() &&
-      std::find(bases.begin(), bases.end(), c.pids_base) == bases.end()) {
+  if (!c.pids_base.empty() && std::find(bases.begin(), bases.end(), c.pids_base) == bases.end()) {
     bases.push_back(c.pids_base);
   }
   for (const auto& base : bases) {

@@ -146,8 +146,7 @@ std::vector<std::string> differences(const CompareSide& a, const CompareSide& b)
 
 std::string mean_ci(const Stat& s, const std::string& unit) {
   const bool x = unit == "x";
-  return s.n == 0 ? "-"
-                  : fmt::format("{} (n={})", mean_ci_text(s, x ? "x" : "", x ? 2 : -1), s.n);
+  return s.n == 0 ? "-" : fmt::format("{} (n={})", mean_ci_text(s, x ? "x" : "", x ? 2 : -1), s.n);
 }
 
 std::string p_text(const TTest& t) {
@@ -160,8 +159,18 @@ std::string change_text(const CompareRow& r) {
 
 TextTable table_of(const Comparison& c) {
   TextTable t;
-  t.head = {"kind",          "mode",     "group", "sweep", "workload",    "unit", "A (mean ± 95% CI)",
-            "B (mean ± 95% CI)", "B vs A", "test",  "p",     "verdict"};
+  t.head = {"kind",
+            "mode",
+            "group",
+            "sweep",
+            "workload",
+            "unit",
+            "A (mean ± 95% CI)",
+            "B (mean ± 95% CI)",
+            "B vs A",
+            "test",
+            "p",
+            "verdict"};
   t.right = {false, false, false, false, false, false, true, true, true, false, true, false};
   for (const auto& r : c.rows) {
     t.rows.push_back({r.kind, r.mode, r.group, r.sweep.empty() ? "-" : r.sweep,
@@ -228,8 +237,8 @@ std::string markdown(const Comparison& c) {
 }
 
 json stat_json(const Stat& s) {
-  return {{"mean", s.mean}, {"ci95_half", s.ci95_half}, {"sd", s.sd}, {"n", s.n},
-          {"min", s.min},   {"max", s.max},             {"outliers", s.outliers}};
+  return {{"mean", s.mean}, {"ci95_half", s.ci95_half}, {"sd", s.sd}, {"n", s.n}, {"min", s.min},
+          {"max", s.max},   {"outliers", s.outliers}};
 }
 
 json side_json(const CompareSide& s) {
@@ -259,8 +268,8 @@ std::string json_text(const Comparison& c) {
          {"b", stat_json(r.b)},
          {"change_pct", r.change_pct ? json(*r.change_pct) : json(nullptr)},
          {"test", to_string(r.test.kind)},
-         {"t", r.test.kind == TestKind::none || std::isinf(r.test.t) ? json(nullptr)
-                                                                      : json(r.test.t)},
+         {"t",
+          r.test.kind == TestKind::none || std::isinf(r.test.t) ? json(nullptr) : json(r.test.t)},
          {"dof", r.test.dof},
          {"p", r.test.p},
          {"beyond_noise", r.test.beyond_noise},
@@ -275,13 +284,12 @@ std::string csv(const Comparison& c) {
       "kind,mode,group,sweep,workload,copies,unit,a_mean,a_ci95_half,a_n,b_mean,b_ci95_half,b_n,"
       "change_pct,test,p,beyond_noise,a_simulated,b_simulated\n";
   for (const auto& r : c.rows) {
-    o += fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", r.kind,
-                     csv_field(r.mode), csv_field(r.group), csv_field(r.sweep),
-                     csv_field(r.workload), r.copies, r.unit, r.a.mean, r.a.ci95_half, r.a.n,
-                     r.b.mean, r.b.ci95_half, r.b.n,
-                     r.change_pct ? fmt::format("{}", *r.change_pct) : "",
-                     to_string(r.test.kind), r.test.p, r.test.beyond_noise ? 1 : 0,
-                     c.a.summary.simulated ? 1 : 0, c.b.summary.simulated ? 1 : 0);
+    o += fmt::format(
+        "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", r.kind, csv_field(r.mode),
+        csv_field(r.group), csv_field(r.sweep), csv_field(r.workload), r.copies, r.unit, r.a.mean,
+        r.a.ci95_half, r.a.n, r.b.mean, r.b.ci95_half, r.b.n,
+        r.change_pct ? fmt::format("{}", *r.change_pct) : "", to_string(r.test.kind), r.test.p,
+        r.test.beyond_noise ? 1 : 0, c.a.summary.simulated ? 1 : 0, c.b.summary.simulated ? 1 : 0);
   }
   return o;
 }
@@ -375,8 +383,8 @@ Result<Comparison> compare(const CompareSide& a, const CompareSide& b,
     }
     if (sa.unpaired_reps + sb.unpaired_reps > 0) {
       r.note += std::string(r.note.empty() ? "" : "; ") +
-                fmt::format("{} repetition(s) without their own solo run", sa.unpaired_reps +
-                                                                             sb.unpaired_reps);
+                fmt::format("{} repetition(s) without their own solo run",
+                            sa.unpaired_reps + sb.unpaired_reps);
     }
     c.rows.push_back(r);
   }
@@ -397,7 +405,7 @@ std::string verdict(const CompareRow& r) {
     return "beyond noise";
   }
   return r.a.sd == 0 && r.b.sd == 0 && r.a.mean == r.b.mean ? "within noise (identical)"
-                                                           : "within noise";
+                                                            : "within noise";
 }
 
 std::vector<const CompareRow*> regressions(const Comparison& c, double pct) {

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "report/assets.hpp"
+#include "report/charts.hpp"
 #include "report/export.hpp"
 #include "report/stats.hpp"
 #include "report/table.hpp"
@@ -19,20 +20,6 @@ using nlohmann::json;
 
 std::string opt(const std::optional<double>& v, const char* f) {
   return v ? fmt::format(fmt::runtime(f), *v) : std::string("-");
-}
-
-// "1234 ± 56 (n=3)" or "1234 (n=1)".
-std::string with_ci(const Stat& s, const char* f) {
-  if (s.n == 0) {
-    return "-";
-  }
-  const auto m = fmt::format(fmt::runtime(f), s.mean);
-  return s.n > 1 ? fmt::format("{} ± {} (n={})", m, fmt::format(fmt::runtime(f), s.ci95_half), s.n)
-                 : fmt::format("{} (n=1)", m);
-}
-
-std::string mib(double bytes) {
-  return bytes > 0 ? fmt::format("{:.0f} MiB", bytes / (1024.0 * 1024.0)) : "-";
 }
 
 }  // namespace
@@ -53,6 +40,12 @@ std::string gpu_line(const ExperimentRecord& e) {
 
 namespace {
 
+// The GPU line of a report: none for CPU-only experiments (whatever backend was open).
+std::string gpu_text(const ReportInput& in) {
+  return in.summary.cpu_only ? "none used (CPU-only workloads: measured on the host)"
+                             : gpu_line(in.exp);
+}
+
 constexpr const char* k_noise_note =
     "Noise: ± is the 95% confidence interval of the mean over repetitions (Student t); notes "
     "flag intervals wider than ±10% and outlier runs (modified z-score > 3.5, Iglewicz-Hoaglin).";
@@ -69,6 +62,12 @@ std::vector<std::string> banners(const ReportInput& in) {
   }
   if (in.summary.runs_done == 0) {
     b.emplace_back("No run finished: there are no results to compare yet.");
+  }
+  if (!in.summary.failures.empty()) {
+    b.push_back(
+        fmt::format("FAILED WORKLOADS: {} workload run(s) did not end ok; {} of {} done "
+                    "runs are affected (see What failed).",
+                    in.summary.failures.size(), in.summary.runs_failed, in.summary.runs_done));
   }
   return b;
 }
@@ -90,7 +89,7 @@ std::string markdown(const ReportInput& in) {
   for (const auto& b : banners(in)) {
     out += fmt::format("> **{}**\n\n", b);
   }
-  out += fmt::format("GPU: {}; backend {}{}; colo {}; {} in {:.1f} s.\n\n", gpu_line(in.exp),
+  out += fmt::format("GPU: {}; backend {}{}; colo {}; {} in {:.1f} s.\n\n", gpu_text(in),
                      in.exp.backend, s.simulated ? " (simulated)" : "", in.exp.colo_version,
                      runs_line(s), s.wall_s);
   if (!s.failures.empty()) {
@@ -172,7 +171,7 @@ json tables_json(const ReportInput& in) {
             {"notices", banners(in)},
             {"status", in.exp.status},
             {"backend", in.exp.backend},
-            {"gpu", gpu_line(in.exp)},
+            {"gpu", gpu_text(in)},
             {"colo_version", in.exp.colo_version},
             {"runs_done", s.runs_done},
             {"runs_with_failed_workloads", s.runs_failed},
@@ -277,165 +276,6 @@ std::string script_json(const json& j) {
   return o;
 }
 
-json speedup_chart(const Summary& s) {
-  json rows = json::array();
-  for (const auto& g : s.groups) {
-    if (g.stat.n == 0) {
-      continue;
-    }
-    rows.push_back({{"group", group_label(g.group, g.sweep)},
-                    {"mode", g.mode},
-                    {"speedup", g.stat.mean},
-                    {"lo", g.stat.mean - g.stat.ci95_half},
-                    {"hi", g.stat.mean + g.stat.ci95_half}});
-  }
-  if (rows.empty()) {
-    return nullptr;
-  }
-  auto spec = json::parse(R"J({
-    "$schema": "https://vega.github.io/schema/vega-lite/v6.json",
-    "title": "Aggregate speed-up vs running alone (bars: mean; whiskers: 95% CI)",
-    "facet": {"column": {"field": "group", "type": "nominal", "title": "group"}},
-    "spec": {"width": {"step": 28}, "height": 220, "layer": [
-      {"mark": "bar", "encoding": {
-        "x": {"field": "mode", "type": "nominal", "title": null},
-        "y": {"field": "speedup", "type": "quantitative", "title": "speed-up (x)"},
-        "color": {"field": "mode", "type": "nominal"},
-        "tooltip": [{"field": "mode"}, {"field": "speedup", "format": ".2f"}]}},
-      {"mark": "rule", "encoding": {
-        "x": {"field": "mode", "type": "nominal"},
-        "y": {"field": "lo", "type": "quantitative"}, "y2": {"field": "hi"}}}]},
-    "resolve": {"scale": {"x": "independent"}}})J");
-  spec["data"] = {{"values", rows}};
-  return spec;
-}
-
-// Slowdown of each workload (row: victim) next to each co-runner (column) in two-workload
-// groups of different workloads, per mode.
-json heatmap_chart(const Summary& s) {
-  std::map<std::tuple<std::string, std::string, std::string>, std::vector<std::string>> members;
-  for (const auto& r : s.workloads) {
-    members[{r.sweep, r.mode, r.group}].push_back(r.base);
-  }
-  // Copies of the same workload (a group "ax2") give one cell: their mean.
-  std::map<std::tuple<std::string, std::string, std::string>, std::vector<double>> cells;
-  for (const auto& r : s.workloads) {
-    const auto& m = members[{r.sweep, r.mode, r.group}];
-    if (m.size() != 2 || !r.slowdown_pct) {
-      continue;
-    }
-    const std::string other = m[0] == r.base ? m[1] : m[0];
-    cells[{r.mode, r.base, other}].push_back(*r.slowdown_pct);
-  }
-  json rows = json::array();
-  for (const auto& [k, v] : cells) {
-    rows.push_back({{"mode", std::get<0>(k)},
-                    {"victim", std::get<1>(k)},
-                    {"corunner", std::get<2>(k)},
-                    {"slowdown", std::round(stat_of(v).mean * 10) / 10}});
-  }
-  auto spec = json::parse(R"J({
-    "$schema": "https://vega.github.io/schema/vega-lite/v6.json",
-    "title": "Interference: slowdown % of the row workload next to the column workload",
-    "facet": {"column": {"field": "mode", "type": "nominal"}},
-    "spec": {"width": {"step": 44}, "height": {"step": 30}, "layer": [
-      {"mark": "rect", "encoding": {
-        "x": {"field": "corunner", "type": "nominal", "title": "co-runner"},
-        "y": {"field": "victim", "type": "nominal", "title": "victim"},
-        "color": {"field": "slowdown", "type": "quantitative", "scale": {"scheme": "orangered"}}}},
-      {"mark": "text", "encoding": {
-        "x": {"field": "corunner", "type": "nominal"}, "y": {"field": "victim", "type": "nominal"},
-        "text": {"field": "slowdown", "type": "quantitative"}}}]}})J");
-  spec["data"] = {{"values", rows}};
-  return spec;
-}
-
-json timeline_chart(const ReportInput& in, const std::string& kind) {
-  json rows = json::array();
-  std::vector<std::string> runs;
-  std::set<std::string> seen;
-  for (const auto& tl : in.timelines) {
-    if (tl.kind != kind) {
-      continue;
-    }
-    if (seen.insert(tl.run).second) {
-      runs.push_back(tl.run);
-    }
-    for (const auto& p : tl.points) {
-      rows.push_back({{"run", tl.run}, {"series", tl.series}, {"t", p.t}, {"v", p.v}});
-    }
-  }
-  if (rows.empty()) {
-    return nullptr;
-  }
-  json warm = json::array();
-  for (const auto& [run, w] : in.warmup_s) {
-    if (w > 0 && seen.count(run)) {
-      warm.push_back({{"run", run}, {"from", 0}, {"to", w}, {"phase", "warm-up"}});
-    }
-  }
-  const bool rate = kind == "rate";
-  json line = {
-      {"mark", {{"type", "line"}, {"interpolate", "step-after"}}},
-      {"encoding",
-       {{"x", {{"field", "t"}, {"type", "quantitative"}, {"title", "seconds since start"}}},
-        {"y", {{"field", "v"}, {"type", "quantitative"}, {"title", nullptr}}},
-        {"color", {{"field", "series"}, {"type", "nominal"}}}}}};
-  json spec = {{"$schema", "https://vega.github.io/schema/vega-lite/v6.json"},
-               {"title", rate ? "Progress rate of each workload (samples/s per second; grey: "
-                                "warm-up, not measured)"
-                              : "GPU telemetry (grey: warm-up)"},
-               {"params",
-                {{{"name", "run"},
-                  {"value", runs.front()},
-                  {"bind", {{"input", "select"}, {"options", runs}, {"name", "run "}}}}}},
-               {"datasets", {{"series", rows}, {"warm", warm}}},
-               {"data", {{"name", "series"}}},
-               {"transform", {{{"filter", "datum.run === run"}}}}};
-  json warm_layer = {
-      {"data", {{"name", "warm"}}},
-      {"transform", {{{"filter", "datum.run === run"}}}},
-      {"mark", {{"type", "rect"}, {"color", "#ddd"}, {"opacity", 0.6}}},
-      {"encoding",
-       {{"x", {{"field", "from"}, {"type", "quantitative"}}}, {"x2", {{"field", "to"}}}}}};
-  if (rate) {
-    spec["width"] = 640;
-    spec["height"] = 220;
-    spec["layer"] = {warm_layer, line};
-  } else {
-    spec.erase("data");
-    spec.erase("transform");
-    spec["data"] = {{"name", "series"}};
-    spec["transform"] = {{{"filter", "datum.run === run"}}};
-    spec["facet"] = {{"row", {{"field", "series"}, {"type", "nominal"}, {"title", nullptr}}}};
-    line.erase("$schema");
-    spec["spec"] = {{"width", 640}, {"height", 90}, {"layer", {line}}};
-    spec["resolve"] = {{"scale", {{"y", "independent"}}}};
-  }
-  return spec;
-}
-
-json latency_chart(const ReportInput& in) {
-  json rows = json::array();
-  for (const auto& l : in.latencies) {
-    for (const auto& [p, v] : {std::pair{"p50", l.p50}, {"p95", l.p95}, {"p99", l.p99}}) {
-      rows.push_back({{"who", l.workload + " / " + l.mode}, {"percentile", p}, {"ms", v}});
-    }
-  }
-  if (rows.empty()) {
-    return nullptr;
-  }
-  return {{"$schema", "https://vega.github.io/schema/vega-lite/v6.json"},
-          {"title", "Step latency percentiles (ms)"},
-          {"data", {{"values", rows}}},
-          {"mark", "bar"},
-          {"encoding",
-           {{"y", {{"field", "who"}, {"type", "nominal"}, {"title", nullptr}}},
-            {"yOffset", {{"field", "percentile"}}},
-            {"x", {{"field", "ms"}, {"type", "quantitative"}}},
-            {"color", {{"field", "percentile"}, {"type", "nominal"}}}}}};
-}
-
 std::string html_table(const std::vector<std::string>& head,
                        const std::vector<std::vector<std::string>>& rows) {
   std::string o = "<table><thead><tr>";
@@ -458,14 +298,24 @@ std::string html(const ReportInput& in) {
   std::string o = html_page_head("colo report: " + s.experiment);
   o += fmt::format("<h1>Experiment {} “{}”</h1>", s.id, esc(s.experiment));
   for (const auto& b : banners(in)) {
-    const bool sim = b.rfind("SIMULATED", 0) == 0;
-    o += fmt::format("<div class=\"banner {}\">{}</div>", sim ? "sim" : "partial", esc(b));
+    const char* cls = b.rfind("SIMULATED", 0) == 0 ? "sim"
+                      : b.rfind("FAILED", 0) == 0  ? "failed"
+                                                   : "partial";
+    o += fmt::format("<div class=\"banner {}\">{}</div>", cls, esc(b));
   }
   o += fmt::format(
-      "<p>GPU: {} &middot; backend {}{} &middot; colo {} &middot; host {} &middot; "
-      "{}/{} runs done in {:.1f} s</p>",
-      esc(gpu_line(in.exp)), esc(in.exp.backend), in.summary.simulated ? " (simulated)" : "",
-      esc(in.exp.colo_version), esc(in.exp.host), s.runs_done, s.runs_total, s.wall_s);
+      "<p>GPU: {} &middot; backend {}{} &middot; colo {} &middot; host {} &middot; {} in {:.1f} "
+      "s</p>",
+      esc(gpu_text(in)), esc(in.exp.backend), s.simulated ? " (simulated)" : "",
+      esc(in.exp.colo_version), esc(in.exp.host), esc(runs_line(s)), s.wall_s);
+  if (!s.failures.empty()) {
+    std::vector<std::vector<std::string>> rows;
+    for (const auto& f : s.failures) {
+      rows.push_back({f.run_key, f.workload, f.exit_class, f.message});
+    }
+    o += "<h2 id=\"failed\">What failed</h2>" +
+         html_table({"run", "workload", "exit", "message"}, rows);
+  }
   const auto rec = recommendations(s, in.max_slowdown_x);
   if (!rec.empty()) {
     o += "<div class=\"rec\"><b>Recommendation</b><ul>";
@@ -474,42 +324,17 @@ std::string html(const ReportInput& in) {
     }
     o += "</ul></div>";
   }
-  std::vector<std::vector<std::string>> rows;
-  for (const auto& g : s.groups) {
-    rows.push_back({g.mode, group_label(g.group, g.sweep), std::to_string(g.clients),
-                    with_ci(g.stat, "{:.2f}x"), opt(g.worst_slowdown_x, "{:.2f}x"),
-                    opt(g.j_per_sample, "{:.4g}"),
-                    g.failed_reps ? std::to_string(g.failed_reps) : ""});
+  for (const auto& t : summary_tables(s)) {
+    o += "<h2>" + esc(t.title) + "</h2>" + html_table(t.table.head, t.table.rows);
   }
-  if (!rows.empty()) {
-    o += "<h2>Aggregate speed-up</h2>" +
-         html_table({"mode", "group", "clients", "speed-up (mean ± 95% CI)", "worst slowdown",
-                     "GPU J/sample", "incomplete reps"},
-                    rows);
+  if (!in.latencies.empty()) {
+    const auto t = latency_table(in);
+    o += "<h2>Step latency after warm-up</h2>" + html_table(t.head, t.rows);
   }
-  rows.clear();
-  for (const auto& r : s.solo) {
-    rows.push_back({r.workload, r.sweep.empty() ? "-" : r.sweep, "alone", "-",
-                    with_ci(r.stat, "{:.4g}"), "-", opt(r.j_per_sample, "{:.4g}"),
-                    mib(r.peak_gpu_mem_bytes)});
-  }
-  for (const auto& r : s.workloads) {
-    rows.push_back({r.workload, r.sweep.empty() ? "-" : r.sweep, r.mode,
-                    group_label(r.group, r.sweep), with_ci(r.stat, "{:.4g}"),
-                    opt(r.slowdown_pct, "{:.1f}%"), "-", mib(r.peak_gpu_mem_bytes)});
-  }
-  if (!rows.empty()) {
-    o += "<h2>Per workload</h2>" +
-         html_table({"workload", "sweep", "mode", "group", "rate (mean ± 95% CI)", "slowdown",
-                     "GPU J/sample", "peak GPU memory"},
-                    rows);
-  }
+  o += "<p class=\"note\">" + esc(k_noise_note) + "</p>";
   json charts = json::array();
-  for (const auto& c : {speedup_chart(s), heatmap_chart(s), timeline_chart(in, "rate"),
-                        timeline_chart(in, "gpu"), latency_chart(in)}) {
-    if (!c.is_null()) {
-      charts.push_back(c);
-    }
+  for (auto& c : report_charts(in)) {
+    charts.push_back(std::move(c));
   }
   o += "<h2>Charts</h2>";
   for (std::size_t i = 0; i < charts.size(); ++i) {
@@ -517,13 +342,6 @@ std::string html(const ReportInput& in) {
   }
   if (charts.empty()) {
     o += "<p>No finished runs to plot.</p>";
-  }
-  if (!s.failures.empty()) {
-    rows.clear();
-    for (const auto& f : s.failures) {
-      rows.push_back({f.run_key, f.workload, f.exit_class, f.message});
-    }
-    o += "<h2>What failed</h2>" + html_table({"run", "workload", "exit", "message"}, rows);
   }
   o += "<h2>Spec</h2><pre>" + esc(in.exp.spec_yaml) + "</pre>";
   o += html_page_tail(charts);
@@ -541,7 +359,7 @@ std::string html_page_head(const std::string& title) {
 body{font:14px/1.4 system-ui,sans-serif;margin:24px;max-width:1200px;color:#222}
 table{border-collapse:collapse;margin:8px 0 20px}th,td{border:1px solid #ccc;padding:3px 8px;text-align:left}
 th{background:#f3f3f3}.banner{padding:8px 12px;margin:8px 0;font-weight:600;border-radius:4px}
-.sim{background:#fde2e2;color:#8a1010}.partial{background:#fff3cd;color:#6b5200}
+.sim{background:#fde2e2;color:#8a1010}.failed{background:#8a1010;color:#fff}.note{color:#555;font-size:12px}.partial{background:#fff3cd;color:#6b5200}
 .rec{background:#e6f4ea;padding:8px 12px;border-radius:4px}pre{background:#f7f7f7;padding:8px;overflow:auto}
 .chart{margin:12px 0 28px}#colo-status{color:#888;font-size:12px}
 </style>)";

@@ -29,7 +29,9 @@ struct TimePoint {
 struct Timeline {
   std::string run;     // run key
   std::string kind;    // "rate" or "gpu"
-  std::string series;  // workload label or metric name
+  std::string series;  // workload label, or the metric's human name with its unit
+  std::string gpu;     // "GPU 0" for kind "gpu"; "" otherwise
+  std::string unit;    // of the points' values ("samples/s", "%", "W", "MiB")
   std::vector<TimePoint> points;
 };
 

@@ -22,10 +22,11 @@ warmup: 0.2s
 stop: {duration: 1s}
 sample_period: 100ms
 modes: [timeslice, mps]
+sweep: {step: [4, 8]}
 workloads:
-  - {name: a, builtin: sim-gpu, args: {duty: 0.8, sm: 0.6, bw: 0.3, mem: 2G, step-ms: 5}}
+  - {name: a, builtin: sim-gpu, args: {duty: 0.8, sm: 0.6, bw: 0.3, mem: 2G, step-ms: "{step}"}}
   - {name: b, builtin: sim-gpu, args: {duty: 0.5, sm: 0.3, bw: 0.6, mem: 2G, step-ms: 5}}
-groups: [[a, b], [a, a]]
+groups: [[a, b], [a, a], [a, b, b]]
 Y
 "$bin/colo" --results results run spec.yaml > run.log 2>&1
 "$bin/colo" --results results report -o report.html
@@ -49,12 +50,50 @@ check() {
   [ "$rendered" = "$charts" ] || { echo "FAIL: $page: not every chart rendered"; fail=1; }
   [ "$svgs" -ge "$charts" ] || { echo "FAIL: $page: fewer SVGs than charts"; fail=1; }
   if grep -q 'data-error' "$page.dom.html"; then echo "FAIL: $page: the page reported an error"; fail=1; fi
-  if grep -E 'Uncaught|CONSOLE.*[Ee]rror' "$page.console.log"; then echo "FAIL: $page: console errors"; fail=1; fi
+  if grep -E 'Uncaught|CONSOLE.*[Ee]rror|CONSOLE.*WARN' "$page.console.log"; then
+    echo "FAIL: $page: console errors or Vega warnings"; fail=1
+  fi
   [ -s "$page.png" ] || { echo "FAIL: $page: no screenshot"; fail=1; }
   grep -q "$banner" "$page.dom.html" || { echo "FAIL: $page: no '$banner' banner"; fail=1; }
 }
-# 5 charts: speed-up, heatmap, 2 timelines, latency.
-check report 5 'SIMULATED GPU'
+# 6 charts: speed-up, interference (every group, the 3-member one too), sweep, rate and
+# telemetry timelines, latency.
+check report 6 'SIMULATED GPU'
+for want in 'Against a swept parameter' 'group' 'a+bx2' 'SM active (%)' 'seconds since start'; do
+  grep -qF "$want" report.dom.html || { echo "FAIL: report: no '$want' in the rendered page"; fail=1; }
+done
+if grep -q 'DCGM_FI_' report.dom.html; then echo "FAIL: report: raw DCGM ids in the charts"; fail=1; fi
+
+# A failing workload: the failure banner and "What failed" come before the tables.
+cat > failing.yaml <<'Y'
+name: browser-failing
+gpu: sim
+stop: {duration: 0.5s}
+modes: [timeslice]
+workloads:
+  - {name: ok, builtin: sim-gpu}
+  - {name: bad, cmd: [sh, -c, 'echo out of cheese >&2; exit 3'], progress: false}
+groups: [[ok, bad]]
+Y
+"$bin/colo" --results results run failing.yaml > failing.log 2>&1 || true
+"$bin/colo" --results results report -o failing.html
+check failing 1 'FAILED WORKLOADS'
+awk '/What failed/{f=NR} /<h2>Alone/{a=NR} END{exit !(f && a && f < a)}' <(sed 's/<h2/\n<h2/g' failing.dom.html) \
+  || { echo "FAIL: failing: 'What failed' is not above the tables"; fail=1; }
+
+# CPU-only: not "simulated", no GPU J/sample.
+cat > cpu.yaml <<'Y'
+name: browser-cpu
+gpu: sim
+stop: {duration: 0.5s}
+modes: [timeslice]
+workloads:
+  - {name: c, builtin: cpu, copies: [2]}
+Y
+"$bin/colo" --results results run cpu.yaml > cpu.log 2>&1
+"$bin/colo" --results results report -o cpu.html
+check cpu 1 'CPU-only'
+if grep -qi 'simulated' cpu.dom.html; then echo "FAIL: cpu: a CPU-only report says simulated"; fail=1; fi
 
 # colo sim on a small trace, stored, then reported: allocation and fragmentation curves.
 {

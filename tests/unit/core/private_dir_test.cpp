@@ -69,8 +69,7 @@ TEST_F(PrivateDir, RefusesAFileAndADirectoryOfAnotherUser) {
   ASSERT_EQ(::chown(theirs.c_str(), 65534, 65534), 0);
   st = create_private_dir(theirs.string());
   ASSERT_FALSE(st);
-  EXPECT_NE(st.error().what().find("belongs to uid 65534"), std::string::npos)
-      << st.error().what();
+  EXPECT_NE(st.error().what().find("belongs to uid 65534"), std::string::npos) << st.error().what();
 }
 
 TEST_F(PrivateDir, FilesBecome0600) {

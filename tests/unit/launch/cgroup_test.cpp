@@ -187,9 +187,8 @@ TEST_F(ContainmentTest, TheSweepFallbackKillsEveryEscapeeThatKeepsItsEnvironment
   auto r = run({sh("escaper",
                    "setsid /bin/sh -c 'echo $$ >> " + f + "; exec sleep 300' & " +
                        "/bin/sh -c '( setsid /bin/sh -c \"echo \\$\\$ >> " + f +
-                       "; exec sleep 300\" </dev/null >/dev/null 2>&1 & ) ; exit 0' ; " +
-                       k_ready + "while [ $(wc -l < " + f + ") -lt 2 ]; do sleep 0.01; done; " +
-                       "sleep 300",
+                       "; exec sleep 300\" </dev/null >/dev/null 2>&1 & ) ; exit 0' ; " + k_ready +
+                       "while [ $(wc -l < " + f + ") -lt 2 ]; do sleep 0.01; done; " + "sleep 300",
                    &sweep)},
                0.5);
   ASSERT_TRUE(r) << r.error().what();

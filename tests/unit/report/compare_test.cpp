@@ -130,9 +130,7 @@ TEST(Compare, ListsSpecBackendAndSettingsDifferences) {
   auto c = compare(a, b);
   ASSERT_TRUE(c);
   const auto& d = c->differences;
-  auto has = [&](const std::string& s) {
-    return std::find(d.begin(), d.end(), s) != d.end();
-  };
+  auto has = [&](const std::string& s) { return std::find(d.begin(), d.end(), s) != d.end(); };
   EXPECT_TRUE(has("backend: nvml -> sim")) << testing::PrintToString(d);
   EXPECT_TRUE(has("run settings gpu: \"auto\" -> \"sim\"")) << testing::PrintToString(d);
   EXPECT_TRUE(has("spec: - modes: [timeslice]")) << testing::PrintToString(d);
