@@ -102,13 +102,14 @@ json speedup_chart(const Summary& s) {
   json n = {{"mark", {{"type", "rule"}, {"strokeDash", {4, 3}}, {"color", "#b00"}}},
             {"encoding",
              {{"y", {{"aggregate", "max"}, {"field", "clients"}, {"type", "quantitative"}}}}}};
-  return {{"$schema", k_schema},
-          {"title", title("Aggregate speed-up vs running alone",
-                          "bars: mean over repetitions; whiskers: 95% CI (clipped at 0); dashed: "
-                          "1x (no gain, grey) and Nx (N clients without interference, red)")},
-          {"data", {{"values", rows}}},
-          {"facet", {{"column", {{"field", "group"}, {"type", "nominal"}, {"title", "group"}}}}},
-          {"spec", {{"width", {{"step", 40}}}, {"height", 220}, {"layer", {bar, whisker, one, n}}}}};
+  return {
+      {"$schema", k_schema},
+      {"title", title("Aggregate speed-up vs running alone",
+                      "bars: mean over repetitions; whiskers: 95% CI (clipped at 0); dashed: "
+                      "1x (no gain, grey) and Nx (N clients without interference, red)")},
+      {"data", {{"values", rows}}},
+      {"facet", {{"column", {{"field", "group"}, {"type", "nominal"}, {"title", "group"}}}}},
+      {"spec", {{"width", {{"step", 40}}}, {"height", 220}, {"layer", {bar, whisker, one, n}}}}};
 }
 
 json interference_chart(const Summary& s) {
@@ -220,10 +221,8 @@ json telemetry_chart(const ReportInput& in) {
          {{"x", {{"field", "t"}, {"type", "quantitative"}, {"title", "seconds since start"}}},
           {"y", {{"field", "v"}, {"type", "quantitative"}, {"title", metrics[i]}}},
           {"color", {{"field", "gpu"}, {"type", "nominal"}, {"title", "GPU"}}}}}};
-    panels.push_back({{"title", metrics[i]},
-                      {"width", 640},
-                      {"height", 90},
-                      {"layer", layers(warm, line)}});
+    panels.push_back(
+        {{"title", metrics[i]}, {"width", 640}, {"height", 90}, {"layer", layers(warm, line)}});
   }
   const std::string sim = in.summary.simulated ? " (simulated GPU: modelled, not measured)" : "";
   return {{"$schema", k_schema},
@@ -238,9 +237,8 @@ json latency_chart(const ReportInput& in) {
   json rows = json::array();
   for (const auto& l : in.latencies) {
     for (const auto& [p, v] : {std::pair{"p50", l.p50}, {"p95", l.p95}, {"p99", l.p99}}) {
-      rows.push_back({{"who", l.workload + " / " + l.mode + " / " + l.group},
-                      {"percentile", p},
-                      {"ms", v}});
+      rows.push_back(
+          {{"who", l.workload + " / " + l.mode + " / " + l.group}, {"percentile", p}, {"ms", v}});
     }
   }
   if (rows.empty()) {
@@ -253,8 +251,11 @@ json latency_chart(const ReportInput& in) {
           {"encoding",
            {{"y", {{"field", "who"}, {"type", "nominal"}, {"title", nullptr}}},
             {"yOffset", {{"field", "percentile"}, {"type", "nominal"}}},
-            {"x", {{"field", "ms"}, {"type", "quantitative"}, {"stack", nullptr},
-                   {"title", "latency (ms)"}}},
+            {"x",
+             {{"field", "ms"},
+              {"type", "quantitative"},
+              {"stack", nullptr},
+              {"title", "latency (ms)"}}},
             {"color", {{"field", "percentile"}, {"type", "nominal"}}},
             {"tooltip", {{{"field", "who"}}, {{"field", "percentile"}}, {{"field", "ms"}}}}}}};
 }

@@ -123,9 +123,9 @@ TEST(ReportBuilder, TelemetryHasHumanNamesUnitsAndOneSeriesPerGpu) {
     }
   }
   EXPECT_EQ(seen, (std::set<std::pair<std::string, std::string>>{{"SM active (%)", "GPU 0"},
-                                                                  {"SM active (%)", "GPU 1"},
-                                                                  {"power (W)", "GPU 0"},
-                                                                  {"power (W)", "GPU 1"}}));
+                                                                 {"SM active (%)", "GPU 1"},
+                                                                 {"power (W)", "GPU 0"},
+                                                                 {"power (W)", "GPU 1"}}));
   const auto c = telemetry_chart(in);
   ASSERT_EQ(c["vconcat"].size(), 2U) << "one panel per metric";
   EXPECT_EQ(c["vconcat"][0]["title"], "SM active (%)");
