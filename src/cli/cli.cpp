@@ -161,8 +161,8 @@ int cmd_show(const std::string& results, const std::string& id, std::ostream& ou
                        rd.run.wall_s, rd.run.key);
     for (const auto& w : rd.workloads) {
       out << fmt::format("        {}#{} {} {}  {}\n", w.name, w.copy, to_string(w.exit_class),
-                         w.throughput ? fmt::format("{:.4g} samp/s", *w.throughput)
-                                      : fmt::format("{:.2f} s", w.runtime_s),
+                         w.throughput ? fixed4(*w.throughput) + " samples/s"
+                                      : fmt::format("{:.2f} s (by wall time)", w.runtime_s),
                          w.stderr_path);
     }
   }

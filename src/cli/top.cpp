@@ -17,6 +17,7 @@
 
 #include "cli/cli_common.hpp"
 #include "core/units.hpp"
+#include "report/table.hpp"
 #include "store/store.hpp"
 
 namespace colo {
@@ -169,8 +170,8 @@ Result<std::string> frame(Store& store, ExperimentId id) {
                             ? static_cast<double>(steps) / static_cast<double>(step_limit)
                         : duration > 0 ? elapsed / duration
                                        : 0;
-    o += fmt::format("  {:<16} {} {:>4.0f}% {:>16} {:>12}\n", w.name + "#" + std::to_string(w.copy),
-                     bar(frac, 26), frac * 100, rate > 0 ? fmt::format("{:.4g} samp/s", rate) : "-",
+    o += fmt::format("  {:<16} {} {:>4.0f}% {:>19} {:>12}\n", w.name + "#" + std::to_string(w.copy),
+                     bar(frac, 26), frac * 100, rate > 0 ? fixed4(rate) + " samples/s" : "-",
                      mem.count(w.id) ? format_bytes(static_cast<std::uint64_t>(mem[w.id])) : "-");
   }
   o += "\n";

@@ -5,30 +5,13 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "unit/report/run_records.hpp"
+
 namespace colo {
 namespace {
 
-WorkloadRecord wl(const std::string& name, int copy, double tput) {
-  WorkloadRecord w;
-  w.name = name;
-  w.copy = copy;
-  w.throughput = tput;
-  w.runtime_s = 10;
-  return w;
-}
-
-RunData run(int rep, const std::string& kind, const std::string& group,
-            std::vector<WorkloadRecord> ws) {
-  RunData rd;
-  rd.run.key = "r" + std::to_string(rep) + "|" + kind + "|" + group;
-  rd.run.repetition = rep;
-  rd.run.mode = kind;
-  rd.run.mode_kind = kind;
-  rd.run.group = group;
-  rd.run.status = RunStatus::done;
-  rd.workloads = std::move(ws);
-  return rd;
-}
+using test::run;
+using test::wl;
 
 // Three repetitions: solo a at `solo[r]`, two copies of a time-sliced at `pair[r]` each.
 CompareSide side(ExperimentId id, std::vector<double> solo, std::vector<double> pair,
