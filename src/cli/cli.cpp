@@ -451,6 +451,10 @@ int cli_main(int argc, char** argv, std::ostream& out, std::ostream& err) {
     err << "colo: " << e.what() << "\n" << "Run 'colo --help' for usage.\n";
     return 2;
   }
+  const bool uses_results = !*gpus && !(*simc && !sopt.save);
+  if (auto ok = uses_results ? check_results_dir(results) : Status{}; !ok) {
+    return report_error(err, ok.error());
+  }
   ropts.results_dir = results;
   ropts.progress_bar = &out == &std::cout && ::isatty(STDOUT_FILENO) != 0;
   try {

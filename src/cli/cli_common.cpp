@@ -1,5 +1,7 @@
 #include "cli/cli_common.hpp"
 
+#include <sys/stat.h>
+
 #include <fmt/format.h>
 
 #include <cerrno>
@@ -15,6 +17,32 @@ namespace colo {
 int report_error(std::ostream& err, const Error& e) {
   err << "colo: error: " << e.what() << "\n";
   return exit_code_for(e.code);
+}
+
+Status check_results_dir(const std::string& results) {
+  if (results.empty()) {
+    return fail(ErrorCode::invalid_argument,
+                "--results is empty: give a directory (default colo-results; env COLO_RESULTS)");
+  }
+  for (const auto& [path, want_dir] :
+       {std::pair<std::string, bool>{results, true}, {store_path(results), false}}) {
+    struct stat st{};
+    if (::stat(path.c_str(), &st) != 0) {
+      if (errno == ELOOP || errno == ENAMETOOLONG) {
+        return fail(ErrorCode::invalid_argument,
+                    fmt::format("--results '{}': cannot use '{}'", results, path),
+                    std::strerror(errno));
+      }
+      // Missing: created by `colo run`, and the read commands say "no colo store". Other
+      // failures (a file in the path, no permission) are the store's to report (exit 4).
+      break;
+    }
+    if (want_dir != S_ISDIR(st.st_mode)) {
+      return fail(ErrorCode::invalid_argument, fmt::format("--results '{}': '{}' is {}a directory",
+                                                           results, path, want_dir ? "not " : ""));
+    }
+  }
+  return {};
 }
 
 Result<ExperimentId> parse_id(const std::string& text) {

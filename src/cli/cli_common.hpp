@@ -16,6 +16,11 @@ int report_error(std::ostream& err, const Error& e);
 
 Result<ExperimentId> parse_id(const std::string& text);
 
+// Checks the --results directory before any command uses it: not empty, a directory or not yet
+// there, reachable (no symlink loop, no over-long name), and the same for its colo.db. Errors
+// are invalid_argument (exit 2) naming the option, the path and the reason.
+Status check_results_dir(const std::string& results);
+
 // The experiment named by `id_text`, or the newest one when empty.
 Result<ExperimentRecord> pick_experiment(Store& store, const std::string& id_text);
 

@@ -1,18 +1,27 @@
 #include "core/spec.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <fmt/format.h>
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
+#include <optional>
 #include <regex>
 #include <set>
 #include <sstream>
 
+#include "core/run_plan.hpp"
 #include "core/units.hpp"
+#include "core/utf8.hpp"
 
 namespace colo {
 
@@ -174,6 +183,19 @@ class Ctx {
     return *d;
   }
 
+  // true/false (also yes/no, on/off, as YAML 1.1 reads them); anything else is an error.
+  Result<bool> boolean(const YAML::Node& n, const std::string& field) const {
+    auto s = scalar(n, field);
+    if (!s) {
+      return fail(s.error());
+    }
+    bool v = false;
+    if (!YAML::convert<bool>::decode(n, v)) {
+      return fail(error(n, field, fmt::format("'{}' is not a boolean: use true or false", *s)));
+    }
+    return v;
+  }
+
   Result<std::vector<std::string>> string_list(const YAML::Node& n,
                                                const std::string& field) const {
     std::vector<std::string> out;
@@ -197,6 +219,237 @@ class Ctx {
  private:
   std::string m_path;
 };
+
+// Why `name` cannot name an experiment (it goes into paths, environments and terminal output),
+// or nothing when it can.
+std::optional<std::string> bad_experiment_name(const std::string& name) {
+  if (name.empty() || name.size() > k_max_experiment_name) {
+    return fmt::format("must be 1 to {} bytes long", k_max_experiment_name);
+  }
+  if (!is_valid_utf8(name)) {
+    return std::string("is not valid UTF-8");
+  }
+  for (const char c : name) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7F) {
+      return fmt::format("contains a control character (0x{:02x}); use a name on one line", u);
+    }
+    if (c == '/' || c == '\\') {
+      return fmt::format("'{}' contains '{}': a name is not a path", name, c);
+    }
+  }
+  if (name == "." || name == "..") {
+    return fmt::format("'{}' is not a name", name);
+  }
+  return std::nullopt;
+}
+
+// Checks what yaml-cpp accepts silently: a second document, and a key given twice in one
+// mapping (yaml-cpp keeps one of them). Works on parser events, so aliases are not expanded
+// and the work stays linear in the text.
+class StructureCheck final : public YAML::EventHandler {
+ public:
+  explicit StructureCheck(const Ctx& ctx) : m_ctx(ctx) {}
+
+  [[nodiscard]] const std::optional<Error>& error() const { return m_error; }
+
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    if (++m_documents > 1) {
+      set_error(mark, "(document)",
+                "a second YAML document ('---'): a spec is one document; put each experiment "
+                "in its own file");
+    }
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t /*anchor*/) override { value(mark, nullptr); }
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t /*anchor*/) override { value(mark, nullptr); }
+  void OnScalar(const YAML::Mark& mark, const std::string& /*tag*/, YAML::anchor_t /*anchor*/,
+                const std::string& text) override {
+    value(mark, &text);
+  }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string& /*tag*/,
+                       YAML::anchor_t /*anchor*/, YAML::EmitterStyle::value /*style*/) override {
+    value(mark, nullptr);
+    m_stack.push_back(Frame{false, {}, true});
+  }
+  void OnSequenceEnd() override { pop(); }
+  void OnMapStart(const YAML::Mark& mark, const std::string& /*tag*/, YAML::anchor_t /*anchor*/,
+                  YAML::EmitterStyle::value /*style*/) override {
+    value(mark, nullptr);
+    m_stack.push_back(Frame{true, {}, true});
+  }
+  void OnMapEnd() override { pop(); }
+
+ private:
+  struct Frame {
+    bool map = false;
+    std::set<std::string> keys;
+    bool expect_key = true;  // in a map: the next node is a key
+  };
+
+  // A node starts in the current container; `text` is its scalar text, if it is a scalar.
+  void value(const YAML::Mark& mark, const std::string* text) {
+    if (m_stack.empty() || !m_stack.back().map) {
+      return;
+    }
+    auto& f = m_stack.back();
+    if (f.expect_key && text && !f.keys.insert(*text).second) {
+      set_error(mark, *text, fmt::format("duplicate key '{}' in one mapping", *text));
+    }
+    f.expect_key = !f.expect_key;
+  }
+  void pop() {
+    if (!m_stack.empty()) {
+      m_stack.pop_back();
+    }
+  }
+  void set_error(const YAML::Mark& mark, const std::string& field, const std::string& msg) {
+    if (!m_error) {
+      m_error = m_ctx.error_at(mark.line + 1, field, msg);
+    }
+  }
+
+  const Ctx& m_ctx;
+  int m_documents = 0;
+  std::vector<Frame> m_stack;
+  std::optional<Error> m_error;
+};
+
+// The flags each builtin workload takes (workloads/*: colo-cpu-work, colo-sim-gpu,
+// colo-cuda-work), so that a typo fails at parse time (and in --dry-run), not at run time.
+enum class ArgKind { count, number, bytes };
+struct BuiltinArg {
+  const char* key;
+  ArgKind kind;
+  double lo;
+  double hi;
+};
+
+const std::vector<BuiltinArg>& builtin_args(const std::string& builtin) {
+  static const std::map<std::string, std::vector<BuiltinArg>> k_table = [] {
+    const double big = 1e12;
+    const std::vector<BuiltinArg> cuda_common{{"sms", ArgKind::count, 0, 4096},
+                                              {"sm-offset", ArgKind::count, 0, 4096},
+                                              {"steps", ArgKind::count, 0, big}};
+    auto cuda = [&](std::vector<BuiltinArg> extra) {
+      extra.insert(extra.begin(), cuda_common.begin(), cuda_common.end());
+      return extra;
+    };
+    return std::map<std::string, std::vector<BuiltinArg>>{
+        {"cpu",
+         {{"work", ArgKind::count, 0, big},
+          {"batch", ArgKind::count, 0, big},
+          {"steps", ArgKind::count, 0, big},
+          {"size", ArgKind::count, 0, 65536}}},
+        {"sim-gpu",
+         {{"duty", ArgKind::number, 0.001, 1},
+          {"sm", ArgKind::number, 0.001, 1},
+          {"bw", ArgKind::number, 0, 1},
+          {"mem", ArgKind::bytes, 0, 0},
+          {"step-ms", ArgKind::number, 0.1, 600000},
+          {"batch", ArgKind::number, 0, 1e9},
+          {"steps", ArgKind::number, 0, big}}},
+        {"cuda-gemm",
+         cuda({{"size", ArgKind::count, 1, 65536}, {"chain", ArgKind::count, 1, big}})},
+        {"cuda-triad", cuda({{"mem", ArgKind::bytes, 0, 0}})},
+        {"cuda-tiny", cuda({{"kernels", ArgKind::count, 1, big}})},
+        {"cuda-alloc", cuda({{"mem", ArgKind::bytes, 0, 0}})},
+        {"cuda-fault", cuda({{"after", ArgKind::count, 0, big}})},
+    };
+  }();
+  static const std::vector<BuiltinArg> k_none;
+  auto it = k_table.find(builtin);
+  return it == k_table.end() ? k_none : it->second;
+}
+
+// Why `value` is not a valid value of `arg`, or nothing.
+std::optional<std::string> bad_builtin_value(const BuiltinArg& arg, const std::string& value) {
+  if (arg.kind == ArgKind::bytes) {
+    auto b = parse_bytes(value);
+    return b ? std::nullopt : std::optional<std::string>(b.error().message);
+  }
+  double v = 0;
+  const char* begin = value.data();
+  const char* end = value.data() + value.size();
+  auto [ptr, ec] = std::from_chars(begin, end, v);
+  const bool whole = ec == std::errc() && ptr == end && std::isfinite(v);
+  const bool integral = whole && std::floor(v) == v;
+  if (!whole || (arg.kind == ArgKind::count && !integral) || v < arg.lo || v > arg.hi) {
+    return fmt::format("'{}' is not {} in [{}, {}]", value,
+                       arg.kind == ArgKind::count ? "an integer" : "a number", arg.lo, arg.hi);
+  }
+  return std::nullopt;
+}
+
+// Checks a builtin's `args` (keys and values) for every sweep value they refer to.
+Status check_builtin_args(const Ctx& ctx, const YAML::Node& args, const std::string& field,
+                          const std::string& builtin, const ExperimentSpec& spec) {
+  const auto& known = builtin_args(builtin);
+  for (auto it = args.begin(); it != args.end(); ++it) {
+    const auto key = it->first.as<std::string>();
+    const auto f = field + "." + key;
+    auto a =
+        std::find_if(known.begin(), known.end(), [&](const BuiltinArg& b) { return key == b.key; });
+    if (a == known.end()) {
+      std::string names;
+      for (const auto& b : known) {
+        names += (names.empty() ? "" : ", ") + std::string(b.key);
+      }
+      return fail(ctx.error(
+          it->first, f,
+          fmt::format("builtin '{}' has no argument '{}' (known: {})", builtin, key, names)));
+    }
+    const auto text = it->second.as<std::string>();
+    // The values this argument takes: one per combination of the sweep parameters it names.
+    std::vector<std::vector<std::pair<std::string, std::string>>> points{{}};
+    for (const auto& [param, values] : spec.sweep) {
+      if (text.find("{" + param + "}") == std::string::npos) {
+        continue;
+      }
+      std::vector<std::vector<std::pair<std::string, std::string>>> next;
+      for (const auto& p : points) {
+        for (const auto& v : values) {
+          auto q = p;
+          q.emplace_back(param, v);
+          next.push_back(std::move(q));
+        }
+      }
+      points = std::move(next);
+    }
+    for (const auto& p : points) {
+      const auto value = substitute(text, p);
+      if (auto why = bad_builtin_value(*a, value)) {
+        std::string at;
+        for (const auto& [k, v] : p) {
+          at += fmt::format("{}{}={}", at.empty() ? " (sweep " : ", ", k, v);
+        }
+        return fail(ctx.error(it->second, f, *why + (at.empty() ? "" : at + ")")));
+      }
+    }
+  }
+  return {};
+}
+
+// An upper bound of the runs the spec plans (expand_runs() may skip some), saturated.
+double planned_runs_bound(const ExperimentSpec& spec) {
+  double points = 1;
+  for (const auto& [key, values] : spec.sweep) {
+    points *= static_cast<double>(values.size());
+  }
+  double groups = static_cast<double>(spec.groups.size());
+  for (const auto& w : spec.workloads) {
+    groups += static_cast<double>(w.copies.size());
+  }
+  if (groups == 0 && spec.workloads.size() > 1) {
+    groups = 1;  // every workload together (groups_of() in run_plan.cpp)
+  }
+  double modes = 0;
+  for (const auto& m : spec.modes) {
+    modes += static_cast<double>(m.expansions.size());
+  }
+  const double solos = spec.solo_baseline ? static_cast<double>(spec.workloads.size()) : 0;
+  return points * spec.repeat * (solos + groups * modes);
+}
 
 Result<std::vector<int>> int_list(const Ctx& ctx, const YAML::Node& n, const std::string& field,
                                   int lo, int hi) {
@@ -396,6 +649,13 @@ Result<ModeSpec> parse_mode(const Ctx& ctx, const YAML::Node& n, const std::stri
   } else if (m.kind == ModeKind::mig || m.kind == ModeKind::mig_equivalent) {
     return fail(ctx.error(n, field, "needs {mode: {layout: [profiles]}}"));
   }
+  const double expansions = static_cast<double>(tps.size()) * static_cast<double>(mems.size()) *
+                            static_cast<double>(smss.size());
+  if (expansions > static_cast<double>(k_max_mode_expansions)) {
+    return fail(ctx.error(n, field,
+                          fmt::format("the mode sweeps {:.0f} settings, more than the cap of {}",
+                                      expansions, k_max_mode_expansions)));
+  }
   for (const auto& tp : tps) {
     for (const auto& mem : mems) {
       for (const auto& s : smss) {
@@ -413,7 +673,8 @@ Result<ModeSpec> parse_mode(const Ctx& ctx, const YAML::Node& n, const std::stri
   return m;
 }
 
-Result<WorkloadSpec> parse_workload(const Ctx& ctx, const YAML::Node& n, const std::string& field) {
+Result<WorkloadSpec> parse_workload(const Ctx& ctx, const YAML::Node& n, const std::string& field,
+                                    const ExperimentSpec& spec) {
   COLO_TRY(ctx.check_keys(n, field,
                           {"name", "cmd", "builtin", "args", "env", "cwd", "copies", "progress"}));
   WorkloadSpec w;
@@ -485,6 +746,9 @@ Result<WorkloadSpec> parse_workload(const Ctx& ctx, const YAML::Node& n, const s
                           "'args' is for builtin workloads; put "
                           "arguments in 'cmd'"));
   }
+  if (!w.args.empty()) {
+    COLO_TRY(check_builtin_args(ctx, n["args"], wf + ".args", w.builtin, spec));
+  }
   if (n["cwd"]) {
     auto c = ctx.scalar(n["cwd"], wf + ".cwd");
     if (!c) {
@@ -500,11 +764,11 @@ Result<WorkloadSpec> parse_workload(const Ctx& ctx, const YAML::Node& n, const s
     w.copies = *c;
   }
   if (n["progress"]) {
-    try {
-      w.progress = n["progress"].as<bool>();
-    } catch (const YAML::Exception&) {
-      return fail(ctx.error(n["progress"], wf + ".progress", "expected true or false"));
+    auto p = ctx.boolean(n["progress"], wf + ".progress");
+    if (!p) {
+      return fail(p.error());
     }
+    w.progress = *p;
   }
   return w;
 }
@@ -552,6 +816,9 @@ Status parse_top(const Ctx& ctx, const YAML::Node& root, ExperimentSpec& spec) {
   if (!name) {
     return fail(name.error());
   }
+  if (auto why = bad_experiment_name(*name)) {
+    return fail(ctx.error(root["name"], "name", *why));
+  }
   spec.name = *name;
   if (root["gpu"]) {
     auto g = ctx.scalar(root["gpu"], "gpu");
@@ -578,7 +845,11 @@ Status parse_top(const Ctx& ctx, const YAML::Node& root, ExperimentSpec& spec) {
     spec.repeat = static_cast<int>(*r);
   }
   if (root["solo_baseline"]) {
-    spec.solo_baseline = root["solo_baseline"].as<bool>(true);
+    auto b = ctx.boolean(root["solo_baseline"], "solo_baseline");
+    if (!b) {
+      return fail(b.error());
+    }
+    spec.solo_baseline = *b;
   }
   for (auto [key, target] : {std::pair<const char*, Seconds*>{"grace", &spec.grace},
                              {"init_timeout", &spec.init_timeout},
@@ -616,7 +887,11 @@ Status parse_top(const Ctx& ctx, const YAML::Node& root, ExperimentSpec& spec) {
       spec.stop.steps = *v;
     }
     if (s["exit"]) {
-      spec.stop.on_exit = s["exit"].as<bool>(false);
+      auto b = ctx.boolean(s["exit"], "stop.exit");
+      if (!b) {
+        return fail(b.error());
+      }
+      spec.stop.on_exit = *b;
     }
     if (s["timeout"]) {
       auto d = ctx.duration(s["timeout"], "stop.timeout");
@@ -678,6 +953,18 @@ Status parse_top(const Ctx& ctx, const YAML::Node& root, ExperimentSpec& spec) {
       }
       spec.sweep.emplace_back(key, *vals);
     }
+    double points = 1;
+    std::string factors;
+    for (const auto& [key, values] : spec.sweep) {
+      points *= static_cast<double>(values.size());
+      factors += fmt::format("{}{} {}", factors.empty() ? "" : " x ", values.size(), key);
+    }
+    if (points > static_cast<double>(k_max_sweep_points)) {
+      return fail(ctx.error(sw, "sweep",
+                            fmt::format("the grid has {:.0f} points ({}), more than the cap of "
+                                        "{}; sweep fewer values or split the experiment",
+                                        points, factors, k_max_sweep_points)));
+    }
   }
   // workloads
   const auto& ws = root["workloads"];
@@ -686,7 +973,7 @@ Status parse_top(const Ctx& ctx, const YAML::Node& root, ExperimentSpec& spec) {
   }
   std::set<std::string> names;
   for (std::size_t i = 0; i < ws.size(); ++i) {
-    auto w = parse_workload(ctx, ws[i], fmt::format("workloads[{}]", i));
+    auto w = parse_workload(ctx, ws[i], fmt::format("workloads[{}]", i), spec);
     if (!w) {
       return fail(w.error());
     }
@@ -751,6 +1038,12 @@ Status parse_top(const Ctx& ctx, const YAML::Node& root, ExperimentSpec& spec) {
       spec.groups.push_back(*g);
     }
   }
+  if (const double runs = planned_runs_bound(spec); runs > static_cast<double>(k_max_runs)) {
+    return fail(ctx.error_at(1, "(plan)",
+                             fmt::format("the spec plans up to {:.0f} runs, more than the cap of "
+                                         "{}; sweep fewer values, modes or repetitions",
+                                         runs, k_max_runs)));
+  }
   return {};
 }
 
@@ -758,6 +1051,11 @@ Status parse_top(const Ctx& ctx, const YAML::Node& root, ExperimentSpec& spec) {
 
 Result<ExperimentSpec> parse_spec(const std::string& text, const std::string& path) {
   Ctx ctx(path);
+  if (text.size() > k_max_spec_bytes) {
+    return fail(ctx.error_at(0, "(file)",
+                             fmt::format("{} bytes, more than the cap of {} bytes for a spec",
+                                         text.size(), k_max_spec_bytes)));
+  }
   ExperimentSpec spec;
   spec.source_path = path;
   std::error_code ec;
@@ -766,6 +1064,14 @@ Result<ExperimentSpec> parse_spec(const std::string& text, const std::string& pa
   spec.source_text = text;
   YAML::Node root;
   try {
+    std::istringstream in(text);
+    YAML::Parser parser(in);
+    StructureCheck check(ctx);
+    while (parser.HandleNextDocument(check) && !check.error()) {
+    }
+    if (check.error()) {
+      return fail(*check.error());
+    }
     root = YAML::Load(text);
   } catch (const YAML::Exception& e) {
     return fail(ctx.error_at(e.mark.line + 1, "(syntax)", e.msg));
@@ -779,14 +1085,53 @@ Result<ExperimentSpec> parse_spec(const std::string& text, const std::string& pa
 }
 
 Result<ExperimentSpec> load_spec(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) {
-    return fail(ErrorCode::not_found, fmt::format("cannot read spec file '{}'", path),
-                std::strerror(errno));
+  // stat() before open(): opening a FIFO would block, and a device (/dev/zero) never ends.
+  struct stat st{};
+  if (::stat(path.c_str(), &st) != 0) {
+    const int err = errno;
+    return fail(err == ENOENT ? ErrorCode::not_found : ErrorCode::invalid_argument,
+                fmt::format("cannot read spec file '{}'", path), std::strerror(err));
   }
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return parse_spec(ss.str(), path);
+  if (!S_ISREG(st.st_mode)) {
+    return fail(ErrorCode::invalid_argument,
+                fmt::format("spec file '{}' is not a regular file ({})", path,
+                            S_ISDIR(st.st_mode) ? "a directory" : "a device, pipe or socket"));
+  }
+  if (static_cast<std::uintmax_t>(st.st_size) > k_max_spec_bytes) {
+    return fail(ErrorCode::invalid_argument,
+                fmt::format("spec file '{}' is {} bytes, more than the cap of {} bytes", path,
+                            st.st_size, k_max_spec_bytes));
+  }
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) {
+    const int err = errno;
+    return fail(ErrorCode::invalid_argument, fmt::format("cannot read spec file '{}'", path),
+                std::strerror(err));
+  }
+  // At most one byte past the cap, whatever the file does meanwhile (/proc files report 0).
+  std::string text;
+  char buf[65536];
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) {
+      continue;
+    }
+    if (n < 0) {
+      const int err = errno;
+      ::close(fd);
+      return fail(ErrorCode::invalid_argument, fmt::format("cannot read spec file '{}'", path),
+                  std::strerror(err));
+    }
+    if (n == 0) {
+      break;
+    }
+    text.append(buf, static_cast<std::size_t>(n));
+    if (text.size() > k_max_spec_bytes) {
+      break;  // parse_spec() refuses it
+    }
+  }
+  ::close(fd);
+  return parse_spec(text, path);
 }
 
 }  // namespace colo

@@ -13,6 +13,13 @@
 
 namespace colo {
 
+// Caps on what a spec may ask for, checked before anything is planned or allocated.
+inline constexpr std::size_t k_max_spec_bytes = std::size_t{1} << 20;  // the YAML file, 1 MiB
+inline constexpr std::size_t k_max_sweep_points = 10'000;              // product of sweep lists
+inline constexpr std::size_t k_max_mode_expansions = 1'000;            // settings of one mode
+inline constexpr std::size_t k_max_runs = 100'000;                     // runs of an experiment
+inline constexpr std::size_t k_max_experiment_name = 128;              // bytes
+
 // How collocated workloads share a GPU.
 enum class ModeKind { solo, timeslice, mps, mig, mig_equivalent, green };
 

@@ -71,7 +71,12 @@ Result<Seconds> parse_duration(std::string_view text) {
     return fail(ErrorCode::invalid_argument,
                 fmt::format("'{}' has an unknown duration unit '{}' (use ms, s, m or h)", text, u));
   }
-  return Seconds(ns->value * mult);
+  const double seconds = ns->value * mult;
+  if (!std::isfinite(seconds) || seconds > k_max_duration_s) {
+    return fail(ErrorCode::invalid_argument,
+                fmt::format("'{}' is too long a duration (at most 366 days)", text));
+  }
+  return Seconds(seconds);
 }
 
 Result<std::uint64_t> parse_bytes(std::string_view text) {
@@ -101,7 +106,12 @@ Result<std::uint64_t> parse_bytes(std::string_view text) {
     return fail(ErrorCode::invalid_argument,
                 fmt::format("'{}' has an unknown size unit (use K, M, G or T)", text));
   }
-  return static_cast<std::uint64_t>(std::llround(ns->value * mult));
+  const double bytes = ns->value * mult;
+  if (!std::isfinite(bytes) || bytes > k_max_bytes) {
+    return fail(ErrorCode::invalid_argument,
+                fmt::format("'{}' is too large a size (at most 1 PiB)", text));
+  }
+  return static_cast<std::uint64_t>(std::llround(bytes));
 }
 
 std::string format_duration(Seconds s) {

@@ -9,10 +9,15 @@
 
 namespace colo {
 
-// "90s", "1.5m", "250ms", "2h", "10" (seconds). Errors on negative or malformed input.
+inline constexpr double k_max_duration_s = 366.0 * 24 * 3600;              // a year
+inline constexpr double k_max_bytes = 1024.0 * 1024 * 1024 * 1024 * 1024;  // 1 PiB
+
+// "90s", "1.5m", "250ms", "2h", "10" (seconds). Errors on negative or malformed input, and on
+// durations above k_max_duration_s (a year), which would overflow clocks downstream.
 Result<Seconds> parse_duration(std::string_view text);
 
-// "8G", "512M", "1.5GiB", "1024" (bytes). Binary multiples (K=1024). Errors on malformed input.
+// "8G", "512M", "1.5GiB", "1024" (bytes). Binary multiples (K=1024). Errors on malformed input
+// and on sizes above k_max_bytes (1 PiB).
 Result<std::uint64_t> parse_bytes(std::string_view text);
 
 // "1.5 s", "250 ms" for printing.

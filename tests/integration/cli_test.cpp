@@ -92,8 +92,10 @@ class Cli : public ::testing::Test {
       ::dup2(out, 1);
       ::dup2(err, 2);
       ::chdir(m_dir.c_str());
-      std::vector<std::string> argv_s{std::string(COLO_BIN_DIR) + "/colo", "--results",
-                                      (m_dir / "results").string()};
+      std::vector<std::string> argv_s{std::string(COLO_BIN_DIR) + "/colo"};
+      if (m_pass_results) {
+        argv_s.insert(argv_s.end(), {"--results", (m_dir / "results").string()});
+      }
       argv_s.insert(argv_s.end(), args.begin(), args.end());
       std::vector<char*> argv;
       for (auto& s : argv_s) {
@@ -130,6 +132,7 @@ class Cli : public ::testing::Test {
   fs::path m_dir;
   std::string m_name;
   int m_calls = 0;
+  bool m_pass_results = true;  // colo() adds --results <m_dir>/results
 };
 
 constexpr const char* k_sim_spec = R"(gpu: sim
@@ -715,6 +718,100 @@ TEST_F(Cli, GpusListsTheSimulatedDevice) {
   ASSERT_EQ(j.size(), 1U);
   EXPECT_TRUE(j[0]["simulated"].get<bool>());
   EXPECT_EQ(j[0]["sm_count"], 132);
+}
+
+// Issue 11 item 2: garbage on COLO_PROGRESS is ignored and counted; the run completes and the
+// count is in the workload's message (show, export).
+TEST_F(Cli, MalformedProgressLinesAreCountedNotFatal) {
+  auto spec = write_spec(R"(gpu: sim
+stop: {exit: true}
+workloads:
+  - name: chatty
+    cmd:
+      - sh
+      - -c
+      - |
+        printf '{"event":"ready"}\n' >&3; head -c1 <&4 >/dev/null
+        printf '{"event":null}\n{"event":[1]}\n7\n{"event":"step","samples":4}\n' >&3
+)");
+  auto r = colo({"run", spec.string()});
+  ASSERT_EQ(r.rc, 0) << r.out << r.err;
+  auto js = colo({"export", "--format", "json"});
+  ASSERT_EQ(js.rc, 0) << js.err;
+  EXPECT_NE(js.out.find("exited 0; ignored 3 malformed COLO_PROGRESS lines, the first: "
+                        "malformed progress line ('event' is not a string)"),
+            std::string::npos)
+      << js.out;
+}
+
+// Issue 11 item 4: a workload's Latin-1 stderr must not break the JSON outputs.
+TEST_F(Cli, NonUtf8StderrDoesNotBreakJsonOutput) {
+  auto spec = write_spec(R"(gpu: sim
+stop: {duration: 2s}
+workloads:
+  - {name: latin, cmd: [sh, -c, "printf 'Ger\\344t kaputt\\n' >&2; exit 1"]}
+)");
+  auto r = colo({"run", spec.string()});
+  EXPECT_EQ(r.rc, 3) << r.out << r.err;
+  for (const char* cmd : {"export", "report"}) {
+    auto js = colo({cmd, "--format", "json"});
+    ASSERT_EQ(js.rc, 0) << cmd << ": " << js.err;
+    nlohmann::json j;
+    EXPECT_NO_THROW(j = nlohmann::json::parse(js.out)) << cmd;
+    EXPECT_NE(j.dump().find("Ger\xEF\xBF\xBDt kaputt"), std::string::npos) << cmd << js.out;
+  }
+}
+
+// Issue 11 items 6 and 7: hostile inputs end in a clear message and exit 2, before anything runs.
+TEST_F(Cli, HostileInputsAreRefusedWithExitTwo) {
+  struct Case {
+    std::vector<std::string> args;
+    std::string expect;
+  };
+  const auto loop = m_dir / "loop";
+  fs::create_symlink(loop, loop);
+  auto dup = write_spec(
+      "stop: {duration: 1s}\nstop: {duration: 2s}\nworkloads:\n"
+      "  - {name: a, cmd: [true]}\n",
+      "dup.yaml");
+  auto multi = write_spec("stop: {duration: 1s}\nworkloads:\n  - {name: a, cmd: [true]}\n---\n",
+                          "multi.yaml");
+  auto slash = m_dir / "slash.yaml";
+  std::ofstream(slash) << "name: ../../x\nstop: {duration: 1s}\nworkloads:\n"
+                          "  - {name: a, cmd: [true]}\n";
+  auto overflow = write_spec(
+      "stop: {duration: 99999999999999999h}\nworkloads:\n"
+      "  - {name: a, cmd: [true]}\n",
+      "overflow.yaml");
+  auto args = write_spec(
+      "gpu: sim\nstop: {duration: 1s}\nworkloads:\n"
+      "  - {name: a, builtin: sim-gpu, args: {dutty: 0.5}}\n",
+      "args.yaml");
+  const std::string results = (m_dir / "results").string();
+  std::vector<Case> cases{
+      {{"--results", "", "ls"}, "--results is empty"},
+      {{"--results", "", "run", dup.string()}, "--results is empty"},
+      {{"--results", loop.string(), "ls"}, "Too many levels of symbolic links"},
+      {{"--results", (m_dir / std::string(300, 'r')).string(), "ls"}, "File name too long"},
+      {{"--results", dup.string(), "ls"}, "is not a directory"},
+      {{"--results", results, "run", "/dev/zero"}, "'/dev/zero' is not a regular file"},
+      {{"--results", results, "run", loop.string()}, "Too many levels of symbolic links"},
+      {{"--results", results, "run", dup.string()}, "dup.yaml:3: stop: duplicate key 'stop'"},
+      {{"--results", results, "run", multi.string()}, "multi.yaml:5: (document): a second"},
+      {{"--results", results, "run", slash.string()}, "slash.yaml:1: name: '../../x' contains"},
+      {{"--results", results, "run", overflow.string()}, "overflow.yaml:2: stop.duration:"},
+      {{"--results", results, "run", "--dry-run", args.string()},
+       "args.yaml:5: workloads.a.args.dutty: builtin 'sim-gpu' has no argument 'dutty'"},
+  };
+  m_pass_results = false;
+  for (const auto& c : cases) {
+    auto r = colo(c.args);
+    EXPECT_EQ(r.rc, 2) << c.expect << ": " << r.err;
+    EXPECT_NE(r.err.find(c.expect), std::string::npos)
+        << "expected '" << c.expect << "' in " << r.err;
+    EXPECT_EQ(r.err.find("internal error"), std::string::npos) << r.err;
+  }
+  EXPECT_FALSE(fs::exists(m_dir / "results" / "colo.db"));
 }
 
 }  // namespace

@@ -1,6 +1,13 @@
 #include "core/spec.hpp"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
 #include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
 
 namespace colo {
 namespace {
@@ -108,7 +115,189 @@ INSTANTIATE_TEST_SUITE_P(
                 "unknown workload 'zz'"},
         BadCase{"name: x\nstop: {duration: 1s}\nwarmup: 2s\nworkloads:\n"
                 "  - {name: a, cmd: [true]}\n",
-                "warm-up is not shorter"}));
+                "warm-up is not shorter"},
+        // Issue 10: booleans that are not booleans.
+        BadCase{"name: x\nstop: {duration: 1s}\nsolo_baseline: nope\nworkloads:\n"
+                "  - {name: a, cmd: [true]}\n",
+                "bad.yaml:3: solo_baseline: 'nope' is not a boolean"},
+        BadCase{"name: x\nstop: {duration: 1s, exit: maybe}\nworkloads:\n"
+                "  - {name: a, cmd: [true]}\n",
+                "bad.yaml:2: stop.exit: 'maybe' is not a boolean"},
+        BadCase{"name: x\nstop: {duration: 1s}\nworkloads:\n"
+                "  - {name: a, cmd: [true], progress: sometimes}\n",
+                "bad.yaml:4: workloads.a.progress: 'sometimes' is not a boolean"},
+        // Issue 10: builtin args, keys and values (also through a sweep).
+        BadCase{"name: x\nstop: {duration: 1s}\nworkloads:\n"
+                "  - {name: a, builtin: cpu, args: {wrok: 3}}\n",
+                "bad.yaml:4: workloads.a.args.wrok: builtin 'cpu' has no argument 'wrok' "
+                "(known: work, batch, steps, size)"},
+        BadCase{"name: x\nstop: {duration: 1s}\nworkloads:\n"
+                "  - {name: a, builtin: sim-gpu, args: {duty: 2}}\n",
+                "bad.yaml:4: workloads.a.args.duty: '2' is not a number in [0.001, 1]"},
+        BadCase{"name: x\nstop: {duration: 1s}\nworkloads:\n"
+                "  - {name: a, builtin: cuda-alloc, args: {mem: lots}}\n",
+                "workloads.a.args.mem: 'lots' is not a size"},
+        BadCase{"name: x\nstop: {duration: 1s}\nsweep: {b: [32, x]}\nworkloads:\n"
+                "  - {name: a, builtin: cpu, args: {batch: \"{b}\"}}\n",
+                "bad.yaml:5: workloads.a.args.batch: 'x' is not an integer in [0, 1000000000000] "
+                "(sweep b=x)"},
+        BadCase{"name: x\nstop: {duration: 1s}\nworkloads:\n"
+                "  - {name: a, builtin: cuda-gemm, args: {mem: 2G}}\n",
+                "builtin 'cuda-gemm' has no argument 'mem'"},
+        // Issue 11 item 6: overflowing quantities.
+        BadCase{"name: x\nstop: {duration: 99999999999999999h}\nworkloads:\n"
+                "  - {name: a, cmd: [true]}\n",
+                "bad.yaml:2: stop.duration: '99999999999999999h' is too long a duration"},
+        BadCase{"name: x\nstop: {duration: 1s}\nmodes: [{mps: {mem_limit: 99999999999999999G}}]\n"
+                "workloads:\n  - {name: a, cmd: [true]}\n",
+                "bad.yaml:3: modes[0].mps.mem_limit: '99999999999999999G' is too large a size"},
+        BadCase{"name: x\nstop: {duration: 1s}\ngrace: 1e400s\nworkloads:\n"
+                "  - {name: a, cmd: [true]}\n",
+                "bad.yaml:3: grace"},
+        // Issue 11 item 6: names that are not names.
+        BadCase{"name: \"a\\nb\"\nstop: {duration: 1s}\nworkloads:\n  - {name: a, cmd: [true]}\n",
+                "bad.yaml:1: name: contains a control character (0x0a)"},
+        BadCase{"name: \"a\\0b\"\nstop: {duration: 1s}\nworkloads:\n  - {name: a, cmd: [true]}\n",
+                "bad.yaml:1: name: contains a control character (0x00)"},
+        BadCase{"name: ../../etc\nstop: {duration: 1s}\nworkloads:\n  - {name: a, cmd: [true]}\n",
+                "bad.yaml:1: name: '../../etc' contains '/'"},
+        BadCase{"name: ..\nstop: {duration: 1s}\nworkloads:\n  - {name: a, cmd: [true]}\n",
+                "bad.yaml:1: name: '..' is not a name"},
+        // Issue 11 item 6: what yaml-cpp accepted silently.
+        BadCase{"name: x\nstop: {duration: 1s}\nname: y\nworkloads:\n  - {name: a, cmd: [true]}\n",
+                "bad.yaml:3: name: duplicate key 'name' in one mapping"},
+        BadCase{"name: x\nstop: {duration: 1s, duration: 2s}\nworkloads:\n"
+                "  - {name: a, cmd: [true]}\n",
+                "bad.yaml:2: duration: duplicate key 'duration'"},
+        BadCase{"name: x\nstop: {duration: 1s}\nworkloads:\n  - {name: a, cmd: [true]}\n"
+                "---\nname: y\n",
+                "bad.yaml:5: (document): a second YAML document"}));
+
+// Issue 11 item 6: grids, mode sweeps and plans are capped before anything is allocated.
+TEST(Spec, SweepsAndPlansAreCapped) {
+  std::string grid = "name: x\nstop: {duration: 1s}\nsweep:\n";
+  for (const char* k : {"a", "b", "c", "d", "e", "f"}) {
+    grid += fmt::format("  {}: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]\n", k);
+  }
+  grid += "workloads:\n  - {name: w, cmd: [true]}\n";
+  auto g = parse_spec(grid, "g.yaml");
+  ASSERT_FALSE(g);
+  EXPECT_NE(g.error().message.find("g.yaml:4: sweep: the grid has 1000000 points (10 a x 10 b x "
+                                   "10 c x 10 d x 10 e x 10 f), more than the cap of 10000"),
+            std::string::npos)
+      << g.error().message;
+  std::string tps;
+  for (int i = 1; i <= 100; ++i) {
+    tps += (i > 1 ? ", " : "") + std::to_string(i);
+  }
+  auto m = parse_spec("name: x\nstop: {duration: 1s}\nmodes: [{mps: {thread_percent: [" + tps +
+                          "], mem_limit: [1G, 2G, 3G, 4G, 5G, 6G, 7G, 8G, 9G, 10G, 11G]}}]\n"
+                          "workloads:\n  - {name: w, cmd: [true], copies: [2]}\n",
+                      "m.yaml");
+  ASSERT_FALSE(m);
+  EXPECT_NE(m.error().message.find("m.yaml:3: modes[0]: the mode sweeps 1100 settings, more "
+                                   "than the cap of 1000"),
+            std::string::npos)
+      << m.error().message;
+  std::string values;
+  for (int i = 0; i < 200; ++i) {
+    values += (i ? ", " : "") + std::to_string(i);
+  }
+  auto p = parse_spec("name: x\nrepeat: 1000\nstop: {duration: 1s}\nsweep: {a: [" + values +
+                          "]}\nworkloads:\n  - {name: w, cmd: [true]}\n",
+                      "p.yaml");
+  ASSERT_FALSE(p);
+  EXPECT_NE(p.error().message.find("p.yaml:1: (plan): the spec plans up to 200000 runs, more "
+                                   "than the cap of 100000"),
+            std::string::npos)
+      << p.error().message;
+  auto big = parse_spec("name: x\n#" + std::string(k_max_spec_bytes, 'x') + "\n", "big.yaml");
+  ASSERT_FALSE(big);
+  EXPECT_NE(big.error().message.find("more than the cap of 1048576 bytes"), std::string::npos);
+}
+
+// Aliases are not expanded by the checks: a "billion laughs" document parses at once.
+TEST(Spec, AliasBombsStayCheap) {
+  std::string yaml = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n";
+  for (int i = 1; i < 9; ++i) {
+    yaml += fmt::format("a{}: &a{} [", i, i);
+    for (int k = 0; k < 10; ++k) {
+      yaml += fmt::format("{}*a{}", k ? ", " : "", i - 1);
+    }
+    yaml += "]\n";
+  }
+  yaml += "name: x\nstop: {duration: 1s}\nworkloads:\n  - {name: w, cmd: [true]}\n";
+  auto s = parse_spec(yaml, "bomb.yaml");
+  ASSERT_FALSE(s);
+  EXPECT_NE(s.error().message.find("unknown field 'a0'"), std::string::npos) << s.error().message;
+}
+
+TEST(Spec, BuiltinArgsThatAreValidPass) {
+  auto s = parse_spec(
+      "name: x\nstop: {duration: 1s}\nsweep: {b: [16, 32]}\nworkloads:\n"
+      "  - {name: c, builtin: cpu, args: {work: 10, batch: \"{b}\", size: 64}}\n"
+      "  - {name: g, builtin: sim-gpu, args: {duty: 0.5, sm: 0.25, bw: 0, mem: 2GiB, step-ms: 5}}\n"
+      "  - {name: t, builtin: cuda-triad, args: {mem: 3G, sms: 16, steps: 100}}\n",
+      "ok.yaml");
+  ASSERT_TRUE(s) << s.error().what();
+}
+
+// Every spec the project ships parses (the builtin argument table agrees with them).
+TEST(Spec, ShippedSpecsParse) {
+  for (const char* dir : {"examples", "bench/specs"}) {
+    const auto root = std::filesystem::path(COLO_SOURCE_DIR) / dir;
+    if (!std::filesystem::exists(root)) {
+      continue;
+    }
+    for (const auto& e : std::filesystem::recursive_directory_iterator(root)) {
+      if (e.path().extension() == ".yaml") {
+        auto s = load_spec(e.path().string());
+        EXPECT_TRUE(s) << e.path() << ": " << s.error().what();
+      }
+    }
+  }
+}
+
+// Issue 11 item 6: `colo run /dev/zero`, directories, FIFOs, huge files, loops, long names.
+TEST(Spec, FilesThatAreNotSpecsAreRefusedWithoutReadingThem) {
+  auto zero = load_spec("/dev/zero");
+  ASSERT_FALSE(zero);
+  EXPECT_EQ(zero.error().code, ErrorCode::invalid_argument);
+  EXPECT_NE(zero.error().message.find("'/dev/zero' is not a regular file"), std::string::npos)
+      << zero.error().message;
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("colo-spec-files-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  auto d = load_spec(dir.string());
+  ASSERT_FALSE(d);
+  EXPECT_NE(d.error().message.find("a directory"), std::string::npos);
+  const auto fifo = dir / "fifo.yaml";
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  auto f = load_spec(fifo.string());  // must not block waiting for a writer
+  ASSERT_FALSE(f);
+  EXPECT_NE(f.error().message.find("not a regular file"), std::string::npos);
+  const auto huge = dir / "huge.yaml";
+  {
+    std::ofstream create(huge);
+  }
+  std::filesystem::resize_file(huge, k_max_spec_bytes + 1);
+  auto h = load_spec(huge.string());
+  ASSERT_FALSE(h);
+  EXPECT_EQ(h.error().code, ErrorCode::invalid_argument);
+  EXPECT_NE(h.error().message.find("more than the cap of 1048576 bytes"), std::string::npos);
+  const auto loop = dir / "loop.yaml";
+  std::filesystem::create_symlink(loop, loop);
+  auto l = load_spec(loop.string());
+  ASSERT_FALSE(l);
+  EXPECT_EQ(l.error().code, ErrorCode::invalid_argument);
+  EXPECT_NE(l.error().what().find("symbolic links"), std::string::npos) << l.error().what();
+  auto longname = load_spec((dir / (std::string(300, 'n') + ".yaml")).string());
+  ASSERT_FALSE(longname);
+  EXPECT_EQ(longname.error().code, ErrorCode::invalid_argument);
+  EXPECT_NE(longname.error().what().find("too long"), std::string::npos) << longname.error().what();
+  std::filesystem::remove_all(dir);
+}
 
 TEST(Spec, MissingFileIsNotFound) {
   auto s = load_spec("/nonexistent/spec.yaml");

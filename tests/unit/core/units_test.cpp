@@ -18,6 +18,13 @@ TEST(Units, RejectsBadDurations) {
   EXPECT_FALSE(parse_duration("-5s"));
   EXPECT_FALSE(parse_duration("5 fortnights"));
   EXPECT_NE(parse_duration("5x").error().message.find("unknown duration unit"), std::string::npos);
+  // Issue 11 item 6: no silent overflow.
+  EXPECT_NE(parse_duration("99999999999999999h").error().message.find("too long a duration"),
+            std::string::npos);
+  EXPECT_FALSE(parse_duration(std::string(400, '9')));  // inf
+  EXPECT_TRUE(parse_duration("366d").has_value() == false);
+  EXPECT_TRUE(parse_duration("8784h"));  // 366 days: the cap itself
+  EXPECT_FALSE(parse_duration("8785h"));
 }
 
 TEST(Units, ParsesBytes) {
@@ -27,6 +34,12 @@ TEST(Units, ParsesBytes) {
   EXPECT_EQ(*parse_bytes("1024"), 1024ULL);
   EXPECT_FALSE(parse_bytes("8Q"));
   EXPECT_FALSE(parse_bytes("lots"));
+  // Issue 11 item 6: no silent overflow.
+  EXPECT_NE(parse_bytes("99999999999999999G").error().message.find("too large a size"),
+            std::string::npos);
+  EXPECT_FALSE(parse_bytes(std::string(400, '9')));
+  EXPECT_EQ(*parse_bytes("1024T"), 1ULL << 50);  // 1 PiB: the cap itself
+  EXPECT_FALSE(parse_bytes("1025T"));
 }
 
 }  // namespace
