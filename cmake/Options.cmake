@@ -4,6 +4,8 @@ option(COLO_SANITIZE "Build with AddressSanitizer + UndefinedBehaviorSanitizer" 
 option(COLO_TSAN "Build with ThreadSanitizer" OFF)
 option(COLO_BUILD_TESTS "Build tests" ON)
 option(COLO_BUILD_BENCH "Build benchmarks" ON)
+option(COLO_FUZZ "Build the libFuzzer targets in fuzz/ (clang only; instruments every library)"
+  OFF)
 
 add_library(colo_options INTERFACE)
 target_compile_options(colo_options INTERFACE -Wall -Wextra -Wpedantic -Wshadow -Wconversion
@@ -19,6 +21,14 @@ endif()
 if(COLO_SANITIZE)
   target_compile_options(colo_options INTERFACE -fsanitize=address,undefined -fno-omit-frame-pointer
     -fno-sanitize-recover=all)
+  target_link_options(colo_options INTERFACE -fsanitize=address,undefined)
+endif()
+if(COLO_FUZZ)
+  if(NOT CMAKE_CXX_COMPILER_ID STREQUAL "Clang")
+    message(FATAL_ERROR "COLO_FUZZ needs clang (libFuzzer), e.g. -DCMAKE_CXX_COMPILER=clang++-19")
+  endif()
+  target_compile_options(colo_options INTERFACE
+    -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all)
   target_link_options(colo_options INTERFACE -fsanitize=address,undefined)
 endif()
 if(COLO_TSAN)
