@@ -403,6 +403,13 @@ int cli_main(int argc, char** argv, std::ostream& out, std::ostream& err) {
   simc->add_option("--workload", sopt.workload,
                    "Override: inflate workload artifact (trace shuffled, then draws) or draws")
       ->check(CLI::IsMember({"artifact", "draws"}));
+  simc->add_option("--mechanism", sopt.mechanism,
+                   "What-if: how shares are served, comma-separated fractional (default), mig, "
+                   "mps, timeslice, or all (side by side)");
+  simc->add_option("--mig-model", sopt.mig_model,
+                   "mig: take every GPU as this model (e.g. 'NVIDIA H100 80GB HBM3')");
+  simc->add_option("--mps-clients", sopt.mps_clients, "mps: clients per GPU (default 48)")
+      ->check(CLI::Range(1, 255));
   simc->add_option("--metric", sopt.metric,
                    "Override: allocation at X% as the artifact's bin mean (bin) or at the end")
       ->check(CLI::IsMember({"bin", "end"}));

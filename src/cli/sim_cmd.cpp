@@ -91,6 +91,22 @@ Result<csim::SimSwitches> switches_of(const SimOptions& o) {
   return sw;
 }
 
+std::vector<std::string> split_list(const std::string& s) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (char ch : s + ",") {
+    if (ch == ',') {
+      if (!cur.empty()) {
+        out.push_back(cur);
+      }
+      cur.clear();
+    } else {
+      cur += ch;
+    }
+  }
+  return out;
+}
+
 // The trace file `given`, or the shipped default `file`; a clear error when neither exists.
 Result<std::string> trace_path(const std::string& given, const char* file, const char* option) {
   if (!given.empty()) {
@@ -155,6 +171,17 @@ int cmd_sim(const SimOptions& o, std::ostream& out, std::ostream& err) {
   if (spec.policies.empty() || (spec.policies.size() == 1 && spec.policies[0] == "all")) {
     spec.policies = csim::default_policies(*csim::semantics_from(o.semantics));
   }
+  spec.mechanisms.clear();
+  for (const auto& name :
+       split_list(o.mechanism == "all" ? "fractional,mig,mps,timeslice" : o.mechanism)) {
+    auto m = csim::mechanism_from(name);
+    if (!m) {
+      return report_error(err, m.error());
+    }
+    spec.mechanisms.push_back(*m);
+  }
+  spec.mech.mig_model = o.mig_model;
+  spec.mech.mps_clients = o.mps_clients;
   spec.load = o.load > 0 ? o.load : (o.mode == "inflate" ? 1.3 : 1.0);
   spec.seed = o.seed;
   spec.repeat = o.repeat;

@@ -15,6 +15,9 @@ struct SimOptions {
   // int|exact, ties name|random, formulas artifact|exact, target artifact|gpu-all, workload
   // artifact|draws, metric bin|end.
   std::string scores, ties, formulas, target, workload, metric;
+  std::string mechanism = "fractional";  // comma list of fractional|mig|mps|timeslice, or all
+  std::string mig_model;                 // mig: every GPU as this model
+  int mps_clients = 48;
   std::vector<std::string> policies;  // "all" = every policy
   std::string mode = "inflate";       // inflate | replay
   double load = 0;                    // 0: 1.3 for inflate, 1.0 (the trace's own pace) for replay

@@ -71,11 +71,26 @@ struct Table {
 };
 
 // One row per policy (in order of first appearance), seeds averaged.
+// A run's row label: its policy, and the sharing mechanism when it is a what-if one.
+std::string label(const json& r) {
+  const auto m = str(r, "mechanism");
+  return m.empty() || m == "fractional" ? str(r, "policy")
+                                        : fmt::format("{} [{}]", str(r, "policy"), m);
+}
+
+bool has_mechanisms(const json& runs) {
+  return std::any_of(runs.begin(), runs.end(), [](const json& r) {
+    const auto m = str(r, "mechanism");
+    return !m.empty() && m != "fractional";
+  });
+}
+
 Table summary_table(const json& runs, bool inflate) {
   std::vector<std::string> order;
   std::map<std::string, std::vector<const json*>> by;
+  const bool mech = has_mechanisms(runs);
   for (const auto& r : runs) {
-    const auto p = str(r, "policy");
+    const auto p = label(r);
     if (by[p].empty()) {
       order.push_back(p);
     }
@@ -86,6 +101,9 @@ Table summary_table(const json& runs, bool inflate) {
     t.head = {"policy",  "at 100%", "at 110%",
               "at 120%", "at 130%", "final",
               "seeds",   "s/run",   "unscheduled pods by type (all seeds)"};
+    if (mech) {
+      t.head.insert(t.head.begin() + 6, "blast radius");
+    }
   } else {
     t.head = {"policy",       "scheduled",   "completed",   "never sched.",
               "delay mean s", "delay p50 s", "delay p99 s", "JCT mean s",
@@ -120,7 +138,16 @@ Table summary_table(const json& runs, bool inflate) {
       for (int lv : {100, 110, 120, 130}) {
         row.push_back(cell(col([lv](const json& r) { return at(r, lv); })));
       }
-      row.push_back(cell(col([](const json& r) { return num(r, "allocated_pct"); })));
+      row.push_back(cell(col([](const json& r) {
+        const double f = num(r, "final_pct");
+        return std::isfinite(f) ? f : num(r, "allocated_pct");
+      })));
+      if (mech) {
+        const auto m = str(*rs.front(), "mechanism");
+        row.push_back(m == "fractional" || m.empty()
+                          ? "-"
+                          : cell(col([](const json& r) { return num(r, "blast_radius"); })));
+      }
       row.push_back(std::to_string(rs.size()));
       row.push_back(fmt::format("{:.2f}", secs));
       row.push_back(u.empty() ? "-" : u);
@@ -162,6 +189,31 @@ std::string context_line(const json& first, bool inflate) {
 }
 
 // What colo's calibration chose (docs/sim.md), or "" when no run says.
+std::string calibration_note(const json& runs);
+
+// The mechanisms' notes (e.g. GPU models without a MIG table) and the blast radius' meaning.
+std::string mechanism_notes(const json& runs) {
+  if (!has_mechanisms(runs)) {
+    return "";
+  }
+  std::vector<std::string> notes;
+  for (const auto& r : runs) {
+    const auto n = str(r, "mechanism_note");
+    if (!n.empty() && std::find(notes.begin(), notes.end(), n) == notes.end()) {
+      notes.push_back(n);
+    }
+  }
+  std::string out =
+      "What-if per sharing mechanism: [mig] shares rounded up to MIG profiles and placed by "
+      "their legal slice starts, [mps] a client limit per GPU, [timeslice] shares time-share a "
+      "GPU while their memory fits. Blast radius: pods in a pod's fault domain, mean over GPU "
+      "pods (MPS: every pod on its GPU; MIG and time-slicing: 1).\n";
+  for (const auto& n : notes) {
+    out += n + "\n";
+  }
+  return out;
+}
+
 std::string calibration_note(const json& runs) {
   std::map<double, int> by_w;
   int n = 0;
@@ -173,7 +225,7 @@ std::string calibration_note(const json& runs) {
     }
   }
   if (n == 0) {
-    return "";
+    return mechanism_notes(runs);
   }
   const bool artifact = str(runs.front(), "semantics") == "artifact";
   const char* sym = artifact ? "a" : "w";
@@ -182,7 +234,8 @@ std::string calibration_note(const json& runs) {
     parts += fmt::format("{}{} = {:g} in {} of {} run(s)", parts.empty() ? "" : ", ", sym, w, k, n);
   }
   return fmt::format("colo's weight, calibrated on pilot runs of this trace ({}): {}\n",
-                     artifact ? "look-ahead weight a; a = 0 is FGD" : "GPU weight w", parts);
+                     artifact ? "look-ahead weight a; a = 0 is FGD" : "GPU weight w", parts) +
+         mechanism_notes(runs);
 }
 
 std::string text_table(const Table& t) {
@@ -240,7 +293,7 @@ std::string csv(const json& runs, bool inflate) {
                             : "policy,seed,pods,scheduled,completed,never_scheduled,delay_mean_s,"
                               "delay_p50_s,delay_p99_s,jct_mean_s,jct_p99_s,makespan_s,seconds\n";
   for (const auto& r : runs) {
-    const auto p = str(r, "policy");
+    const auto p = label(r);
     const auto seed = static_cast<long long>(num(r, "seed"));
     if (inflate) {
       for (const auto& c : r["curve"]) {
@@ -265,14 +318,14 @@ std::string html(const json& runs, bool inflate, const std::string& context, con
   for (const auto& r : runs) {
     if (inflate) {
       for (const auto& p : r["curve"]) {
-        rows.push_back({{"policy", r["policy"]},
+        rows.push_back({{"policy", label(r)},
                         {"x", p["requested_pct"]},
                         {"y", p["allocated_pct"]},
                         {"frag", p["frag_pct"]}});
       }
     } else {
       for (const auto& u : r["utilization"]) {
-        rows.push_back({{"policy", r["policy"]}, {"x", u[0]}, {"y", u[1]}, {"frag", 0}});
+        rows.push_back({{"policy", label(r)}, {"x", u[0]}, {"y", u[1]}, {"frag", 0}});
       }
     }
   }

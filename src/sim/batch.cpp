@@ -11,13 +11,18 @@ Result<std::vector<SimRun>> run_batch(const std::vector<TraceNode>& nodes,
                                       const SimContext& ctx, unsigned threads) {
   struct Job {
     std::string policy;
+    Mechanism mech = Mechanism::fractional;
     std::uint64_t seed = 0;
     Result<SimRun> result = fail(ErrorCode::internal, "not run");
   };
   std::vector<Job> jobs;
+  const auto mechanisms =
+      spec.mode == "inflate" ? spec.mechanisms : std::vector<Mechanism>{Mechanism::fractional};
   for (const auto& name : spec.policies) {
-    for (int k = 0; k < spec.repeat; ++k) {
-      jobs.push_back({name, spec.seed + static_cast<std::uint64_t>(k)});
+    for (const auto m : mechanisms) {
+      for (int k = 0; k < spec.repeat; ++k) {
+        jobs.push_back({name, m, spec.seed + static_cast<std::uint64_t>(k)});
+      }
     }
   }
   std::atomic<std::size_t> next{0};
@@ -31,6 +36,8 @@ Result<std::vector<SimRun>> run_batch(const std::vector<TraceNode>& nodes,
         o.load = spec.load;
         o.seed = job.seed;
         o.sw = spec.sw;
+        o.mech = spec.mech;
+        o.mech.kind = job.mech;
         auto r = inflate(nodes, pods, job.policy, o);
         if (!r) {
           job.result = fail(r.error());

@@ -20,6 +20,9 @@ struct SimSpec {
   std::uint64_t seed = 1;
   int repeat = 1;  // seeds seed .. seed + repeat - 1
   SimSwitches sw = switches_for(Semantics::artifact);
+  // inflate: every policy and seed under each mechanism (replay: fractional only)
+  std::vector<Mechanism> mechanisms{Mechanism::fractional};
+  MechanismOptions mech;  // mig_model, mps_clients (kind set per run)
 };
 
 // What every stored or printed run carries besides its result.

@@ -9,6 +9,7 @@
 #include <set>
 #include <tuple>
 
+#include "gpu/mig/mig_profiles.hpp"
 #include "sim/gorand.hpp"
 
 namespace colo::csim {
@@ -40,6 +41,129 @@ Result<Semantics> semantics_from(const std::string& name) {
 
 std::string semantics_name(Semantics s) {
   return s == Semantics::artifact ? "artifact" : "exact";
+}
+
+Result<Mechanism> mechanism_from(const std::string& name) {
+  for (const auto m :
+       {Mechanism::fractional, Mechanism::mig, Mechanism::mps, Mechanism::timeslice}) {
+    if (name == mechanism_name(m)) {
+      return m;
+    }
+  }
+  return fail(ErrorCode::invalid_argument,
+              fmt::format("unknown mechanism '{}' (fractional, mig, mps or timeslice)", name));
+}
+
+std::string mechanism_name(Mechanism m) {
+  switch (m) {
+    case Mechanism::mig:
+      return "mig";
+    case Mechanism::mps:
+      return "mps";
+    case Mechanism::timeslice:
+      return "timeslice";
+    default:
+      return "fractional";
+  }
+}
+
+namespace {
+// The first legal start of MIG profile p on a GPU whose occupied memory slices are `mask`.
+int mig_start(const Cluster::MigProfileSlots& p, std::uint8_t mask) {
+  for (const int s : p.starts) {
+    const auto bits = static_cast<unsigned>(((1U << p.mem_slices) - 1U) << s);
+    if ((mask & bits) == 0 && s + p.mem_slices <= 8) {
+      return s;
+    }
+  }
+  return -1;
+}
+}  // namespace
+
+Result<void> Cluster::set_mechanism(const MechanismOptions& m) {
+  m_mech = m;
+  m_mech_note.clear();
+  mig_table.clear();
+  if (m.kind == Mechanism::mps && m.mps_clients < 1) {
+    return fail(ErrorCode::invalid_argument, "the MPS client limit must be at least 1");
+  }
+  if (m.kind != Mechanism::mig) {
+    return {};
+  }
+  auto load = [&](const std::string& model) -> bool {
+    auto t = mig_profiles_for(model);
+    if (!t) {
+      return false;
+    }
+    for (const auto& p : *t) {
+      if (p.name.find('+') == std::string::npos) {  // media-extension variants are alike
+        mig_table.push_back({p.name, p.sm_slices, p.mem_slices, p.starts});
+      }
+    }
+    return true;
+  };
+  if (!m.mig_model.empty()) {
+    if (!load(m.mig_model)) {
+      return fail(mig_profiles_for(m.mig_model).error());
+    }
+    m_mech_note = fmt::format("MIG: every GPU taken as {} (--mig-model)", m.mig_model);
+    return {};
+  }
+  std::vector<std::string> with;
+  std::vector<std::string> without;
+  for (const auto& model : models) {
+    (mig_profiles_for(model) ? with : without).push_back(model);
+  }
+  if (!with.empty() && !without.empty()) {
+    return fail(ErrorCode::invalid_argument,
+                fmt::format("MIG what-if: the models {} have MIG tables and {} have none; pass "
+                            "--mig-model to take every GPU as one model",
+                            fmt::join(with, ", "), fmt::join(without, ", ")));
+  }
+  if (with.size() > 1) {
+    return fail(ErrorCode::invalid_argument,
+                "MIG what-if on several MIG models at once is not supported; pass --mig-model");
+  }
+  if (!with.empty()) {
+    load(with.front());
+    return {};
+  }
+  m_mech_note = fmt::format(
+      "MIG: no MIG profile table for {} (no MIG on these GPUs), so each share takes a whole "
+      "GPU; --mig-model NAME takes every GPU as that model",
+      fmt::join(without, ", "));
+  return {};
+}
+
+bool Cluster::gpu_ok(const NodeState& n, int g, const Demand& d) const {
+  const auto gi = static_cast<std::size_t>(g);
+  if (n.gpu_free[gi] < d.milli) {
+    return false;
+  }
+  if (d.mig_profile >= 0 &&
+      mig_start(mig_table[static_cast<std::size_t>(d.mig_profile)], n.mig[gi]) < 0) {
+    return false;
+  }
+  return !(m_mech.kind == Mechanism::mps && n.clients[gi] >= m_mech.mps_clients);
+}
+
+double Cluster::blast_radius() const {
+  if (m_mech.kind == Mechanism::fractional) {
+    return 0;
+  }
+  if (m_mech.kind != Mechanism::mps) {
+    return 1;
+  }
+  double pods = 0;
+  double exposure = 0;
+  for (const auto& n : nodes) {
+    for (int g = 0; g < n.gpus; ++g) {
+      const double c = n.clients[static_cast<std::size_t>(g)];
+      pods += c;
+      exposure += c * c;
+    }
+  }
+  return pods > 0 ? exposure / pods : 0;
 }
 
 std::uint16_t Demand::kind_bit() const {
@@ -92,6 +216,25 @@ Demand Cluster::demand_of(const TracePod& p) const {
   if (!p.gpu_spec.empty() && d.model_mask == 0) {
     d.model_mask = 1U << 31;  // asks only for models this cluster lacks: fits nowhere
   }
+  if (m_mech.kind == Mechanism::mig && d.num_gpu == 1 && d.milli < k_milli) {
+    // The smallest profile with at least the share's compute (SM slices of 7) and memory
+    // (slices of 8); it holds floor(SM slices / 7) of the GPU (7 slices: all of it).
+    d.milli = k_milli;
+    int best = -1;
+    for (std::size_t i = 0; i < mig_table.size(); ++i) {
+      const auto& m = mig_table[i];
+      if (m.sm_slices * k_milli >= p.gpu_milli * 7 && m.mem_slices * k_milli >= p.gpu_milli * 8 &&
+          (best < 0 || std::tie(m.sm_slices, m.mem_slices) <
+                           std::tie(mig_table[static_cast<std::size_t>(best)].sm_slices,
+                                    mig_table[static_cast<std::size_t>(best)].mem_slices))) {
+        best = static_cast<int>(i);
+      }
+    }
+    if (best >= 0 && mig_table[static_cast<std::size_t>(best)].sm_slices < 7) {
+      d.mig_profile = best;
+      d.milli = mig_table[static_cast<std::size_t>(best)].sm_slices * k_milli / 7;
+    }
+  }
   return d;
 }
 
@@ -115,7 +258,14 @@ bool Cluster::fits(const NodeState& n, const Demand& d) const {
   if (d.num_gpu == 0) {
     return true;
   }
-  return model_ok(n, d) && gpus_with(n, d.milli) >= d.num_gpu;
+  if (!model_ok(n, d)) {
+    return false;
+  }
+  int ok = 0;
+  for (int g = 0; g < n.gpus; ++g) {
+    ok += gpu_ok(n, g, d) ? 1 : 0;
+  }
+  return ok >= d.num_gpu;
 }
 
 void Cluster::choices(const NodeState& n, const Demand& d, std::vector<Placement>& out) const {
@@ -128,12 +278,20 @@ void Cluster::choices(const NodeState& n, const Demand& d, std::vector<Placement
     return;
   }
   if (d.num_gpu == 1) {
-    // One GPU: each distinct free amount that fits is one choice.
-    std::array<bool, k_milli + 1> seen{};
+    // One GPU: each distinct GPU state (free amount, MIG slices, MPS clients) that fits is
+    // one choice.
     for (int g = 0; g < n.gpus; ++g) {
-      const int f = n.gpu_free[static_cast<std::size_t>(g)];
-      if (f >= d.milli && !seen[static_cast<std::size_t>(f)]) {
-        seen[static_cast<std::size_t>(f)] = true;
+      if (!gpu_ok(n, g, d)) {
+        continue;
+      }
+      const auto gi = static_cast<std::size_t>(g);
+      bool seen = false;
+      for (int h = 0; h < g && !seen; ++h) {
+        const auto hi = static_cast<std::size_t>(h);
+        seen = gpu_ok(n, h, d) && n.gpu_free[hi] == n.gpu_free[gi] && n.mig[hi] == n.mig[gi] &&
+               n.clients[hi] == n.clients[gi];
+      }
+      if (!seen) {
         p.ngpu = 1;
         p.gpu[0] = g;
         out.push_back(p);
@@ -144,19 +302,30 @@ void Cluster::choices(const NodeState& n, const Demand& d, std::vector<Placement
   // Several whole GPUs: any fully free ones are equivalent.
   p.ngpu = 0;
   for (int g = 0; g < n.gpus && p.ngpu < d.num_gpu; ++g) {
-    if (n.gpu_free[static_cast<std::size_t>(g)] >= d.milli) {
+    if (gpu_ok(n, g, d)) {
       p.gpu[static_cast<std::size_t>(p.ngpu++)] = g;
     }
   }
   out.push_back(p);
 }
 
-void Cluster::apply(const Placement& pl, const Demand& d, int sign) {
+int Cluster::apply(const Placement& pl, const Demand& d, int sign) {
   auto& n = nodes[static_cast<std::size_t>(pl.node)];
   n.cpu_free -= sign * d.cpu;
   n.mem_free -= sign * d.mem;
+  int start = -1;
   for (int k = 0; k < pl.ngpu; ++k) {
-    n.gpu_free[static_cast<std::size_t>(pl.gpu[static_cast<std::size_t>(k)])] -= sign * d.milli;
+    const auto g = static_cast<std::size_t>(pl.gpu[static_cast<std::size_t>(k)]);
+    if (d.mig_profile >= 0) {
+      const auto& m = mig_table[static_cast<std::size_t>(d.mig_profile)];
+      start = sign > 0 ? mig_start(m, n.mig[g]) : pl.mig_start;
+      const auto bits = static_cast<unsigned>(((1U << m.mem_slices) - 1U) << start);
+      n.mig[g] = static_cast<std::uint8_t>(sign > 0 ? (n.mig[g] | bits) : (n.mig[g] & ~bits));
+    }
+    n.gpu_free[g] -= sign * d.milli;
+    if (m_mech.kind == Mechanism::mps) {
+      n.clients[g] = static_cast<std::uint8_t>(n.clients[g] + sign);
+    }
   }
   m_gpu_alloc += static_cast<std::int64_t>(sign) * d.milli * pl.ngpu;
   if (const auto bit = d.kind_bit(); bit != 0) {
@@ -168,6 +337,7 @@ void Cluster::apply(const Placement& pl, const Demand& d, int sign) {
     count = static_cast<std::uint16_t>(count + sign);
     n.kinds = static_cast<std::uint16_t>(count > 0 ? (n.kinds | bit) : (n.kinds & ~bit));
   }
+  return start;
 }
 
 double node_fragmentation(const NodeState& n, const std::vector<TypicalPod>& target) {
@@ -264,7 +434,7 @@ class FirstFitPolicy final : public Policy {
       Placement p;
       p.node = i;
       for (int g = 0; g < n.gpus && p.ngpu < d.num_gpu; ++g) {
-        if (n.gpu_free[static_cast<std::size_t>(g)] >= d.milli) {
+        if (c.gpu_ok(n, g, d)) {
           p.gpu[static_cast<std::size_t>(p.ngpu++)] = g;
         }
       }
@@ -282,30 +452,40 @@ std::int64_t max_cpu(const Cluster& c) {
   return m;
 }
 
-// Node states as a hashable key for the fragmentation memo (memory does not enter it).
+// Node states as a hashable key for the fragmentation memo (memory does not enter it): CPU
+// and model, and each GPU as (free, MIG slices, MPS clients), sorted (the last two are 0
+// unless those mechanisms are on).
 struct Key {
   std::uint64_t a = 0;
-  std::uint64_t b = 0;
-  bool operator==(const Key& o) const { return a == o.a && b == o.b; }
+  std::array<std::uint32_t, k_max_gpus> f{};
+  bool operator==(const Key& o) const = default;
 };
 struct KeyHash {
-  std::size_t operator()(const Key& k) const { return k.a * 0x9E3779B97F4A7C15ULL ^ k.b; }
+  std::size_t operator()(const Key& k) const {
+    std::uint64_t h = k.a * 0x9E3779B97F4A7C15ULL;
+    for (const auto x : k.f) {
+      h = (h ^ x) * 0x100000001B3ULL;
+    }
+    return static_cast<std::size_t>(h);
+  }
 };
 Key key_of(const NodeState& n) {
-  std::array<int, k_max_gpus> f = n.gpu_free;
-  for (int i = 1; i < n.gpus; ++i) {  // insertion sort of at most 8 values
-    for (int j = i; j > 0 && f[static_cast<std::size_t>(j - 1)] > f[static_cast<std::size_t>(j)];
-         --j) {
-      std::swap(f[static_cast<std::size_t>(j - 1)], f[static_cast<std::size_t>(j)]);
-    }
-  }
   Key k;
-  k.a = static_cast<std::uint64_t>(n.cpu_free) << 8 | static_cast<std::uint64_t>(n.model + 1);
-  for (int g = 0; g < k_max_gpus; ++g) {
-    k.b = k.b * 1031 +
-          static_cast<std::uint64_t>(g < n.gpus ? f[static_cast<std::size_t>(g)] + 1 : 0);
+  for (int g = 0; g < n.gpus; ++g) {
+    const auto gi = static_cast<std::size_t>(g);
+    k.f[gi] = (static_cast<std::uint32_t>(n.gpu_free[gi]) + 1) << 16 |
+              static_cast<std::uint32_t>(n.mig[gi]) << 8 | n.clients[gi];
   }
+  std::sort(k.f.begin(), k.f.begin() + n.gpus);
+  k.a = static_cast<std::uint64_t>(n.cpu_free) << 8 | static_cast<std::uint64_t>(n.model + 1);
   return k;
+}
+
+// The same GPU state (free amount, MIG slices, MPS clients).
+bool same_gpu(const NodeState& a, int ga, const NodeState& b, int gb) {
+  const auto i = static_cast<std::size_t>(ga);
+  const auto j = static_cast<std::size_t>(gb);
+  return a.gpu_free[i] == b.gpu_free[j] && a.mig[i] == b.mig[j] && a.clients[i] == b.clients[j];
 }
 
 // A node's state and capacity as a group key: nodes with equal keys are interchangeable for
@@ -609,9 +789,8 @@ class GroupedPolicy : public Policy {
     Placement out;
     out.node = i;
     if (p.ngpu == 1) {
-      const int want = rep.gpu_free[static_cast<std::size_t>(p.gpu[0])];
       for (int g = 0; g < n.gpus; ++g) {
-        if (n.gpu_free[static_cast<std::size_t>(g)] == want) {
+        if (same_gpu(n, g, rep, p.gpu[0])) {
           out.ngpu = 1;
           out.gpu[0] = g;
           break;
@@ -619,7 +798,7 @@ class GroupedPolicy : public Policy {
       }
       return out;
     }
-    return whole_gpus(n, i, d);
+    return whole_gpus(c, n, i, d);
   }
   // The tied placements of `e` carried over to node `i`: the lowest GPU index whose free
   // amount is one of the tied GPUs' (the artifact picks the first best GPU by index).
@@ -627,14 +806,13 @@ class GroupedPolicy : public Policy {
                                   const Demand& d) {
     const auto& n = c.nodes[static_cast<std::size_t>(i)];
     if (d.num_gpu != 1) {
-      return whole_gpus(n, i, d);
+      return whole_gpus(c, n, i, d);
     }
     Placement out;
     out.node = i;
     for (int g = 0; g < n.gpus && out.ngpu == 0; ++g) {
       for (int t = 0; t < e.n_tied; ++t) {
-        if (n.gpu_free[static_cast<std::size_t>(g)] ==
-            rep.gpu_free[e.gpu[static_cast<std::size_t>(t)]]) {
+        if (same_gpu(n, g, rep, e.gpu[static_cast<std::size_t>(t)])) {
           out.ngpu = 1;
           out.gpu[0] = g;
           break;
@@ -645,11 +823,11 @@ class GroupedPolicy : public Policy {
   }
   // Several (or no) GPUs: the first ones with enough free (whole GPUs: the first idle ones, as
   // the artifact's AllocateExclusiveGpuId, pkg/type/resource.go:348).
-  static Placement whole_gpus(const NodeState& n, int i, const Demand& d) {
+  static Placement whole_gpus(const Cluster& c, const NodeState& n, int i, const Demand& d) {
     Placement out;
     out.node = i;
     for (int g = 0; g < n.gpus && out.ngpu < d.num_gpu; ++g) {
-      if (n.gpu_free[static_cast<std::size_t>(g)] >= d.milli) {
+      if (c.gpu_ok(n, g, d)) {
         out.gpu[static_cast<std::size_t>(out.ngpu++)] = g;
       }
     }
@@ -1016,7 +1194,7 @@ class ArtifactRandom final : public Policy {
     if (d.num_gpu == 1 && d.milli < k_milli) {
       int count = 0;
       for (int g = 0; g < n.gpus; ++g) {
-        if (n.gpu_free[static_cast<std::size_t>(g)] >= d.milli && draw(++count) == 0) {
+        if (c.gpu_ok(n, g, d) && draw(++count) == 0) {
           p.ngpu = 1;
           p.gpu[0] = g;
         }
@@ -1024,7 +1202,7 @@ class ArtifactRandom final : public Policy {
       return p;
     }
     for (int g = 0; g < n.gpus && p.ngpu < d.num_gpu; ++g) {
-      if (n.gpu_free[static_cast<std::size_t>(g)] >= d.milli) {
+      if (c.gpu_ok(n, g, d)) {
         p.gpu[static_cast<std::size_t>(p.ngpu++)] = g;
       }
     }

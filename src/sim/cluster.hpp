@@ -36,6 +36,20 @@ struct SimSwitches {
   bool bin_metric = true;         // "allocated at X%" = mean over the events of the X% bin
 };
 SimSwitches switches_for(Semantics s);
+
+// How GPU shares are served (`colo sim --mechanism`, docs/sim.md "What-if"): `fractional` is
+// the trace's own model (a share is gpu_milli of one GPU); `mig` rounds a share up to the
+// smallest MIG profile of the GPU model with at least its compute and memory fraction, placed
+// by the profile's legal memory-slice starts (src/gpu/mig); `mps` caps the clients per GPU;
+// `timeslice` lets shares time-share a GPU as long as their memory (gpu_milli) fits.
+enum class Mechanism { fractional, mig, mps, timeslice };
+Result<Mechanism> mechanism_from(const std::string& name);
+std::string mechanism_name(Mechanism m);
+struct MechanismOptions {
+  Mechanism kind = Mechanism::fractional;
+  std::string mig_model;  // mig: treat every GPU as this model ("" = the trace's models)
+  int mps_clients = 48;   // mps: clients per GPU (NVIDIA's limit since Volta)
+};
 Result<Semantics> semantics_from(const std::string& name);  // "artifact" | "exact"
 std::string semantics_name(Semantics s);
 
@@ -47,6 +61,8 @@ struct NodeState {
   int model = -1;                          // index into Cluster::models, -1 = no GPU
   // GPU pods on the node by kind (GpuClustering's affinity): bit 0 a share, bit k k whole GPUs.
   std::uint16_t kinds = 0;
+  std::array<std::uint8_t, k_max_gpus> mig{};      // mig: occupied memory slices per GPU
+  std::array<std::uint8_t, k_max_gpus> clients{};  // mps: pods per GPU
   [[nodiscard]] int gpu_free_total() const;
 };
 
@@ -57,6 +73,7 @@ struct Demand {
   int num_gpu = 0;
   int milli = 0;                 // per GPU
   std::uint32_t model_mask = 0;  // allowed models (bit i = Cluster::models[i]); 0 = any
+  int mig_profile = -1;          // mig: index into Cluster::mig_table; -1 = not a MIG slice
   [[nodiscard]] int gpu_total() const { return num_gpu * milli; }
   // The GpuClustering affinity bit of this demand (0 for CPU-only pods).
   [[nodiscard]] std::uint16_t kind_bit() const;
@@ -67,6 +84,7 @@ struct Placement {
   int node = -1;
   int ngpu = 0;
   std::array<int, k_max_gpus> gpu{};
+  int mig_start = -1;  // mig: the instance's first memory slice (set by Cluster::apply)
 };
 
 // One type of the target workload M (FGD): a demand and its share of the GPU pods.
@@ -89,10 +107,31 @@ class Cluster {
   // Every distinct way to place `d` on a node in state `n`, appended to `out` (GPUs of equal
   // free amount are one choice; the placements' node is left -1 for the caller to set).
   void choices(const NodeState& n, const Demand& d, std::vector<Placement>& out) const;
-  void apply(const Placement& pl, const Demand& d, int sign);  // +1 allocate, -1 release
+  // +1 allocates (returns the MIG instance's start for a MIG slice, else -1), -1 releases.
+  int apply(const Placement& pl, const Demand& d, int sign);
   [[nodiscard]] std::int64_t gpu_allocated() const { return m_gpu_alloc; }
+  // Serve shares by `m`: errors for an unknown --mig-model or a fleet mixing models with and
+  // without MIG tables; a fleet without any MIG table serves each share with a whole GPU, and
+  // mechanism_note() says so.
+  Result<void> set_mechanism(const MechanismOptions& m);
+  [[nodiscard]] const MechanismOptions& mechanism() const { return m_mech; }
+  [[nodiscard]] const std::string& mechanism_note() const { return m_mech_note; }
+  // Whether GPU g of n can take (one GPU's part of) `d`: free amount, MIG start, MPS clients.
+  [[nodiscard]] bool gpu_ok(const NodeState& n, int g, const Demand& d) const;
+  // Mean over placed GPU pods of the pods in their fault domain (MPS: every pod on the GPU;
+  // MIG and time-slicing: the pod alone); 0 with fractional shares (no mechanism chosen).
+  [[nodiscard]] double blast_radius() const;
+  struct MigProfileSlots {
+    std::string name;
+    int sm_slices = 0;
+    int mem_slices = 0;
+    std::vector<int> starts;
+  };
+  std::vector<MigProfileSlots> mig_table;  // mig: the fleet's profiles ("" when none)
 
  private:
+  MechanismOptions m_mech;
+  std::string m_mech_note;
   std::int64_t m_gpu_alloc = 0;
   std::vector<std::array<std::uint16_t, k_max_gpus + 1>> m_kind_count;  // per node, per kind
 };

@@ -189,6 +189,9 @@ Result<InflateResult> inflate_with(const std::vector<TraceNode>& nodes,
   if (c.gpu_capacity == 0) {
     return fail(ErrorCode::invalid_argument, "the node trace has no GPU");
   }
+  if (auto m = c.set_mechanism(opt.mech); !m) {
+    return fail(m.error());
+  }
   const auto target = typical_pods(c, pods, sw);
   GoRand go(static_cast<std::int64_t>(opt.seed));
   std::vector<std::size_t> order;
@@ -216,6 +219,8 @@ Result<InflateResult> inflate_with(const std::vector<TraceNode>& nodes,
   InflateResult r;
   r.policy = policy_name;
   r.semantics = semantics_label(sw);
+  r.mechanism = mechanism_name(opt.mech.kind);
+  r.mechanism_note = c.mechanism_note();
   r.seed = opt.seed;
   r.load = opt.load;
   const double goal = opt.load * static_cast<double>(c.gpu_capacity);
@@ -261,6 +266,7 @@ Result<InflateResult> inflate_with(const std::vector<TraceNode>& nodes,
   }
   r.final_pct = pct(static_cast<double>(c.gpu_allocated()), c);
   r.allocated_pct = r.final_pct;
+  r.blast_radius = c.blast_radius();
   if (sw.bin_metric) {
     const int last = static_cast<int>(std::lround(opt.load * 100));
     for (int b = 1; b <= last; ++b) {
@@ -352,7 +358,7 @@ std::vector<int> artifact_node_rank(const std::vector<TraceNode>& nodes, GoRand&
 
 Result<double> calibrate_colo(const std::vector<TraceNode>& nodes,
                               const std::vector<TracePod>& pods, std::uint64_t seed,
-                              const SimSwitches& sw) {
+                              const SimSwitches& sw, const MechanismOptions& mech) {
   // Candidates, first = FGD's own (kept on ties): exact model the GPU weight w, artifact
   // formulas the look-ahead weight a.
   const std::vector<double> candidates = sw.artifact_formulas ? std::vector<double>{0.0, 0.25, 0.5}
@@ -364,6 +370,7 @@ Result<double> calibrate_colo(const std::vector<TraceNode>& nodes,
     for (std::uint64_t k = 1; k <= 2; ++k) {
       InflateOptions o;
       o.sw = sw;
+      o.mech = mech;
       o.seed = 1'000'003ULL * (seed + 1) + k;
       auto r = inflate_with(nodes, pods, "colo", o, w);
       if (!r) {
@@ -396,7 +403,7 @@ Result<InflateResult> inflate(const std::vector<TraceNode>& nodes,
     return inflate_with(nodes, pods, policy_name, opt, 0);
   }
   const auto t0 = std::chrono::steady_clock::now();
-  auto w = calibrate_colo(nodes, pods, opt.seed, opt.sw);
+  auto w = calibrate_colo(nodes, pods, opt.seed, opt.sw, opt.mech);
   if (!w) {
     return fail(w.error());
   }

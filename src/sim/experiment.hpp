@@ -42,11 +42,15 @@ struct InflateOptions {
   double load = 1.3;
   std::uint64_t seed = 1;
   SimSwitches sw = switches_for(Semantics::artifact);
+  MechanismOptions mech;  // how shares are served (what-if)
 };
 
 struct InflateResult {
   std::string policy;
   std::string semantics;  // "artifact", "exact" or "custom" (switches changed one by one)
+  std::string mechanism = "fractional";
+  std::string mechanism_note;  // e.g. which GPU models have no MIG table
+  double blast_radius = 0;     // Cluster::blast_radius() at the end
   std::uint64_t seed = 0;
   double load = 0;
   std::vector<CurvePoint> curve;
@@ -67,7 +71,8 @@ struct InflateResult {
 // of its target distribution in {0, 0.5, -0.5}. docs/sim.md.
 Result<double> calibrate_colo(const std::vector<TraceNode>& nodes,
                               const std::vector<TracePod>& pods, std::uint64_t seed,
-                              const SimSwitches& sw = switches_for(Semantics::exact));
+                              const SimSwitches& sw = switches_for(Semantics::exact),
+                              const MechanismOptions& mech = {});
 
 // Pods are submitted (see the top of this file) until the GPU requested reaches `load` x
 // capacity; nothing leaves. The curve has a point per 1% of capacity requested. Errors at once

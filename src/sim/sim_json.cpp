@@ -23,6 +23,9 @@ void to_json(json& j, const SimRun& r) {
               {"seed", x.seed},
               {"allocated_pct", x.allocated_pct},
               {"final_pct", x.final_pct},
+              {"mechanism", x.mechanism},
+              {"mechanism_note", x.mechanism_note},
+              {"blast_radius", x.blast_radius},
               {"submitted", x.submitted},
               {"unscheduled", x.unscheduled},
               {"seconds", x.seconds},
@@ -80,6 +83,9 @@ void from_json(const json& j, SimRun& r) {
     x.load = c.load;
     x.allocated_pct = j.at("allocated_pct").get<double>();
     x.final_pct = j.value("final_pct", x.allocated_pct);
+    x.mechanism = j.value("mechanism", std::string("fractional"));
+    x.mechanism_note = j.value("mechanism_note", std::string());
+    x.blast_radius = j.value("blast_radius", 0.0);
     x.submitted = j.at("submitted").get<std::map<std::string, int>>();
     x.unscheduled = j.at("unscheduled").get<std::map<std::string, int>>();
     x.seconds = j.value("seconds", 0.0);

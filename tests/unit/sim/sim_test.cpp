@@ -440,5 +440,64 @@ TEST(Batch, RunsEveryPolicyAndSeedInOrderAndRoundTripsThroughJson) {
   EXPECT_FALSE(run_batch(mixed_nodes(), mixed_pods(30, 4), spec, ctx, 2));
 }
 
+TracePod share_pod(int milli) {
+  TracePod p;
+  p.name = "s";
+  p.cpu_milli = 1000;
+  p.memory_mib = 10;
+  p.num_gpu = 1;
+  p.gpu_milli = milli;
+  return p;
+}
+
+// Places `milli` shares one by one with best fit; how many fit.
+int place_all(Cluster& c, const std::vector<int>& shares) {
+  auto pol = make_policy("bestfit", {});
+  std::mt19937_64 rng(1);
+  int placed = 0;
+  for (const int m : shares) {
+    const auto d = c.demand_of(share_pod(m));
+    auto pl = (*pol)->place(c, d, rng);
+    if (pl.node < 0) {
+      continue;
+    }
+    pl.mig_start = c.apply(pl, d, +1);
+    (*pol)->changed(c, pl.node);
+    ++placed;
+  }
+  return placed;
+}
+
+// MIG what-if with the H100 tables (src/gpu/mig): a 0.47 share needs 4g.40gb (4 of 7 SM
+// slices), so a second one no longer fits; two 0.32 shares take the two 3g.40gb slots (memory
+// slices 0-3 and 4-7) and leave no memory slice for a 1g.10gb.
+TEST(Mechanisms, MigRoundsSharesUpToProfilesAndHonoursPlacement) {
+  Cluster c({{"a", 64000, 262144, 1, "X"}});
+  ASSERT_TRUE(c.set_mechanism({Mechanism::mig, "NVIDIA H100 80GB HBM3", 48}));
+  EXPECT_EQ(c.demand_of(share_pod(470)).milli, 4 * 1000 / 7);
+  EXPECT_EQ(place_all(c, {470, 470}), 1);
+  Cluster d({{"a", 64000, 262144, 1, "X"}});
+  ASSERT_TRUE(d.set_mechanism({Mechanism::mig, "NVIDIA H100 80GB HBM3", 48}));
+  EXPECT_EQ(place_all(d, {320, 320, 110}), 2);
+  EXPECT_EQ(d.nodes[0].mig[0], 0xFF);
+  EXPECT_DOUBLE_EQ(d.blast_radius(), 1.0);
+  // GPUs without a MIG table: a share takes a whole GPU, and the note says why.
+  Cluster t({{"a", 64000, 262144, 2, "T4"}});
+  ASSERT_TRUE(t.set_mechanism({Mechanism::mig, "", 48}));
+  EXPECT_NE(t.mechanism_note().find("no MIG profile table for T4"), std::string::npos);
+  EXPECT_EQ(t.demand_of(share_pod(100)).milli, 1000);
+  EXPECT_FALSE(t.set_mechanism({Mechanism::mig, "NVIDIA Z9", 48}));
+}
+
+TEST(Mechanisms, MpsCapsClientsAndReportsTheBlastRadius) {
+  Cluster c({{"a", 64000, 262144, 1, "X"}});
+  ASSERT_TRUE(c.set_mechanism({Mechanism::mps, "", 2}));
+  EXPECT_EQ(place_all(c, {100, 100, 100}), 2);
+  EXPECT_DOUBLE_EQ(c.blast_radius(), 2.0);
+  Cluster f({{"a", 64000, 262144, 1, "X"}});
+  EXPECT_EQ(place_all(f, {100, 100, 100}), 3);
+  EXPECT_DOUBLE_EQ(f.blast_radius(), 0.0);  // fractional: no mechanism, no fault domain
+}
+
 }  // namespace
 }  // namespace colo::csim
