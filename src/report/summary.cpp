@@ -332,8 +332,9 @@ std::vector<std::string> recommendations(const Summary& s, double max_slowdown_x
                       group, max_slowdown_x, (1 - 1 / max_slowdown_x) * 100));
       continue;
     }
-    std::stable_sort(list.begin(), list.end(), [](const GroupRow* a, const GroupRow* b) {
-      return *a->speedup > *b->speedup;
+    // Highest speed-up first; ties in table order (the pointers point into s.groups).
+    std::sort(list.begin(), list.end(), [](const GroupRow* a, const GroupRow* b) {
+      return *a->speedup != *b->speedup ? *a->speedup > *b->speedup : a < b;
     });
     const auto* b = list[0];
     const auto head = fmt::format(
