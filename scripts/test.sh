@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command (README): installs the Debian packages it needs, checks formatting, then
 # builds and runs every test twice: gcc with -Werror, and clang-19 with ASan+UBSan; then the
-# libFuzzer targets for a bounded time (scripts/fuzz.sh); then clang-tidy (scripts/tidy.sh).
+# libFuzzer targets for a bounded time (scripts/fuzz.sh); the threaded modules' tests under
+# clang-19 TSan; then clang-tidy (scripts/tidy.sh).
 # GPU tests (ctest label `gpu`) report "skipped" on machines without an NVIDIA GPU.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,5 +23,12 @@ echo "=== fuzz"
 cmake --preset fuzz >/dev/null
 cmake --build --preset fuzz -j "$jobs"
 ./scripts/fuzz.sh build/fuzz "${COLO_FUZZ_SECONDS:-60}"
+# ThreadSanitizer over the threaded modules only (monitor's sampler thread, the supervisor,
+# the engine's run loop with its sampler): their three test binaries, not the whole tree.
+echo "=== build + test: tsan (monitor, launch, engine)"
+cmake --preset tsan >/dev/null
+cmake --build --preset tsan -j "$jobs" --target unit_monitor unit_launch unit_engine
+TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
+  ctest --preset tsan -j "$jobs" --timeout 300 -L unit -R '^(ProcStats|Sampler|SupervisorTest|ProgressProtocol|ExitClassify|EngineTest)\.'
 ./scripts/tidy.sh build/asan
-echo "all tests passed (gcc -Werror, clang-19 ASan+UBSan, fuzzers, clang-tidy)"
+echo "all tests passed (gcc -Werror, clang-19 ASan+UBSan, fuzzers, clang-19 TSan of the threaded modules, clang-tidy)"

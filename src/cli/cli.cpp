@@ -67,6 +67,13 @@ int cmd_run(const std::string& spec_path, const EngineOptions& opts, std::ostrea
         spec_path, opts.results_dir == "colo-results" ? "" : " --results " + opts.results_dir);
     return 130;
   }
+  if (r->internal_errors > 0) {
+    err << fmt::format(
+        "colo: {} run(s) failed inside colo (the reason is stored with each run); the "
+        "experiment stays resumable: colo run --resume {}\n",
+        r->internal_errors, spec_path);
+    return 1;
+  }
   return r->failed_workloads > 0 ? k_exit_workloads_failed : 0;
 }
 
@@ -157,8 +164,12 @@ int cmd_show(const std::string& results, const std::string& id, std::ostream& ou
   out << render_text(summarize(*e, *data));
   out << "\nRuns\n";
   for (const auto& rd : *data) {
-    out << fmt::format("  {:>3} {:<12} {:.1f} s  {}\n", rd.run.seq + 1, to_string(rd.run.status),
-                       rd.run.wall_s, rd.run.key);
+    out << fmt::format("  {:>3} {:<12} {:.1f} s  {}{}\n", rd.run.seq + 1, to_string(rd.run.status),
+                       rd.run.wall_s, rd.run.key,
+                       rd.run.degraded.empty() ? "" : "  DEGRADED: " + rd.run.degraded);
+    if (!rd.run.error.empty()) {
+      out << fmt::format("        error: {}\n", rd.run.error);
+    }
     for (const auto& w : rd.workloads) {
       out << fmt::format("        {}#{} {} {}  {}\n", w.name, w.copy, to_string(w.exit_class),
                          w.throughput ? fixed4(*w.throughput) + " samples/s"

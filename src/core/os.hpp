@@ -2,14 +2,25 @@
 // Small POSIX facts shared by every module. Thread-safe; no privileges needed.
 #include <sys/types.h>
 
+#include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace colo {
 
-// True when a process with id `pid` (> 0) exists, also one of another user (EPERM).
+// True when a process with id `pid` (> 0) exists and is not a zombie (one that has exited but
+// was not yet reaped is not alive), also one of another user (EPERM).
 bool pid_alive(pid_t pid);
+
+// When process `pid` started: clock ticks since boot (/proc/<pid>/stat field 22); none when it
+// is gone or /proc cannot be read. With the pid it names one process, even after pid reuse.
+std::optional<std::uint64_t> process_start_time(pid_t pid);
+
+// pid_alive(pid), and the process is the one that started at `start_time` (not a later process
+// given the same pid). start_time 0 means unknown: pid_alive only.
+bool process_alive(pid_t pid, std::uint64_t start_time);
 
 // True when process group `pgid` (> 0) still has a member.
 bool group_alive(pid_t pgid);

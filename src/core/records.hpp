@@ -45,7 +45,8 @@ struct ExperimentRecord {
   std::string status;     // "running", "done", "interrupted", "failed"
   double created_at = 0;  // Unix seconds
   double finished_at = 0;
-  double wall_s = 0;  // time spent running, summed over sessions
+  double wall_s = 0;                       // time spent running, summed over sessions
+  std::optional<std::int64_t> order_seed;  // seed of a random run order (`order: random`)
 };
 
 struct RunRecord {
@@ -64,6 +65,9 @@ struct RunRecord {
   double finished_at = 0;
   double wall_s = 0;
   std::string error;
+  // Why the run's telemetry is incomplete ("" = it is not): errors of the sampler, e.g. a GPU
+  // lost mid-run. A degraded run is done (its workloads' own measurements stand) but flagged.
+  std::string degraded;
 };
 
 struct WorkloadRecord {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <map>
+#include <random>
 
 namespace colo {
 
@@ -50,8 +51,9 @@ nlohmann::json RunPlan::settings_json(const ExperimentSpec& spec) const {
   j["gpus"] = spec.gpus;
   auto& cl = j["clients"] = nlohmann::json::array();
   for (const auto& c : clients) {
-    nlohmann::json cj{{"workload", c.workload}, {"copy", c.copy}, {"argv", c.argv},
-                      {"env", c.env},           {"cwd", c.cwd},   {"progress", c.progress}};
+    nlohmann::json cj{{"workload", c.workload}, {"copy", c.copy},
+                      {"argv", c.argv},         {"env", c.env},
+                      {"cwd", c.cwd},           {"progress", to_string(c.progress)}};
     if (c.thread_percent) {
       cj["thread_percent"] = *c.thread_percent;
     }
@@ -173,7 +175,7 @@ Result<std::vector<RunPlan>> expand_runs(const ExperimentSpec& spec) {
     for (const auto& [k, v] : point) {
       plabel += (plabel.empty() ? "" : ",") + k + "=" + v;
     }
-    for (int rep = 0; rep < spec.repeat; ++rep) {
+    for (int rep = 0; rep < std::max(spec.repeat, spec.repeat_max); ++rep) {
       auto key_of = [&](const std::string& mode, const std::string& group) {
         return fmt::format("r{}|{}|{}|{}", rep, plabel, mode, group);
       };
@@ -248,6 +250,23 @@ Result<std::vector<RunPlan>> expand_runs(const ExperimentSpec& spec) {
         fmt::format("{}: the spec plans no runs (add copies, groups or modes)", spec.source_path));
   }
   return runs;
+}
+
+void shuffle_runs(std::vector<RunPlan>& runs, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::size_t begin = 0;
+  while (begin < runs.size()) {
+    std::size_t end = begin + 1;
+    while (end < runs.size() && runs[end].repetition == runs[begin].repetition &&
+           runs[end].sweep_point == runs[begin].sweep_point) {
+      ++end;
+    }
+    for (std::size_t i = end - 1; i > begin; --i) {
+      const std::size_t j = begin + static_cast<std::size_t>(rng() % (i - begin + 1));
+      std::swap(runs[i], runs[j]);
+    }
+    begin = end;
+  }
 }
 
 }  // namespace colo

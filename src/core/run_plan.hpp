@@ -21,7 +21,7 @@ struct ClientPlan {
   std::vector<std::string> argv;
   std::map<std::string, std::string> env;
   std::string cwd;  // absolute
-  bool progress = true;
+  ProgressMode progress = ProgressMode::automatic;
   std::optional<int> thread_percent;
   std::optional<std::uint64_t> mem_limit;
   std::optional<int> sms;
@@ -44,7 +44,14 @@ struct RunPlan {
   [[nodiscard]] nlohmann::json settings_json(const ExperimentSpec& spec) const;
 };
 
+// Plans max(repeat, repeat_max) repetitions: with adaptive repetitions the engine stores the
+// first `repeat` and adds the others one repetition at a time while the CI target is not met.
 Result<std::vector<RunPlan>> expand_runs(const ExperimentSpec& spec);
+
+// Shuffles the runs of each (sweep point, repetition) block in place, keeping the blocks in
+// order (so repetitions stay interleaved and pair). Deterministic for a seed on every platform
+// (mt19937_64 and Fisher-Yates, not std::shuffle).
+void shuffle_runs(std::vector<RunPlan>& runs, std::uint64_t seed);
 
 // Replaces {param} by its value for each param of the sweep point.
 std::string substitute(const std::string& text,

@@ -14,6 +14,7 @@
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <limits>
 #include <optional>
 #include <regex>
 #include <set>
@@ -24,6 +25,18 @@
 #include "core/utf8.hpp"
 
 namespace colo {
+
+const char* to_string(ProgressMode mode) {
+  switch (mode) {
+    case ProgressMode::automatic:
+      return "auto";
+    case ProgressMode::protocol:
+      return "true";
+    case ProgressMode::wall_time:
+      return "false";
+  }
+  return "auto";
+}
 
 const char* to_string(ModeKind kind) {
   switch (kind) {
@@ -764,11 +777,20 @@ Result<WorkloadSpec> parse_workload(const Ctx& ctx, const YAML::Node& n, const s
     w.copies = *c;
   }
   if (n["progress"]) {
-    auto p = ctx.boolean(n["progress"], wf + ".progress");
+    auto p = ctx.scalar(n["progress"], wf + ".progress");
     if (!p) {
       return fail(p.error());
     }
-    w.progress = *p;
+    if (*p == "auto") {
+      w.progress = ProgressMode::automatic;
+    } else if (*p == "true") {
+      w.progress = ProgressMode::protocol;
+    } else if (*p == "false") {
+      w.progress = ProgressMode::wall_time;
+    } else {
+      return fail(ctx.error(n["progress"], wf + ".progress",
+                            fmt::format("'{}': expected auto, true or false", *p)));
+    }
   }
   return w;
 }
@@ -801,14 +823,94 @@ Status parse_limits(const Ctx& ctx, const YAML::Node& n, Limits& limits) {
   return {};
 }
 
+// `repeat: N` (fixed) or `repeat: {min: N, max: M, ci: 5%}` (adaptive, docs/spec.md).
+Status parse_repeat(const Ctx& ctx, const YAML::Node& n, ExperimentSpec& spec) {
+  if (!n.IsMap()) {
+    auto r = ctx.integer(n, "repeat", 1, 1000);
+    if (!r) {
+      return fail(r.error());
+    }
+    spec.repeat = spec.repeat_max = static_cast<int>(*r);
+    return {};
+  }
+  COLO_TRY(ctx.check_keys(n, "repeat", {"min", "max", "ci"}));
+  for (const char* key : {"min", "max", "ci"}) {
+    if (!n[key]) {
+      return fail(ctx.error(n, "repeat",
+                            fmt::format("adaptive repetitions need '{}' (e.g. "
+                                        "repeat: {{min: 3, max: 10, ci: 5%}})",
+                                        key)));
+    }
+  }
+  auto lo = ctx.integer(n["min"], "repeat.min", 2, 1000);
+  if (!lo) {
+    return fail(lo.error());
+  }
+  auto hi = ctx.integer(n["max"], "repeat.max", *lo, 1000);
+  if (!hi) {
+    return fail(hi.error());
+  }
+  auto ci = ctx.scalar(n["ci"], "repeat.ci");
+  if (!ci) {
+    return fail(ci.error());
+  }
+  std::string text = *ci;
+  double pct = 0;
+  try {
+    std::size_t used = 0;
+    const bool has_pct = !text.empty() && text.back() == '%';
+    pct = std::stod(has_pct ? text.substr(0, text.size() - 1) : text, &used);
+    if (!has_pct || used != text.size() - 1) {
+      throw std::invalid_argument("format");
+    }
+  } catch (const std::exception&) {
+    return fail(ctx.error(n["ci"], "repeat.ci",
+                          fmt::format("'{}': expected a percentage such as 5%", text)));
+  }
+  if (!(pct > 0 && pct <= 100)) {
+    return fail(ctx.error(n["ci"], "repeat.ci", fmt::format("{}% is out of range (0, 100]", pct)));
+  }
+  spec.repeat = static_cast<int>(*lo);
+  spec.repeat_max = static_cast<int>(*hi);
+  spec.repeat_ci = pct / 100.0;
+  return {};
+}
+
+// `order: sequential | random` and `seed: N` (docs/spec.md).
+Status parse_order(const Ctx& ctx, const YAML::Node& root, ExperimentSpec& spec) {
+  if (root["order"]) {
+    auto o = ctx.scalar(root["order"], "order");
+    if (!o) {
+      return fail(o.error());
+    }
+    if (*o != "sequential" && *o != "random") {
+      return fail(
+          ctx.error(root["order"], "order", fmt::format("'{}': use sequential or random", *o)));
+    }
+    spec.order_random = *o == "random";
+  }
+  if (root["seed"]) {
+    if (!spec.order_random) {
+      return fail(ctx.error(root["seed"], "seed", "a seed needs order: random"));
+    }
+    auto s = ctx.integer(root["seed"], "seed", 0, std::numeric_limits<std::int64_t>::max());
+    if (!s) {
+      return fail(s.error());
+    }
+    spec.order_seed = static_cast<std::uint64_t>(*s);
+  }
+  return {};
+}
+
 Status parse_top(const Ctx& ctx, const YAML::Node& root, ExperimentSpec& spec) {
   if (!root.IsMap()) {
     return fail(ctx.error(root, "(top level)", "expected a mapping with name, workloads, ..."));
   }
-  COLO_TRY(ctx.check_keys(
-      root, "",
-      {"name", "gpu", "gpus", "repeat", "stop", "warmup", "grace", "init_timeout", "sample_period",
-       "modes", "workloads", "groups", "sweep", "solo_baseline", "warmup_run", "limits"}));
+  COLO_TRY(
+      ctx.check_keys(root, "",
+                     {"name", "gpu", "gpus", "repeat", "stop", "warmup", "grace", "init_timeout",
+                      "sample_period", "modes", "workloads", "groups", "sweep", "solo_baseline",
+                      "warmup_run", "limits", "order", "seed", "hello_timeout"}));
   if (!root["name"]) {
     return fail(ctx.error_at(1, "name", "missing experiment name"));
   }
@@ -838,12 +940,9 @@ Status parse_top(const Ctx& ctx, const YAML::Node& root, ExperimentSpec& spec) {
     spec.gpus = *g;
   }
   if (root["repeat"]) {
-    auto r = ctx.integer(root["repeat"], "repeat", 1, 1000);
-    if (!r) {
-      return fail(r.error());
-    }
-    spec.repeat = static_cast<int>(*r);
+    COLO_TRY(parse_repeat(ctx, root["repeat"], spec));
   }
+  COLO_TRY(parse_order(ctx, root, spec));
   if (root["solo_baseline"]) {
     auto b = ctx.boolean(root["solo_baseline"], "solo_baseline");
     if (!b) {
@@ -853,6 +952,7 @@ Status parse_top(const Ctx& ctx, const YAML::Node& root, ExperimentSpec& spec) {
   }
   for (auto [key, target] : {std::pair<const char*, Seconds*>{"grace", &spec.grace},
                              {"init_timeout", &spec.init_timeout},
+                             {"hello_timeout", &spec.hello_timeout},
                              {"sample_period", &spec.sample_period},
                              {"warmup_run", &spec.warmup_run}}) {
     if (root[key]) {

@@ -26,6 +26,16 @@ enum class ModeKind { solo, timeslice, mps, mig, mig_equivalent, green };
 const char* to_string(ModeKind kind);
 Result<ModeKind> parse_mode_kind(std::string_view name);
 
+// How colo learns a workload's progress (docs/progress-protocol.md).
+enum class ProgressMode {
+  automatic,  // `auto` (default): the protocol if the workload says anything on COLO_PROGRESS
+              // within hello_timeout of its launch, else measured by wall time
+  protocol,   // `true`: waits for {"event":"ready"} at the barrier; throughput from steps
+  wall_time,  // `false`: no barrier wait; measured by wall time from the barrier
+};
+// "auto", "true", "false": as written in a spec.
+const char* to_string(ProgressMode mode);
+
 // A per-client parameter: one value for every client, or one per workload name.
 template <typename T>
 struct PerClient {
@@ -83,8 +93,8 @@ struct WorkloadSpec {
   std::map<std::string, std::string> env;
   std::string cwd;          // relative to the spec file's directory
   std::vector<int> copies;  // homogeneous groups of N copies
-  bool progress = true;     // speaks the COLO_PROGRESS protocol
-  int line = 0;             // where it was defined, for messages
+  ProgressMode progress = ProgressMode::automatic;
+  int line = 0;  // where it was defined, for messages
 };
 
 // Per-workload resource bounds that keep one workload from taking the host down (docs/spec.md).
@@ -101,7 +111,17 @@ struct ExperimentSpec {
   std::string source_text;           // the YAML text, stored with every experiment
   std::string gpu_backend = "auto";  // auto | sim | nvml
   std::vector<int> gpus{0};
-  int repeat = 1;
+  int repeat = 1;  // repetitions of every run (adaptive: the minimum)
+  // Adaptive repetitions (`repeat: {min, max, ci}`): after `repeat` repetitions, colo adds one
+  // repetition at a time until every group's aggregate speed-up has a 95% CI half-width within
+  // `repeat_ci` (a fraction of its mean), or `repeat_max` repetitions ran. repeat_ci 0: fixed.
+  int repeat_max = 1;
+  double repeat_ci = 0;
+  // `order: random`: the runs of each repetition in a random order drawn from `order_seed`
+  // (`seed:`; chosen at run time and stored with the experiment when not given).
+  bool order_random = false;
+  std::optional<std::uint64_t> order_seed;
+  Seconds hello_timeout{5};  // progress: auto: silence this long after launch means wall time
   StopRule stop;
   WarmupRule warmup;
   Seconds grace{5};           // SIGTERM -> SIGKILL

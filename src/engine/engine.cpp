@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <map>
+#include <random>
 
 #include "core/private_dir.hpp"
 #include "core/run_plan.hpp"
@@ -275,15 +276,16 @@ struct Context {
   std::ostream& log;
   GpuBackend& backend;
   Store& store;
-  std::string token;
+  Launcher& launcher;
+  std::string python_dir;  // on every workload's PYTHONPATH ("" = none)
   ExperimentId exp_id = 0;
   std::string logs_dir;
 };
 
-// How client `index` of a run is started: its command, its environment plus the mode's.
-ClientLaunch make_launch(const ClientPlan& c, const ModeSession& session, int index,
-                         const std::string& experiment, std::string stdout_path,
-                         std::string stderr_path) {
+// How client `index` of a run is started: its command, its environment plus the mode's, and
+// colo's Python client directory ahead of the workload's own PYTHONPATH.
+ClientLaunch make_launch(const Context& ctx, const ClientPlan& c, const ModeSession& session,
+                         int index, std::string stdout_path, std::string stderr_path) {
   ClientLaunch l;
   l.label = c.label();
   l.progress = c.progress;
@@ -293,7 +295,16 @@ ClientLaunch make_launch(const ClientPlan& c, const ModeSession& session, int in
   for (const auto& [k, v] : session.client_env(c, index)) {
     l.spawn.env[k] = v;
   }
-  l.spawn.env["COLO_EXPERIMENT"] = experiment;
+  if (!ctx.python_dir.empty()) {
+    std::string path = ctx.python_dir;
+    if (auto it = c.env.find("PYTHONPATH"); it != c.env.end()) {
+      path += it->second.empty() ? "" : ":" + it->second;
+    } else if (const char* inherited = std::getenv("PYTHONPATH"); inherited && *inherited) {
+      path += std::string(":") + inherited;
+    }
+    l.spawn.env["PYTHONPATH"] = path;
+  }
+  l.spawn.env["COLO_EXPERIMENT"] = ctx.spec.name;
   l.spawn.stdout_path = std::move(stdout_path);
   l.spawn.stderr_path = std::move(stderr_path);
   return l;
@@ -339,7 +350,7 @@ Result<int> execute_run(Context& ctx, const RunPlan& plan, RunRecord& rec, bool&
     w.id = *id;
     records.push_back(w);
     auto l = with_limits(
-        make_launch(c, **session, static_cast<int>(i), spec.name, w.stdout_path, w.stderr_path),
+        make_launch(ctx, c, **session, static_cast<int>(i), w.stdout_path, w.stderr_path),
         spec.limits);
     l.spawn.env["COLO_RUN_KEY"] = plan.key;
     if (plan.clients[i].sms) {
@@ -354,13 +365,19 @@ Result<int> execute_run(Context& ctx, const RunPlan& plan, RunRecord& rec, bool&
   policy.timeout = spec.stop.timeout;
   policy.grace = spec.grace;
   policy.init_timeout = spec.init_timeout;
+  policy.hello_timeout = spec.hello_timeout;
   Sampler sampler(&ctx.backend, ctx.clock, spec.sample_period, spec.gpus);
   RunObserver obs(ctx.store, sampler, ctx.clock, rec.id, records);
   sampler.start();
   const auto t_start = ctx.clock.now();
-  auto result = supervise(std::move(launches), policy, ctx.clock, obs, ctx.token);
+  auto result = ctx.launcher.launch(std::move(launches), policy, obs);
   sampler.stop();
   obs.flush();
+  // A telemetry error (a GPU lost mid-run) is not a silent gap: the run is marked degraded.
+  if (const auto errors = sampler.errors(); !errors.empty()) {
+    rec.degraded = fmt::format("{}{} telemetry error(s) during the run, first: {}", errors.size(),
+                               errors.size() >= 100 ? "+" : "", errors.front().substr(0, 300));
+  }
   const auto faults = (*session)->faults();
   auto ended = (*session)->end();
   if (!result) {
@@ -382,7 +399,12 @@ Result<int> execute_run(Context& ctx, const RunPlan& plan, RunRecord& rec, bool&
         w.message = "GPU fault (MPS server log): " + f.message.substr(0, 300);
       }
     }
-    measure(spec, obs.window(static_cast<int>(i)), o, plan.clients[i].progress, w);
+    measure(spec, obs.window(static_cast<int>(i)), o, !o.by_wall_time, w);
+    if (o.by_wall_time && plan.clients[i].progress == ProgressMode::automatic) {
+      w.message +=
+          fmt::format(" (measured by wall time: no progress protocol line within hello_timeout {})",
+                      format_duration(spec.hello_timeout));
+    }
     if (w.exit_class != ExitClass::ok) {
       ++failed;
     }
@@ -415,6 +437,9 @@ Result<int> execute_run(Context& ctx, const RunPlan& plan, RunRecord& rec, bool&
   if (result->swept > 0) {
     line += fmt::format(" (killed {} stray process(es))", result->swept);
   }
+  if (!rec.degraded.empty()) {
+    line += fmt::format(" [DEGRADED: {}]", rec.degraded);
+  }
   ctx.log << line << "\n" << std::flush;
   return failed;
 }
@@ -430,18 +455,18 @@ Status warm_up(Context& ctx, const RunPlan& plan) {
     return fail(session.error());
   }
   const auto& c = plan.clients.front();
-  auto l = with_limits(
-      make_launch(c, **session, 0, ctx.spec.name, dir + "/warmup.out", dir + "/warmup.err"),
-      ctx.spec.limits);
+  auto l = with_limits(make_launch(ctx, c, **session, 0, dir + "/warmup.out", dir + "/warmup.err"),
+                       ctx.spec.limits);
   StopPolicy policy;
   policy.duration = ctx.spec.warmup_run;
   policy.grace = ctx.spec.grace;
   policy.init_timeout = ctx.spec.init_timeout;
+  policy.hello_timeout = ctx.spec.hello_timeout;
   SupervisorObserver quiet;
   ctx.log << fmt::format("colo: warm-up run of {} for {} (not recorded)\n", c.label(),
                          format_duration(ctx.spec.warmup_run))
           << std::flush;
-  auto r = supervise({l}, policy, ctx.clock, quiet, ctx.token);
+  auto r = ctx.launcher.launch({l}, policy, quiet);
   (void)(*session)->end();
   if (!r) {
     return fail(r.error());
@@ -455,17 +480,396 @@ std::string host_name() {
   return buf;
 }
 
-}  // namespace
+// The stored records of planned runs, numbered from `first_seq`.
+std::vector<RunRecord> run_records(const ExperimentSpec& spec, const std::vector<RunPlan>& planned,
+                                   int first_seq) {
+  std::vector<RunRecord> recs;
+  int seq = first_seq;
+  for (const auto& r : planned) {
+    RunRecord rr;
+    rr.seq = seq++;
+    rr.key = r.key;
+    rr.repetition = r.repetition;
+    rr.mode = r.mode.label();
+    rr.mode_kind = to_string(r.mode.kind);
+    rr.group = r.group;
+    rr.sweep = r.sweep_label();
+    rr.settings_json = r.settings_json(spec).dump();
+    recs.push_back(rr);
+  }
+  return recs;
+}
 
-Result<EngineResult> run_experiment(const ExperimentSpec& spec, const EngineOptions& opts_in,
-                                    const Clock& clock, std::ostream& log) {
-  EngineOptions opts = opts_in;
+void print_plan(const ExperimentSpec& spec, const std::vector<RunPlan>& planned,
+                const GpuBackend& backend, std::ostream& log) {
+  log << fmt::format("plan: {} runs on {}{}{}\n", planned.size(), backend.name(),
+                     backend.simulated() ? " (simulated)" : "",
+                     spec.repeat_ci > 0 ? fmt::format(" (adaptive: {} to {} repetitions)",
+                                                      spec.repeat, spec.repeat_max)
+                                        : "");
+  for (const auto& r : planned) {
+    log << "  " << r.key << "\n";
+  }
+}
+
+// The planned runs of repetitions [first, last) in plan order, each (sweep point, repetition)
+// block shuffled when the experiment runs in random order (seeded by its stored seed).
+std::vector<RunPlan> runs_of(const std::vector<RunPlan>& planned, const ExperimentRecord& exp,
+                             int first, int last) {
+  std::vector<RunPlan> out;
+  std::copy_if(planned.begin(), planned.end(), std::back_inserter(out),
+               [&](const RunPlan& r) { return r.repetition >= first && r.repetition < last; });
+  if (exp.order_seed) {
+    shuffle_runs(out,
+                 static_cast<std::uint64_t>(*exp.order_seed) + static_cast<std::uint64_t>(first));
+  }
+  return out;
+}
+
+// The experiment to run: a new one (created with its runs in one transaction), or the
+// unfinished one being resumed.
+Result<ExperimentRecord> open_experiment(const ExperimentSpec& spec, const EngineOptions& opts,
+                                         const std::vector<RunPlan>& planned, EngineDeps& deps,
+                                         std::ostream& log) {
+  auto& store = deps.store;
+  const std::string hash = spec_hash(spec.source_text);
+  if (opts.resume) {
+    auto prev = store.latest_unfinished(spec.name);
+    if (!prev) {
+      return fail(prev.error());
+    }
+    if (!*prev) {
+      return fail(ErrorCode::not_found,
+                  fmt::format("nothing to resume: no unfinished experiment named '{}' in '{}'",
+                              spec.name, store.path()));
+    }
+    if ((*prev)->spec_hash != hash) {
+      return fail(ErrorCode::invalid_argument,
+                  fmt::format("cannot resume experiment {} '{}': its spec changed since it "
+                              "started; run without --resume to start a new experiment",
+                              (*prev)->id, spec.name));
+    }
+    auto exp = **prev;
+    log << fmt::format("colo: resuming experiment {} '{}'\n", exp.id, exp.name);
+    auto stored = store.runs(exp.id);
+    if (!stored) {
+      return fail(stored.error());
+    }
+    if (stored->empty() && !planned.empty()) {
+      // Left by a colo older than the one-transaction create, killed in between: nothing ran.
+      log << fmt::format(
+          "colo: experiment {} has no runs stored (created by a colo that died "
+          "before adding them); adding its planned runs\n",
+          exp.id);
+      COLO_TRY(store.add_runs(exp.id, run_records(spec, runs_of(planned, exp, 0, spec.repeat), 0)));
+    }
+    return exp;
+  }
+  auto devices = deps.backend.devices();
+  if (!devices) {
+    return fail(devices.error());
+  }
+  nlohmann::json gj = nlohmann::json::array();
+  for (const auto& d : *devices) {
+    if (std::find(spec.gpus.begin(), spec.gpus.end(), d.index) != spec.gpus.end()) {
+      gj.push_back(to_json(d));
+    }
+  }
+  ExperimentRecord exp;
+  exp.name = spec.name;
+  exp.spec_path = spec.source_path;
+  exp.spec_yaml = spec.source_text;
+  exp.spec_hash = hash;
+  exp.backend = deps.backend.name();
+  exp.simulated = deps.backend.simulated();
+  exp.gpu_json = gj.dump();
+  exp.colo_version = COLO_VERSION;
+  exp.host = host_name();
+  exp.status = "running";
+  exp.created_at = deps.clock.unix_now();
+  if (spec.order_random) {
+    // The seed is stored so that the order can be replayed; kept below 2^63 for SQLite.
+    exp.order_seed = static_cast<std::int64_t>(
+        spec.order_seed.value_or(std::random_device{}() ^
+                                 (static_cast<std::uint64_t>(std::random_device{}()) << 31)) &
+        0x7fffffffffffffffULL);
+    log << fmt::format("colo: runs in random order, seed {}\n", *exp.order_seed);
+  }
+  const auto first = runs_of(planned, exp, 0, spec.repeat);
+  auto id = store.create_experiment(exp, run_records(spec, first, 0));
+  if (!id) {
+    return fail(id.error());
+  }
+  exp.id = *id;
+  log << fmt::format(
+      "colo: experiment {} '{}': {} runs{} on {} -> {}\n", exp.id, exp.name, first.size(),
+      spec.repeat_ci > 0 ? fmt::format(" ({} repetitions, up to {} until every speed-up is "
+                                       "within ±{:g}%)",
+                                       spec.repeat, spec.repeat_max, 100 * spec.repeat_ci)
+                         : "",
+      deps.backend.simulated() ? "the SIMULATED GPU" : deps.backend.name() + " GPU(s)",
+      store.path());
+  return exp;
+}
+
+// Marks a run that colo itself failed (an exception or an error inside the engine): the run is
+// failed with the reason, and --resume runs it again.
+void fail_run(Context& ctx, RunRecord& rec, const std::string& reason) {
+  rec.status = RunStatus::failed;
+  rec.error = reason;
+  rec.finished_at = ctx.clock.unix_now();
+  (void)ctx.store.finish_run(rec);
+  ctx.log << fmt::format("  failed inside colo: {}\n", reason) << std::flush;
+}
+
+// Adaptive repetitions: whether every group's aggregate speed-up is known within the target
+// (95% CI half-width <= target x mean, from at least two repetitions). `why` says which is not.
+bool ci_target_met(const Summary& s, double target, std::string& why) {
+  for (const auto& g : s.groups) {
+    if (!g.speedup) {
+      continue;
+    }
+    const double rel = g.stat.mean > 0 ? g.stat.ci95_half / g.stat.mean : 1e9;
+    if (g.stat.n < 2 || rel > target) {
+      why = fmt::format("{} {}{}: speed-up CI ±{:.1f}% from {} repetition(s)", g.mode, g.group,
+                        g.sweep.empty() ? "" : " [" + g.sweep + "]",
+                        g.stat.n < 2 ? 100.0 : 100.0 * rel, g.stat.n);
+      return false;
+    }
+  }
+  return true;
+}
+
+// The run loop over the stored runs of `exp`; with adaptive repetitions, repetitions are added
+// until the CI target is met or repeat_max is reached.
+Result<EngineResult> execute_experiment(const ExperimentSpec& spec, const EngineOptions& opts,
+                                        const std::vector<RunPlan>& planned,
+                                        const ExperimentRecord& exp, EngineDeps& deps,
+                                        std::ostream& log) {
+  auto& store = deps.store;
+  const auto& clock = deps.clock;
+  EngineResult result;
+  result.id = exp.id;
+  result.runs_planned = static_cast<int>(planned.size());
+  const double prior_wall = exp.wall_s;
+  COLO_TRY(store.update_experiment_status(exp.id, "running", 0, prior_wall));
+  std::map<std::string, const RunPlan*> by_key;
+  for (const auto& r : planned) {
+    by_key[r.key] = &r;
+  }
+  Context ctx{spec,          opts,
+              clock,         log,
+              deps.backend,  store,
+              deps.launcher, colo_paths().python_dir,
+              exp.id,        fmt::format("{}/logs/e{}", opts.results_dir, exp.id)};
+  const auto t0 = clock.now();
+  bool interrupted = false;
+  std::optional<Error> fatal;
+  bool warmed = false;
+  for (;;) {
+    auto stored = store.runs(exp.id);
+    if (!stored) {
+      return fail(stored.error());
+    }
+    const int total = static_cast<int>(stored->size());
+    const bool any_pending = std::any_of(stored->begin(), stored->end(), [](const RunRecord& r) {
+      return r.status != RunStatus::done;
+    });
+    if (spec.warmup_run.count() > 0 && any_pending && !planned.empty() && !warmed) {
+      warmed = true;
+      if (auto st = warm_up(ctx, planned.front()); !st) {
+        fatal = st.error();
+      }
+    }
+    for (auto& rec : *stored) {
+      if (fatal) {
+        break;
+      }
+      if (rec.status == RunStatus::done) {
+        continue;
+      }
+      if (Interrupt::raised()) {
+        interrupted = true;
+        break;
+      }
+      auto it = by_key.find(rec.key);
+      if (it == by_key.end()) {
+        fatal = Error{ErrorCode::internal, "stored run has no plan: " + rec.key, {}};
+        break;
+      }
+      if (rec.status != RunStatus::pending) {
+        COLO_TRY(store.reset_run(rec.id));  // partial data of an interrupted session
+        rec.degraded.clear();
+      }
+      log << fmt::format("[{}/{}] {} {} rep {}{}\n", rec.seq + 1, total, rec.mode, rec.group,
+                         rec.repetition + 1, rec.sweep.empty() ? "" : " [" + rec.sweep + "]")
+          << std::flush;
+      Result<int> failed = 0;
+      // No exception escapes the loop: it fails this run, and the next one goes ahead.
+      try {
+        failed = execute_run(ctx, *it->second, rec, interrupted);
+      } catch (const std::exception& e) {
+        failed = fail(ErrorCode::internal, fmt::format("internal error: {}", e.what()));
+      } catch (...) {
+        failed = fail(ErrorCode::internal, "internal error: unknown exception");
+      }
+      ++result.runs_executed;
+      if (!failed) {
+        fail_run(ctx, rec, failed.error().what());
+        if (failed.error().code != ErrorCode::internal) {
+          fatal = failed.error();  // colo cannot go on (a store or GPU setup error)
+          break;
+        }
+        ++result.internal_errors;
+        continue;
+      }
+      result.failed_workloads += *failed;
+      result.degraded_runs += rec.degraded.empty() ? 0 : 1;
+      if (interrupted) {
+        break;
+      }
+      if (opts.progress_bar) {
+        int done = 0;
+        for (const auto& r : *stored) {
+          done += r.status == RunStatus::done || r.seq <= rec.seq ? 1 : 0;
+        }
+        log << format_progress(done, total, Seconds(to_seconds(clock.now() - t0))) << "\n"
+            << std::flush;
+      }
+    }
+    if (fatal || interrupted || spec.repeat_ci <= 0 || result.internal_errors > 0) {
+      break;
+    }
+    int reps = 0;
+    for (const auto& r : *stored) {
+      reps = std::max(reps, r.repetition + 1);
+    }
+    if (reps >= spec.repeat_max) {
+      break;
+    }
+    auto e = store.experiment(exp.id);
+    auto data = load_run_data(store, exp.id);
+    if (!e || !data) {
+      return fail(!e ? e.error() : data.error());
+    }
+    std::string why;
+    if (ci_target_met(summarize(*e, *data), spec.repeat_ci, why)) {
+      log << fmt::format("colo: every speed-up within ±{:g}% after {} repetitions\n",
+                         100 * spec.repeat_ci, reps);
+      break;
+    }
+    log << fmt::format("colo: {} (target ±{:g}%): adding repetition {} of at most {}\n", why,
+                       100 * spec.repeat_ci, reps + 1, spec.repeat_max);
+    COLO_TRY(
+        store.add_runs(exp.id, run_records(spec, runs_of(planned, exp, reps, reps + 1), total)));
+  }
+  const double wall = prior_wall + to_seconds(clock.now() - t0);
+  const std::string status =
+      fatal || result.internal_errors > 0 ? "failed" : (interrupted ? "interrupted" : "done");
+  (void)store.update_experiment_status(exp.id, status, clock.unix_now(), wall);
+  if (fatal) {
+    return fail(*fatal);
+  }
+  result.interrupted = interrupted;
+  auto e = store.experiment(exp.id);
+  auto data = load_run_data(store, exp.id);
+  if (!e || !data) {
+    return fail(!e ? e.error() : data.error());
+  }
+  result.summary = summarize(*e, *data);
+  return result;
+}
+
+// execute_experiment with a last catch: whatever happens, the experiment is not left `running`.
+Result<EngineResult> execute_guarded(const ExperimentSpec& spec, const EngineOptions& opts,
+                                     const std::vector<RunPlan>& planned, EngineDeps& deps,
+                                     std::ostream& log) {
+  auto exp = open_experiment(spec, opts, planned, deps, log);
+  if (!exp) {
+    return fail(exp.error());
+  }
+  std::string what;
+  try {
+    return execute_experiment(spec, opts, planned, *exp, deps, log);
+  } catch (const std::exception& e) {
+    what = e.what();
+  } catch (...) {
+    what = "unknown exception";
+  }
+  (void)deps.store.update_experiment_status(exp->id, "failed", deps.clock.unix_now(), exp->wall_s);
+  return fail(ErrorCode::internal,
+              fmt::format("internal error in experiment {}: {} (finished runs are kept; "
+                          "continue with --resume)",
+                          exp->id, what));
+}
+
+EngineOptions absolute_paths(EngineOptions opts) {
   // Workloads run in their own directories: every path handed to them is absolute.
   opts.results_dir = fs::absolute(opts.results_dir).lexically_normal().string();
+  return opts;
+}
+
+}  // namespace
+
+ColoPaths colo_paths(const std::string& exe_dir_in) {
+  const fs::path exe = exe_dir_in.empty() ? fs::path(self_dir()) : fs::path(exe_dir_in);
+  std::error_code ec;
+  ColoPaths p;
+  // Build tree: builtins next to colo in <build>/bin; installed: <prefix>/libexec/colo.
+  for (const auto& d : {exe, exe / ".." / "libexec" / "colo"}) {
+    if (fs::exists(d / "colo-cpu-work", ec)) {
+      p.workload_dir = d.lexically_normal().string();
+      break;
+    }
+  }
+  if (p.workload_dir.empty()) {
+    p.workload_dir = exe.string();  // the missing builtin is named when a spec uses it
+  }
+  // <build>/share/colo/python (copied at configure time) or <prefix>/share/colo/python.
+  const auto py = exe / ".." / "share" / "colo" / "python";
+  if (fs::exists(py / "colo_progress.py", ec)) {
+    p.python_dir = fs::absolute(py, ec).lexically_normal().string();
+  }
+  return p;
+}
+
+Result<std::vector<RunPlan>> plan_experiment(const ExperimentSpec& spec, const EngineOptions& opts,
+                                             GpuBackend& backend) {
   auto planned = expand_runs(spec);
   if (!planned) {
     return fail(planned.error());
   }
+  for (const auto& run : *planned) {
+    COLO_TRY(backend.check_mode(run.mode, spec.gpus));
+  }
+  std::string workload_dir = opts.workload_dir;
+  if (workload_dir.empty()) {
+    const char* env = std::getenv("COLO_WORKLOAD_DIR");
+    workload_dir = env && *env ? std::string(env) : colo_paths().workload_dir;
+  }
+  COLO_TRY(resolve_commands(spec, *planned, workload_dir, backend.simulated()));
+  return planned;
+}
+
+Result<EngineResult> run_experiment(const ExperimentSpec& spec, const EngineOptions& opts_in,
+                                    EngineDeps& deps, std::ostream& log) {
+  const EngineOptions opts = absolute_paths(opts_in);
+  auto planned = plan_experiment(spec, opts, deps.backend);
+  if (!planned) {
+    return fail(planned.error());
+  }
+  if (opts.dry_run) {
+    print_plan(spec, *planned, deps.backend, log);
+    EngineResult result;
+    result.runs_planned = static_cast<int>(planned->size());
+    return result;
+  }
+  return execute_guarded(spec, opts, *planned, deps, log);
+}
+
+Result<EngineResult> run_experiment(const ExperimentSpec& spec, const EngineOptions& opts_in,
+                                    const Clock& clock, std::ostream& log) {
+  const EngineOptions opts = absolute_paths(opts_in);
   const std::string which = opts.gpu.empty() ? spec.gpu_backend : opts.gpu;
   auto choice = make_backend(which, clock, opts.sim_topology);
   if (!choice) {
@@ -475,32 +879,24 @@ Result<EngineResult> run_experiment(const ExperimentSpec& spec, const EngineOpti
   if (!choice->notice.empty()) {
     log << "colo: " << choice->notice << "\n";
   }
-  for (const auto& run : *planned) {
-    COLO_TRY(backend.check_mode(run.mode, spec.gpus));
+  auto planned = plan_experiment(spec, opts, backend);
+  if (!planned) {
+    return fail(planned.error());
   }
-  const std::string workload_dir =
-      !opts.workload_dir.empty()
-          ? opts.workload_dir
-          : (std::getenv("COLO_WORKLOAD_DIR") ? std::getenv("COLO_WORKLOAD_DIR") : self_dir());
-  COLO_TRY(resolve_commands(spec, *planned, workload_dir, backend.simulated()));
   auto devices = backend.devices();
   if (!devices) {
     return fail(devices.error());
   }
-  EngineResult result;
-  result.runs_planned = static_cast<int>(planned->size());
-  if (!backend.simulated() && !opts.dry_run) {
+  if (opts.dry_run) {
+    print_plan(spec, *planned, backend, log);
+    EngineResult result;
+    result.runs_planned = static_cast<int>(planned->size());
+    return result;
+  }
+  if (!backend.simulated()) {
     if (int stale = cleanup_stale_mps(); stale > 0) {
       log << fmt::format("colo: quit {} stale MPS daemon(s) left by a colo that died\n", stale);
     }
-  }
-  if (opts.dry_run) {
-    log << fmt::format("plan: {} runs on {}{}\n", planned->size(), backend.name(),
-                       backend.simulated() ? " (simulated)" : "");
-    for (const auto& r : *planned) {
-      log << "  " << r.key << "\n";
-    }
-    return result;
   }
 
   // From here on processes start: the guard kills them all if colo dies.
@@ -528,154 +924,10 @@ Result<EngineResult> run_experiment(const ExperimentSpec& spec, const EngineOpti
   for (const char* suffix : {"", "-wal", "-shm"}) {
     (void)make_private_file(db + suffix);  // 0600; best effort, the directory is what guards
   }
-
-  // Experiment: new, or the unfinished one being resumed.
-  ExperimentRecord exp;
-  const std::string hash = spec_hash(spec.source_text);
-  double prior_wall = 0;
-  if (opts.resume) {
-    auto prev = store->latest_unfinished(spec.name);
-    if (!prev) {
-      return fail(prev.error());
-    }
-    if (!*prev) {
-      return fail(ErrorCode::not_found,
-                  fmt::format("nothing to resume: no unfinished experiment named '{}' in '{}'",
-                              spec.name, db));
-    }
-    if ((*prev)->spec_hash != hash) {
-      return fail(ErrorCode::invalid_argument,
-                  fmt::format("cannot resume experiment {} '{}': its spec changed since it "
-                              "started; run without --resume to start a new experiment",
-                              (*prev)->id, spec.name));
-    }
-    exp = **prev;
-    prior_wall = exp.wall_s;
-    log << fmt::format("colo: resuming experiment {} '{}'\n", exp.id, exp.name);
-  } else {
-    nlohmann::json gj = nlohmann::json::array();
-    for (const auto& d : *devices) {
-      if (std::find(spec.gpus.begin(), spec.gpus.end(), d.index) == spec.gpus.end()) {
-        continue;
-      }
-      gj.push_back(to_json(d));
-    }
-    exp.name = spec.name;
-    exp.spec_path = spec.source_path;
-    exp.spec_yaml = spec.source_text;
-    exp.spec_hash = hash;
-    exp.backend = backend.name();
-    exp.simulated = backend.simulated();
-    exp.gpu_json = gj.dump();
-    exp.colo_version = COLO_VERSION;
-    exp.host = host_name();
-    exp.status = "running";
-    exp.created_at = clock.unix_now();
-    auto id = store->create_experiment(exp);
-    if (!id) {
-      return fail(id.error());
-    }
-    exp.id = *id;
-    std::vector<RunRecord> recs;
-    int seq = 0;
-    for (const auto& r : *planned) {
-      RunRecord rr;
-      rr.seq = seq++;
-      rr.key = r.key;
-      rr.repetition = r.repetition;
-      rr.mode = r.mode.label();
-      rr.mode_kind = to_string(r.mode.kind);
-      rr.group = r.group;
-      rr.sweep = r.sweep_label();
-      rr.settings_json = r.settings_json(spec).dump();
-      recs.push_back(rr);
-    }
-    COLO_TRY(store->add_runs(exp.id, recs));
-    log << fmt::format("colo: experiment {} '{}': {} runs on {} -> {}\n", exp.id, exp.name,
-                       planned->size(),
-                       backend.simulated() ? "the SIMULATED GPU" : backend.name() + " GPU(s)", db);
-  }
-  result.id = exp.id;
-  COLO_TRY(store->update_experiment_status(exp.id, "running", 0, prior_wall));
-
-  auto stored = store->runs(exp.id);
-  if (!stored) {
-    return fail(stored.error());
-  }
-  std::map<std::string, const RunPlan*> by_key;
-  for (const auto& r : *planned) {
-    by_key[r.key] = &r;
-  }
-  Context ctx{spec,  opts,    clock,
-              log,   backend, *store,
-              token, exp.id,  fmt::format("{}/logs/e{}", opts.results_dir, exp.id)};
-  const auto t0 = clock.now();
-  const int total = static_cast<int>(stored->size());
-  bool interrupted = false;
-  std::optional<Error> fatal;
-  const bool any_pending = std::any_of(stored->begin(), stored->end(), [](const RunRecord& r) {
-    return r.status != RunStatus::done;
-  });
-  if (spec.warmup_run.count() > 0 && any_pending) {
-    if (auto st = warm_up(ctx, planned->front()); !st) {
-      fatal = st.error();
-    }
-  }
-  for (auto& rec : *stored) {
-    if (fatal) {
-      break;
-    }
-    if (rec.status == RunStatus::done) {
-      continue;
-    }
-    if (Interrupt::raised()) {
-      interrupted = true;
-      break;
-    }
-    auto it = by_key.find(rec.key);
-    if (it == by_key.end()) {
-      fatal = Error{ErrorCode::internal, "stored run has no plan: " + rec.key, {}};
-      break;
-    }
-    if (rec.status != RunStatus::pending) {
-      COLO_TRY(store->reset_run(rec.id));  // partial data of an interrupted session
-    }
-    log << fmt::format("[{}/{}] {} {} rep {}{}\n", rec.seq + 1, total, rec.mode, rec.group,
-                       rec.repetition + 1, rec.sweep.empty() ? "" : " [" + rec.sweep + "]")
-        << std::flush;
-    auto failed = execute_run(ctx, *it->second, rec, interrupted);
-    ++result.runs_executed;
-    if (!failed) {
-      fatal = failed.error();
-      break;
-    }
-    result.failed_workloads += *failed;
-    if (interrupted) {
-      break;
-    }
-    if (opts.progress_bar) {
-      int done = 0;
-      for (const auto& r : *stored) {
-        done += r.status == RunStatus::done || r.seq <= rec.seq ? 1 : 0;
-      }
-      log << format_progress(done, total, Seconds(to_seconds(clock.now() - t0))) << "\n"
-          << std::flush;
-    }
-  }
-  const double wall = prior_wall + to_seconds(clock.now() - t0);
-  const std::string status = fatal ? "failed" : (interrupted ? "interrupted" : "done");
-  (void)store->update_experiment_status(exp.id, status, clock.unix_now(), wall);
+  ProcessLauncher launcher(clock, token);
+  EngineDeps deps{backend, *store, clock, launcher};
+  auto result = execute_guarded(spec, opts, *planned, deps, log);
   guard->release();
-  if (fatal) {
-    return fail(*fatal);
-  }
-  result.interrupted = interrupted;
-  auto e = store->experiment(exp.id);
-  auto data = load_run_data(*store, exp.id);
-  if (!e || !data) {
-    return fail(!e ? e.error() : data.error());
-  }
-  result.summary = summarize(*e, *data);
   return result;
 }
 

@@ -80,6 +80,12 @@ Classification classify(const ExitFacts& f) {
       return {ExitClass::gpu_fault, with_tail("GPU fault")};
     }
   }
+  if (f.init_timed_out) {
+    return {ExitClass::start_failed,
+            with_tail(fmt::format("not ready within init_timeout ({:g} s): it never said "
+                                  "{{\"event\":\"ready\"}}; stopped by colo",
+                                  f.init_timeout_s))};
+  }
   if (f.never_ready && f.exited && f.exit_code != 0) {
     return {ExitClass::failed,
             with_tail(fmt::format("exited with code {} before the start barrier", f.exit_code))};

@@ -9,10 +9,12 @@
 namespace colo {
 
 struct ExitFacts {
-  bool exec_failed = false;  // the program could not be started
-  std::string exec_error;    // why (strerror)
-  bool never_ready = false;  // did not reach the start barrier in time
-  bool exited = false;       // exit code valid
+  bool exec_failed = false;     // the program could not be started
+  std::string exec_error;       // why (strerror)
+  bool never_ready = false;     // did not reach the start barrier in time
+  bool init_timed_out = false;  // ... because init_timeout passed (colo then stopped it)
+  double init_timeout_s = 0;
+  bool exited = false;  // exit code valid
   int exit_code = 0;
   int signal = 0;                   // terminating signal, 0 if it exited
   bool stopped_by_colo = false;     // colo sent SIGTERM (stop rule reached)

@@ -35,6 +35,7 @@ void Interrupt::install() {
   sa.sa_flags = SA_RESTART;
   ::sigaction(SIGINT, &sa, nullptr);
   ::sigaction(SIGTERM, &sa, nullptr);
+  ::sigaction(SIGHUP, &sa, nullptr);  // terminal or SSH session closed: same as SIGTERM
   ::signal(SIGPIPE, SIG_IGN);
 }
 

@@ -27,6 +27,7 @@ struct Client {
   int pidfd = -1;
   std::string buffer;
   bool ready = false;
+  bool spoke = false;     // any protocol line read (progress auto: it speaks the protocol)
   bool reaped = false;    // main process waited for
   bool finished = false;  // reaped and its process group is gone
   bool stop_sent = false;
@@ -79,8 +80,13 @@ class Run {
   }
   Run(const Run&) = delete;
   Run& operator=(const Run&) = delete;
+  // Also on an exception out of execute(): no client outlives its run.
   ~Run() {
     for (auto& c : m_clients) {
+      if (c.pid > 0 && !c.reaped) {
+        signal_group(c.pid, SIGKILL);
+        (void)::waitpid(c.pid, nullptr, 0);
+      }
       close_fd(c.progress_fd);
       close_fd(c.start_fd);
       close_fd(c.pidfd);
@@ -168,7 +174,8 @@ class Run {
     c.outputs = std::move(sp->outputs);
     c.outcome.pid = c.pid;
     c.pidfd = open_pidfd(c.pid);
-    c.ready = !c.launch.progress;
+    c.ready = c.launch.progress == ProgressMode::wall_time;
+    c.outcome.by_wall_time = c.ready;
     m_obs.on_started(i, c.pid);
     return true;
   }
@@ -177,16 +184,34 @@ class Run {
     return std::all_of(m_clients.begin(), m_clients.end(), [](const Client& c) { return c.ready; });
   }
 
+  // progress auto: a client silent since its launch for hello_timeout, or one that ended
+  // without a word, is measured by wall time and needs no ready.
+  void settle_silent_clients() {
+    const bool hello_passed =
+        m_clock.now() >= m_launch_time + std::chrono::duration_cast<Nanos>(m_policy.hello_timeout);
+    for (auto& c : m_clients) {
+      if (c.launch.progress == ProgressMode::automatic && !c.spoke && !c.ready &&
+          (hello_passed || c.reaped)) {
+        c.ready = true;
+        c.outcome.by_wall_time = true;
+      }
+    }
+  }
+
   // false when a client ended, never got ready, or colo was interrupted.
   bool wait_ready() {
     const Nanos deadline = m_launch_time + std::chrono::duration_cast<Nanos>(m_policy.init_timeout);
-    while (!all_ready()) {
+    for (;;) {
+      settle_silent_clients();
+      if (all_ready()) {
+        return true;
+      }
       if (Interrupt::raised()) {
         m_result.interrupted = true;
         return false;
       }
       for (auto& c : m_clients) {
-        if (c.reaped) {
+        if (c.reaped && !c.outcome.by_wall_time) {
           c.outcome.facts.never_ready = true;
           return false;
         }
@@ -196,13 +221,14 @@ class Run {
         for (auto& c : m_clients) {
           if (!c.ready) {
             c.outcome.facts.never_ready = true;
+            c.outcome.facts.init_timed_out = true;
+            c.outcome.facts.init_timeout_s = m_policy.init_timeout.count();
           }
         }
         return false;
       }
       poll_once(std::min<Nanos>(deadline - now, std::chrono::milliseconds(100)));
     }
-    return true;
   }
 
   void release() {
@@ -210,7 +236,9 @@ class Run {
     m_result.released = true;
     m_result.release_unix = m_clock.unix_now();
     for (auto& c : m_clients) {
-      if (c.start_fd >= 0) {
+      // Not to a client that ended or does not read it (a silent one): nobody would read, and
+      // the write could raise SIGPIPE.
+      if (c.start_fd >= 0 && !c.reaped && !c.outcome.by_wall_time) {
         const char go = 'g';
         (void)!::write(c.start_fd, &go, 1);
         close_fd(c.start_fd);
@@ -393,6 +421,7 @@ class Run {
       count_malformed(c, ev.error().message);  // ignored, counted (docs/progress-protocol.md)
       return;
     }
+    c.spoke = true;
     switch (ev->kind) {
       case ProgressKind::ready:
         c.ready = true;
@@ -425,7 +454,12 @@ class Run {
         const pid_t r = ::waitpid(c.pid, &st, WNOHANG);
         if (r == c.pid) {
           c.reaped = true;
-          c.outcome.runtime_s = since_release();
+          // A silent client that ended before the barrier: its wall time from its launch.
+          const bool silent =
+              c.outcome.by_wall_time || (c.launch.progress == ProgressMode::automatic && !c.spoke);
+          c.outcome.runtime_s = m_result.released || !silent
+                                    ? since_release()
+                                    : to_seconds(m_clock.now() - m_launch_time);
           if (WIFEXITED(st)) {
             c.outcome.facts.exited = true;
             c.outcome.facts.exit_code = WEXITSTATUS(st);

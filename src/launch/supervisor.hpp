@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "core/clock.hpp"
+#include "core/spec.hpp"
 #include "launch/exit_classify.hpp"
 #include "launch/process.hpp"
 #include "launch/progress_protocol.hpp"
@@ -19,8 +20,8 @@ namespace colo {
 
 struct ClientLaunch {
   std::string label;
-  SpawnRequest spawn;    // protocol fds are filled in by the supervisor
-  bool progress = true;  // waits for {"event":"ready"} at the barrier
+  SpawnRequest spawn;                               // protocol fds are filled in by the supervisor
+  ProgressMode progress = ProgressMode::automatic;  // protocol: waits for {"event":"ready"}
 };
 
 struct StopPolicy {
@@ -30,6 +31,9 @@ struct StopPolicy {
   Seconds timeout{0};  // after release, stop everyone as timed out; 0 = none
   Seconds grace{5};
   Seconds init_timeout{300};
+  // progress auto: a client silent on COLO_PROGRESS this long after launch is measured by wall
+  // time (it counts as ready at once).
+  Seconds hello_timeout{5};
 };
 
 struct ClientOutcome {
@@ -40,6 +44,7 @@ struct ClientOutcome {
   std::int64_t steps = 0;
   bool output_truncated = false;  // stdout or stderr reached limits.output
   bool pids_limit_hit = false;    // a fork failed at the cgroup's pids.max (limits.pids)
+  bool by_wall_time = false;      // progress false, or auto and silent: runtime is its measure
 };
 
 struct SupervisorResult {
@@ -67,5 +72,31 @@ class SupervisorObserver {
 Result<SupervisorResult> supervise(std::vector<ClientLaunch> clients, const StopPolicy& policy,
                                    const Clock& clock, SupervisorObserver& observer,
                                    const std::string& run_token);
+
+// The engine's seam to the processes of a run (loadgen's SystemUnderTest): ProcessLauncher
+// starts real processes through supervise(); tests hand the engine a FakeLauncher that scripts
+// outcomes. Same contract as supervise(): errors only for failures of colo itself.
+class Launcher {
+ public:
+  virtual ~Launcher() = default;
+  virtual Result<SupervisorResult> launch(std::vector<ClientLaunch> clients,
+                                          const StopPolicy& policy,
+                                          SupervisorObserver& observer) = 0;
+};
+
+// Real processes, every one carrying `run_token` (which the caller's Guard sweeps).
+class ProcessLauncher final : public Launcher {
+ public:
+  ProcessLauncher(const Clock& clock, std::string run_token)
+      : m_clock(clock), m_token(std::move(run_token)) {}
+  Result<SupervisorResult> launch(std::vector<ClientLaunch> clients, const StopPolicy& policy,
+                                  SupervisorObserver& observer) override {
+    return supervise(std::move(clients), policy, m_clock, observer, m_token);
+  }
+
+ private:
+  const Clock& m_clock;
+  std::string m_token;
+};
 
 }  // namespace colo

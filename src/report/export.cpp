@@ -48,6 +48,7 @@ std::string export_json(const ExperimentRecord& exp, const std::vector<RunData>&
                      {"host", exp.host},
                      {"gpus", nlohmann::json::parse(exp.gpu_json, nullptr, false)},
                      {"wall_s", exp.wall_s},
+                     {"order_seed", exp.order_seed ? nlohmann::json(*exp.order_seed) : nullptr},
                      {"spec", exp.spec_yaml}};
   auto& jr = j["runs"] = nlohmann::json::array();
   for (const auto& rd : runs) {
@@ -59,6 +60,8 @@ std::string export_json(const ExperimentRecord& exp, const std::vector<RunData>&
                      {"group", rd.run.group},
                      {"status", to_string(rd.run.status)},
                      {"wall_s", rd.run.wall_s},
+                     {"error", rd.run.error},
+                     {"degraded", rd.run.degraded},  // "" or why its telemetry is incomplete
                      {"settings", nlohmann::json::parse(rd.run.settings_json, nullptr, false)}};
     auto& ws = r["workloads"] = nlohmann::json::array();
     for (const auto& w : rd.workloads) {

@@ -62,6 +62,11 @@ CREATE TABLE sim_runs(
   pods TEXT NOT NULL, variant TEXT NOT NULL, result_json TEXT NOT NULL);
 CREATE INDEX sim_runs_batch ON sim_runs(batch);
 )sql",
+    // 3: degraded runs (telemetry errors) and the seed of a random run order (docs/spec.md).
+    R"sql(
+ALTER TABLE runs ADD COLUMN degraded TEXT NOT NULL DEFAULT '';
+ALTER TABLE experiments ADD COLUMN order_seed INTEGER;
+)sql",
 };
 constexpr int k_migration_count = static_cast<int>(sizeof(k_migrations) / sizeof(k_migrations[0]));
 static_assert(k_migration_count == Store::k_schema_version);
@@ -198,12 +203,19 @@ ExperimentRecord read_experiment(Stmt& s) {
   e.created_at = s.f64(11);
   e.finished_at = s.f64(12);
   e.wall_s = s.f64(13);
+  if (s.opt_f64(14)) {
+    e.order_seed = s.i64(14);
+  }
   return e;
 }
 
-constexpr const char* k_experiment_cols =
-    "id, name, spec_path, spec_yaml, spec_hash, backend, simulated, gpu_json, colo_version, host, "
-    "status, created_at, finished_at, wall_s";
+// Experiment columns; a schema-2 store (read-only) has no order_seed and reads NULL instead.
+std::string experiment_cols(int schema) {
+  return fmt::format(
+      "id, name, spec_path, spec_yaml, spec_hash, backend, simulated, gpu_json, colo_version, "
+      "host, status, created_at, finished_at, wall_s, {}",
+      schema >= 3 ? "order_seed" : "NULL");
+}
 
 // A damaged file (as opposed to a disk that failed us).
 bool is_damage(int rc) {
@@ -436,14 +448,27 @@ Status Store::migrate() {
 }
 
 Result<ExperimentId> Store::create_experiment(const ExperimentRecord& e) {
+  return create_experiment(e, {});
+}
+
+Result<ExperimentId> Store::create_experiment(const ExperimentRecord& e,
+                                              const std::vector<RunRecord>& runs) {
+  Transaction tx(m_db);
+  if (!tx.ok()) {
+    return fail(sql_error(m_db, "cannot begin transaction"));
+  }
   Stmt s(m_db,
          "INSERT INTO experiments(name, spec_path, spec_yaml, spec_hash, backend, simulated, "
-         "gpu_json, colo_version, host, status, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?)");
+         "gpu_json, colo_version, host, status, created_at, order_seed) VALUES "
+         "(?,?,?,?,?,?,?,?,?,?,?,?)");
   s.bind(1, e.name).bind(2, e.spec_path).bind(3, e.spec_yaml).bind(4, e.spec_hash);
   s.bind(5, e.backend).bind(6, e.simulated ? 1 : 0).bind(7, e.gpu_json).bind(8, e.colo_version);
-  s.bind(9, e.host).bind(10, e.status).bind(11, e.created_at);
+  s.bind(9, e.host).bind(10, e.status).bind(11, e.created_at).bind(12, e.order_seed);
   COLO_TRY(run_done(m_db, s, "cannot create experiment"));
-  return sqlite3_last_insert_rowid(m_db);
+  const ExperimentId id = sqlite3_last_insert_rowid(m_db);
+  COLO_TRY(insert_runs(id, runs));
+  COLO_TRY(tx.commit());
+  return id;
 }
 
 Status Store::update_experiment_status(ExperimentId id, const std::string& status,
@@ -454,7 +479,9 @@ Status Store::update_experiment_status(ExperimentId id, const std::string& statu
 }
 
 Result<ExperimentRecord> Store::experiment(ExperimentId id) {
-  Stmt s(m_db, fmt::format("SELECT {} FROM experiments WHERE id=?", k_experiment_cols).c_str());
+  Stmt s(m_db,
+         fmt::format("SELECT {} FROM experiments WHERE id=?", experiment_cols(schema_version()))
+             .c_str());
   if (!s.ok()) {
     return fail(sql_error(m_db, "cannot read experiment"));
   }
@@ -484,7 +511,9 @@ Result<std::vector<std::string>> Store::integrity_check() {
 }
 
 Result<std::vector<ExperimentRecord>> Store::experiments() {
-  Stmt s(m_db, fmt::format("SELECT {} FROM experiments ORDER BY id", k_experiment_cols).c_str());
+  Stmt s(m_db,
+         fmt::format("SELECT {} FROM experiments ORDER BY id", experiment_cols(schema_version()))
+             .c_str());
   if (!s.ok()) {
     return fail(sql_error(m_db, "cannot list experiments"));
   }
@@ -498,7 +527,7 @@ Result<std::vector<ExperimentRecord>> Store::experiments() {
 Result<std::optional<ExperimentRecord>> Store::latest_unfinished(const std::string& name) {
   Stmt s(m_db, fmt::format("SELECT {} FROM experiments WHERE name=? AND status!='done' ORDER BY "
                            "id DESC LIMIT 1",
-                           k_experiment_cols)
+                           experiment_cols(schema_version()))
                    .c_str());
   if (!s.ok()) {
     return fail(sql_error(m_db, "cannot query experiments"));
@@ -515,6 +544,11 @@ Status Store::add_runs(ExperimentId id, const std::vector<RunRecord>& runs) {
   if (!tx.ok()) {
     return fail(sql_error(m_db, "cannot begin transaction"));
   }
+  COLO_TRY(insert_runs(id, runs));
+  return tx.commit();
+}
+
+Status Store::insert_runs(ExperimentId id, const std::vector<RunRecord>& runs) {
   Stmt s(m_db,
          "INSERT INTO runs(experiment_id, seq, key, repetition, mode, mode_kind, grp, sweep, "
          "settings_json, status) VALUES (?,?,?,?,?,?,?,?,?,?)");
@@ -525,14 +559,16 @@ Status Store::add_runs(ExperimentId id, const std::vector<RunRecord>& runs) {
     s.bind(10, std::string(to_string(RunStatus::pending)));
     COLO_TRY(run_done(m_db, s, "cannot add run " + r.key));
   }
-  return tx.commit();
+  return {};
 }
 
 Result<std::vector<RunRecord>> Store::runs(ExperimentId id) {
-  Stmt s(m_db,
-         "SELECT id, experiment_id, seq, key, repetition, mode, mode_kind, grp, sweep, "
-         "settings_json, status, started_at, finished_at, wall_s, error FROM runs WHERE "
-         "experiment_id=? ORDER BY seq");
+  // A schema-2 store (read-only) has no degraded column: its runs read as not degraded.
+  Stmt s(m_db, fmt::format("SELECT id, experiment_id, seq, key, repetition, mode, mode_kind, grp, "
+                           "sweep, settings_json, status, started_at, finished_at, wall_s, error, "
+                           "{} FROM runs WHERE experiment_id=? ORDER BY seq",
+                           schema_version() >= 3 ? "degraded" : "''")
+                   .c_str());
   if (!s.ok()) {
     return fail(sql_error(m_db, "cannot read runs"));
   }
@@ -555,6 +591,7 @@ Result<std::vector<RunRecord>> Store::runs(ExperimentId id) {
     r.finished_at = s.f64(12);
     r.wall_s = s.f64(13);
     r.error = s.text(14);
+    r.degraded = s.text(15);
     out.push_back(std::move(r));
   }
   return out;
@@ -568,8 +605,8 @@ Status Store::reset_run(RunId id) {
   for (const char* sql :
        {"DELETE FROM progress WHERE workload_id IN (SELECT id FROM workloads WHERE run_id=?)",
         "DELETE FROM samples WHERE run_id=?", "DELETE FROM workloads WHERE run_id=?",
-        "UPDATE runs SET status='pending', started_at=0, finished_at=0, wall_s=0, error='' "
-        "WHERE id=?"}) {
+        "UPDATE runs SET status='pending', started_at=0, finished_at=0, wall_s=0, error='', "
+        "degraded='' WHERE id=?"}) {
     Stmt s(m_db, sql);
     s.bind(1, id);
     COLO_TRY(run_done(m_db, s, "cannot reset run"));
@@ -584,9 +621,9 @@ Status Store::start_run(RunId id, double started_at) {
 }
 
 Status Store::finish_run(const RunRecord& r) {
-  Stmt s(m_db, "UPDATE runs SET status=?, finished_at=?, wall_s=?, error=? WHERE id=?");
+  Stmt s(m_db, "UPDATE runs SET status=?, finished_at=?, wall_s=?, error=?, degraded=? WHERE id=?");
   s.bind(1, std::string(to_string(r.status))).bind(2, r.finished_at).bind(3, r.wall_s);
-  s.bind(4, r.error).bind(5, r.id);
+  s.bind(4, r.error).bind(5, r.degraded).bind(6, r.id);
   return run_done(m_db, s, "cannot finish run");
 }
 

@@ -39,8 +39,9 @@ class StoreLock {
 
 class Store {
  public:
-  // 2 added sim_runs; a read-only open accepts schema 1 too (what it lacks reads as empty).
-  static constexpr int k_schema_version = 2;
+  // 2 added sim_runs, 3 runs.degraded and experiments.order_seed; a read-only open accepts
+  // schema 1 too (what it lacks reads as empty).
+  static constexpr int k_schema_version = 3;
 
   // Opens (read_write: creates) the store and applies migrations. Errors: the path is not
   // writable, the file is not a colo store, or its schema is newer than this colo.
@@ -56,8 +57,11 @@ class Store {
   Result<std::vector<std::string>> integrity_check();
   [[nodiscard]] const std::string& path() const { return m_path; }
 
-  // Experiments.
-  Result<ExperimentId> create_experiment(const ExperimentRecord& e);
+  // Experiments. The experiment and its planned runs are written in one transaction: a crash
+  // or a full disk leaves both or neither (never an experiment without runs).
+  Result<ExperimentId> create_experiment(const ExperimentRecord& e,
+                                         const std::vector<RunRecord>& runs);
+  Result<ExperimentId> create_experiment(const ExperimentRecord& e);  // without runs (tests)
   Status update_experiment_status(ExperimentId id, const std::string& status, double finished_at,
                                   double wall_s);
   Result<ExperimentRecord> experiment(ExperimentId id);
@@ -96,6 +100,7 @@ class Store {
   Store(sqlite3* db, std::string path) : m_db(db), m_path(std::move(path)) {}
   Status exec(const char* sql);
   Status migrate();
+  Status insert_runs(ExperimentId id, const std::vector<RunRecord>& runs);  // inside a transaction
   Result<std::int64_t> metric_id(const std::string& name);
 
   sqlite3* m_db = nullptr;

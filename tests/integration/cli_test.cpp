@@ -129,6 +129,8 @@ class Cli : public ::testing::Test {
     return std::move(*s);
   }
 
+  void stop_with_signal_then_resume(int sig);
+
   fs::path m_dir;
   std::string m_name;
   int m_calls = 0;
@@ -526,24 +528,115 @@ workloads:
   EXPECT_NE(nothing.err.find("nothing to resume"), std::string::npos);
 }
 
-TEST_F(Cli, SigintStopsCleanlyAndResumeFinishes) {
+// A signal stops colo cleanly: exit 130, the experiment interrupted (not `running` for ever), no
+// workload left; --resume finishes it.
+void Cli::stop_with_signal_then_resume(int sig) {
   auto spec = write_spec(R"(gpu: sim
 stop: {duration: 1s}
 workloads:
   - {name: a, builtin: sim-gpu, copies: [2]}
 )");
-  const pid_t pid = start({"run", spec.string()}, "int");
+  const pid_t pid = start({"run", spec.string()}, "sig");
   for (int i = 0; i < 100 && count_procs_with_env("COLO_EXPERIMENT=" + m_name) == 0; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  ::kill(pid, SIGINT);
-  auto r = finish(pid, "int");
+  ::kill(pid, sig);
+  auto r = finish(pid, "sig");
   EXPECT_EQ(r.rc, 130) << r.err;
   EXPECT_NE(r.err.find("--resume"), std::string::npos);
   EXPECT_EQ(store().experiment(1)->status, "interrupted");
+  EXPECT_EQ(count_procs_with_env("COLO_EXPERIMENT=" + m_name), 0);
   auto resumed = colo({"run", "--resume", spec.string()});
   EXPECT_EQ(resumed.rc, 0) << resumed.err;
   EXPECT_EQ(store().experiment(1)->status, "done");
+}
+
+TEST_F(Cli, SigintStopsCleanlyAndResumeFinishes) {
+  stop_with_signal_then_resume(SIGINT);
+}
+
+// Issue 11 item 8: a closed terminal or SSH session (SIGHUP) is handled like SIGTERM.
+TEST_F(Cli, SighupIsHandledLikeSigterm) {
+  stop_with_signal_then_resume(SIGHUP);
+}
+
+// Issue 10: a plain script that never speaks the protocol is measured by wall time once
+// hello_timeout passes (progress: auto, the default), not failed as start_failed.
+TEST_F(Cli, PlainScriptsAreMeasuredByWallTime) {
+  auto spec = write_spec(R"(gpu: sim
+hello_timeout: 0.3s
+stop: {duration: 0.5s}
+workloads:
+  - {name: plain, cmd: [sh, -c, "while true; do sleep 0.05; done"]}
+)");
+  auto r = colo({"run", spec.string()});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  auto s = store();
+  auto runs = s.runs(1);
+  ASSERT_EQ(runs->size(), 1U);
+  auto ws = s.workloads((*runs)[0].id);
+  ASSERT_EQ(ws->size(), 1U);
+  EXPECT_EQ((*ws)[0].exit_class, ExitClass::ok) << (*ws)[0].message;
+  EXPECT_NE((*ws)[0].message.find("measured by wall time"), std::string::npos) << (*ws)[0].message;
+  EXPECT_FALSE((*ws)[0].throughput);
+  EXPECT_NEAR((*ws)[0].runtime_s, 0.5, 0.4);
+}
+
+// A Python workload imports colo's client without setting PYTHONPATH: colo puts its own
+// share/colo/python there (build tree and install prefix alike).
+constexpr const char* k_python_spec = R"(gpu: sim
+stop: {duration: 0.6s}
+workloads:
+  - name: py
+    cmd: [python3, -c, "import colo_progress, time\np = colo_progress.Progress()\np.ready()\nwhile True:\n    time.sleep(0.01)\n    p.step(8)\n"]
+  - {name: sim, builtin: sim-gpu, args: {step-ms: 5}}
+)";
+
+bool have_python3() {
+  return std::system("python3 -c 'import json' >/dev/null 2>&1") == 0;
+}
+
+TEST_F(Cli, PythonClientIsImportableWithoutPythonpath) {
+  if (!have_python3()) {
+    GTEST_SKIP() << "python3 not installed";
+  }
+  ::unsetenv("PYTHONPATH");
+  auto spec = write_spec(k_python_spec);
+  auto r = colo({"run", spec.string()});
+  ASSERT_EQ(r.rc, 0) << r.err << r.out;
+  auto s = store();
+  for (const auto& run : *s.runs(1)) {
+    for (const auto& w : *s.workloads(run.id)) {
+      EXPECT_EQ(w.exit_class, ExitClass::ok) << w.name << ": " << w.message;
+      EXPECT_TRUE(w.throughput) << w.name << " spoke the protocol";
+    }
+  }
+}
+
+// `cmake --install` gives a prefix whose bin/colo finds its builtins and its Python client.
+TEST_F(Cli, InstalledColoFindsItsWorkloadsAndPythonClient) {
+  if (!have_python3()) {
+    GTEST_SKIP() << "python3 not installed";
+  }
+  const auto prefix = m_dir / "prefix";
+  const std::string build = fs::path(COLO_BIN_DIR).parent_path().string();
+  const std::string install = "cmake --install '" + build + "' --prefix '" + prefix.string() +
+                              "' >'" + (m_dir / "install.log").string() + "' 2>&1";
+  ASSERT_EQ(std::system(install.c_str()), 0) << slurp(m_dir / "install.log");
+  ASSERT_TRUE(fs::exists(prefix / "bin" / "colo"));
+  ASSERT_TRUE(fs::exists(prefix / "libexec" / "colo" / "colo-sim-gpu"));
+  ASSERT_TRUE(fs::exists(prefix / "share" / "colo" / "python" / "colo_progress.py"));
+  auto spec = write_spec(k_python_spec);
+  const std::string run =
+      "cd '" + m_dir.string() + "' && env -u PYTHONPATH -u COLO_WORKLOAD_DIR '" +
+      (prefix / "bin" / "colo").string() + "' --results '" + (m_dir / "results").string() +
+      "' run '" + spec.string() + "' >'" + (m_dir / "installed.log").string() + "' 2>&1";
+  ASSERT_EQ(std::system(run.c_str()), 0) << slurp(m_dir / "installed.log");
+  auto s = store();
+  for (const auto& w : *s.workloads(s.runs(1)->back().id)) {
+    EXPECT_EQ(w.exit_class, ExitClass::ok) << w.name << ": " << w.message;
+    EXPECT_TRUE(w.throughput) << w.name;
+  }
 }
 
 TEST_F(Cli, MigEquivalentAndGreenRunOnTheSimulatedGpu) {

@@ -39,6 +39,9 @@ class Progress:
         self._start = _fd("COLO_START")
         self._step = 0
         self._green = None
+        # Says at once that this workload speaks the protocol (progress: auto waits
+        # hello_timeout for a first line, then measures silent workloads by wall time).
+        self._write({"event": "hello"})
 
     @property
     def active(self):

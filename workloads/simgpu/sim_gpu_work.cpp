@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "colo/progress.hpp"
+#include "core/os.hpp"
 #include "core/units.hpp"
 #include "gpu/sim/contention_model.hpp"
 #include "gpu/sim/sim_registry.hpp"
@@ -69,6 +70,7 @@ int main(int argc, char** argv) {
   }
   colo::sim::ClientRecord rec;
   rec.pid = static_cast<int>(::getpid());
+  rec.start_time = colo::process_start_time(::getpid()).value_or(0);
   rec.label = std::getenv("COLO_WORKLOAD") ? std::getenv("COLO_WORKLOAD") : "sim-gpu";
   rec.model.duty = number(flags, "duty", 0.6, 0.001, 1.0);
   rec.model.sm_fraction = number(flags, "sm", 0.3, 0.001, 1.0);

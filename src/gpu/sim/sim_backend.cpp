@@ -131,11 +131,15 @@ Result<std::vector<Metric>> SimBackend::sample(int device) {
   }
   std::vector<SimClient> active;
   std::uint64_t mem = 0;
+  std::vector<Metric> per_process;
   if (!dir.empty()) {
     auto clients = SimRegistry(dir).clients();
     if (clients) {
       for (const auto& c : *clients) {
         mem += c.mem_bytes;
+        // The model knows each client's memory: per workload, as NVML's per-process list.
+        per_process.push_back(
+            {"colo.process_gpu_mem_bytes", static_cast<double>(c.mem_bytes), c.pid});
         if (c.active) {
           active.push_back(c.model);
         }
@@ -159,7 +163,7 @@ Result<std::vector<Metric>> SimBackend::sample(int device) {
     energy = e.energy_mj;
   }
   const double mib = 1024.0 * 1024.0;
-  return std::vector<Metric>{
+  std::vector<Metric> out{
       {"DCGM_FI_DEV_GPU_UTIL", 100.0 * u.gpu_busy},
       {"DCGM_FI_DEV_FB_USED", static_cast<double>(mem) / mib},
       {"DCGM_FI_DEV_FB_TOTAL", static_cast<double>(m_topology.memory_bytes) / mib},
@@ -169,6 +173,8 @@ Result<std::vector<Metric>> SimBackend::sample(int device) {
       {"DCGM_FI_PROF_SM_ACTIVE", u.sm_active},
       {"DCGM_FI_PROF_DRAM_ACTIVE", u.dram_active},
   };
+  out.insert(out.end(), per_process.begin(), per_process.end());
+  return out;
 }
 
 Status SimBackend::check_mode(const ModeSettings& mode, const std::vector<int>& devs) {

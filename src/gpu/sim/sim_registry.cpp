@@ -62,6 +62,7 @@ Status write_atomic(const std::string& path, const std::string& text) {
 
 nlohmann::json to_json(const ClientRecord& r) {
   return {{"pid", r.pid},
+          {"start_time", r.start_time},
           {"label", r.label},
           {"duty", r.model.duty},
           {"sm_fraction", r.model.sm_fraction},
@@ -74,6 +75,7 @@ nlohmann::json to_json(const ClientRecord& r) {
 ClientRecord from_json(const nlohmann::json& j) {
   ClientRecord r;
   r.pid = j.at("pid").get<int>();
+  r.start_time = j.value("start_time", std::uint64_t{0});
   r.label = j.value("label", "");
   r.model.duty = j.at("duty").get<double>();
   r.model.sm_fraction = j.at("sm_fraction").get<double>();
@@ -100,7 +102,7 @@ std::vector<ClientRecord> read_clients(const std::string& dir) {
     std::ifstream in(e.path());
     try {
       auto r = from_json(nlohmann::json::parse(in));
-      if (pid_alive(r.pid)) {
+      if (process_alive(r.pid, r.start_time)) {
         out.push_back(r);
       } else {
         fs::remove(e.path(), ec);
@@ -120,6 +122,14 @@ Status SimRegistry::init(const DeviceState& s) const {
   if (ec) {
     return fail(ErrorCode::io, fmt::format("cannot create simulated GPU directory '{}'", m_dir),
                 ec.message());
+  }
+  {
+    DirLock lock(m_dir);
+    for (const auto& e : fs::directory_iterator(m_dir, ec)) {
+      if (e.path().filename().string().rfind("client-", 0) == 0) {
+        fs::remove(e.path(), ec);
+      }
+    }
   }
   nlohmann::json j{{"mode", to_string(s.mode)},
                    {"sm_count", s.sm_count},

@@ -1,7 +1,8 @@
 #pragma once
 // The shared state of one simulated device: a directory that colo's SimBackend and every
 // simulated workload process on that device read and write. Multi-process safe (flock on
-// `<dir>/.lock`, atomic renames). Records of dead processes are ignored and pruned.
+// `<dir>/.lock`, atomic renames). Records of dead processes (gone, zombies, or a pid now used by
+// another process) are ignored and pruned.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -22,6 +23,7 @@ struct DeviceState {
 
 struct ClientRecord {
   int pid = 0;
+  std::uint64_t start_time = 0;  // process_start_time(pid): a reused pid is not this client
   std::string label;
   SimClient model;
   std::uint64_t mem_bytes = 0;
@@ -32,7 +34,9 @@ class SimRegistry {
  public:
   explicit SimRegistry(std::string dir) : m_dir(std::move(dir)) {}
 
-  // Creates the directory and writes the device state (colo side).
+  // Creates the directory and writes the device state (colo side). Client records already
+  // there (of a session that was killed, whose processes may still be exiting) are removed:
+  // every run starts from a clean device.
   Status init(const DeviceState& state) const;
   Result<DeviceState> device() const;
 
@@ -41,7 +45,7 @@ class SimRegistry {
   Status join(const ClientRecord& rec, std::optional<std::uint64_t> mem_limit) const;
   Status update(const ClientRecord& rec) const;
   void leave(int pid) const;
-  // Live clients (their process exists).
+  // Live clients: the process that joined still runs (not a zombie, not a reused pid).
   Result<std::vector<ClientRecord>> clients() const;
 
   [[nodiscard]] const std::string& dir() const { return m_dir; }

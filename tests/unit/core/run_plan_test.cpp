@@ -115,3 +115,63 @@ TEST(RunPlan, SettingsJsonHoldsEverythingResolved) {
 
 }  // namespace
 }  // namespace colo
+
+namespace colo {
+namespace {
+
+TEST(RunPlan, ShuffleKeepsRepetitionBlocksAndIsDeterministic) {
+  auto spec = spec_of(R"(
+name: p
+repeat: 3
+stop: {duration: 1s}
+modes: [timeslice, mps]
+sweep: {n: [1, 2]}
+workloads:
+  - {name: a, cmd: [run-a, '{n}'], copies: [2, 3, 4]}
+)");
+  auto runs = expand_runs(spec);
+  ASSERT_TRUE(runs);
+  auto a = *runs;
+  auto b = *runs;
+  shuffle_runs(a, 9);
+  shuffle_runs(b, 9);
+  std::vector<std::string> ka;
+  std::vector<std::string> kb;
+  std::vector<std::string> k0;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    ka.push_back(a[i].key);
+    kb.push_back(b[i].key);
+    k0.push_back((*runs)[i].key);
+    // Same (sweep point, repetition) at every position: only the order inside a block changes.
+    EXPECT_EQ(a[i].repetition, (*runs)[i].repetition);
+    EXPECT_EQ(a[i].sweep_point, (*runs)[i].sweep_point);
+  }
+  EXPECT_EQ(ka, kb);
+  EXPECT_NE(ka, k0);
+  EXPECT_EQ(std::multiset<std::string>(ka.begin(), ka.end()),
+            std::multiset<std::string>(k0.begin(), k0.end()));
+  shuffle_runs(b, 10);
+  std::vector<std::string> kc;
+  for (const auto& r : b) {
+    kc.push_back(r.key);
+  }
+  EXPECT_NE(kc, ka);
+}
+
+TEST(RunPlan, AdaptiveRepeatPlansUpToTheMaximum) {
+  auto spec = spec_of(R"(
+name: p
+repeat: {min: 2, max: 5, ci: 3%}
+stop: {duration: 1s}
+modes: [timeslice]
+workloads:
+  - {name: a, cmd: [run-a], copies: [2]}
+)");
+  auto runs = expand_runs(spec);
+  ASSERT_TRUE(runs);
+  EXPECT_EQ(runs->size(), 10U);  // 5 x (solo + pair); the engine stores 2 repetitions first
+  EXPECT_EQ(runs->back().repetition, 4);
+}
+
+}  // namespace
+}  // namespace colo

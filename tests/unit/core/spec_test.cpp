@@ -348,5 +348,60 @@ TEST(SpecLimits, DefaultsAndOverridesAndBadValuesNameTheField) {
   }
 }
 
+constexpr const char* k_base =
+    "name: x\nstop: {duration: 1s}\nworkloads:\n  - {name: a, cmd: [true]}\n";
+
+TEST(Spec, AdaptiveRepeatOrderAndProgressModes) {
+  auto s = parse_spec(std::string(k_base) +
+                          "repeat: {min: 3, max: 10, ci: 5%}\norder: random\nseed: 7\n"
+                          "hello_timeout: 2s\n",
+                      "x.yaml");
+  ASSERT_TRUE(s) << s.error().what();
+  EXPECT_EQ(s->repeat, 3);
+  EXPECT_EQ(s->repeat_max, 10);
+  EXPECT_DOUBLE_EQ(s->repeat_ci, 0.05);
+  EXPECT_TRUE(s->order_random);
+  EXPECT_EQ(s->order_seed, 7U);
+  EXPECT_DOUBLE_EQ(s->hello_timeout.count(), 2.0);
+  EXPECT_EQ(s->workloads[0].progress, ProgressMode::automatic);  // the default
+  auto fixed = parse_spec(std::string(k_base) + "repeat: 4\n", "x.yaml");
+  ASSERT_TRUE(fixed);
+  EXPECT_EQ(fixed->repeat, 4);
+  EXPECT_DOUBLE_EQ(fixed->repeat_ci, 0.0);
+  for (const auto& [text, mode] :
+       {std::pair<const char*, ProgressMode>{"auto", ProgressMode::automatic},
+        {"true", ProgressMode::protocol},
+        {"false", ProgressMode::wall_time}}) {
+    auto p = parse_spec(std::string("name: x\nstop: {duration: 1s}\nworkloads:\n"
+                                    "  - {name: a, cmd: [true], progress: ") +
+                            text + "}\n",
+                        "x.yaml");
+    ASSERT_TRUE(p) << p.error().what();
+    EXPECT_EQ(p->workloads[0].progress, mode) << text;
+  }
+}
+
+TEST(Spec, BadRepeatOrderAndProgressNameTheLine) {
+  for (const auto& [extra, expect] : std::vector<std::pair<std::string, std::string>>{
+           {"repeat: {min: 3, max: 10}\n", "x.yaml:5: repeat: adaptive repetitions need 'ci'"},
+           {"repeat: {min: 3, max: 2, ci: 5%}\n", "x.yaml:5: repeat.max: 2 is out of range"},
+           {"repeat: {min: 3, max: 5, ci: 5}\n", "repeat.ci: '5': expected a percentage"},
+           {"repeat: {min: 3, max: 5, ci: 5%, n: 2}\n", "unknown field 'n'"},
+           {"order: shuffled\n", "x.yaml:5: order: 'shuffled': use sequential or random"},
+           {"seed: 3\n", "x.yaml:5: seed: a seed needs order: random"},
+       }) {
+    auto s = parse_spec(std::string(k_base) + extra, "x.yaml");
+    ASSERT_FALSE(s) << extra;
+    EXPECT_NE(s.error().message.find(expect), std::string::npos) << s.error().message;
+  }
+  auto p = parse_spec(
+      "name: x\nstop: {duration: 1s}\nworkloads:\n  - {name: a, cmd: [true], progress: maybe}\n",
+      "x.yaml");
+  ASSERT_FALSE(p);
+  EXPECT_NE(p.error().message.find("x.yaml:4: workloads.a.progress: 'maybe': expected auto"),
+            std::string::npos)
+      << p.error().message;
+}
+
 }  // namespace
 }  // namespace colo

@@ -1,3 +1,4 @@
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -5,6 +6,7 @@
 #include <filesystem>
 
 #include "core/clock.hpp"
+#include "core/os.hpp"
 #include "gpu/nvml/nvml_backend.hpp"
 #include "gpu/sim/sim_backend.hpp"
 #include "gpu/sim/sim_registry.hpp"
@@ -78,6 +80,16 @@ TEST(SimBackend, TelemetryReflectsRegisteredClients) {
     return -1.0;
   };
   EXPECT_NEAR(value("DCGM_FI_DEV_FB_USED"), 10240.0, 1e-6);
+  // Per-workload GPU memory, as NVML's per-process list gives it.
+  int per_process = 0;
+  for (const auto& x : *m) {
+    if (x.name == "colo.process_gpu_mem_bytes") {
+      ++per_process;
+      EXPECT_EQ(x.pid, ::getpid());
+      EXPECT_DOUBLE_EQ(x.value, static_cast<double>(10ULL << 30));
+    }
+  }
+  EXPECT_EQ(per_process, 1);
   EXPECT_NEAR(value("DCGM_FI_PROF_SM_ACTIVE"), 0.2, 1e-6);
   EXPECT_GT(value("DCGM_FI_DEV_POWER_USAGE"), 70.0);
   clock.advance(std::chrono::seconds(2));
@@ -123,6 +135,58 @@ TEST(SimRegistry, IgnoresRecordsOfDeadProcesses) {
   ClientRecord dead;
   dead.pid = 999999999;  // beyond pid_max
   ASSERT_TRUE(reg.update(dead));
+  EXPECT_TRUE(reg.clients()->empty());
+}
+
+// Issue 11 item 1: "alive" means alive. A zombie (exited, not yet reaped) and a process that
+// got a dead client's pid are not that client.
+TEST(SimRegistry, ZombiesAndReusedPidsAreNotLiveClients) {
+  SimRegistry reg(temp_dir());
+  ASSERT_TRUE(reg.init(DeviceState{}));
+  const pid_t child = ::fork();
+  if (child == 0) {
+    ::_exit(0);
+  }
+  ASSERT_GT(child, 0);
+  siginfo_t si{};
+  // Waits for the child to exit but leaves it a zombie (WNOWAIT).
+  ASSERT_EQ(::waitid(P_PID, static_cast<id_t>(child), &si, WEXITED | WNOWAIT), 0);
+  ClientRecord zombie;
+  zombie.pid = child;
+  ASSERT_TRUE(reg.update(zombie));
+  EXPECT_FALSE(pid_alive(child));
+  ClientRecord reused;  // this process's pid, but another start time: a reused pid
+  reused.pid = ::getpid();
+  reused.start_time = process_start_time(::getpid()).value_or(0) + 1;
+  ASSERT_TRUE(reg.update(reused));
+  EXPECT_TRUE(reg.clients()->empty());
+  ClientRecord self = reused;
+  self.start_time = process_start_time(::getpid()).value_or(0);
+  ASSERT_GT(self.start_time, 0U);
+  ASSERT_TRUE(reg.update(self));
+  EXPECT_EQ(reg.clients()->size(), 1U);
+  ASSERT_EQ(::waitpid(child, nullptr, 0), child);
+}
+
+// Issue 11 item 1: a resumed run reuses its run directory; clients registered there by the
+// killed session (whose processes may still be exiting) are not the new run's co-runners.
+TEST(SimBackend, AModeSessionStartsFromACleanDevice) {
+  FakeClock clock;
+  SimBackend b(SimTopology{}, clock);
+  const std::string run_dir = temp_dir();
+  ModeSettings ts{ModeKind::timeslice, {}, {}, {}, {}};
+  auto first = b.begin_mode(ts, {0}, run_dir);
+  ASSERT_TRUE(first) << first.error().what();
+  SimRegistry reg((*first)->client_env(ClientPlan{}, 0).at("COLO_SIM_GPU_DIR"));
+  ClientRecord phantom;  // alive: this very process
+  phantom.pid = ::getpid();
+  phantom.start_time = process_start_time(::getpid()).value_or(0);
+  phantom.active = true;
+  ASSERT_TRUE(reg.join(phantom, std::nullopt));
+  ASSERT_EQ(reg.clients()->size(), 1U);
+  first->reset();  // the session of a colo that was killed: never ended its clients
+  auto second = b.begin_mode(ts, {0}, run_dir);
+  ASSERT_TRUE(second) << second.error().what();
   EXPECT_TRUE(reg.clients()->empty());
 }
 

@@ -52,7 +52,8 @@ class SupervisorTest : public ::testing::Test {
     std::filesystem::remove_all(m_dir);
   }
 
-  ClientLaunch sh(const std::string& label, const std::string& script, bool progress = true) {
+  ClientLaunch sh(const std::string& label, const std::string& script,
+                  ProgressMode progress = ProgressMode::protocol) {
     ClientLaunch l;
     l.label = label;
     l.progress = progress;
@@ -126,7 +127,7 @@ TEST_F(SupervisorTest, DurationStopsEveryone) {
   StopPolicy p;
   p.duration = Seconds(0.3);
   auto r = run({sh("a", k_ready + "while true; do " + steps(1, 1) + "sleep 0.01; done"),
-                sh("b", "sleep 100", false)},
+                sh("b", "sleep 100", ProgressMode::wall_time)},
                p);
   ASSERT_TRUE(r);
   for (const auto& c : r->clients) {
@@ -164,7 +165,7 @@ TEST_F(SupervisorTest, HangingPastTheStopRuleTimesOut) {
   StopPolicy p;
   p.on_exit = true;
   p.timeout = Seconds(0.3);
-  auto r = run({sh("hang", "sleep 100", false)}, p);
+  auto r = run({sh("hang", "sleep 100", ProgressMode::wall_time)}, p);
   ASSERT_TRUE(r);
   EXPECT_EQ(r->clients[0].classification.exit_class, ExitClass::timed_out);
 }
@@ -181,6 +182,61 @@ TEST_F(SupervisorTest, ExitOneAtOnceAbortsTheRunAndStopsTheOthers) {
   EXPECT_NE(r->clients[0].classification.message.find("boom: bad flag"), std::string::npos)
       << r->clients[0].classification.message;
   EXPECT_EQ(r->clients[1].classification.exit_class, ExitClass::interrupted);
+}
+
+// Issue 10: a workload killed at init_timeout is "not ready within init_timeout", not "ended
+// before the start barrier".
+TEST_F(SupervisorTest, NotReadyWithinInitTimeoutSaysSo) {
+  StopPolicy p;
+  p.init_timeout = Seconds(0.3);
+  p.grace = Seconds(1);
+  auto r = run({sh("slow", "sleep 100")}, p);
+  ASSERT_TRUE(r) << r.error().what();
+  EXPECT_FALSE(r->released);
+  const auto& c = r->clients[0];
+  EXPECT_EQ(c.classification.exit_class, ExitClass::start_failed);
+  EXPECT_NE(c.classification.message.find("not ready within init_timeout (0.3 s)"),
+            std::string::npos)
+      << c.classification.message;
+}
+
+// progress: auto. A silent workload (a plain script) is measured by wall time from the barrier
+// once hello_timeout passes; one that speaks (a hello line) waits for its ready as before.
+TEST_F(SupervisorTest, ProgressAutoMeasuresSilentWorkloadsByWallTime) {
+  StopPolicy p;
+  p.duration = Seconds(0.4);
+  p.hello_timeout = Seconds(0.2);
+  p.init_timeout = Seconds(20);
+  const std::string hello = R"(printf '{"event":"hello"}\n' >&3; sleep 0.5; )";
+  auto r =
+      run({sh("plain", "sleep 100", ProgressMode::automatic),
+           sh("speaker", hello + k_ready + "while true; do " + steps(1, 1) + "sleep 0.01; done",
+              ProgressMode::automatic)},
+          p);
+  ASSERT_TRUE(r) << r.error().what();
+  EXPECT_TRUE(r->released);
+  EXPECT_TRUE(r->clients[0].by_wall_time);
+  EXPECT_EQ(r->clients[0].classification.exit_class, ExitClass::ok)
+      << r->clients[0].classification.message;
+  EXPECT_NEAR(r->clients[0].runtime_s, 0.4, 0.3);
+  EXPECT_FALSE(r->clients[1].by_wall_time);  // it said hello: the protocol, after its ready
+  EXPECT_GT(r->clients[1].steps, 3);
+}
+
+// progress: auto. A short plain script that ends before hello_timeout is a result (its wall
+// time from launch), not a workload that "ended before the start barrier".
+TEST_F(SupervisorTest, ProgressAutoAcceptsAShortSilentScript) {
+  StopPolicy p;
+  p.on_exit = true;
+  p.timeout = Seconds(20);
+  p.hello_timeout = Seconds(5);
+  auto r = run({sh("short", "sleep 0.2", ProgressMode::automatic)}, p);
+  ASSERT_TRUE(r) << r.error().what();
+  const auto& c = r->clients[0];
+  EXPECT_TRUE(c.by_wall_time);
+  EXPECT_EQ(c.classification.exit_class, ExitClass::ok) << c.classification.message;
+  EXPECT_GE(c.runtime_s, 0.15);
+  EXPECT_LT(c.runtime_s, 4.0);
 }
 
 TEST_F(SupervisorTest, MissingExecutableIsStartFailed) {

@@ -32,6 +32,20 @@ class StoreTest : public ::testing::Test {
   }
   std::string db() const { return (m_dir / "colo.db").string(); }
 
+  // Makes the store look as a colo of schema `version` (1 or 2) wrote it.
+  bool downgrade_to(int version) const {
+    std::string sql =
+        "ALTER TABLE runs DROP COLUMN degraded; ALTER TABLE experiments DROP "
+        "COLUMN order_seed; ";
+    sql += version < 2 ? "DROP TABLE sim_runs; " : "";
+    sql += "PRAGMA user_version=" + std::to_string(version);
+    sqlite3* raw = nullptr;
+    const bool ok = sqlite3_open(db().c_str(), &raw) == SQLITE_OK &&
+                    sqlite3_exec(raw, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK;
+    sqlite3_close(raw);
+    return ok;
+  }
+
   ExperimentId make_experiment(Store& s) {
     ExperimentRecord e;
     e.name = "exp";
@@ -357,12 +371,7 @@ TEST_F(StoreTest, SchemaOneStoreReadsAndMigrates) {
     ASSERT_TRUE(s);
     make_experiment(*s);
   }
-  sqlite3* raw = nullptr;
-  ASSERT_EQ(sqlite3_open(db().c_str(), &raw), SQLITE_OK);
-  ASSERT_EQ(
-      sqlite3_exec(raw, "DROP TABLE sim_runs; PRAGMA user_version=1", nullptr, nullptr, nullptr),
-      SQLITE_OK);
-  sqlite3_close(raw);
+  ASSERT_TRUE(downgrade_to(1));
   {
     auto ro = Store::open(db(), OpenMode::read_only);
     ASSERT_TRUE(ro) << ro.error().what();
@@ -379,6 +388,58 @@ TEST_F(StoreTest, SchemaOneStoreReadsAndMigrates) {
   EXPECT_EQ(rw->schema_version(), Store::k_schema_version);
   EXPECT_TRUE(rw->add_sim_runs({sim_run("fgd", 1)}));
   EXPECT_EQ(rw->experiments()->size(), 1U);
+}
+
+// Issue 11 item 3: an experiment and its runs are written in one transaction; a failing run
+// insert leaves no experiment behind (that --resume would call done with "0/0 runs").
+TEST_F(StoreTest, ExperimentAndItsRunsAreCreatedTogetherOrNotAtAll) {
+  auto s = Store::open(db());
+  ASSERT_TRUE(s);
+  ExperimentRecord e;
+  e.name = "x";
+  e.status = "running";
+  RunRecord r;
+  r.key = "k";
+  auto bad = s->create_experiment(e, {r, r});  // the duplicate key fails the second insert
+  ASSERT_FALSE(bad);
+  EXPECT_TRUE(s->experiments()->empty());
+  e.order_seed = 42;
+  auto good = s->create_experiment(e, {r});
+  ASSERT_TRUE(good) << good.error().what();
+  EXPECT_EQ(s->runs(*good)->size(), 1U);
+  EXPECT_EQ(s->experiment(*good)->order_seed, 42);
+}
+
+// Schema 3: a run's degraded reason round-trips and is cleared by reset_run; a schema-2 store
+// still reads (read-only) with no run degraded and no order seed.
+TEST_F(StoreTest, DegradedRunsAndSchemaTwoStores) {
+  {
+    auto s = Store::open(db());
+    ASSERT_TRUE(s);
+    const auto exp = make_experiment(*s);
+    RunRecord planned;
+    planned.key = "r0";
+    ASSERT_TRUE(s->add_runs(exp, {planned}));
+    auto runs = s->runs(exp);
+    ASSERT_FALSE(runs->empty());
+    auto run = runs->front();
+    run.status = RunStatus::done;
+    run.degraded = "2 telemetry error(s) during the run, first: GPU is lost";
+    ASSERT_TRUE(s->finish_run(run));
+    EXPECT_EQ(s->runs(exp)->front().degraded, run.degraded);
+    ASSERT_TRUE(s->reset_run(run.id));
+    EXPECT_EQ(s->runs(exp)->front().degraded, "");
+  }
+  ASSERT_TRUE(downgrade_to(2));
+  auto ro = Store::open(db(), OpenMode::read_only);
+  ASSERT_TRUE(ro) << ro.error().what();
+  auto exps = ro->experiments();
+  ASSERT_TRUE(exps) << exps.error().what();
+  ASSERT_EQ(exps->size(), 1U);
+  EXPECT_FALSE((*exps)[0].order_seed);
+  auto runs = ro->runs((*exps)[0].id);
+  ASSERT_TRUE(runs) << runs.error().what();
+  EXPECT_EQ(runs->front().degraded, "");
 }
 
 }  // namespace

@@ -15,7 +15,11 @@ namespace colo_progress {
 
 class Reporter {
  public:
-  Reporter() : m_out(fd_from_env("COLO_PROGRESS")), m_start(fd_from_env("COLO_START")) {}
+  // Says at once that this workload speaks the protocol ({"event":"hello"}): with progress:
+  // auto, colo measures a workload silent for hello_timeout by wall time instead.
+  Reporter() : m_out(fd_from_env("COLO_PROGRESS")), m_start(fd_from_env("COLO_START")) {
+    write_line("{\"event\":\"hello\"}");
+  }
 
   [[nodiscard]] bool active() const { return m_out >= 0; }
 
