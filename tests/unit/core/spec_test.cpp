@@ -125,7 +125,7 @@ INSTANTIATE_TEST_SUITE_P(
                 "bad.yaml:2: stop.exit: 'maybe' is not a boolean"},
         BadCase{"name: x\nstop: {duration: 1s}\nworkloads:\n"
                 "  - {name: a, cmd: [true], progress: sometimes}\n",
-                "bad.yaml:4: workloads.a.progress: 'sometimes' is not a boolean"},
+                "bad.yaml:4: workloads.a.progress: 'sometimes': expected auto, true or false"},
         // Issue 10: builtin args, keys and values (also through a sweep).
         BadCase{"name: x\nstop: {duration: 1s}\nworkloads:\n"
                 "  - {name: a, builtin: cpu, args: {wrok: 3}}\n",
