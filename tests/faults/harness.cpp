@@ -1,0 +1,491 @@
+#include "faults/harness.hpp"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <thread>
+
+namespace colo::faults {
+namespace {
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+std::vector<Row> query(sqlite3* db, const char* sql, std::string& error) {
+  std::vector<Row> rows;
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v2(db, sql, -1, &st, nullptr) != SQLITE_OK) {
+    error = fmt::format("{}: {}", sql, sqlite3_errmsg(db));
+    return rows;
+  }
+  int rc = 0;
+  while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+    Row r;
+    for (int c = 0; c < sqlite3_column_count(st); ++c) {
+      const auto* text = sqlite3_column_text(st, c);
+      r[sqlite3_column_name(st, c)] =
+          text == nullptr ? std::string("NULL") : reinterpret_cast<const char*>(text);
+    }
+    rows.push_back(std::move(r));
+  }
+  if (rc != SQLITE_DONE) {
+    error = fmt::format("{}: {}", sql, sqlite3_errmsg(db));
+  }
+  sqlite3_finalize(st);
+  return rows;
+}
+
+std::string get(const Row& r, const std::string& key) {
+  auto it = r.find(key);
+  return it == r.end() ? std::string("<absent>") : it->second;
+}
+
+// The part of a stored path below the results directory (cases differ above it).
+std::string below_results(const std::string& path) {
+  const auto at = path.find("/results/");
+  return at == std::string::npos ? path : path.substr(at + 9);
+}
+
+bool within(const std::string& got, const std::string& want, double rel, double abs_slack = 0) {
+  if (got == want) {
+    return true;
+  }
+  if (got == "NULL" || want == "NULL") {
+    return false;
+  }
+  const double g = std::stod(got);
+  const double w = std::stod(want);
+  return std::fabs(g - w) <= rel * std::fabs(w) + abs_slack;
+}
+
+const std::vector<Row>& rows_of(const std::map<std::string, std::vector<Row>>& m,
+                                const std::string& key) {
+  static const std::vector<Row> none;
+  auto it = m.find(key);
+  return it == m.end() ? none : it->second;
+}
+
+}  // namespace
+
+std::string suite_spec(const std::string& name, const std::string& extra_workload_yaml) {
+  return fmt::format(R"(name: {}
+gpu: sim
+warmup: {{steps: 2}}
+stop: {{exit: true, timeout: 60s}}
+grace: 2s
+sample_period: 100ms
+modes: [timeslice, mps]
+workloads:
+  - {{name: a, builtin: sim-gpu, args: {{duty: 0.6, sm: 0.4, bw: 0.2, mem: 2G, step-ms: 15, batch: 8, steps: 12}}}}
+  - {{name: b, builtin: sim-gpu, args: {{duty: 0.4, sm: 0.3, bw: 0.3, mem: 2G, step-ms: 10, batch: 16, steps: 16}}}}
+{}groups:
+  - [a, b]
+)",
+                     name, extra_workload_yaml);
+}
+
+Case::Case(const std::string& tag) {
+  m_dir = fs::temp_directory_path() / fmt::format("colo-faults-{}-{}", ::getpid(), tag);
+  std::error_code ec;
+  fs::remove_all(m_dir, ec);
+  fs::create_directories(m_dir);
+  m_name = fmt::format("flt-{}-{}", tag, ::getpid());
+}
+
+Case::~Case() {
+  std::error_code ec;
+  fs::remove_all(m_dir, ec);
+}
+
+fs::path Case::write_spec(const std::string& text) {
+  const auto p = m_dir / "spec.yaml";
+  std::ofstream(p) << text;
+  return p;
+}
+
+pid_t Case::start(const std::vector<std::string>& args, long fsize_limit) {
+  const int call = m_calls++;
+  const std::string out = (m_dir / fmt::format("colo{}.out", call)).string();
+  const std::string err = (m_dir / fmt::format("colo{}.err", call)).string();
+  std::vector<std::string> argv_s{std::string(COLO_BIN_DIR) + "/colo", "--results",
+                                  results().string()};
+  argv_s.insert(argv_s.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& s : argv_s) {
+    argv.push_back(s.data());
+  }
+  argv.push_back(nullptr);
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    const int o = ::open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    const int e = ::open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    ::dup2(o, 1);
+    ::dup2(e, 2);
+    if (::chdir(m_dir.c_str()) != 0) {
+      ::_exit(126);
+    }
+    if (fsize_limit > 0) {
+      ::signal(SIGXFSZ, SIG_IGN);
+      const rlimit lim{static_cast<rlim_t>(fsize_limit), static_cast<rlim_t>(fsize_limit)};
+      ::setrlimit(RLIMIT_FSIZE, &lim);
+    }
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  m_started[pid] = {call, std::chrono::steady_clock::now()};
+  return pid;
+}
+
+ColoRun Case::finish(pid_t pid) {
+  int st = 0;
+  while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+  }
+  ColoRun r;
+  const auto [call, t0] = m_started[pid];
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (WIFEXITED(st)) {
+    r.rc = WEXITSTATUS(st);
+  } else if (WIFSIGNALED(st)) {
+    r.signal = WTERMSIG(st);
+    r.rc = 128 + r.signal;
+  }
+  r.out = slurp(m_dir / fmt::format("colo{}.out", call));
+  r.err = slurp(m_dir / fmt::format("colo{}.err", call));
+  return r;
+}
+
+ColoRun Case::run(const std::vector<std::string>& args, long fsize_limit) {
+  return finish(start(args, fsize_limit));
+}
+
+StoreDump dump_store(const std::string& path, const std::string& case_dir) {
+  StoreDump d;
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+    d.error = fmt::format("cannot open '{}': {}", path, db ? sqlite3_errmsg(db) : "?");
+    sqlite3_close(db);
+    return d;
+  }
+  sqlite3_busy_timeout(db, 5000);
+  std::string err;
+  // A store colo created but was killed before it made its tables is empty, not broken.
+  if (query(db, "SELECT name FROM sqlite_master WHERE name='experiments'", err).empty() &&
+      err.empty()) {
+    d.integrity = "ok";
+    for (const auto& r : query(db, "PRAGMA integrity_check", err)) {
+      d.integrity = r.begin()->second;
+    }
+    d.error = err;
+    sqlite3_close(db);
+    return d;
+  }
+  std::string integrity;
+  for (const auto& r : query(db, "PRAGMA integrity_check", err)) {
+    integrity += (integrity.empty() ? "" : "; ") + r.begin()->second;
+  }
+  d.integrity = integrity;
+  d.experiments = query(db, "SELECT * FROM experiments ORDER BY id", err);
+  d.runs = query(db, "SELECT * FROM runs ORDER BY experiment_id, seq, id", err);
+  for (auto& w : query(db, "SELECT * FROM workloads ORDER BY run_id, name, copy, id", err)) {
+    d.workloads[w["run_id"]].push_back(std::move(w));
+  }
+  for (auto& p : query(db, "SELECT rowid AS rowid_, * FROM progress ORDER BY workload_id, rowid",
+                       err)) {
+    d.progress[p["workload_id"]].push_back(std::move(p));
+  }
+  d.error = err;
+  sqlite3_close(db);
+  auto scrub = [&](std::vector<Row>& rows) {
+    for (auto& r : rows) {
+      for (auto& [k, v] : r) {
+        for (auto at = v.find(case_dir); !case_dir.empty() && at != std::string::npos;
+             at = v.find(case_dir, at)) {
+          v.replace(at, case_dir.size(), "<case>");
+        }
+      }
+    }
+  };
+  scrub(d.experiments);
+  scrub(d.runs);
+  for (auto& [k, rows] : d.workloads) {
+    scrub(rows);
+  }
+  return d;
+}
+
+std::vector<std::string> compare_to_baseline(const StoreDump& got, const StoreDump& want) {
+  std::vector<std::string> diffs;
+  if (!got.error.empty()) {
+    diffs.push_back("store unreadable: " + got.error);
+    return diffs;
+  }
+  if (got.experiments.size() != 1) {
+    diffs.push_back(fmt::format("{} experiments (want 1)", got.experiments.size()));
+    return diffs;
+  }
+  for (const char* f : {"backend", "simulated", "status"}) {
+    if (get(got.experiments[0], f) != get(want.experiments[0], f)) {
+      diffs.push_back(fmt::format("experiment.{}: '{}' (want '{}')", f, get(got.experiments[0], f),
+                                  get(want.experiments[0], f)));
+    }
+  }
+  std::map<std::string, const Row*> got_runs;
+  for (const auto& r : got.runs) {
+    got_runs[get(r, "key")] = &r;
+  }
+  if (got.runs.size() != want.runs.size()) {
+    diffs.push_back(fmt::format("{} runs (want {})", got.runs.size(), want.runs.size()));
+  }
+  for (const auto& w : want.runs) {
+    const std::string key = get(w, "key");
+    auto it = got_runs.find(key);
+    if (it == got_runs.end()) {
+      diffs.push_back(fmt::format("run '{}' missing", key));
+      continue;
+    }
+    const Row& g = *it->second;
+    for (const char* f : {"seq", "repetition", "mode", "mode_kind", "grp", "sweep",
+                          "settings_json", "status", "error"}) {
+      if (get(g, f) != get(w, f)) {
+        diffs.push_back(fmt::format("run '{}'.{}: '{}' (want '{}')", key, f, get(g, f), get(w, f)));
+      }
+    }
+    const auto& gw = rows_of(got.workloads, get(g, "id"));
+    const auto& ww = rows_of(want.workloads, get(w, "id"));
+    if (gw.size() != ww.size()) {
+      diffs.push_back(
+          fmt::format("run '{}': {} workloads (want {})", key, gw.size(), ww.size()));
+      continue;
+    }
+    for (std::size_t i = 0; i < ww.size(); ++i) {
+      const std::string who = fmt::format("run '{}' workload {}#{}", key, get(ww[i], "name"),
+                                          get(ww[i], "copy"));
+      for (const char* f : {"name", "copy", "gpu", "argv_json", "exit_class", "exit_code",
+                            "signal", "message", "steps", "samples"}) {
+        if (get(gw[i], f) != get(ww[i], f)) {
+          diffs.push_back(
+              fmt::format("{}.{}: '{}' (want '{}')", who, f, get(gw[i], f), get(ww[i], f)));
+        }
+      }
+      for (const char* f : {"stdout_path", "stderr_path"}) {
+        if (below_results(get(gw[i], f)) != below_results(get(ww[i], f))) {
+          diffs.push_back(fmt::format("{}.{}: '{}' (want '{}')", who, f, get(gw[i], f),
+                                      get(ww[i], f)));
+        }
+      }
+      for (const char* f : {"throughput", "window_s"}) {
+        if (!within(get(gw[i], f), get(ww[i], f), k_timing_tolerance)) {
+          diffs.push_back(fmt::format("{}.{}: {} (want {} +-{:.0f}%)", who, f, get(gw[i], f),
+                                      get(ww[i], f), k_timing_tolerance * 100));
+        }
+      }
+      const auto& gp = rows_of(got.progress, get(gw[i], "id"));
+      const auto& wp = rows_of(want.progress, get(ww[i], "id"));
+      if (gp.size() != wp.size()) {
+        diffs.push_back(
+            fmt::format("{}: {} progress rows (want {})", who, gp.size(), wp.size()));
+        continue;
+      }
+      for (std::size_t k = 0; k < wp.size(); ++k) {
+        for (const char* f : {"step", "samples", "loss"}) {
+          if (get(gp[k], f) != get(wp[k], f)) {
+            diffs.push_back(fmt::format("{} progress[{}].{}: '{}' (want '{}')", who, k, f,
+                                        get(gp[k], f), get(wp[k], f)));
+          }
+        }
+        if (!within(get(gp[k], "latency_ms"), get(wp[k], "latency_ms"), k_timing_tolerance)) {
+          diffs.push_back(fmt::format("{} progress[{}].latency_ms: {} (want {} +-{:.0f}%)", who,
+                                      k, get(gp[k], "latency_ms"), get(wp[k], "latency_ms"),
+                                      k_timing_tolerance * 100));
+        }
+      }
+    }
+  }
+  return diffs;
+}
+
+double max_timing_deviation(const StoreDump& got, const StoreDump& want) {
+  double worst = 0;
+  auto dev = [&](const std::string& g, const std::string& w) {
+    if (g != "NULL" && w != "NULL" && std::stod(w) != 0) {
+      worst = std::max(worst, std::fabs(std::stod(g) - std::stod(w)) / std::fabs(std::stod(w)));
+    }
+  };
+  std::map<std::string, const Row*> got_runs;
+  for (const auto& r : got.runs) {
+    got_runs[get(r, "key")] = &r;
+  }
+  for (const auto& w : want.runs) {
+    auto it = got_runs.find(get(w, "key"));
+    if (it == got_runs.end()) {
+      continue;
+    }
+    const auto& gw = rows_of(got.workloads, get(*it->second, "id"));
+    const auto& ww = rows_of(want.workloads, get(w, "id"));
+    for (std::size_t i = 0; i < std::min(gw.size(), ww.size()); ++i) {
+      dev(get(gw[i], "throughput"), get(ww[i], "throughput"));
+      dev(get(gw[i], "window_s"), get(ww[i], "window_s"));
+      const auto& gp = rows_of(got.progress, get(gw[i], "id"));
+      const auto& wp = rows_of(want.progress, get(ww[i], "id"));
+      for (std::size_t k = 0; k < std::min(gp.size(), wp.size()); ++k) {
+        dev(get(gp[k], "latency_ms"), get(wp[k], "latency_ms"));
+      }
+    }
+  }
+  return worst;
+}
+
+std::vector<std::string> structural_problems(const StoreDump& d) {
+  std::vector<std::string> out;
+  if (!d.error.empty()) {
+    out.push_back("store unreadable: " + d.error);
+    return out;
+  }
+  if (d.integrity != "ok") {
+    out.push_back("PRAGMA integrity_check: " + d.integrity);
+  }
+  if (d.experiments.size() > 1) {
+    out.push_back(fmt::format("{} experiments: a duplicate", d.experiments.size()));
+  }
+  std::set<std::string> keys;
+  std::set<std::string> run_ids;
+  for (const auto& r : d.runs) {
+    if (!keys.insert(get(r, "experiment_id") + "/" + get(r, "key")).second) {
+      out.push_back("duplicate run " + get(r, "key"));
+    }
+    run_ids.insert(get(r, "id"));
+  }
+  std::set<std::string> workload_ids;
+  for (const auto& [run, ws] : d.workloads) {
+    if (run_ids.count(run) == 0) {
+      out.push_back(fmt::format("{} workload row(s) of a run that does not exist ({})", ws.size(),
+                                run));
+    }
+    std::set<std::string> names;
+    for (const auto& w : ws) {
+      workload_ids.insert(get(w, "id"));
+      if (!names.insert(get(w, "name") + "#" + get(w, "copy")).second) {
+        out.push_back(fmt::format("run {}: duplicate workload {}#{}", run, get(w, "name"),
+                                  get(w, "copy")));
+      }
+    }
+  }
+  for (const auto& [wid, rows] : d.progress) {
+    if (workload_ids.count(wid) == 0) {
+      out.push_back(fmt::format("{} progress row(s) of a workload that does not exist ({})",
+                                rows.size(), wid));
+    }
+    std::set<std::string> steps;
+    for (const auto& p : rows) {
+      if (!steps.insert(get(p, "step")).second) {
+        out.push_back(fmt::format("workload {}: duplicate progress step {}", wid, get(p, "step")));
+      }
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> finished_runs_changed(const StoreDump& before, const StoreDump& after) {
+  std::vector<std::string> out;
+  std::map<std::string, const Row*> after_runs;
+  for (const auto& r : after.runs) {
+    after_runs[get(r, "id")] = &r;
+  }
+  for (const auto& r : before.runs) {
+    if (get(r, "status") != "done") {
+      continue;
+    }
+    const std::string key = get(r, "key");
+    auto it = after_runs.find(get(r, "id"));
+    if (it == after_runs.end()) {
+      out.push_back(fmt::format("finished run '{}' lost", key));
+      continue;
+    }
+    if (*it->second != r) {
+      out.push_back(fmt::format("finished run '{}' changed", key));
+    }
+    if (rows_of(after.workloads, get(r, "id")) != rows_of(before.workloads, get(r, "id"))) {
+      out.push_back(fmt::format("finished run '{}': its workloads changed", key));
+    }
+    for (const auto& w : rows_of(before.workloads, get(r, "id"))) {
+      if (rows_of(after.progress, get(w, "id")) != rows_of(before.progress, get(w, "id"))) {
+        out.push_back(fmt::format("finished run '{}': progress of {} changed", key, get(w, "name")));
+      }
+    }
+  }
+  return out;
+}
+
+bool running(pid_t pid) {
+  std::ifstream st("/proc/" + std::to_string(pid) + "/stat");
+  std::string s;
+  std::getline(st, s);
+  const auto paren = s.rfind(')');
+  return !s.empty() && paren != std::string::npos && paren + 2 < s.size() && s[paren + 2] != 'Z';
+}
+
+int processes_left(const std::string& name, std::chrono::milliseconds wait) {
+  const std::string entry = "COLO_EXPERIMENT=" + name;
+  const auto deadline = std::chrono::steady_clock::now() + wait;
+  for (;;) {
+    int n = 0;
+    std::error_code ec;
+    for (const auto& d : fs::directory_iterator("/proc", ec)) {
+      const auto pid_s = d.path().filename().string();
+      if (pid_s.empty() || std::isdigit(static_cast<unsigned char>(pid_s[0])) == 0 ||
+          !running(static_cast<pid_t>(std::stol(pid_s)))) {
+        continue;
+      }
+      std::ifstream in(d.path() / "environ", std::ios::binary);
+      std::string e;
+      while (std::getline(in, e, '\0')) {
+        if (e == entry) {
+          ++n;
+          break;
+        }
+      }
+    }
+    if (n == 0 || std::chrono::steady_clock::now() >= deadline) {
+      return n;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+std::vector<pid_t> pids_in(const fs::path& file) {
+  std::vector<pid_t> out;
+  std::ifstream in(file);
+  pid_t p = 0;
+  while (in >> p) {
+    out.push_back(p);
+  }
+  return out;
+}
+
+std::string join(const std::vector<std::string>& lines, std::size_t max) {
+  std::string s;
+  for (std::size_t i = 0; i < lines.size() && i < max; ++i) {
+    s += "\n  " + lines[i];
+  }
+  if (lines.size() > max) {
+    s += fmt::format("\n  ... and {} more", lines.size() - max);
+  }
+  return s;
+}
+
+}  // namespace colo::faults

@@ -1,0 +1,108 @@
+#pragma once
+// The fault suite's harness: runs the real `colo` binary on the simulated GPU, injects a fault
+// (kill -9, a signal, a full disk, escaping workloads), resumes, and compares the final store
+// value by value with an uninterrupted run. Test-only code: reads the store with plain SQL.
+#include <sys/types.h>
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace colo::faults {
+
+namespace fs = std::filesystem;
+
+// Relative tolerance on throughput, window length and the progress rows' latency (the modelled
+// step time, which depends on when co-runners start and end), the only compared fields that
+// depend on wall-clock timing: the simulated GPU's steps sleep for the modelled time, so they jitter with
+// scheduling (a few ms per run on a loaded 2-core CI machine) but never by the 47-64% that a
+// resumed run measured against phantom clients lost (issue 11, item 1).
+constexpr double k_timing_tolerance = 0.35;
+
+// The suite's experiment: two simulated workloads, each alone and together under time-slicing
+// and MPS (4 runs); each workload stops itself after a fixed number of steps, so that every
+// count, sample total and exit is deterministic.
+std::string suite_spec(const std::string& name, const std::string& extra_workload_yaml = "");
+
+struct ColoRun {
+  int rc = -1;      // exit code, or 128 + signal
+  int signal = 0;   // the signal that ended colo, 0 if it exited
+  std::string out;  // its stdout and stderr
+  std::string err;
+  double seconds = 0;
+};
+
+// One case's directory, experiment name and colo invocations.
+class Case {
+ public:
+  Case(const std::string& tag);  // a fresh directory under the temp dir
+  ~Case();
+  Case(const Case&) = delete;
+  Case& operator=(const Case&) = delete;
+
+  [[nodiscard]] const fs::path& dir() const { return m_dir; }
+  [[nodiscard]] const std::string& name() const { return m_name; }
+  [[nodiscard]] fs::path results() const { return m_dir / "results"; }
+  [[nodiscard]] std::string db() const { return (results() / "colo.db").string(); }
+  fs::path write_spec(const std::string& text);
+
+  // Starts `colo --results <results> args...`; returns its pid. `fsize_limit` > 0 sets
+  // RLIMIT_FSIZE (with SIGXFSZ ignored, so writes past it fail with EFBIG like a full disk).
+  pid_t start(const std::vector<std::string>& args, long fsize_limit = 0);
+  ColoRun finish(pid_t pid);
+  ColoRun run(const std::vector<std::string>& args, long fsize_limit = 0);
+
+ private:
+  fs::path m_dir;
+  std::string m_name;
+  int m_calls = 0;
+  std::map<pid_t, std::pair<int, std::chrono::steady_clock::time_point>> m_started;
+};
+
+// A store read back as text rows: every column of experiments, runs, workloads and progress.
+using Row = std::map<std::string, std::string>;
+struct StoreDump {
+  std::vector<Row> experiments;
+  std::vector<Row> runs;                       // by seq
+  std::map<std::string, std::vector<Row>> workloads;  // by run id, then (name, copy)
+  std::map<std::string, std::vector<Row>> progress;   // by workload id, then rowid
+  std::string integrity;                       // PRAGMA integrity_check ("ok")
+  std::string error;                           // why it could not be read, "" if it could
+};
+// Every occurrence of `case_dir` in a value reads "<case>" (paths differ between cases).
+StoreDump dump_store(const std::string& db, const std::string& case_dir);
+
+// Differences between `got` and `want` in the deterministic fields (exactly) and the timing
+// fields (within k_timing_tolerance); empty when value-identical. Runs are matched by key.
+std::vector<std::string> compare_to_baseline(const StoreDump& got, const StoreDump& want);
+
+// The largest relative difference between `got` and `want` in the timing fields (throughput,
+// window, step latency) of runs matched by key: how much an uninterrupted run varies.
+double max_timing_deviation(const StoreDump& got, const StoreDump& want);
+
+// Structural faults: duplicate runs, workloads or progress steps; not exactly one experiment;
+// a failed integrity check; a step count that does not match the progress rows.
+std::vector<std::string> structural_problems(const StoreDump& d);
+
+// Runs that were done in `before` and are not identical (every column, timings included) in
+// `after`: a finished run lost or changed.
+std::vector<std::string> finished_runs_changed(const StoreDump& before, const StoreDump& after);
+
+// Live (non-zombie) processes whose environment holds COLO_EXPERIMENT=name, after waiting up to
+// `wait` for them to go (the guard kills a dead colo's workloads within about a second).
+int processes_left(const std::string& name,
+                   std::chrono::milliseconds wait = std::chrono::milliseconds(3000));
+
+// True when `pid` exists and is not a zombie.
+bool running(pid_t pid);
+
+// The pids written, one a line, to `file` (escaping workloads report themselves there).
+std::vector<pid_t> pids_in(const fs::path& file);
+
+// Lines joined for a failure message.
+std::string join(const std::vector<std::string>& lines, std::size_t max = 12);
+
+}  // namespace colo::faults
