@@ -204,8 +204,8 @@ StoreDump dump_store(const std::string& path, const std::string& case_dir) {
   for (auto& w : query(db, "SELECT * FROM workloads ORDER BY run_id, name, copy, id", err)) {
     d.workloads[w["run_id"]].push_back(std::move(w));
   }
-  for (auto& p : query(db, "SELECT rowid AS rowid_, * FROM progress ORDER BY workload_id, rowid",
-                       err)) {
+  for (auto& p :
+       query(db, "SELECT rowid AS rowid_, * FROM progress ORDER BY workload_id, rowid", err)) {
     d.progress[p["workload_id"]].push_back(std::move(p));
   }
   d.error = err;
@@ -259,8 +259,8 @@ std::vector<std::string> compare_to_baseline(const StoreDump& got, const StoreDu
       continue;
     }
     const Row& g = *it->second;
-    for (const char* f : {"seq", "repetition", "mode", "mode_kind", "grp", "sweep",
-                          "settings_json", "status", "error"}) {
+    for (const char* f : {"seq", "repetition", "mode", "mode_kind", "grp", "sweep", "settings_json",
+                          "status", "error"}) {
       if (get(g, f) != get(w, f)) {
         diffs.push_back(fmt::format("run '{}'.{}: '{}' (want '{}')", key, f, get(g, f), get(w, f)));
       }
@@ -268,15 +268,14 @@ std::vector<std::string> compare_to_baseline(const StoreDump& got, const StoreDu
     const auto& gw = rows_of(got.workloads, get(g, "id"));
     const auto& ww = rows_of(want.workloads, get(w, "id"));
     if (gw.size() != ww.size()) {
-      diffs.push_back(
-          fmt::format("run '{}': {} workloads (want {})", key, gw.size(), ww.size()));
+      diffs.push_back(fmt::format("run '{}': {} workloads (want {})", key, gw.size(), ww.size()));
       continue;
     }
     for (std::size_t i = 0; i < ww.size(); ++i) {
-      const std::string who = fmt::format("run '{}' workload {}#{}", key, get(ww[i], "name"),
-                                          get(ww[i], "copy"));
-      for (const char* f : {"name", "copy", "gpu", "argv_json", "exit_class", "exit_code",
-                            "signal", "message", "steps", "samples"}) {
+      const std::string who =
+          fmt::format("run '{}' workload {}#{}", key, get(ww[i], "name"), get(ww[i], "copy"));
+      for (const char* f : {"name", "copy", "gpu", "argv_json", "exit_class", "exit_code", "signal",
+                            "message", "steps", "samples"}) {
         if (get(gw[i], f) != get(ww[i], f)) {
           diffs.push_back(
               fmt::format("{}.{}: '{}' (want '{}')", who, f, get(gw[i], f), get(ww[i], f)));
@@ -284,8 +283,8 @@ std::vector<std::string> compare_to_baseline(const StoreDump& got, const StoreDu
       }
       for (const char* f : {"stdout_path", "stderr_path"}) {
         if (below_results(get(gw[i], f)) != below_results(get(ww[i], f))) {
-          diffs.push_back(fmt::format("{}.{}: '{}' (want '{}')", who, f, get(gw[i], f),
-                                      get(ww[i], f)));
+          diffs.push_back(
+              fmt::format("{}.{}: '{}' (want '{}')", who, f, get(gw[i], f), get(ww[i], f)));
         }
       }
       for (const char* f : {"throughput", "window_s"}) {
@@ -297,8 +296,7 @@ std::vector<std::string> compare_to_baseline(const StoreDump& got, const StoreDu
       const auto& gp = rows_of(got.progress, get(gw[i], "id"));
       const auto& wp = rows_of(want.progress, get(ww[i], "id"));
       if (gp.size() != wp.size()) {
-        diffs.push_back(
-            fmt::format("{}: {} progress rows (want {})", who, gp.size(), wp.size()));
+        diffs.push_back(fmt::format("{}: {} progress rows (want {})", who, gp.size(), wp.size()));
         continue;
       }
       for (std::size_t k = 0; k < wp.size(); ++k) {
@@ -309,14 +307,69 @@ std::vector<std::string> compare_to_baseline(const StoreDump& got, const StoreDu
           }
         }
         if (!within(get(gp[k], "latency_ms"), get(wp[k], "latency_ms"), k_timing_tolerance)) {
-          diffs.push_back(fmt::format("{} progress[{}].latency_ms: {} (want {} +-{:.0f}%)", who,
-                                      k, get(gp[k], "latency_ms"), get(wp[k], "latency_ms"),
+          diffs.push_back(fmt::format("{} progress[{}].latency_ms: {} (want {} +-{:.0f}%)", who, k,
+                                      get(gp[k], "latency_ms"), get(wp[k], "latency_ms"),
                                       k_timing_tolerance * 100));
         }
       }
     }
   }
   return diffs;
+}
+
+StoreDump median_timing(const std::vector<StoreDump>& dumps) {
+  StoreDump out = dumps.front();
+  auto median = [](std::vector<std::string> values) {
+    std::vector<double> v;
+    for (const auto& s : values) {
+      if (s != "NULL" && s != "<absent>") {
+        v.push_back(std::stod(s));
+      }
+    }
+    if (v.empty()) {
+      return values.front();
+    }
+    std::sort(v.begin(), v.end());
+    return fmt::format("{:.17g}", v[v.size() / 2]);
+  };
+  for (const auto& run : out.runs) {
+    const std::string key = get(run, "key");
+    std::vector<const std::vector<Row>*> ws;
+    for (const auto& d : dumps) {
+      for (const auto& r : d.runs) {
+        if (get(r, "key") == key) {
+          ws.push_back(&rows_of(d.workloads, get(r, "id")));
+        }
+      }
+    }
+    auto& mine = out.workloads[get(run, "id")];
+    for (std::size_t i = 0; i < mine.size(); ++i) {
+      for (const char* f : {"throughput", "window_s"}) {
+        std::vector<std::string> vals;
+        for (std::size_t k = 0; k < ws.size(); ++k) {
+          if (i < ws[k]->size()) {
+            vals.push_back(get((*ws[k])[i], f));
+          }
+        }
+        mine[i][f] = median(vals);
+      }
+      auto& prog = out.progress[get(mine[i], "id")];
+      for (std::size_t p = 0; p < prog.size(); ++p) {
+        std::vector<std::string> vals;
+        for (std::size_t k = 0; k < ws.size(); ++k) {
+          if (i >= ws[k]->size()) {
+            continue;
+          }
+          const auto& other = rows_of(dumps[k].progress, get((*ws[k])[i], "id"));
+          if (p < other.size()) {
+            vals.push_back(get(other[p], "latency_ms"));
+          }
+        }
+        prog[p]["latency_ms"] = median(vals);
+      }
+    }
+  }
+  return out;
 }
 
 double max_timing_deviation(const StoreDump& got, const StoreDump& want) {
@@ -373,15 +426,15 @@ std::vector<std::string> structural_problems(const StoreDump& d) {
   std::set<std::string> workload_ids;
   for (const auto& [run, ws] : d.workloads) {
     if (run_ids.count(run) == 0) {
-      out.push_back(fmt::format("{} workload row(s) of a run that does not exist ({})", ws.size(),
-                                run));
+      out.push_back(
+          fmt::format("{} workload row(s) of a run that does not exist ({})", ws.size(), run));
     }
     std::set<std::string> names;
     for (const auto& w : ws) {
       workload_ids.insert(get(w, "id"));
       if (!names.insert(get(w, "name") + "#" + get(w, "copy")).second) {
-        out.push_back(fmt::format("run {}: duplicate workload {}#{}", run, get(w, "name"),
-                                  get(w, "copy")));
+        out.push_back(
+            fmt::format("run {}: duplicate workload {}#{}", run, get(w, "name"), get(w, "copy")));
       }
     }
   }
@@ -424,7 +477,8 @@ std::vector<std::string> finished_runs_changed(const StoreDump& before, const St
     }
     for (const auto& w : rows_of(before.workloads, get(r, "id"))) {
       if (rows_of(after.progress, get(w, "id")) != rows_of(before.progress, get(w, "id"))) {
-        out.push_back(fmt::format("finished run '{}': progress of {} changed", key, get(w, "name")));
+        out.push_back(
+            fmt::format("finished run '{}': progress of {} changed", key, get(w, "name")));
       }
     }
   }

@@ -17,9 +17,9 @@ namespace fs = std::filesystem;
 
 // Relative tolerance on throughput, window length and the progress rows' latency (the modelled
 // step time, which depends on when co-runners start and end), the only compared fields that
-// depend on wall-clock timing: the simulated GPU's steps sleep for the modelled time, so they jitter with
-// scheduling (a few ms per run on a loaded 2-core CI machine) but never by the 47-64% that a
-// resumed run measured against phantom clients lost (issue 11, item 1).
+// depend on wall-clock timing: the simulated GPU's steps sleep for the modelled time, so they
+// jitter with scheduling (a few ms per run on a loaded 2-core CI machine) but never by the 47-64%
+// that a resumed run measured against phantom clients lost (issue 11, item 1).
 constexpr double k_timing_tolerance = 0.35;
 
 // The suite's experiment: two simulated workloads, each alone and together under time-slicing
@@ -66,11 +66,11 @@ class Case {
 using Row = std::map<std::string, std::string>;
 struct StoreDump {
   std::vector<Row> experiments;
-  std::vector<Row> runs;                       // by seq
+  std::vector<Row> runs;                              // by seq
   std::map<std::string, std::vector<Row>> workloads;  // by run id, then (name, copy)
   std::map<std::string, std::vector<Row>> progress;   // by workload id, then rowid
-  std::string integrity;                       // PRAGMA integrity_check ("ok")
-  std::string error;                           // why it could not be read, "" if it could
+  std::string integrity;                              // PRAGMA integrity_check ("ok")
+  std::string error;                                  // why it could not be read, "" if it could
 };
 // Every occurrence of `case_dir` in a value reads "<case>" (paths differ between cases).
 StoreDump dump_store(const std::string& db, const std::string& case_dir);
@@ -78,6 +78,10 @@ StoreDump dump_store(const std::string& db, const std::string& case_dir);
 // Differences between `got` and `want` in the deterministic fields (exactly) and the timing
 // fields (within k_timing_tolerance); empty when value-identical. Runs are matched by key.
 std::vector<std::string> compare_to_baseline(const StoreDump& got, const StoreDump& want);
+
+// `dumps[0]` with each timing field (throughput, window, step latency) replaced by its median
+// over `dumps` (runs matched by key): a reference less at the mercy of one slow moment.
+StoreDump median_timing(const std::vector<StoreDump>& dumps);
 
 // The largest relative difference between `got` and `want` in the timing fields (throughput,
 // window, step latency) of runs matched by key: how much an uninterrupted run varies.
