@@ -140,7 +140,7 @@ std::optional<std::string> own_path(const std::string& self_cgroup, const std::s
     }
     const std::string id = line.substr(0, a);
     const std::string ctrls = line.substr(a + 1, b - a - 1);
-    const std::string path = line.substr(b + 1);
+    std::string path = line.substr(b + 1);
     if (controller.empty() && id == "0" && ctrls.empty()) {
       return path;
     }
@@ -380,7 +380,7 @@ Result<WorkloadCgroup> WorkloadCgroup::create(const Containment& c, const std::s
   const std::string leaf = fmt::format("w{}-{}", g_counter.fetch_add(1), sanitize_label(label));
   auto make = [&](const std::string& base) -> Result<std::string> {
     const std::string parent = token_dir(base, token);
-    const std::string dir = parent + "/" + leaf;
+    std::string dir = parent + "/" + leaf;
     if ((::mkdir(parent.c_str(), 0755) != 0 && errno != EEXIST) ||
         ::mkdir(dir.c_str(), 0755) != 0) {
       return fail(ErrorCode::process, fmt::format("cannot create cgroup '{}'", dir),

@@ -804,6 +804,28 @@ TEST_F(Cli, SimSavesABatchThatReportRendersAgain) {
   EXPECT_NE(missing.err.find("no sim batch 5"), std::string::npos) << missing.err;
 }
 
+TEST_F(Cli, DoctorChecksTheHostAndTheStoreAndItsExitCodeSaysWhetherSomethingIsWrong) {
+  auto spec = write_spec("gpu: sim\nstop: {exit: true}\nworkloads:\n"
+                         "  - {name: a, builtin: sim-gpu, args: {steps: 3, step-ms: 5}}\n");
+  ASSERT_EQ(colo({"run", spec.string()}).rc, 0);
+  auto ok = colo({"doctor"});
+  EXPECT_NE(ok.out.find(" driver: "), std::string::npos) << ok.out;
+  EXPECT_NE(ok.out.find(" cgroup: "), std::string::npos) << ok.out;
+  EXPECT_NE(ok.out.find("ok    store: "), std::string::npos) << ok.out;
+  EXPECT_NE(ok.out.find("integrity_check ok"), std::string::npos) << ok.out;
+  EXPECT_EQ(ok.rc, ok.out.find("FAIL ") == std::string::npos ? 0 : 1) << ok.out;
+  // The store is damaged: doctor says so, with what to do, and exits 1.
+  {
+    std::fstream db(m_dir / "results" / "colo.db", std::ios::in | std::ios::out | std::ios::binary);
+    db.seekp(0);
+    db << std::string(100, '\xff');
+  }
+  auto bad = colo({"doctor"});
+  EXPECT_EQ(bad.rc, 1) << bad.out;
+  EXPECT_NE(bad.out.find("FAIL  store: "), std::string::npos) << bad.out;
+  EXPECT_NE(bad.out.find("fix: "), std::string::npos) << bad.out;
+}
+
 TEST_F(Cli, GpusListsTheSimulatedDevice) {
   auto r = colo({"gpus", "--gpu", "sim", "--json"});
   ASSERT_EQ(r.rc, 0) << r.err;
