@@ -288,9 +288,9 @@ std::vector<std::string> compare_to_baseline(const StoreDump& got, const StoreDu
         }
       }
       for (const char* f : {"throughput", "window_s"}) {
-        if (!within(get(gw[i], f), get(ww[i], f), k_timing_tolerance)) {
+        if (!within(get(gw[i], f), get(ww[i], f), k_throughput_tolerance)) {
           diffs.push_back(fmt::format("{}.{}: {} (want {} +-{:.0f}%)", who, f, get(gw[i], f),
-                                      get(ww[i], f), k_timing_tolerance * 100));
+                                      get(ww[i], f), k_throughput_tolerance * 100));
         }
       }
       const auto& gp = rows_of(got.progress, get(gw[i], "id"));
@@ -306,10 +306,10 @@ std::vector<std::string> compare_to_baseline(const StoreDump& got, const StoreDu
                                         get(gp[k], f), get(wp[k], f)));
           }
         }
-        if (!within(get(gp[k], "latency_ms"), get(wp[k], "latency_ms"), k_timing_tolerance)) {
+        if (!within(get(gp[k], "latency_ms"), get(wp[k], "latency_ms"), k_latency_tolerance)) {
           diffs.push_back(fmt::format("{} progress[{}].latency_ms: {} (want {} +-{:.0f}%)", who, k,
                                       get(gp[k], "latency_ms"), get(wp[k], "latency_ms"),
-                                      k_timing_tolerance * 100));
+                                      k_latency_tolerance * 100));
         }
       }
     }
@@ -372,11 +372,11 @@ StoreDump median_timing(const std::vector<StoreDump>& dumps) {
   return out;
 }
 
-double max_timing_deviation(const StoreDump& got, const StoreDump& want) {
-  double worst = 0;
-  auto dev = [&](const std::string& g, const std::string& w) {
+TimingDeviation max_timing_deviation(const StoreDump& got, const StoreDump& want) {
+  TimingDeviation worst;
+  auto dev = [](double& into, const std::string& g, const std::string& w) {
     if (g != "NULL" && w != "NULL" && std::stod(w) != 0) {
-      worst = std::max(worst, std::fabs(std::stod(g) - std::stod(w)) / std::fabs(std::stod(w)));
+      into = std::max(into, std::fabs(std::stod(g) - std::stod(w)) / std::fabs(std::stod(w)));
     }
   };
   std::map<std::string, const Row*> got_runs;
@@ -391,12 +391,12 @@ double max_timing_deviation(const StoreDump& got, const StoreDump& want) {
     const auto& gw = rows_of(got.workloads, get(*it->second, "id"));
     const auto& ww = rows_of(want.workloads, get(w, "id"));
     for (std::size_t i = 0; i < std::min(gw.size(), ww.size()); ++i) {
-      dev(get(gw[i], "throughput"), get(ww[i], "throughput"));
-      dev(get(gw[i], "window_s"), get(ww[i], "window_s"));
+      dev(worst.throughput, get(gw[i], "throughput"), get(ww[i], "throughput"));
+      dev(worst.throughput, get(gw[i], "window_s"), get(ww[i], "window_s"));
       const auto& gp = rows_of(got.progress, get(gw[i], "id"));
       const auto& wp = rows_of(want.progress, get(ww[i], "id"));
       for (std::size_t k = 0; k < std::min(gp.size(), wp.size()); ++k) {
-        dev(get(gp[k], "latency_ms"), get(wp[k], "latency_ms"));
+        dev(worst.latency, get(gp[k], "latency_ms"), get(wp[k], "latency_ms"));
       }
     }
   }

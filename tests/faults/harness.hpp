@@ -15,12 +15,18 @@ namespace colo::faults {
 
 namespace fs = std::filesystem;
 
-// Relative tolerance on throughput, window length and the progress rows' latency (the modelled
-// step time, which depends on when co-runners start and end), the only compared fields that
-// depend on wall-clock timing: the simulated GPU's steps sleep for the modelled time, so they
-// jitter with scheduling (a few ms per run on a loaded 2-core CI machine) but never by the 47-64%
-// that a resumed run measured against phantom clients lost (issue 11, item 1).
-constexpr double k_timing_tolerance = 0.35;
+// The compared fields that depend on wall-clock timing, and their relative tolerances:
+// - each progress row's latency_ms, the simulated GPU's *modelled* step time (step-ms divided by
+//   the speed the contention model gives for the clients sharing the GPU at that step): it
+//   depends on the host only where a co-runner starts or ends near a step. A resume measured
+//   against phantom clients (issue 11, item 1) doubles it; two uninterrupted runs agree within
+//   a few percent.
+constexpr double k_latency_tolerance = 0.35;
+// - throughput and the measurement window: the simulated steps *sleep* for the modelled time,
+//   so they stretch whenever the host is slow to wake them (two uninterrupted runs differed by
+//   up to 45% on a 2-core host at load 13); bounded loosely, the latency above is the sharp
+//   check.
+constexpr double k_throughput_tolerance = 0.60;
 
 // The suite's experiment: two simulated workloads, each alone and together under time-slicing
 // and MPS (4 runs); each workload stops itself after a fixed number of steps, so that every
@@ -76,16 +82,21 @@ struct StoreDump {
 StoreDump dump_store(const std::string& db, const std::string& case_dir);
 
 // Differences between `got` and `want` in the deterministic fields (exactly) and the timing
-// fields (within k_timing_tolerance); empty when value-identical. Runs are matched by key.
+// fields (within k_latency_tolerance, k_throughput_tolerance); empty when value-identical. Runs are
+// matched by key.
 std::vector<std::string> compare_to_baseline(const StoreDump& got, const StoreDump& want);
 
 // `dumps[0]` with each timing field (throughput, window, step latency) replaced by its median
 // over `dumps` (runs matched by key): a reference less at the mercy of one slow moment.
 StoreDump median_timing(const std::vector<StoreDump>& dumps);
 
-// The largest relative difference between `got` and `want` in the timing fields (throughput,
-// window, step latency) of runs matched by key: how much an uninterrupted run varies.
-double max_timing_deviation(const StoreDump& got, const StoreDump& want);
+// The largest relative differences between `got` and `want` in the timing fields of runs
+// matched by key: how much an uninterrupted run varies.
+struct TimingDeviation {
+  double latency = 0;     // progress rows' latency_ms
+  double throughput = 0;  // throughput and window
+};
+TimingDeviation max_timing_deviation(const StoreDump& got, const StoreDump& want);
 
 // Structural faults: duplicate runs, workloads or progress steps; not exactly one experiment;
 // a failed integrity check; a step count that does not match the progress rows.

@@ -805,8 +805,9 @@ TEST_F(Cli, SimSavesABatchThatReportRendersAgain) {
 }
 
 TEST_F(Cli, DoctorChecksTheHostAndTheStoreAndItsExitCodeSaysWhetherSomethingIsWrong) {
-  auto spec = write_spec("gpu: sim\nstop: {exit: true}\nworkloads:\n"
-                         "  - {name: a, builtin: sim-gpu, args: {steps: 3, step-ms: 5}}\n");
+  auto spec = write_spec(
+      "gpu: sim\nstop: {exit: true}\nworkloads:\n"
+      "  - {name: a, builtin: sim-gpu, args: {steps: 3, step-ms: 5}}\n");
   ASSERT_EQ(colo({"run", spec.string()}).rc, 0);
   auto ok = colo({"doctor"});
   EXPECT_NE(ok.out.find(" driver: "), std::string::npos) << ok.out;
