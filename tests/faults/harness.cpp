@@ -73,6 +73,19 @@ bool within(const std::string& got, const std::string& want, double rel, double 
   return std::fabs(g - w) <= rel * std::fabs(w) + abs_slack;
 }
 
+// Both absent, or both positive and no more than `factor` apart.
+bool within_factor(const std::string& got, const std::string& want, double factor) {
+  if (got == want) {
+    return true;
+  }
+  if (got == "NULL" || want == "NULL") {
+    return false;
+  }
+  const double g = std::stod(got);
+  const double w = std::stod(want);
+  return g > 0 && w > 0 && g <= w * factor && w <= g * factor;
+}
+
 const std::vector<Row>& rows_of(const std::map<std::string, std::vector<Row>>& m,
                                 const std::string& key) {
   static const std::vector<Row> none;
@@ -288,9 +301,9 @@ std::vector<std::string> compare_to_baseline(const StoreDump& got, const StoreDu
         }
       }
       for (const char* f : {"throughput", "window_s"}) {
-        if (!within(get(gw[i], f), get(ww[i], f), k_throughput_tolerance)) {
-          diffs.push_back(fmt::format("{}.{}: {} (want {} +-{:.0f}%)", who, f, get(gw[i], f),
-                                      get(ww[i], f), k_throughput_tolerance * 100));
+        if (!within_factor(get(gw[i], f), get(ww[i], f), k_throughput_factor)) {
+          diffs.push_back(fmt::format("{}.{}: {} (want {}, within a factor of {:.0f})", who, f,
+                                      get(gw[i], f), get(ww[i], f), k_throughput_factor));
         }
       }
       const auto& gp = rows_of(got.progress, get(gw[i], "id"));

