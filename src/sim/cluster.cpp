@@ -1054,8 +1054,14 @@ class ArtifactPacking final : public GroupedPolicy {
     }
     // The GPUs it would use: the ones with least free first that fit (the chosen share GPU is
     // the best-fit one too).
+    // Insertion sort of at most k_max_gpus values (std::sort on a prefix of the array trips
+    // gcc 12's -Warray-bounds at -O2).
     std::array<int, k_max_gpus> f = n.gpu_free;
-    std::sort(f.begin(), f.begin() + n.gpus);
+    for (std::size_t i = 1; i < static_cast<std::size_t>(n.gpus); ++i) {
+      for (std::size_t j = i; j > 0 && f[j - 1] > f[j]; --j) {
+        std::swap(f[j - 1], f[j]);
+      }
+    }
     int need = d.num_gpu;
     int use_free = 0;
     std::int64_t ratio = 0;
