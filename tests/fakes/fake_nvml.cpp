@@ -3,6 +3,9 @@
 // slice accounting, GPU/compute instances, MIG device handles and UUIDs), loaded by colo through
 // COLO_NVML_LIBRARY. Its numbers are test fixtures, never measurements.
 // Environment: FAKE_NVML_GPUS (default 1), FAKE_NVML_MIG (1 = MIG enabled, default 1),
+// FAKE_NVML_NAME (the device name, default "NVIDIA H100 80GB HBM3"), FAKE_NVML_NO_MIG_INFO (1 =
+// the profile table calls, v2 info and placements, answer NOT_SUPPORTED; they answer with MIG
+// disabled too, as the real driver does on an H100),
 // FAKE_NVML_LOST (1 = every telemetry call answers GPU_IS_LOST), FAKE_NVML_NO_PERMISSION (1 =
 // creating instances answers NO_PERMISSION), FAKE_NVML_STATE (file keeping the instances across
 // processes). Not thread-safe beyond a global mutex.
@@ -29,6 +32,7 @@ constexpr Return k_gpu_lost = 15;
 constexpr Return k_in_use = 19;
 
 struct Profile {
+  const char* name;
   unsigned int enumerator;
   unsigned int id;
   unsigned int slices;
@@ -40,12 +44,12 @@ struct Profile {
 
 const std::vector<Profile>& profiles() {
   static const std::vector<Profile> p = {
-      {0, 19, 1, 1, 16, 9984, {0, 1, 2, 3, 4, 5, 6}},
-      {1, 14, 2, 2, 32, 20096, {0, 2, 4}},
-      {2, 9, 3, 4, 60, 40448, {0, 4}},
-      {3, 5, 4, 4, 64, 40448, {0}},
-      {4, 0, 7, 8, 132, 81152, {0}},
-      {9, 15, 1, 2, 26, 20096, {0, 2, 4, 6}},
+      {"1g.10gb", 0, 19, 1, 1, 16, 9984, {0, 1, 2, 3, 4, 5, 6}},
+      {"2g.20gb", 1, 14, 2, 2, 32, 20096, {0, 2, 4}},
+      {"3g.40gb", 2, 9, 3, 4, 60, 40448, {0, 4}},
+      {"4g.40gb", 3, 5, 4, 4, 64, 40448, {0}},
+      {"7g.80gb", 4, 0, 7, 8, 132, 81152, {0}},
+      {"1g.20gb", 9, 15, 1, 2, 26, 20096, {0, 2, 4, 6}},
   };
   return p;
 }
@@ -201,7 +205,8 @@ Return nvmlDeviceGetHandleByIndex_v2(unsigned int i, Device* d) {
   return k_success;
 }
 Return nvmlDeviceGetName(Device, char* buf, unsigned int n) {
-  std::snprintf(buf, n, "NVIDIA H100 80GB HBM3");
+  const char* name = std::getenv("FAKE_NVML_NAME");
+  std::snprintf(buf, n, "%s", name ? name : "NVIDIA H100 80GB HBM3");
   return k_success;
 }
 Return nvmlDeviceGetUUID(Device d, char* buf, unsigned int n) {
@@ -284,6 +289,56 @@ Return nvmlDeviceGetGpuInstanceProfileInfo(Device d, unsigned int e, GpuInstance
     }
   }
   return k_invalid_argument;
+}
+
+Return nvmlDeviceGetGpuInstanceProfileInfoV(Device d, unsigned int e,
+                                            GpuInstanceProfileInfoV2* info) {
+  unsigned int gpu = 0;
+  if (!gpu_of(d, &gpu) || info->version != k_gi_profile_info_v2_version) {
+    return k_invalid_argument;
+  }
+  if (env_on("FAKE_NVML_NO_MIG_INFO", false)) {
+    return k_not_supported;
+  }
+  for (const auto& p : profiles()) {
+    if (p.enumerator == e) {
+      *info = {};
+      info->version = k_gi_profile_info_v2_version;
+      info->id = p.id;
+      info->sliceCount = p.slices;
+      info->instanceCount = static_cast<unsigned int>(p.starts.size());
+      info->multiprocessorCount = p.sms;
+      info->memorySizeMB = p.mem_mb;
+      std::snprintf(info->name, sizeof(info->name), "MIG %s", p.name);
+      return k_success;
+    }
+  }
+  return k_invalid_argument;
+}
+
+Return nvmlDeviceGetGpuInstancePossiblePlacements_v2(Device d, unsigned int profile_id,
+                                                     GpuInstancePlacement* out,
+                                                     unsigned int* count) {
+  unsigned int gpu = 0;
+  const Profile* p = by_id(profile_id);
+  if (!gpu_of(d, &gpu) || !p || !count) {
+    return k_invalid_argument;
+  }
+  if (env_on("FAKE_NVML_NO_MIG_INFO", false)) {
+    return k_not_supported;
+  }
+  if (!out) {
+    *count = static_cast<unsigned int>(p->starts.size());
+    return k_success;
+  }
+  if (*count < p->starts.size()) {
+    return k_insufficient_size;
+  }
+  for (std::size_t i = 0; i < p->starts.size(); ++i) {
+    out[i] = {p->starts[i], p->size};
+  }
+  *count = static_cast<unsigned int>(p->starts.size());
+  return k_success;
 }
 
 Return nvmlDeviceCreateGpuInstanceWithPlacement(Device d, unsigned int profile_id,

@@ -92,6 +92,24 @@ struct GpuInstanceProfileInfo {  // nvmlGpuInstanceProfileInfo_t (v1)
   unsigned int ofaCount;
   unsigned long long memorySizeMB;
 };
+struct GpuInstanceProfileInfoV2 {  // nvmlGpuInstanceProfileInfo_v2_t (with the profile's name)
+  unsigned int version;            // k_gi_profile_info_v2_version
+  unsigned int id;
+  unsigned int isP2pSupported;
+  unsigned int sliceCount;
+  unsigned int instanceCount;
+  unsigned int multiprocessorCount;
+  unsigned int copyEngineCount;
+  unsigned int decoderCount;
+  unsigned int encoderCount;
+  unsigned int jpegCount;
+  unsigned int ofaCount;
+  unsigned long long memorySizeMB;
+  char name[96];  // "MIG 1g.18gb"
+};
+// NVML_STRUCT_VERSION(GpuInstanceProfileInfo, 2): the struct's size | version << 24.
+inline constexpr unsigned int k_gi_profile_info_v2_version =
+    static_cast<unsigned int>(sizeof(GpuInstanceProfileInfoV2)) | (2U << 24);
 struct GpuInstanceInfo {  // nvmlGpuInstanceInfo_t
   Device device;
   unsigned int id;
@@ -162,6 +180,10 @@ inline constexpr int k_temperature_gpu = 0;
   X(nvmlDeviceGetMaxMigDeviceCount, Return, (Device, unsigned int*))                              \
   X(nvmlDeviceGetMigDeviceHandleByIndex, Return, (Device, unsigned int, Device*))                 \
   X(nvmlDeviceGetGpuInstanceId, Return, (Device, unsigned int*))                                  \
-  X(nvmlDeviceGetComputeInstanceId, Return, (Device, unsigned int*))
+  X(nvmlDeviceGetComputeInstanceId, Return, (Device, unsigned int*))                              \
+  X(nvmlDeviceGetGpuInstanceProfileInfoV, Return,                                                 \
+    (Device, unsigned int, GpuInstanceProfileInfoV2*))                                            \
+  X(nvmlDeviceGetGpuInstancePossiblePlacements_v2, Return,                                        \
+    (Device, unsigned int, GpuInstancePlacement*, unsigned int*))
 
 }  // namespace colo::nvml

@@ -209,6 +209,23 @@ Result<std::vector<Metric>> NvmlBackend::sample(int device) {
   return out;
 }
 
+Result<std::vector<MigProfile>> NvmlBackend::mig_table(int device) {
+  if (auto it = m_mig_tables.find(device); it != m_mig_tables.end()) {
+    return it->second;
+  }
+  const auto& info = m_impl->infos.at(static_cast<std::size_t>(device));
+  auto shipped = mig_profiles_for(info.name);
+  auto read =
+      nvml::read_mig_profiles(*m_impl, device, shipped ? *shipped : std::vector<MigProfile>{});
+  if (read) {
+    return m_mig_tables[device] = std::move(*read);
+  }
+  if (!shipped) {
+    return fail(shipped.error());
+  }
+  return m_mig_tables[device] = std::move(*shipped);
+}
+
 Status NvmlBackend::check_mode(const ModeSettings& mode, const std::vector<int>& devs) {
   for (int d : devs) {
     if (d < 0 || static_cast<std::size_t>(d) >= m_impl->infos.size()) {
@@ -235,7 +252,7 @@ Status NvmlBackend::check_mode(const ModeSettings& mode, const std::vector<int>&
         break;
       case ModeKind::mig:
       case ModeKind::mig_equivalent: {
-        auto table = mig_profiles_for(info.name);
+        auto table = mig_table(d);
         if (!table) {
           return fail(table.error());
         }
@@ -414,7 +431,10 @@ Result<std::unique_ptr<ModeSession>> NvmlBackend::begin_mode(const ModeSettings&
         continue;
       }
       const auto& info = m_impl->infos[static_cast<std::size_t>(d)];
-      auto table = mig_profiles_for(info.name);  // checked by check_mode
+      auto table = mig_table(d);  // checked by check_mode
+      if (!table) {
+        return fail(table.error());
+      }
       auto placed = place_mig_layout(*table, mig_layout_on(mode.mig_layout, devs, d));
       if (!placed) {
         return fail(placed.error());
@@ -447,7 +467,11 @@ Result<std::unique_ptr<ModeSession>> NvmlBackend::begin_mode(const ModeSettings&
   const auto& info = m_impl->infos[static_cast<std::size_t>(devs.front())];
   std::vector<MigProfile> table;
   if (mode.kind == ModeKind::mig_equivalent) {
-    table = *mig_profiles_for(info.name);  // checked by check_mode
+    auto t = mig_table(devs.front());  // checked by check_mode
+    if (!t) {
+      return fail(t.error());
+    }
+    table = std::move(*t);
   }
   return std::unique_ptr<ModeSession>(std::make_unique<MpsSession>(
       devs, uuids, std::move(daemons), std::move(table), info.sm_count));

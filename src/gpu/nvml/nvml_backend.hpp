@@ -8,9 +8,11 @@
 // Telemetry: NVML device metrics, GPM (Hopper+), per-process GPU memory. Thread-safety: sample()
 // runs on the monitor thread while the main thread begins/ends modes; NVML itself is thread-safe
 // and GPM state is guarded.
+#include <map>
 #include <memory>
 
 #include "gpu/gpu_backend.hpp"
+#include "gpu/mig/mig_profiles.hpp"
 
 namespace colo {
 namespace nvml {
@@ -36,9 +38,15 @@ class NvmlBackend final : public GpuBackend {
                                                   const std::vector<int>& devices,
                                                   const std::string& run_dir) override;
 
+  // The MIG profile table of `device`: the driver's (nvml::read_mig_profiles) where it reports
+  // one, else the shipped table of its model (mig_profiles_for); error for an unknown model on a
+  // driver that reports none. Read once per device.
+  Result<std::vector<MigProfile>> mig_table(int device);
+
  private:
   explicit NvmlBackend(std::unique_ptr<nvml::Library> impl);
   std::unique_ptr<nvml::Library> m_impl;
+  std::map<int, std::vector<MigProfile>> m_mig_tables;
 };
 
 }  // namespace colo

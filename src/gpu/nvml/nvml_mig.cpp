@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -156,6 +157,77 @@ bool has_mig_api(const Library& lib) {
          lib.nvmlDeviceGetComputeInstanceId;
 }
 
+Result<std::vector<MigProfile>> read_mig_profiles(Library& lib, int device,
+                                                  const std::vector<MigProfile>& shipped) {
+  if (!lib.nvmlDeviceGetGpuInstancePossiblePlacements_v2 ||
+      (!lib.nvmlDeviceGetGpuInstanceProfileInfoV && !lib.nvmlDeviceGetGpuInstanceProfileInfo)) {
+    return fail(ErrorCode::unsupported, "this driver's NVML cannot list MIG profiles");
+  }
+  std::vector<MigProfile> out;
+  for (unsigned int e = 0; e < k_gi_profile_probe; ++e) {
+    GpuInstanceProfileInfoV2 info{};
+    info.version = k_gi_profile_info_v2_version;
+    std::string name;
+    if (lib.nvmlDeviceGetGpuInstanceProfileInfoV &&
+        lib.nvmlDeviceGetGpuInstanceProfileInfoV(dev(lib, device), e, &info) == k_success) {
+      name.assign(info.name, strnlen(info.name, sizeof(info.name)));
+      if (name.rfind("MIG ", 0) == 0) {
+        name.erase(0, 4);
+      }
+    } else {
+      GpuInstanceProfileInfo v1{};
+      if (!lib.nvmlDeviceGetGpuInstanceProfileInfo ||
+          lib.nvmlDeviceGetGpuInstanceProfileInfo(dev(lib, device), e, &v1) != k_success) {
+        continue;
+      }
+      info = {k_gi_profile_info_v2_version,
+              v1.id,
+              v1.isP2pSupported,
+              v1.sliceCount,
+              v1.instanceCount,
+              v1.multiprocessorCount,
+              v1.copyEngineCount,
+              v1.decoderCount,
+              v1.encoderCount,
+              v1.jpegCount,
+              v1.ofaCount,
+              v1.memorySizeMB,
+              {}};
+    }
+    if (name.empty()) {
+      const auto* p = profile_by_id(shipped, info.id);
+      if (!p) {
+        continue;  // unnamed and unknown: colo cannot refer to it
+      }
+      name = p->name;
+    }
+    GpuInstancePlacement pl[16] = {};
+    unsigned int n = 16;
+    if (lib.nvmlDeviceGetGpuInstancePossiblePlacements_v2(dev(lib, device), info.id, pl, &n) !=
+            k_success ||
+        n == 0) {
+      continue;
+    }
+    MigProfile p;
+    p.name = name;
+    p.id = static_cast<int>(info.id);
+    p.sm_slices = static_cast<int>(info.sliceCount);
+    p.mem_slices = static_cast<int>(pl[0].size);
+    for (unsigned int i = 0; i < n && i < 16; ++i) {
+      p.starts.push_back(static_cast<int>(pl[i].start));
+    }
+    p.max_count = static_cast<int>(info.instanceCount);
+    p.sms = static_cast<int>(info.multiprocessorCount);
+    p.memory_bytes = info.memorySizeMB * 1024ULL * 1024ULL;
+    out.push_back(std::move(p));
+  }
+  if (out.empty()) {
+    return fail(ErrorCode::unsupported,
+                fmt::format("GPU {}'s driver reports no MIG profiles", device));
+  }
+  return out;
+}
+
 Result<std::vector<MigInstance>> list_mig_instances(Library& lib, int device,
                                                     const std::vector<MigProfile>& table) {
   auto gis = gpu_instances(lib, device);
@@ -211,7 +283,7 @@ Status clean_stale_mig(Library& lib, int device, const std::vector<MigProfile>& 
 }
 
 Result<std::unique_ptr<MigLayout>> MigLayout::create(Library& lib, int device,
-                                                     const std::vector<MigProfile>& table,
+                                                     std::vector<MigProfile> table,
                                                      const std::vector<MigPlacement>& placements,
                                                      std::string state_file) {
   if (!has_mig_api(lib)) {
@@ -234,7 +306,7 @@ Result<std::unique_ptr<MigLayout>> MigLayout::create(Library& lib, int device,
                             "with `nvidia-smi mig -dci; nvidia-smi mig -dgi` if they are unused)",
                             device, list));
   }
-  std::unique_ptr<MigLayout> layout(new MigLayout(lib, device, std::move(state_file)));
+  std::unique_ptr<MigLayout> layout(new MigLayout(lib, device, table, std::move(state_file)));
   COLO_TRY(layout->save());
   for (const auto& pl : placements) {
     auto prof = find_mig_profile(table, pl.profile);
@@ -319,11 +391,9 @@ Status MigLayout::destroy() {
     return {};
   }
   m_done = true;
-  auto table = mig_profiles_for(m_lib.infos.at(static_cast<std::size_t>(m_device)).name);
   Status result;
   while (!m_instances.empty()) {
-    auto st = table ? destroy_instance(m_lib, m_device, *table, m_instances.back())
-                    : Status(fail(table.error()));
+    auto st = destroy_instance(m_lib, m_device, m_table, m_instances.back());
     if (!st) {
       // Keep the record: the next colo run retries (clean_stale_mig).
       if (result) {

@@ -27,6 +27,14 @@ struct MigInstance {
 // True when the driver has every MIG entry point colo uses.
 bool has_mig_api(const Library& lib);
 
+// The MIG profile table the driver reports for `device` (names, ids, slices, placements, max
+// counts, SMs and memory per profile: nvmlDeviceGetGpuInstanceProfileInfoV and
+// nvmlDeviceGetGpuInstancePossiblePlacements_v2). Profiles the v2 call cannot name are named from
+// `shipped` by id, or left out. Error (unsupported) when the driver lacks the calls or answers
+// none, e.g. on a GPU without MIG.
+Result<std::vector<MigProfile>> read_mig_profiles(Library& lib, int device,
+                                                  const std::vector<MigProfile>& shipped);
+
 // The GPU instances on `device` now, whoever created them (uuid left empty).
 Result<std::vector<MigInstance>> list_mig_instances(Library& lib, int device,
                                                     const std::vector<MigProfile>& table);
@@ -46,7 +54,7 @@ class MigLayout {
   // Creates one GPU instance (at its placement) plus one full compute instance per entry. The
   // GPU must have no instances; on any failure the instances made so far are destroyed.
   static Result<std::unique_ptr<MigLayout>> create(Library& lib, int device,
-                                                   const std::vector<MigProfile>& table,
+                                                   std::vector<MigProfile> table,
                                                    const std::vector<MigPlacement>& placements,
                                                    std::string state_file);
   ~MigLayout();
@@ -57,11 +65,15 @@ class MigLayout {
   Status destroy();
 
  private:
-  MigLayout(Library& lib, int device, std::string state_file)
-      : m_lib(lib), m_device(device), m_state_file(std::move(state_file)) {}
+  MigLayout(Library& lib, int device, std::vector<MigProfile> table, std::string state_file)
+      : m_lib(lib),
+        m_device(device),
+        m_table(std::move(table)),
+        m_state_file(std::move(state_file)) {}
   Status save() const;
   Library& m_lib;
   int m_device;
+  std::vector<MigProfile> m_table;
   std::string m_state_file;
   std::vector<MigInstance> m_instances;
   bool m_done = false;

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <set>
 
+#include "gpu/mig/mig_profiles.hpp"
 #include "gpu/nvml/nvml_api.hpp"
 #include "gpu/nvml/nvml_backend.hpp"
 
@@ -67,8 +68,9 @@ class NvmlFake : public ::testing::Test {
     state = fs::temp_directory_path() / ("colo-nvml-fake-" + std::to_string(::getpid()));
     fs::remove_all(state);
     ::setenv("COLO_STATE_DIR", state.c_str(), 1);
-    for (const char* v : {"FAKE_NVML_MIG", "FAKE_NVML_LOST", "FAKE_NVML_NO_PERMISSION",
-                          "FAKE_NVML_STATE", "FAKE_NVML_GPUS"}) {
+    for (const char* v :
+         {"FAKE_NVML_MIG", "FAKE_NVML_LOST", "FAKE_NVML_NO_PERMISSION", "FAKE_NVML_STATE",
+          "FAKE_NVML_GPUS", "FAKE_NVML_NAME", "FAKE_NVML_NO_MIG_INFO"}) {
       ::unsetenv(v);
     }
     fake.reset();
@@ -258,6 +260,71 @@ TEST_F(NvmlFake, LayoutIsSplitOverSeveralGpus) {
   EXPECT_EQ(uuids.size(), 4U);
   ASSERT_TRUE((*s)->end());
   ::unsetenv("FAKE_NVML_GPUS");
+}
+
+TEST_F(NvmlFake, MigTableIsReadFromTheDriverAndMatchesTheShippedOne) {
+  auto b = backend();
+  auto t = b->mig_table(0);
+  ASSERT_TRUE(t) << t.error().what();
+  const auto shipped = *mig_profiles_for("NVIDIA H100 80GB HBM3");
+  ASSERT_EQ(t->size(), 6U);  // the fake's profiles (no +me)
+  for (const auto& p : *t) {
+    auto q = find_mig_profile(shipped, p.name);
+    ASSERT_TRUE(q) << p.name;
+    EXPECT_EQ(p.id, q->id) << p.name;
+    EXPECT_EQ(p.sm_slices, q->sm_slices) << p.name;
+    EXPECT_EQ(p.mem_slices, q->mem_slices) << p.name;  // from the placements' size
+    EXPECT_EQ(p.starts, q->starts) << p.name;
+    EXPECT_EQ(p.max_count, q->max_count) << p.name;
+    EXPECT_EQ(p.sms, q->sms) << p.name;
+    EXPECT_EQ(p.memory_bytes, q->memory_bytes) << p.name;
+  }
+}
+
+TEST_F(NvmlFake, UnknownModelRunsOnTheDriversTable) {
+  ::setenv("FAKE_NVML_NAME", "NVIDIA Z100 96GB", 1);
+  ::setenv("FAKE_NVML_MIG", "0", 1);  // the driver lists profiles with MIG disabled too
+  auto b = backend();
+  ModeSettings eq;
+  eq.kind = ModeKind::mig_equivalent;
+  eq.mig_layout = {"4g.40gb", "3g.40gb"};
+  EXPECT_TRUE(b->check_mode(eq, {0}));
+  eq.mig_layout = {"4g.40gb", "4g.40gb"};
+  auto st = b->check_mode(eq, {0});
+  ASSERT_FALSE(st);
+  EXPECT_NE(st.error().what().find("at most 1"), std::string::npos) << st.error().what();
+}
+
+TEST_F(NvmlFake, UnknownModelWithoutDriverTableIsRefusedNamingTheKnownModels) {
+  ::setenv("FAKE_NVML_NAME", "NVIDIA Z100 96GB", 1);
+  ::setenv("FAKE_NVML_NO_MIG_INFO", "1", 1);
+  auto b = backend();
+  auto st = b->check_mode(mig({"3g.40gb"}), {0});
+  ASSERT_FALSE(st);
+  EXPECT_EQ(st.error().code, ErrorCode::unsupported);
+  EXPECT_NE(st.error().what().find("no MIG profile table for 'NVIDIA Z100 96GB'"),
+            std::string::npos)
+      << st.error().what();
+  EXPECT_NE(st.error().what().find("H200 141GB"), std::string::npos) << st.error().what();
+}
+
+TEST_F(NvmlFake, ShippedTableIsTheFallbackWhenTheDriverListsNone) {
+  ::setenv("FAKE_NVML_NAME", "NVIDIA H200", 1);
+  ::setenv("FAKE_NVML_NO_MIG_INFO", "1", 1);
+  auto b = backend();
+  auto t = b->mig_table(0);
+  ASSERT_TRUE(t) << t.error().what();
+  EXPECT_TRUE(find_mig_profile(*t, "3g.71gb"));
+  ModeSettings eq;
+  eq.kind = ModeKind::mig_equivalent;
+  eq.mig_layout = {"4g.71gb", "2g.35gb", "1g.18gb"};
+  EXPECT_TRUE(b->check_mode(eq, {0}));
+  // With the driver's table available, its names win (the fake reports H100 names).
+  ::unsetenv("FAKE_NVML_NO_MIG_INFO");
+  auto b2 = backend();
+  auto t2 = b2->mig_table(0);
+  ASSERT_TRUE(t2);
+  EXPECT_TRUE(find_mig_profile(*t2, "3g.40gb"));
 }
 
 }  // namespace
