@@ -24,9 +24,8 @@ TEST(MpsGpu, DaemonStartsPrivatelyAndQuitsCompletely) {
   }
   ASSERT_TRUE(d) << d.error().what();
   EXPECT_FALSE(mps_processes(d->pipe_dir()).empty());
-  auto env = d->client_env(25, 2ULL << 30);
-  EXPECT_EQ(env.at("CUDA_MPS_ACTIVE_THREAD_PERCENTAGE"), "25");
-  EXPECT_EQ(env.at("CUDA_MPS_PINNED_DEVICE_MEM_LIMIT"), "0=2048M");
+  auto env = d->client_env();
+  EXPECT_EQ(env.at("CUDA_MPS_PIPE_DIRECTORY"), d->pipe_dir());
   ASSERT_TRUE(d->quit());
   EXPECT_TRUE(mps_processes(d->pipe_dir()).empty());
 }

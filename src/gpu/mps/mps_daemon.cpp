@@ -264,18 +264,8 @@ MpsDaemon::~MpsDaemon() {
   (void)quit();
 }
 
-std::map<std::string, std::string> MpsDaemon::client_env(
-    std::optional<int> thread_percent, std::optional<std::uint64_t> mem_limit) const {
-  std::map<std::string, std::string> env{{"CUDA_MPS_PIPE_DIRECTORY", m_pipe},
-                                         {"CUDA_MPS_LOG_DIRECTORY", m_log}};
-  if (thread_percent) {
-    env["CUDA_MPS_ACTIVE_THREAD_PERCENTAGE"] = std::to_string(*thread_percent);
-  }
-  if (mem_limit) {
-    env["CUDA_MPS_PINNED_DEVICE_MEM_LIMIT"] =
-        fmt::format("0={}M", std::max<std::uint64_t>(1, *mem_limit / (1024ULL * 1024)));
-  }
-  return env;
+std::map<std::string, std::string> MpsDaemon::client_env() const {
+  return {{"CUDA_MPS_PIPE_DIRECTORY", m_pipe}, {"CUDA_MPS_LOG_DIRECTORY", m_log}};
 }
 
 Status MpsDaemon::quit() {

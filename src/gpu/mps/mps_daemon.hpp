@@ -32,10 +32,9 @@ class MpsDaemon {
   MpsDaemon(const MpsDaemon&) = delete;
   ~MpsDaemon();
 
-  // Environment of a client: pipe/log directories and its limits (thread % 1..100, pinned
-  // device memory in bytes).
-  [[nodiscard]] std::map<std::string, std::string> client_env(
-      std::optional<int> thread_percent, std::optional<std::uint64_t> mem_limit) const;
+  // Environment that connects a client to this daemon: its pipe and log directories. The
+  // client's limits come from the mode layer (gpu/mode/mode_env.hpp).
+  [[nodiscard]] std::map<std::string, std::string> client_env() const;
 
   // Quits the daemon ("quit" on its control pipe), waits up to 10 s, then SIGKILLs what is left;
   // reaps daemon processes re-parented to colo (a child subreaper).

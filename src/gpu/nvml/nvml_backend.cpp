@@ -10,6 +10,7 @@
 
 #include "gpu/cuda/cuda_driver.hpp"
 #include "gpu/mig/mig_profiles.hpp"
+#include "gpu/mode/mode_env.hpp"
 #include "gpu/mps/mps_daemon.hpp"
 #include "gpu/nvml/nvml_api.hpp"
 #include "gpu/nvml/nvml_library.hpp"
@@ -284,46 +285,30 @@ Status NvmlBackend::check_mode(const ModeSettings& mode, const std::vector<int>&
 
 namespace {
 
-// Per-client CUDA_VISIBLE_DEVICES (by UUID) for every mode.
-class DeviceSession : public ModeSession {
+// Per-client environment for every mode but mig: the mode layer's (device UUID, MPS limits,
+// green SMs) plus, under MPS, the daemon's pipe and log directories.
+class DeviceSession final : public ModeSession {
  public:
-  DeviceSession(std::vector<int> devices, std::vector<std::string> uuids)
-      : m_devices(std::move(devices)), m_uuids(std::move(uuids)) {}
+  DeviceSession(ModeSettings mode, ModeDevices devices, std::vector<std::string> uuids,
+                std::map<int, MpsDaemon> daemons = {})
+      : m_mode(std::move(mode)),
+        m_devices(std::move(devices)),
+        m_uuids(std::move(uuids)),
+        m_daemons(std::move(daemons)) {}
+  ~DeviceSession() override { (void)end(); }
+  DeviceSession(const DeviceSession&) = delete;
+  DeviceSession& operator=(const DeviceSession&) = delete;
+
   [[nodiscard]] std::map<std::string, std::string> client_env(const ClientPlan& c,
                                                               int index) const override {
-    const int d = device_for_client(m_devices, index);
-    auto env = extra_env(c, d);
-    env["CUDA_VISIBLE_DEVICES"] = m_uuids[static_cast<std::size_t>(d)];
+    const auto s = client_share(m_mode, c, index, m_devices);
+    auto env = share_env(s, m_uuids[static_cast<std::size_t>(s.device)]);
     env["CUDA_DEVICE_ORDER"] = "PCI_BUS_ID";
-    return env;
-  }
-  Status end() override { return {}; }
-
- protected:
-  [[nodiscard]] virtual std::map<std::string, std::string> extra_env(const ClientPlan& c,
-                                                                     int device) const {
-    (void)device;
-    std::map<std::string, std::string> env;
-    if (c.sms) {
-      env["COLO_GREEN_SMS"] = std::to_string(*c.sms);
+    if (auto it = m_daemons.find(s.device); s.mps && it != m_daemons.end()) {
+      env.merge(it->second.client_env());
     }
     return env;
   }
-  std::vector<int> m_devices;
-  std::vector<std::string> m_uuids;
-};
-
-class MpsSession final : public DeviceSession {
- public:
-  MpsSession(std::vector<int> devices, std::vector<std::string> uuids,
-             std::map<int, MpsDaemon> daemons, std::vector<MigProfile> table, int sms)
-      : DeviceSession(std::move(devices), std::move(uuids)),
-        m_daemons(std::move(daemons)),
-        m_table(std::move(table)),
-        m_sms(sms) {}
-  ~MpsSession() override { (void)end(); }
-  MpsSession(const MpsSession&) = delete;
-  MpsSession& operator=(const MpsSession&) = delete;
 
   Status end() override {
     Status result;
@@ -347,55 +332,32 @@ class MpsSession final : public DeviceSession {
     return out;
   }
 
- protected:
-  [[nodiscard]] std::map<std::string, std::string> extra_env(const ClientPlan& c,
-                                                             int device) const override {
-    auto tp = c.thread_percent;
-    auto mem = c.mem_limit;
-    if (c.mig_profile) {
-      if (auto p = find_mig_profile(m_table, *c.mig_profile)) {
-        const auto e = mps_equivalent(*p, m_sms);
-        tp = e.thread_percent;
-        mem = e.mem_limit;
-      }
-    }
-    auto env = m_daemons.at(device).client_env(tp, mem);
-    if (c.sms) {
-      env["COLO_GREEN_SMS"] = std::to_string(*c.sms);  // green over MPS: no thread limit
-    }
-    return env;
-  }
-
  private:
+  ModeSettings m_mode;
+  ModeDevices m_devices;
+  std::vector<std::string> m_uuids;
   std::map<int, MpsDaemon> m_daemons;
-  std::vector<MigProfile> m_table;
-  int m_sms;
 };
 
 // MIG: each client runs in its own MIG instance (CUDA_VISIBLE_DEVICES=MIG-<uuid>), created for
 // the run on each device and destroyed at its end.
 class MigSession final : public ModeSession {
  public:
-  MigSession(std::vector<int> devices, std::map<int, std::unique_ptr<nvml::MigLayout>> layouts)
-      : m_devices(std::move(devices)), m_layouts(std::move(layouts)) {}
+  MigSession(ModeSettings mode, ModeDevices devices,
+             std::map<int, std::unique_ptr<nvml::MigLayout>> layouts)
+      : m_mode(std::move(mode)), m_devices(std::move(devices)), m_layouts(std::move(layouts)) {}
   ~MigSession() override { (void)end(); }
   MigSession(const MigSession&) = delete;
   MigSession& operator=(const MigSession&) = delete;
 
   [[nodiscard]] std::map<std::string, std::string> client_env(const ClientPlan& c,
                                                               int index) const override {
-    const int d = device_for_client(m_devices, index);
+    const auto s = client_share(m_mode, c, index, m_devices);
     std::size_t slot = 0;
     for (int i = 0; i < index; ++i) {
-      slot += device_for_client(m_devices, i) == d ? 1 : 0;
+      slot += device_for_client(m_devices.devices, i) == s.device ? 1 : 0;
     }
-    const auto& inst = m_layouts.at(d)->instances().at(slot);
-    std::map<std::string, std::string> env{{"CUDA_VISIBLE_DEVICES", inst.uuid},
-                                           {"COLO_MIG_PROFILE", inst.profile}};
-    if (c.sms) {
-      env["COLO_GREEN_SMS"] = std::to_string(*c.sms);
-    }
-    return env;
+    return share_env(s, m_layouts.at(s.device)->instances().at(slot).uuid);
   }
 
   Status end() override {
@@ -410,7 +372,8 @@ class MigSession final : public ModeSession {
   }
 
  private:
-  std::vector<int> m_devices;
+  ModeSettings m_mode;
+  ModeDevices m_devices;
   std::map<int, std::unique_ptr<nvml::MigLayout>> m_layouts;
 };
 
@@ -423,6 +386,17 @@ Result<std::unique_ptr<ModeSession>> NvmlBackend::begin_mode(const ModeSettings&
   std::vector<std::string> uuids;
   for (const auto& i : m_impl->infos) {
     uuids.push_back(i.uuid.empty() ? std::to_string(i.index) : i.uuid);
+  }
+  if (devs.empty()) {
+    return fail(ErrorCode::invalid_argument, "a run needs at least one GPU");
+  }
+  ModeDevices md{devs, m_impl->infos[static_cast<std::size_t>(devs.front())].sm_count, {}};
+  if (mode.kind == ModeKind::mig || mode.kind == ModeKind::mig_equivalent) {
+    auto t = mig_table(devs.front());  // checked by check_mode
+    if (!t) {
+      return fail(t.error());
+    }
+    md.mig_table = std::move(*t);
   }
   if (mode.kind == ModeKind::mig) {
     std::map<int, std::unique_ptr<nvml::MigLayout>> layouts;
@@ -446,11 +420,12 @@ Result<std::unique_ptr<ModeSession>> NvmlBackend::begin_mode(const ModeSettings&
       }
       layouts.emplace(d, std::move(*layout));
     }
-    return std::unique_ptr<ModeSession>(std::make_unique<MigSession>(devs, std::move(layouts)));
+    return std::unique_ptr<ModeSession>(
+        std::make_unique<MigSession>(mode, std::move(md), std::move(layouts)));
   }
-  const bool green_mps = mode.kind == ModeKind::green && mode.green_over_mps;
-  if (mode.kind != ModeKind::mps && mode.kind != ModeKind::mig_equivalent && !green_mps) {
-    return std::unique_ptr<ModeSession>(std::make_unique<DeviceSession>(devs, uuids));
+  if (!uses_mps(mode)) {
+    return std::unique_ptr<ModeSession>(
+        std::make_unique<DeviceSession>(mode, std::move(md), uuids));
   }
   std::map<int, MpsDaemon> daemons;
   for (int d : devs) {
@@ -464,17 +439,8 @@ Result<std::unique_ptr<ModeSession>> NvmlBackend::begin_mode(const ModeSettings&
     }
     daemons.emplace(d, std::move(*daemon));
   }
-  const auto& info = m_impl->infos[static_cast<std::size_t>(devs.front())];
-  std::vector<MigProfile> table;
-  if (mode.kind == ModeKind::mig_equivalent) {
-    auto t = mig_table(devs.front());  // checked by check_mode
-    if (!t) {
-      return fail(t.error());
-    }
-    table = std::move(*t);
-  }
-  return std::unique_ptr<ModeSession>(std::make_unique<MpsSession>(
-      devs, uuids, std::move(daemons), std::move(table), info.sm_count));
+  return std::unique_ptr<ModeSession>(
+      std::make_unique<DeviceSession>(mode, std::move(md), uuids, std::move(daemons)));
 }
 
 }  // namespace colo

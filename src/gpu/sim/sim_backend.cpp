@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "gpu/mig/mig_profiles.hpp"
+#include "gpu/mode/mode_env.hpp"
 #include "gpu/sim/sim_registry.hpp"
 
 namespace colo::sim {
@@ -12,7 +13,7 @@ namespace {
 
 class SimSession final : public ModeSession {
  public:
-  SimSession(SimBackend& backend, ModeSettings mode, std::vector<int> devices,
+  SimSession(SimBackend& backend, ModeSettings mode, ModeDevices devices,
              std::map<int, std::string> dirs)
       : m_backend(backend),
         m_mode(std::move(mode)),
@@ -22,46 +23,20 @@ class SimSession final : public ModeSession {
   SimSession(const SimSession&) = delete;
   SimSession& operator=(const SimSession&) = delete;
 
+  // The mode layer's environment plus the simulated GPU's own variables (its state directory
+  // and the client's SM, bandwidth and memory limits, read by colo-sim-gpu).
   [[nodiscard]] std::map<std::string, std::string> client_env(const ClientPlan& c,
                                                               int index) const override {
-    const int dev = device_for_client(m_devices, index);
-    std::map<std::string, std::string> env{
-        {"COLO_SIM_GPU_DIR", m_dirs.at(dev)},
-        {"CUDA_VISIBLE_DEVICES", std::to_string(dev)},
-        {"COLO_SIMULATED_GPU", "1"},
-    };
-    const auto& topo = m_backend.topology();
-    double limit = 1.0;
-    if (c.thread_percent) {
-      limit = *c.thread_percent / 100.0;
-      env["CUDA_MPS_ACTIVE_THREAD_PERCENTAGE"] = std::to_string(*c.thread_percent);
+    const auto s = client_share(m_mode, c, index, m_devices);
+    auto env = share_env(s, std::to_string(s.device));
+    env["COLO_SIM_GPU_DIR"] = m_dirs.at(s.device);
+    env["COLO_SIMULATED_GPU"] = "1";
+    env["COLO_SIM_SM_LIMIT"] = fmt::format("{:.6f}", s.sm_share);
+    if (s.mig) {
+      env["COLO_SIM_BW_LIMIT"] = fmt::format("{:.6f}", s.bw_share);
     }
-    if (c.sms) {
-      limit = std::min(1.0, static_cast<double>(*c.sms) / topo.sm_count);
-      env["COLO_GREEN_SMS"] = std::to_string(*c.sms);
-    }
-    auto mem_limit = c.mem_limit;
-    if (c.mig_profile) {
-      // mig: an isolated instance; mig-equivalent: MPS limits of the same size.
-      auto table = mig_profiles_for(topo.name);
-      auto p = table ? find_mig_profile(*table, *c.mig_profile)
-                     : Result<MigProfile>(fail(table.error()));
-      if (p) {
-        const auto e = mps_equivalent(*p, topo.sm_count);
-        limit = std::min(1.0, static_cast<double>(p->sms) / topo.sm_count);
-        mem_limit = p->memory_bytes;
-        if (m_mode.kind == ModeKind::mig) {
-          env["COLO_SIM_BW_LIMIT"] = fmt::format("{:.6f}", p->mem_slices / 8.0);
-          env["COLO_MIG_PROFILE"] = p->name;
-        } else {
-          env["CUDA_MPS_ACTIVE_THREAD_PERCENTAGE"] = std::to_string(e.thread_percent);
-        }
-      }
-    }
-    env["COLO_SIM_SM_LIMIT"] = fmt::format("{:.6f}", limit);
-    if (mem_limit) {
-      env["COLO_SIM_MEM_LIMIT"] = std::to_string(*mem_limit);
-      env["CUDA_MPS_PINNED_DEVICE_MEM_LIMIT"] = fmt::format("0={}M", *mem_limit / (1024ULL * 1024));
+    if (s.mem_limit) {
+      env["COLO_SIM_MEM_LIMIT"] = std::to_string(*s.mem_limit);
     }
     return env;
   }
@@ -69,7 +44,7 @@ class SimSession final : public ModeSession {
   Status end() override {
     if (!m_ended) {
       m_ended = true;
-      for (int d : m_devices) {
+      for (int d : m_devices.devices) {
         m_backend.set_active_dir(d, {});
       }
     }
@@ -79,7 +54,7 @@ class SimSession final : public ModeSession {
  private:
   SimBackend& m_backend;
   ModeSettings m_mode;
-  std::vector<int> m_devices;
+  ModeDevices m_devices;
   std::map<int, std::string> m_dirs;
   bool m_ended = false;
 };
@@ -227,8 +202,12 @@ Result<std::unique_ptr<ModeSession>> SimBackend::begin_mode(const ModeSettings& 
     m_active_dirs[d] = dir;
     m_active_modes[d] = st.mode;
   }
+  ModeDevices md{devs, m_topology.sm_count, {}};
+  if (mode.kind == ModeKind::mig || mode.kind == ModeKind::mig_equivalent) {
+    md.mig_table = *mig_profiles_for(m_topology.name);  // checked by check_mode
+  }
   return std::unique_ptr<ModeSession>(
-      std::make_unique<SimSession>(*this, mode, devs, std::move(dirs)));
+      std::make_unique<SimSession>(*this, mode, std::move(md), std::move(dirs)));
 }
 
 }  // namespace colo::sim
