@@ -700,6 +700,7 @@ Result<EngineResult> execute_experiment(const ExperimentSpec& spec, const Engine
       if (rec.status != RunStatus::pending) {
         COLO_TRY(store.reset_run(rec.id));  // partial data of an interrupted session
         rec.degraded.clear();
+        rec.error.clear();  // the reset row has none; a stale one would be written back
       }
       log << fmt::format("[{}/{}] {} {} rep {}{}\n", rec.seq + 1, total, rec.mode, rec.group,
                          rec.repetition + 1, rec.sweep.empty() ? "" : " [" + rec.sweep + "]")

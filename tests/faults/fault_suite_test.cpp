@@ -185,22 +185,6 @@ Outcome kill_case(const std::string& tag, const std::vector<double>& moments, mi
   return o;
 }
 
-// Cases that fail until a fix on another branch lands are skipped, naming the fix, unless
-// COLO_FAULTS_RUN_ALL=1 (how that branch, or anyone, checks the fix). Remove a skip when its
-// fix is on main.
-bool run_all() {
-  const char* e = std::getenv("COLO_FAULTS_RUN_ALL");
-  return e != nullptr && std::string(e) == "1";
-}
-constexpr const char* k_needs_item1 =
-    "fails until issue 11 item 1 is fixed (branch engine): a resumed run re-measures against "
-    "phantom simulated-GPU clients of the killed run (its client directory is reused, zombie or "
-    "reused pids count as alive), so its throughput is stored 52-77% too low here; run with "
-    "COLO_FAULTS_RUN_ALL=1 to see it";
-constexpr const char* k_needs_item8 =
-    "fails until issue 11 items 8 (SIGHUP handled like SIGTERM) and 1 (phantom clients after a "
-    "resume) are fixed (branch engine); run with COLO_FAULTS_RUN_ALL=1 to see it";
-
 class FaultSuite : public ::testing::Test {
  protected:
   // Each test calls this first (after its skip, if any): the reference runs must be sound.
@@ -270,25 +254,16 @@ void kill_moments_test(milliseconds pause, const char* how) {
 }
 
 TEST_F(FaultSuite, KillNineResumedAtOnce) {
-  if (!run_all()) {
-    GTEST_SKIP() << k_needs_item1;
-  }
   ASSERT_NO_FATAL_FAILURE(check_baseline());
   kill_moments_test(milliseconds(0), "at once");
 }
 
 TEST_F(FaultSuite, KillNineResumedAfterAPause) {
-  if (!run_all()) {
-    GTEST_SKIP() << k_needs_item1;
-  }
   ASSERT_NO_FATAL_FAILURE(check_baseline());
   kill_moments_test(k_pause, fmt::format("after a {} ms pause", k_pause.count()).c_str());
 }
 
 TEST_F(FaultSuite, ChainedKillsOfTheResume) {
-  if (!run_all()) {
-    GTEST_SKIP() << k_needs_item1;
-  }
   ASSERT_NO_FATAL_FAILURE(check_baseline());
   int identical = 0;
   std::vector<std::string> failures;
@@ -326,9 +301,6 @@ const std::vector<SignalCase> k_signals{
     {SIGILL, false},  {SIGSTKFLT, false}};
 
 TEST_F(FaultSuite, EverySignal) {
-  if (!run_all()) {
-    GTEST_SKIP() << k_needs_item8;
-  }
   ASSERT_NO_FATAL_FAILURE(check_baseline());
   int ok = 0;
   std::vector<std::string> failures;
