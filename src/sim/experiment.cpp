@@ -292,8 +292,11 @@ std::vector<std::size_t> artifact_workload(const std::vector<TracePod>& pods,
   for (std::size_t i = 0; i < pods.size(); ++i) {
     by_name[i] = i;
   }
-  std::stable_sort(by_name.begin(), by_name.end(),
-                   [&](std::size_t a, std::size_t b) { return pods[a].name < pods[b].name; });
+  // By name, equal names in trace order (a stable sort; std::stable_sort pulls libstdc++'s
+  // deprecated get_temporary_buffer, an error under clang -Werror).
+  std::sort(by_name.begin(), by_name.end(), [&](std::size_t a, std::size_t b) {
+    return pods[a].name != pods[b].name ? pods[a].name < pods[b].name : a < b;
+  });
   (void)go.go_int();  // core.go:103 logs one rand.Int()
   std::vector<std::size_t> order = by_name;
   go.shuffle(static_cast<int>(order.size()), [&](int i, int j) {
@@ -320,7 +323,8 @@ std::vector<std::size_t> artifact_workload(const std::vector<TracePod>& pods,
     for (;;) {
       const std::size_t k =
           by_name[static_cast<std::size_t>(go.intn(static_cast<int>(pods.size())))];
-      if (static_cast<double>(total + pods[k].gpu_milli * (pods[k].num_gpu > 0 ? 1 : 0)) > target) {
+      if (static_cast<double>(total + static_cast<std::int64_t>(pods[k].gpu_milli) *
+                                          (pods[k].num_gpu > 0 ? 1 : 0)) > target) {
         break;
       }
       total += total_of(k);

@@ -168,12 +168,12 @@ constexpr std::uint64_t k_cooked[607] = {
 
 // x[n+1] = 48271 * x[n] mod (2^31 - 1)
 std::int32_t seedrand(std::int32_t x) {
-  constexpr std::int32_t a = 48271;
-  constexpr std::int32_t q = 44488;
-  constexpr std::int32_t r = 3399;
-  const std::int32_t hi = x / q;
-  const std::int32_t lo = x % q;
-  x = a * lo - r * hi;
+  constexpr std::int32_t k_a = 48271;
+  constexpr std::int32_t k_q = 44488;
+  constexpr std::int32_t k_r = 3399;
+  const std::int32_t hi = x / k_q;
+  const std::int32_t lo = x % k_q;
+  x = k_a * lo - k_r * hi;
   if (x < 0) {
     x += k_int32max;
   }

@@ -10,9 +10,9 @@ namespace {
 const std::string k_fffd = "\xEF\xBF\xBD";
 
 TEST(Utf8, ValidTextIsUnchanged) {
-  for (const std::string s : {std::string(), std::string("plain ascii"),
-                              std::string("Ger\xC3\xA4t \xE2\x82\xAC \xF0\x9F\x98\x80"),
-                              std::string("nul\0inside", 10), std::string("\xF4\x8F\xBF\xBF")}) {
+  for (const std::string& s : {std::string(), std::string("plain ascii"),
+                               std::string("Ger\xC3\xA4t \xE2\x82\xAC \xF0\x9F\x98\x80"),
+                               std::string("nul\0inside", 10), std::string("\xF4\x8F\xBF\xBF")}) {
     EXPECT_TRUE(is_valid_utf8(s)) << s;
     EXPECT_EQ(valid_utf8(s), s);
   }
