@@ -609,8 +609,12 @@ TEST_F(Cli, PythonClientIsImportableWithoutPythonpath) {
   auto r = colo({"run", spec.string()});
   ASSERT_EQ(r.rc, 0) << r.err << r.out;
   auto s = store();
-  for (const auto& run : *s.runs(1)) {
-    for (const auto& w : *s.workloads(run.id)) {
+  const auto runs = s.runs(1);  // named: *temporary in a range-for dangles
+  ASSERT_TRUE(runs) << runs.error().message;
+  for (const auto& run : *runs) {
+    const auto ws = s.workloads(run.id);
+    ASSERT_TRUE(ws) << ws.error().message;
+    for (const auto& w : *ws) {
       EXPECT_EQ(w.exit_class, ExitClass::ok) << w.name << ": " << w.message;
       EXPECT_TRUE(w.throughput) << w.name << " spoke the protocol";
     }
@@ -637,7 +641,11 @@ TEST_F(Cli, InstalledColoFindsItsWorkloadsAndPythonClient) {
       "' run '" + spec.string() + "' >'" + (m_dir / "installed.log").string() + "' 2>&1";
   ASSERT_EQ(std::system(run.c_str()), 0) << slurp(m_dir / "installed.log");
   auto s = store();
-  for (const auto& w : *s.workloads(s.runs(1)->back().id)) {
+  const auto runs = s.runs(1);  // named: *temporary in a range-for dangles
+  ASSERT_TRUE(runs && !runs->empty());
+  const auto ws = s.workloads(runs->back().id);
+  ASSERT_TRUE(ws) << ws.error().message;
+  for (const auto& w : *ws) {
     EXPECT_EQ(w.exit_class, ExitClass::ok) << w.name << ": " << w.message;
     EXPECT_TRUE(w.throughput) << w.name;
   }

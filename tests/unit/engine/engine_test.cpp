@@ -250,7 +250,9 @@ TEST_F(EngineTest, AnExceptionInOneRunFailsThatRunAndTheExperimentStaysResumable
   EXPECT_EQ(resumed->runs_executed, 1);  // only the failed run
   EXPECT_EQ(m_launcher.calls, 3);
   EXPECT_EQ(m_store->experiment(r->id)->status, "done");
-  for (const auto& run : *m_store->runs(r->id)) {
+  const auto final_runs = m_store->runs(r->id);  // named: *temporary in a range-for dangles
+  ASSERT_TRUE(final_runs) << final_runs.error().message;
+  for (const auto& run : *final_runs) {
     EXPECT_EQ(run.status, RunStatus::done) << run.key;
   }
 }
