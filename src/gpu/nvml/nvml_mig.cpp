@@ -283,7 +283,7 @@ Status clean_stale_mig(Library& lib, int device, const std::vector<MigProfile>& 
 }
 
 Result<std::unique_ptr<MigLayout>> MigLayout::create(Library& lib, int device,
-                                                     std::vector<MigProfile> table,
+                                                     const std::vector<MigProfile>& table,
                                                      const std::vector<MigPlacement>& placements,
                                                      std::string state_file) {
   if (!has_mig_api(lib)) {
@@ -306,8 +306,7 @@ Result<std::unique_ptr<MigLayout>> MigLayout::create(Library& lib, int device,
                             "with `nvidia-smi mig -dci; nvidia-smi mig -dgi` if they are unused)",
                             device, list));
   }
-  std::unique_ptr<MigLayout> layout(
-      new MigLayout(lib, device, std::move(table), std::move(state_file)));
+  std::unique_ptr<MigLayout> layout(new MigLayout(lib, device, table, std::move(state_file)));
   COLO_TRY(layout->save());
   for (const auto& pl : placements) {
     auto prof = find_mig_profile(table, pl.profile);

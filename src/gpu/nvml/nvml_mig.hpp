@@ -54,7 +54,7 @@ class MigLayout {
   // Creates one GPU instance (at its placement) plus one full compute instance per entry. The
   // GPU must have no instances; on any failure the instances made so far are destroyed.
   static Result<std::unique_ptr<MigLayout>> create(Library& lib, int device,
-                                                   std::vector<MigProfile> table,
+                                                   const std::vector<MigProfile>& table,
                                                    const std::vector<MigPlacement>& placements,
                                                    std::string state_file);
   ~MigLayout();
