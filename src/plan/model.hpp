@@ -1,0 +1,77 @@
+#pragma once
+// The interference model of `colo plan` (docs/plan.md, "Model"): each job's collocated speed
+// (relative to alone) under a sharing mechanism, predicted from solo profiles only. Pure.
+//
+// Each job i has, from its profile: a GPU time demand u_i (DCGM_FI_DEV_GPU_UTIL / 100), an SM
+// demand a_i (DCGM_FI_PROF_SM_ACTIVE), a DRAM demand d_i (DCGM_FI_PROF_DRAM_ACTIVE) and a speed
+// curve c_i(p) over SM shares p. Sharing stretches every job by one common factor s >= 1:
+//   timeslice:            s = max(1, sum u_i / C_ts)                  speed_i = 1/s * (1 - o_ts)^(n-1)
+//   mps (no limits):      s = max(1, sum a_i / C_mps, sum d_i / C_bw)  speed_i = 1/s * (1 - o_mps)^(n-1)
+//   mps limits / green /  each job first runs at c_i(p_i) of its solo speed; then
+//   mig-equivalent:       s = max(1, sum a_i c_i / C_mps, sum d_i c_i / C_bw), speed_i = c_i/s *(1-o_mps)^(n-1)
+//   mig:                  isolated instances: speed_i = c_i(p_i), no contention
+//   sequential:           one job at a time: speed_i = 1/n (do not collocate)
+// C_ts, C_mps, C_bw (capacities) and o_ts, o_mps (per extra client) are fitted on measured
+// groups (fit_model); k_fitted holds the fit on the committed H100/H200 results.
+#include <string>
+#include <vector>
+
+#include "core/result.hpp"
+
+namespace colo::plan {
+
+enum class Mechanism { solo, sequential, timeslice, mps, mps_limits, mig, mig_equivalent, green };
+const char* to_string(Mechanism m);
+
+struct ModelParams {
+  double ts_capacity = 1.0;   // C_ts: summed GPU busy fraction time-slicing can serve
+  double mps_capacity = 1.0;  // C_mps: summed SM-active fraction MPS can serve
+  double bw_capacity = 1.0;   // C_bw: summed DRAM-active fraction
+  double ts_overhead = 0.0;   // o_ts: throughput lost per extra time-sliced client
+  double mps_overhead = 0.0;  // o_mps: per extra MPS client
+};
+
+// What the model knows of one job in a group.
+struct Member {
+  double gpu_busy = 1.0;   // u
+  double sm_active = 1.0;  // a
+  double dram = 0.0;       // d
+  double speed_cap = 1.0;  // c(p) at its partition (1 without a partition)
+};
+
+// Which term set the common stretch factor.
+enum class Bound { none, sms, bandwidth };
+
+struct Prediction {
+  std::vector<double> speed;  // per member, relative to alone, in (0, 1]
+  Bound bound = Bound::none;
+  double stretch = 1.0;  // s
+};
+
+Prediction predict(Mechanism m, const std::vector<Member>& members, const ModelParams& p);
+
+// One measured group: its members' solo demands and their measured speeds (collocated rate /
+// solo rate, same experiment).
+struct Observation {
+  std::string label;  // "h200 resnet18x4 mps"
+  Mechanism mechanism = Mechanism::timeslice;
+  std::vector<Member> members;
+  std::vector<double> measured_speed;
+};
+
+// Mean absolute error of predicted aggregate normalized throughput (sum of speeds), relative to
+// the measured aggregate, over `obs`.
+double aggregate_mape(const std::vector<Observation>& obs, const ModelParams& p);
+
+// Grid search of the parameters minimising aggregate_mape over `obs` (deterministic).
+ModelParams fit_model(const std::vector<Observation>& obs);
+
+// Observations from CSV text: label,mechanism,member_index,gpu_busy,sm_active,dram,speed_cap,
+// measured_speed (header line first; rows of one label form one group).
+Result<std::vector<Observation>> observations_from_csv(const std::string& text);
+
+// The parameters fitted on bench/results/plan-fit/fit.csv (docs/plan.md gives the fit and its
+// error on the held-out groups; tests/unit/plan checks that refitting reproduces them).
+extern const ModelParams k_fitted;
+
+}  // namespace colo::plan

@@ -1,0 +1,322 @@
+// src/plan: profiles, jobs files, the interference model, the planner and spec emission. Pure:
+// no GPU, no clock; the fit test reads the committed observations under bench/results.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "gpu/mig/mig_profiles.hpp"
+#include "plan/emit.hpp"
+#include "plan/jobs.hpp"
+#include "plan/model.hpp"
+#include "plan/planner.hpp"
+#include "plan/profile.hpp"
+
+namespace colo::plan {
+namespace {
+
+constexpr double k_gib = 1024.0 * 1024 * 1024;
+
+// A profile whose speed is linear up to `knee` of the SMs, then flat.
+Profile make_profile(const std::string& name, double util, double mem_gib, double knee = 0.5,
+                     double solo = 1000) {
+  Profile p;
+  p.workload = name;
+  p.key = name;
+  p.gpu_model = "NVIDIA H200";
+  p.device_sms = 132;
+  p.device_memory_bytes = static_cast<std::uint64_t>(141 * k_gib);
+  for (double s : {0.1, 0.2, 0.3, 0.5, 0.7, 1.0}) {
+    p.mps_curve.push_back({s, solo * std::min(1.0, s / knee)});
+  }
+  p.peak_mem_bytes = mem_gib * k_gib;
+  p.gpu_util = util;
+  p.sm_active = util * 0.5;
+  p.dram_active = 0.05;
+  return p;
+}
+
+GpuSlot h200(int index, bool mig = false) {
+  GpuSlot g;
+  g.index = index;
+  g.model = "NVIDIA H200";
+  g.memory_bytes = static_cast<std::uint64_t>(141 * k_gib);
+  g.sms = 132;
+  g.mig_enabled = mig;
+  g.mig_table = *mig_profiles_for("NVIDIA H200");
+  return g;
+}
+
+PlanJob job(const std::string& name, Profile p, Isolation iso = Isolation::none) {
+  PlanJob j;
+  j.job.name = name;
+  j.job.workload = p.workload;
+  j.job.isolation = iso;
+  j.profile = std::move(p);
+  return j;
+}
+
+PlanOptions opts() {
+  PlanOptions o;
+  o.params = {0.9, 0.9, 1.0, 0.01, 0.01};
+  return o;
+}
+
+TEST(PlanProfile, SpeedInterpolatesAndCapsAtOne) {
+  auto p = make_profile("a", 0.3, 1, 0.5);
+  EXPECT_NEAR(p.speed_at(0.25), 0.5, 1e-9);
+  EXPECT_NEAR(p.speed_at(0.05), 0.1, 1e-9);  // through (0, 0)
+  EXPECT_NEAR(p.speed_at(0.6), 1.0, 1e-9);
+  EXPECT_NEAR(p.speed_at(2.0), 1.0, 1e-9);
+  EXPECT_DOUBLE_EQ(p.solo_throughput(), 1000);
+  auto back = profile_from_json(to_json(p));
+  ASSERT_TRUE(back) << back.error().what();
+  EXPECT_EQ(back->mps_curve.size(), 6U);
+  EXPECT_EQ(back->gpu_util, p.gpu_util);
+  EXPECT_FALSE(back->latency_ms);
+  EXPECT_FALSE(profile_from_json(nlohmann::json{{"workload", "x"}, {"key", "k"},
+                                                {"gpu_model", "m"}}));
+}
+
+TEST(PlanProfile, WorkloadKeyIsCommandArgsAndEnv) {
+  WorkloadSpec a;
+  a.name = "a";
+  a.builtin = "sim-gpu";
+  a.args = {{"duty", "0.5"}};
+  WorkloadSpec b = a;
+  b.name = "b";
+  b.copies = {2};
+  EXPECT_EQ(workload_key(a), workload_key(b));
+  b.args["duty"] = "0.6";
+  EXPECT_NE(workload_key(a), workload_key(b));
+  WorkloadSpec c = a;
+  c.env["X"] = "1";
+  EXPECT_NE(workload_key(a), workload_key(c));
+}
+
+TEST(PlanJobs, ParsesAndNamesLines) {
+  const std::string text =
+      "workloads: w.yaml\nmax_slowdown: 2\njobs:\n"
+      "  - {name: a, workload: r18, kind: training, min_throughput: 100}\n"
+      "  - {name: b, workload: r50, kind: inference, latency_slo: 20ms, isolation: fault}\n";
+  auto f = parse_jobs(text, "jobs.yaml", "/d");
+  ASSERT_TRUE(f) << f.error().what();
+  EXPECT_EQ(f->spec, "/d/w.yaml");
+  ASSERT_EQ(f->jobs.size(), 2U);
+  EXPECT_EQ(f->jobs[1].kind, JobKind::inference);
+  EXPECT_NEAR(*f->jobs[1].latency_slo_ms, 20, 1e-9);
+  EXPECT_EQ(f->jobs[1].isolation, Isolation::fault);
+  EXPECT_EQ(f->jobs[1].line, 5);
+  EXPECT_DOUBLE_EQ(*f->max_slowdown, 2);
+
+  auto bad = [](const std::string& t) {
+    auto r = parse_jobs(t, "jobs.yaml", "/d");
+    EXPECT_FALSE(r);
+    return r ? std::string() : r.error().message;
+  };
+  {
+    EXPECT_NE(bad("workloads: w.yaml\njobs:\n  - {name: a, workload: r, colour: red}\n")
+                  .find("jobs.yaml:3: jobs[0]: unknown field 'colour'"),
+              std::string::npos);
+    EXPECT_NE(bad("workloads: w.yaml\njobs:\n  - {name: a, workload: r, latency_slo: 5ms}\n")
+                  .find("latency_slo is for inference jobs"),
+              std::string::npos);
+    EXPECT_NE(bad("workloads: w.yaml\njobs:\n  - {name: a, workload: r, max_slowdown: 0.5}\n")
+                  .find("below 1"),
+              std::string::npos);
+    EXPECT_NE(bad("workloads: w.yaml\njobs:\n  - {name: a, workload: r}\n  - {name: a, "
+                  "workload: r}\n")
+                  .find("'a' is used twice"),
+              std::string::npos);
+    EXPECT_NE(bad("jobs:\n  - {name: a, workload: r}\n").find("workloads:"), std::string::npos);
+    EXPECT_NE(bad("workloads: w.yaml\njobs:\n  - {name: a, workload: r, isolation: full}\n")
+                  .find("isolation 'full'"),
+              std::string::npos);
+  }
+}
+
+TEST(PlanModel, TimesliceStretchesBySummedBusyTime) {
+  ModelParams p{1.0, 1.0, 1.0, 0.0, 0.0};
+  std::vector<Member> two{{0.4, 0.2, 0.0, 1.0}, {0.4, 0.2, 0.0, 1.0}};
+  auto light = predict(Mechanism::timeslice, two, p);
+  EXPECT_DOUBLE_EQ(light.speed[0], 1.0);
+  EXPECT_EQ(light.bound, Bound::none);
+  std::vector<Member> heavy{{0.8, 0.6, 0.0, 1.0}, {0.8, 0.6, 0.0, 1.0}};
+  auto h = predict(Mechanism::timeslice, heavy, p);
+  EXPECT_NEAR(h.speed[0], 1.0 / 1.6, 1e-9);
+  EXPECT_EQ(h.bound, Bound::sms);
+  // MPS is bounded by SM activity (1.2 > 1) and by DRAM when that dominates.
+  EXPECT_NEAR(predict(Mechanism::mps, heavy, p).speed[1], 1.0 / 1.2, 1e-9);
+  std::vector<Member> bw{{0.5, 0.2, 0.7, 1.0}, {0.5, 0.2, 0.7, 1.0}};
+  EXPECT_EQ(predict(Mechanism::mps, bw, p).bound, Bound::bandwidth);
+  // MIG: each instance alone at its partition's speed.
+  std::vector<Member> mig{{1, 1, 1, 0.4}, {1, 1, 1, 0.6}};
+  EXPECT_DOUBLE_EQ(predict(Mechanism::mig, mig, p).speed[1], 0.6);
+  EXPECT_DOUBLE_EQ(predict(Mechanism::sequential, mig, p).speed[0], 0.5);
+}
+
+TEST(PlanPlanner, LightJobsShareHeavyJobsDoNot) {
+  std::vector<PlanJob> light{job("a", make_profile("a", 0.3, 10)),
+                             job("b", make_profile("b", 0.3, 10))};
+  auto p = make_plan(light, {h200(0)}, opts());
+  ASSERT_TRUE(p) << p.error().what();
+  ASSERT_EQ(p->groups.size(), 1U);
+  EXPECT_GT(p->aggregate, 1.5);
+  EXPECT_NE(p->groups[0].mechanism, Mechanism::sequential);
+
+  // Two jobs that each keep the whole GPU busy and need all of its SMs: sharing is predicted
+  // below running them one at a time, so the plan says do not collocate.
+  std::vector<PlanJob> heavy{job("a", make_profile("a", 1.0, 10, 1.0)),
+                             job("b", make_profile("b", 1.0, 10, 1.0))};
+  heavy[0].profile.sm_active = 1.0;
+  heavy[1].profile.sm_active = 1.0;
+  auto q = make_plan(heavy, {h200(0)}, opts());
+  ASSERT_TRUE(q) << q.error().what();
+  EXPECT_EQ(q->groups[0].mechanism, Mechanism::sequential);
+  EXPECT_NE(q->groups[0].why.find("do not collocate"), std::string::npos);
+  EXPECT_NEAR(q->aggregate, 1.0, 1e-9);
+
+  // Two GPUs: one job each, nothing to collocate.
+  auto r = make_plan(heavy, {h200(0), h200(1)}, opts());
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->groups.size(), 2U);
+  EXPECT_NEAR(r->aggregate, 2.0, 1e-9);
+}
+
+TEST(PlanPlanner, MemoryGuardRefusesWithNumbers) {
+  std::vector<PlanJob> jobs{job("a", make_profile("a", 0.2, 90)),
+                            job("b", make_profile("b", 0.2, 90))};
+  auto p = make_plan(jobs, {h200(0)}, opts());
+  ASSERT_TRUE(p) << p.error().what();
+  EXPECT_EQ(p->groups[0].mechanism, Mechanism::sequential);
+  EXPECT_EQ(p->groups[0].binding, "memory");
+  EXPECT_NE(p->groups[0].why.find("180.0 GiB exceeds NVIDIA H200 (141.0 GiB)"), std::string::npos)
+      << p->groups[0].why;
+  // A job larger than every GPU fits nowhere.
+  std::vector<PlanJob> huge{job("big", make_profile("big", 0.2, 200))};
+  auto q = make_plan(huge, {h200(0)}, opts());
+  ASSERT_FALSE(q);
+  EXPECT_NE(q.error().message.find("job 'big' fits no GPU even alone"), std::string::npos);
+}
+
+TEST(PlanPlanner, FaultIsolationAvoidsMpsAndMemoryIsolationNeedsMig) {
+  std::vector<PlanJob> jobs{job("a", make_profile("a", 0.3, 10), Isolation::fault),
+                            job("b", make_profile("b", 0.3, 10))};
+  auto p = make_plan(jobs, {h200(0)}, opts());
+  ASSERT_TRUE(p) << p.error().what();
+  const auto m = p->groups[0].mechanism;
+  EXPECT_TRUE(m == Mechanism::timeslice || m == Mechanism::sequential) << to_string(m);
+  EXPECT_EQ(p->groups[0].blast_radius, 1);
+
+  jobs[0].job.isolation = Isolation::memory;
+  auto q = make_plan(jobs, {h200(0, /*mig=*/true)}, opts());
+  ASSERT_TRUE(q) << q.error().what();
+  EXPECT_EQ(q->groups[0].mechanism, Mechanism::mig);
+  for (const auto& jp : q->groups[0].jobs) {
+    ASSERT_TRUE(jp.mig_profile);
+  }
+  auto placed = place_mig_layout(h200(0).mig_table, {*q->groups[0].jobs[0].mig_profile,
+                                                     *q->groups[0].jobs[1].mig_profile});
+  EXPECT_TRUE(placed);
+}
+
+TEST(PlanPlanner, SloBindsAndMinThroughputImpossibleIsAnError) {
+  std::vector<PlanJob> jobs{job("a", make_profile("a", 0.7, 10, 1.0)),
+                            job("b", make_profile("b", 0.7, 10, 1.0))};
+  jobs[0].profile.sm_active = 0.7;
+  jobs[1].profile.sm_active = 0.7;
+  jobs[0].job.max_slowdown = 1.05;  // every sharing mechanism slows it more: one at a time
+  auto p = make_plan(jobs, {h200(0)}, opts());
+  ASSERT_TRUE(p) << p.error().what();
+  EXPECT_EQ(p->groups[0].binding, "SLO");
+  EXPECT_EQ(p->groups[0].mechanism, Mechanism::sequential);
+  jobs[0].job.max_slowdown.reset();
+  jobs[0].job.min_throughput = 5000;  // solo is 1000 samples/s
+  auto q = make_plan(jobs, {h200(0)}, opts());
+  ASSERT_FALSE(q);
+  EXPECT_NE(q.error().message.find("job 'a' fits no GPU"), std::string::npos);
+  EXPECT_NE(q.error().message.find("min_throughput"), std::string::npos);
+}
+
+TEST(PlanPlanner, PacksManyJobsAndRoundTripsJson) {
+  std::vector<PlanJob> jobs;
+  std::vector<GpuSlot> gpus;
+  for (int i = 0; i < 12; ++i) {
+    jobs.push_back(job("j" + std::to_string(i),
+                       make_profile("w" + std::to_string(i), 0.15 + 0.05 * (i % 4), 8 + i)));
+  }
+  for (int g = 0; g < 3; ++g) {
+    gpus.push_back(h200(g));
+  }
+  auto p = make_plan(jobs, gpus, opts());
+  ASSERT_TRUE(p) << p.error().what();
+  int placed = 0;
+  for (const auto& g : p->groups) {
+    placed += static_cast<int>(g.jobs.size());
+  }
+  EXPECT_EQ(placed, 12);
+  EXPECT_GT(p->aggregate, 3.0);  // more than one job per GPU's worth
+  auto back = plan_from_json(to_json(*p));
+  ASSERT_TRUE(back) << back.error().what();
+  EXPECT_EQ(to_json(*back), to_json(*p));
+  EXPECT_NE(render_text(*p).find("aggregate"), std::string::npos);
+}
+
+TEST(PlanPlanner, RightSizeFindsSmallestShares) {
+  auto j = job("a", make_profile("a", 0.5, 10, 0.5));
+  auto r = right_size(j, h200(0), 0.10);
+  ASSERT_TRUE(r.thread_percent);
+  EXPECT_EQ(*r.thread_percent, 45);  // speed 0.9 at 45% of a 50% knee
+  ASSERT_TRUE(r.mig_profile);
+  EXPECT_EQ(*r.mig_profile, "4g.71gb");  // 4/7 = 57% >= 45%; 3g is 43%
+  EXPECT_FALSE(r.green_sms);
+}
+
+TEST(PlanEmit, OneSpecPerGroupWithTheMechanism) {
+  std::vector<PlanJob> jobs{job("a", make_profile("w1", 0.3, 10)),
+                            job("b", make_profile("w1", 0.3, 10))};
+  auto p = make_plan(jobs, {h200(0)}, opts());
+  ASSERT_TRUE(p);
+  const std::string src =
+      "name: src\ngpu: sim\nstop: {duration: 1s}\nmodes: [timeslice]\nworkloads:\n"
+      "  - {name: w1, builtin: sim-gpu, args: {duty: 0.3}, copies: [2]}\n";
+  auto specs = emit_specs(*p, src, "/base", "mix");
+  ASSERT_TRUE(specs) << specs.error().what();
+  ASSERT_EQ(specs->size(), 1U);
+  const auto& y = (*specs)[0].yaml;
+  EXPECT_EQ((*specs)[0].name, "mix-gpu0");
+  EXPECT_NE(y.find("name: a"), std::string::npos) << y;
+  EXPECT_NE(y.find("cwd: /base/."), std::string::npos) << y;
+  EXPECT_EQ(y.find("copies"), std::string::npos) << y;
+  EXPECT_NE(y.find("duration: 1s"), std::string::npos) << y;
+  auto missing = emit_specs(*p, "workloads: []\n", "/base", "mix");
+  EXPECT_FALSE(missing);
+}
+
+std::string read(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+TEST(PlanFit, RefittingTheCommittedObservationsGivesTheShippedParameters) {
+  auto fit = observations_from_csv(read(COLO_SOURCE_DIR "/bench/results/plan-fit/fit.csv"));
+  ASSERT_TRUE(fit) << fit.error().what();
+  ASSERT_GE(fit->size(), 10U);
+  const auto p = fit_model(*fit);
+  EXPECT_DOUBLE_EQ(p.ts_capacity, k_fitted.ts_capacity);
+  EXPECT_DOUBLE_EQ(p.mps_capacity, k_fitted.mps_capacity);
+  EXPECT_DOUBLE_EQ(p.bw_capacity, k_fitted.bw_capacity);
+  EXPECT_DOUBLE_EQ(p.ts_overhead, k_fitted.ts_overhead);
+  EXPECT_DOUBLE_EQ(p.mps_overhead, k_fitted.mps_overhead);
+  // The fitted model beats the uncalibrated one (capacities 1, no overheads) where it was fitted.
+  EXPECT_LT(aggregate_mape(*fit, k_fitted), aggregate_mape(*fit, ModelParams{}));
+  auto test = observations_from_csv(read(COLO_SOURCE_DIR "/bench/results/plan-fit/test.csv"));
+  ASSERT_TRUE(test) << test.error().what();
+  ASSERT_GE(test->size(), 8U);
+  EXPECT_FALSE(observations_from_csv("h\na,bogus,0,1,1,1,1,1\n"));
+}
+
+}  // namespace
+}  // namespace colo::plan
