@@ -126,6 +126,20 @@ struct SimRunRecord {
   std::string result_json;
 };
 
+// One workload profile (`colo profile`, docs/plan.md) as stored: its identity and the profile
+// as JSON (src/plan/profile.hpp's form).
+struct ProfileRecord {
+  std::int64_t id = 0;
+  std::string key;  // workload identity: command + args + env hash
+  std::string workload;
+  std::string gpu_model;
+  std::string driver;
+  bool simulated = false;
+  double created_at = 0;  // Unix seconds
+  std::int64_t experiment_id = 0;
+  std::string profile_json;
+};
+
 // One stored `colo sim` batch at a glance.
 struct SimBatchSummary {
   std::int64_t batch = 0;

@@ -67,6 +67,14 @@ CREATE INDEX sim_runs_batch ON sim_runs(batch);
 ALTER TABLE runs ADD COLUMN degraded TEXT NOT NULL DEFAULT '';
 ALTER TABLE experiments ADD COLUMN order_seed INTEGER;
 )sql",
+    // 4: workload profiles of `colo profile` (docs/plan.md), one per workload, GPU model and
+    // driver; a newer profile replaces the older one.
+    R"sql(
+CREATE TABLE profiles(
+  id INTEGER PRIMARY KEY, key TEXT NOT NULL, workload TEXT NOT NULL, gpu_model TEXT NOT NULL,
+  driver TEXT NOT NULL, simulated INTEGER NOT NULL, created_at REAL NOT NULL,
+  experiment_id INTEGER NOT NULL, profile_json TEXT NOT NULL, UNIQUE(key, gpu_model, driver));
+)sql",
 };
 constexpr int k_migration_count = static_cast<int>(sizeof(k_migrations) / sizeof(k_migrations[0]));
 static_assert(k_migration_count == Store::k_schema_version);
@@ -908,6 +916,45 @@ Result<std::vector<SimBatchSummary>> Store::sim_batches() {
   }
   while (s.step() == SQLITE_ROW) {
     out.push_back({s.i64(0), s.f64(1), s.text(2), s.f64(3), s.i32(4), s.text(5)});
+  }
+  return out;
+}
+
+Status Store::put_profile(const ProfileRecord& p) {
+  if (schema_version() < 4) {
+    return fail(ErrorCode::store, fmt::format("store '{}' predates workload profiles; open it "
+                                              "read-write once to migrate",
+                                              m_path));
+  }
+  Stmt s(m_db,
+         "INSERT INTO profiles(key, workload, gpu_model, driver, simulated, created_at, "
+         "experiment_id, profile_json) VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(key, gpu_model, "
+         "driver) DO UPDATE SET workload = excluded.workload, simulated = excluded.simulated, "
+         "created_at = excluded.created_at, experiment_id = excluded.experiment_id, "
+         "profile_json = excluded.profile_json");
+  if (!s.ok()) {
+    return fail(sql_error(m_db, "cannot store the profile"));
+  }
+  s.bind(1, p.key).bind(2, p.workload).bind(3, p.gpu_model).bind(4, p.driver);
+  s.bind(5, p.simulated ? 1 : 0).bind(6, p.created_at).bind(7, p.experiment_id);
+  s.bind(8, p.profile_json);
+  return run_done(m_db, s, "cannot store the profile");
+}
+
+Result<std::vector<ProfileRecord>> Store::profiles() {
+  std::vector<ProfileRecord> out;
+  if (schema_version() < 4) {
+    return out;  // a store from before profiles (read-only open)
+  }
+  Stmt s(m_db,
+         "SELECT id, key, workload, gpu_model, driver, simulated, created_at, experiment_id, "
+         "profile_json FROM profiles ORDER BY workload, gpu_model, driver, id");
+  if (!s.ok()) {
+    return fail(sql_error(m_db, "cannot read profiles"));
+  }
+  while (s.step() == SQLITE_ROW) {
+    out.push_back({s.i64(0), s.text(1), s.text(2), s.text(3), s.text(4), s.i32(5) != 0, s.f64(6),
+                   s.i64(7), s.text(8)});
   }
   return out;
 }

@@ -39,9 +39,9 @@ class StoreLock {
 
 class Store {
  public:
-  // 2 added sim_runs, 3 runs.degraded and experiments.order_seed; a read-only open accepts
-  // schema 1 too (what it lacks reads as empty).
-  static constexpr int k_schema_version = 3;
+  // 2 added sim_runs, 3 runs.degraded and experiments.order_seed, 4 profiles; a read-only
+  // open accepts schema 1 too (what it lacks reads as empty).
+  static constexpr int k_schema_version = 4;
 
   // Opens (read_write: creates) the store and applies migrations. Errors: the path is not
   // writable, the file is not a colo store, or its schema is newer than this colo.
@@ -91,6 +91,11 @@ class Store {
   Result<std::vector<SimRunRecord>> sim_runs(std::int64_t batch = 0);
   // Every stored batch, oldest first (empty for a schema-1 store).
   Result<std::vector<SimBatchSummary>> sim_batches();
+
+  // Workload profiles (`colo profile`): stored or replaced by (key, gpu_model, driver); all of
+  // them ordered by workload, GPU model, driver (empty for a store before schema 4).
+  Status put_profile(const ProfileRecord& p);
+  Result<std::vector<ProfileRecord>> profiles();
 
   // Rows with t >= since (run-relative seconds); all by default.
   Result<std::vector<ProgressRow>> progress(WorkloadId id, double since = -1e300);

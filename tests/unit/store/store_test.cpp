@@ -32,11 +32,12 @@ class StoreTest : public ::testing::Test {
   }
   std::string db() const { return (m_dir / "colo.db").string(); }
 
-  // Makes the store look as a colo of schema `version` (1 or 2) wrote it.
+  // Makes the store look as a colo of schema `version` (1, 2 or 3) wrote it.
   bool downgrade_to(int version) const {
-    std::string sql =
-        "ALTER TABLE runs DROP COLUMN degraded; ALTER TABLE experiments DROP "
-        "COLUMN order_seed; ";
+    std::string sql = "DROP TABLE profiles; ";
+    sql += version < 3 ? "ALTER TABLE runs DROP COLUMN degraded; ALTER TABLE experiments DROP "
+                         "COLUMN order_seed; "
+                       : "";
     sql += version < 2 ? "DROP TABLE sim_runs; " : "";
     sql += "PRAGMA user_version=" + std::to_string(version);
     sqlite3* raw = nullptr;
@@ -440,6 +441,46 @@ TEST_F(StoreTest, DegradedRunsAndSchemaTwoStores) {
   auto runs = ro->runs((*exps)[0].id);
   ASSERT_TRUE(runs) << runs.error().what();
   EXPECT_EQ(runs->front().degraded, "");
+}
+
+// Schema 4: a workload profile round-trips, a newer one for the same workload, GPU model and
+// driver replaces it, another driver is a separate profile; a schema-3 store reads (read-only)
+// with no profiles, refuses to store one, and migrates on a read-write open.
+TEST_F(StoreTest, ProfilesRoundTripAndSchemaThreeStores) {
+  {
+    auto s = Store::open(db());
+    ASSERT_TRUE(s);
+    ProfileRecord p{0, "k1", "r18", "NVIDIA H200", "580.1", false, 10.0, 3, R"({"a":1})"};
+    ASSERT_TRUE(s->put_profile(p));
+    p.created_at = 20.0;
+    p.profile_json = R"({"a":2})";
+    ASSERT_TRUE(s->put_profile(p));
+    p.driver = "590.0";
+    ASSERT_TRUE(s->put_profile(p));
+    auto all = s->profiles();
+    ASSERT_TRUE(all) << all.error().what();
+    ASSERT_EQ(all->size(), 2U);
+    EXPECT_EQ((*all)[0].driver, "580.1");
+    EXPECT_EQ((*all)[0].profile_json, R"({"a":2})");
+    EXPECT_DOUBLE_EQ((*all)[0].created_at, 20.0);
+    EXPECT_EQ((*all)[0].experiment_id, 3);
+    EXPECT_FALSE((*all)[0].simulated);
+    EXPECT_EQ((*all)[1].driver, "590.0");
+  }
+  ASSERT_TRUE(downgrade_to(3));
+  {
+    auto ro = Store::open(db(), OpenMode::read_only);
+    ASSERT_TRUE(ro) << ro.error().what();
+    EXPECT_EQ(ro->schema_version(), 3);
+    EXPECT_TRUE(ro->profiles()->empty());
+    auto put = ro->put_profile({});
+    ASSERT_FALSE(put);
+    EXPECT_NE(put.error().message.find("predates workload profiles"), std::string::npos);
+  }
+  auto rw = Store::open(db());
+  ASSERT_TRUE(rw) << rw.error().what();
+  EXPECT_EQ(rw->schema_version(), 4);
+  EXPECT_TRUE(rw->profiles()->empty());
 }
 
 }  // namespace
