@@ -81,9 +81,10 @@ int main() {
       fmt::print("plan {} jobs onto {} GPUs failed: {}\n", n, g, p.error().what());
       return 1;
     }
-    fmt::print("plan {:>2} jobs onto {:>2} GPUs: {:.3f} s (target < {:g} s: {}), aggregate {:.2f}, "
-               "{} groups\n",
-               n, g, s, target, s < target ? "met" : "NOT met", p->aggregate, p->groups.size());
+    fmt::print(
+        "plan {:>2} jobs onto {:>2} GPUs: {:.3f} s (target < {:g} s: {}), aggregate {:.2f}, "
+        "{} groups\n",
+        n, g, s, target, s < target ? "met" : "NOT met", p->aggregate, p->groups.size());
   }
   const std::string dir = COLO_SOURCE_DIR "/bench/results/plan-fit/";
   auto fit = observations_from_csv(read(dir + "fit.csv"));
@@ -93,15 +94,15 @@ int main() {
     return 1;
   }
   const auto p = fit_model(*fit);
-  fmt::print("model fit on {} groups: C_ts {:.2f}, C_mps {:.2f}, C_bw {:.2f}, o_ts {:.4f}, o_mps "
-             "{:.4f}\n",
-             fit->size(), p.ts_capacity, p.mps_capacity, p.bw_capacity, p.ts_overhead,
-             p.mps_overhead);
-  fmt::print("aggregate MAPE: fitted set {:.1f}% ({} groups), held-out set {:.1f}% ({} groups); "
-             "uncalibrated model (capacities 1, no overheads): {:.1f}% / {:.1f}%\n",
-             100 * aggregate_mape(*fit, p), fit->size(), 100 * aggregate_mape(*test, p),
-             test->size(), 100 * aggregate_mape(*fit, ModelParams{}),
-             100 * aggregate_mape(*test, ModelParams{}));
+  fmt::print(
+      "model fit on {} groups: C_ts {:.2f}, C_mps {:.2f}, C_bw {:.2f}, o_ts {:.4f}, o_mps "
+      "{:.4f}\n",
+      fit->size(), p.ts_capacity, p.mps_capacity, p.bw_capacity, p.ts_overhead, p.mps_overhead);
+  fmt::print(
+      "aggregate MAPE: fitted set {:.1f}% ({} groups), held-out set {:.1f}% ({} groups); "
+      "uncalibrated model (capacities 1, no overheads): {:.1f}% / {:.1f}%\n",
+      100 * aggregate_mape(*fit, p), fit->size(), 100 * aggregate_mape(*test, p), test->size(),
+      100 * aggregate_mape(*fit, ModelParams{}), 100 * aggregate_mape(*test, ModelParams{}));
   for (const auto& o : *test) {
     const auto pr = predict(o.mechanism, o.members, p);
     double a = 0;
@@ -110,8 +111,8 @@ int main() {
       a += pr.speed[i];
       m += o.measured_speed[i];
     }
-    fmt::print("  held out: {:<58} predicted {:.2f}  measured {:.2f}  error {:+.1f}%\n", o.label,
-               a, m, 100 * (a - m) / m);
+    fmt::print("  held out: {:<58} predicted {:.2f}  measured {:.2f}  error {:+.1f}%\n", o.label, a,
+               m, 100 * (a - m) / m);
   }
   return 0;
 }

@@ -18,6 +18,7 @@
 #include <tuple>
 
 #include "cli/cli_common.hpp"
+#include "cli/plan_cmd.hpp"
 #include "cli/sim_cmd.hpp"
 #include "cli/top.hpp"
 #include "core/clock.hpp"
@@ -337,7 +338,7 @@ int cli_main(int argc, char** argv, std::ostream& out, std::ostream& err) {
   EngineOptions ropts;
   std::string spec_path;
   auto* run = app.add_subcommand("run", "Run an experiment spec (YAML)");
-  run->add_option("spec", spec_path, "Experiment spec file")->required();
+  run->add_option("spec", spec_path, "Experiment spec file (or --plan)");
   run->add_flag("--resume", ropts.resume, "Continue the newest unfinished experiment of this spec");
   run->add_option("--gpu", ropts.gpu, "GPU backend: auto, sim or nvml (default: the spec's)")
       ->check(CLI::IsMember({"auto", "sim", "nvml"}));
@@ -458,6 +459,7 @@ int cli_main(int argc, char** argv, std::ostream& out, std::ostream& err) {
   gpus->add_flag("--json", json, "JSON output");
   auto* doctor = app.add_subcommand(
       "doctor", "Check the driver, NVML, MPS, cgroups and the store; say what to fix");
+  auto plan_cli = register_plan_commands(app, *run);
 
   try {
     app.parse(argc, argv);
@@ -476,7 +478,18 @@ int cli_main(int argc, char** argv, std::ostream& out, std::ostream& err) {
   ropts.results_dir = results;
   ropts.progress_bar = &out == &std::cout && ::isatty(STDOUT_FILENO) != 0;
   try {
+    if (const int rc = run_plan_commands(*plan_cli, ropts, out, err); rc >= 0) {
+      return rc;
+    }
     if (*run) {
+      if (spec_path.empty()) {
+        return report_error(err, Error{ErrorCode::invalid_argument,
+                                       "colo run needs a spec file (or --plan PLAN.json)",
+                                       {}});
+      }
+      if (const int rc = check_run_memory(spec_path, ropts, err); rc != 0) {
+        return rc;
+      }
       return cmd_run(spec_path, ropts, out, err);
     }
     if (*ls) {

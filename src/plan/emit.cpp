@@ -54,8 +54,8 @@ Result<std::vector<EmittedSpec>> emit_specs(const Plan& plan, const std::string&
   std::vector<EmittedSpec> out;
   for (const auto& g : plan.groups) {
     YAML::Node spec;
-    static const std::set<std::string> dropped{"name", "modes", "workloads", "groups", "sweep",
-                                               "gpus"};
+    static const std::set<std::string> dropped{"name",   "modes", "workloads",
+                                               "groups", "sweep", "gpus"};
     for (const auto& kv : src) {
       const auto k = kv.first.as<std::string>();
       if (!dropped.contains(k)) {
@@ -80,9 +80,9 @@ Result<std::vector<EmittedSpec>> emit_specs(const Plan& plan, const std::string&
         }
       }
       if (!have) {
-        return fail(ErrorCode::invalid_argument,
-                    fmt::format("job '{}': workload '{}' is not in the workloads spec", j.job,
-                                j.workload));
+        return fail(
+            ErrorCode::invalid_argument,
+            fmt::format("job '{}': workload '{}' is not in the workloads spec", j.job, j.workload));
       }
       found["name"] = j.job;
       found.remove("copies");

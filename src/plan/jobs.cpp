@@ -46,9 +46,8 @@ Result<Job> parse_job(const YAML::Node& n, const std::string& path, std::size_t 
   if (!n.IsMap()) {
     return fail(ErrorCode::invalid_argument, at + ": a job is a map (name, workload, kind, ...)");
   }
-  static const std::set<std::string> known{"name",         "workload",       "kind",
-                                           "latency_slo",  "min_throughput", "max_slowdown",
-                                           "isolation"};
+  static const std::set<std::string> known{
+      "name", "workload", "kind", "latency_slo", "min_throughput", "max_slowdown", "isolation"};
   for (const auto& kv : n) {
     const auto k = kv.first.as<std::string>();
     if (!known.contains(k)) {
@@ -180,9 +179,8 @@ Result<JobsFile> parse_jobs(const std::string& text, const std::string& path,
       return fail(ErrorCode::invalid_argument, path + ": `jobs:` is a non-empty list");
     }
     if (jobs.size() > k_max_jobs) {
-      return fail(ErrorCode::invalid_argument,
-                  fmt::format("{}: {} jobs; a plan places at most {}", path, jobs.size(),
-                              k_max_jobs));
+      return fail(ErrorCode::invalid_argument, fmt::format("{}: {} jobs; a plan places at most {}",
+                                                           path, jobs.size(), k_max_jobs));
     }
     std::set<std::string> names;
     for (std::size_t i = 0; i < jobs.size(); ++i) {

@@ -34,9 +34,9 @@ const char* to_string(Mechanism m) {
 namespace {
 
 Result<Mechanism> mechanism_from(const std::string& s) {
-  for (auto m : {Mechanism::solo, Mechanism::sequential, Mechanism::timeslice, Mechanism::mps,
-                 Mechanism::mps_limits, Mechanism::mig, Mechanism::mig_equivalent,
-                 Mechanism::green}) {
+  for (auto m :
+       {Mechanism::solo, Mechanism::sequential, Mechanism::timeslice, Mechanism::mps,
+        Mechanism::mps_limits, Mechanism::mig, Mechanism::mig_equivalent, Mechanism::green}) {
     if (s == to_string(m)) {
       return m;
     }

@@ -5,11 +5,11 @@
 // Each job i has, from its profile: a GPU time demand u_i (DCGM_FI_DEV_GPU_UTIL / 100), an SM
 // demand a_i (DCGM_FI_PROF_SM_ACTIVE), a DRAM demand d_i (DCGM_FI_PROF_DRAM_ACTIVE) and a speed
 // curve c_i(p) over SM shares p. Sharing stretches every job by one common factor s >= 1:
-//   timeslice:            s = max(1, sum u_i / C_ts)                  speed_i = 1/s * (1 - o_ts)^(n-1)
-//   mps (no limits):      s = max(1, sum a_i / C_mps, sum d_i / C_bw)  speed_i = 1/s * (1 - o_mps)^(n-1)
-//   mps limits / green /  each job first runs at c_i(p_i) of its solo speed; then
-//   mig-equivalent:       s = max(1, sum a_i c_i / C_mps, sum d_i c_i / C_bw), speed_i = c_i/s *(1-o_mps)^(n-1)
-//   mig:                  isolated instances: speed_i = c_i(p_i), no contention
+//   timeslice:            s = max(1, sum u_i / C_ts)                  speed_i = 1/s * (1 -
+//   o_ts)^(n-1) mps (no limits):      s = max(1, sum a_i / C_mps, sum d_i / C_bw)  speed_i = 1/s *
+//   (1 - o_mps)^(n-1) mps limits / green /  each job first runs at c_i(p_i) of its solo speed; then
+//   mig-equivalent:       s = max(1, sum a_i c_i / C_mps, sum d_i c_i / C_bw), speed_i = c_i/s
+//   *(1-o_mps)^(n-1) mig:                  isolated instances: speed_i = c_i(p_i), no contention
 //   sequential:           one job at a time: speed_i = 1/n (do not collocate)
 // C_ts, C_mps, C_bw (capacities) and o_ts, o_mps (per extra client) are fitted on measured
 // groups (fit_model); k_fitted holds the fit on the committed H100/H200 results.

@@ -91,8 +91,8 @@ class Planner {
       : m_jobs(jobs), m_opts(opts) {
     std::map<std::string, int> classes;
     for (const auto& g : gpus) {
-      const std::string k = fmt::format("{}|{}|{}|{}", g.model, g.memory_bytes, g.sms,
-                                        g.mig_enabled);
+      const std::string k =
+          fmt::format("{}|{}|{}|{}", g.model, g.memory_bytes, g.sms, g.mig_enabled);
       auto [it, added] = classes.try_emplace(k, static_cast<int>(m_classes.size()));
       if (added) {
         m_classes.push_back({g, mig_layouts(g.mig_table)});
@@ -195,11 +195,10 @@ Candidate Planner::build(const SlotClass& c, const std::vector<std::size_t>& idx
     g.aggregate += jp.speed;
   }
   g.binding = pr.bound == Bound::bandwidth ? "bandwidth" : pr.bound == Bound::sms ? "SMs" : "none";
-  g.blast_radius =
-      (m == Mechanism::mps || m == Mechanism::mps_limits || m == Mechanism::mig_equivalent ||
-       m == Mechanism::green)
-          ? static_cast<int>(idx.size())
-          : 1;
+  g.blast_radius = (m == Mechanism::mps || m == Mechanism::mps_limits ||
+                    m == Mechanism::mig_equivalent || m == Mechanism::green)
+                       ? static_cast<int>(idx.size())
+                       : 1;
   // Constraints.
   auto refuse = [&](std::string cat, std::string msg) {
     if (!out.refused) {
@@ -236,8 +235,8 @@ Candidate Planner::build(const SlotClass& c, const std::vector<std::size_t>& idx
       }
     }
     if (jp.slowdown > bound_of(j) + k_eps) {
-      refuse("SLO", fmt::format("job '{}' would slow down {:.2f}x, above its bound {:.2f}x",
-                                j.name, jp.slowdown, bound_of(j)));
+      refuse("SLO", fmt::format("job '{}' would slow down {:.2f}x, above its bound {:.2f}x", j.name,
+                                jp.slowdown, bound_of(j)));
     }
     if (j.min_throughput && jp.throughput < *j.min_throughput - k_eps) {
       refuse("SLO", fmt::format("job '{}' would run at {:.4g} samples/s, below its "
@@ -274,9 +273,8 @@ Candidate* Planner::best_for(const SlotClass& c, const std::vector<std::size_t>&
     }
     all.push_back(build(c, idx, Mechanism::mps_limits, prop, {}));
     // Green contexts where every job supports them: SM counts in multiples of the granularity.
-    const bool green = std::all_of(idx.begin(), idx.end(), [&](std::size_t i) {
-      return m_jobs[i].profile.supports_green();
-    });
+    const bool green = std::all_of(
+        idx.begin(), idx.end(), [&](std::size_t i) { return m_jobs[i].profile.supports_green(); });
     const int gran = std::max(1, m_opts.green_sm_granularity);
     if (green && c.slot.sms >= gran * static_cast<int>(n)) {
       std::vector<double> sh;
@@ -380,9 +378,10 @@ Candidate Planner::best_of(const SlotClass& c, const std::vector<std::size_t>& i
     g.why = fmt::format("best predicted aggregate of {} candidates", all.size());
   }
   if (g.mechanism == Mechanism::sequential) {
-    g.why = "do not collocate: every sharing mechanism is predicted below running the jobs one "
-            "at a time" +
-            (binding ? std::string("; ") + g.why : std::string());
+    g.why =
+        "do not collocate: every sharing mechanism is predicted below running the jobs one "
+        "at a time" +
+        (binding ? std::string("; ") + g.why : std::string());
   }
   return out;
 }
@@ -492,8 +491,7 @@ Result<Plan> Planner::run() {
           }
           const auto& sa = feasible(from, (masks[from] & ~bit) | kb);
           const auto& sb = feasible(to, (masks[to] & ~kb) | bit);
-          if (!sa.refused && !sb.refused &&
-              sa.plan.aggregate + sb.plan.aggregate > before + 1e-6) {
+          if (!sa.refused && !sb.refused && sa.plan.aggregate + sb.plan.aggregate > before + 1e-6) {
             masks[from] = (masks[from] & ~bit) | kb;
             masks[to] = (masks[to] & ~kb) | bit;
             improved = true;
@@ -531,9 +529,12 @@ Result<Plan> Planner::run() {
 }
 
 nlohmann::json placement_json(const JobPlacement& p) {
-  nlohmann::json j{{"job", p.job},           {"workload", p.workload},
-                   {"share", p.share},       {"speed", p.speed},
-                   {"throughput", p.throughput}, {"slowdown", p.slowdown},
+  nlohmann::json j{{"job", p.job},
+                   {"workload", p.workload},
+                   {"share", p.share},
+                   {"speed", p.speed},
+                   {"throughput", p.throughput},
+                   {"slowdown", p.slowdown},
                    {"peak_mem_bytes", p.peak_mem_bytes}};
   if (p.thread_percent) {
     j["thread_percent"] = *p.thread_percent;
@@ -551,9 +552,9 @@ nlohmann::json placement_json(const JobPlacement& p) {
 }
 
 Mechanism mechanism_named(const std::string& s) {
-  for (auto m : {Mechanism::solo, Mechanism::sequential, Mechanism::timeslice, Mechanism::mps,
-                 Mechanism::mps_limits, Mechanism::mig, Mechanism::mig_equivalent,
-                 Mechanism::green}) {
+  for (auto m :
+       {Mechanism::solo, Mechanism::sequential, Mechanism::timeslice, Mechanism::mps,
+        Mechanism::mps_limits, Mechanism::mig, Mechanism::mig_equivalent, Mechanism::green}) {
     if (s == to_string(m)) {
       return m;
     }
@@ -601,8 +602,8 @@ RightSize right_size(const PlanJob& job, const GpuSlot& gpu, double within,
     }
     const double speed = p.speed_at(static_cast<double>(m.sm_slices) / slices);
     if (speed >= target - k_eps && p.peak_mem_bytes <= static_cast<double>(m.memory_bytes) &&
-        (!best || std::tie(m.sm_slices, m.memory_bytes) <
-                      std::tie(best->sm_slices, best->memory_bytes))) {
+        (!best ||
+         std::tie(m.sm_slices, m.memory_bytes) < std::tie(best->sm_slices, best->memory_bytes))) {
       best = &m;
     }
   }
@@ -727,9 +728,10 @@ std::string render_text(const Plan& p) {
   if (p.simulated) {
     out += "SIMULATED: profiles from the simulated GPU; every prediction below is modelled\n";
   }
-  out += fmt::format("Plan for {} job(s) on {} GPU(s) in use: predicted aggregate normalized "
-                     "throughput {:.2f} (1.00 per job alone)\n",
-                     p.jobs, p.groups.size(), p.aggregate);
+  out += fmt::format(
+      "Plan for {} job(s) on {} GPU(s) in use: predicted aggregate normalized "
+      "throughput {:.2f} (1.00 per job alone)\n",
+      p.jobs, p.groups.size(), p.aggregate);
   for (const auto& g : p.groups) {
     out += fmt::format(
         "\nGPU {} ({}): {}  aggregate {:.2f}, memory {:.1f}/{:.1f} GiB, binding: {}, blast "
@@ -762,15 +764,15 @@ std::string render_text(const Plan& p) {
 }
 
 std::string render_text(const RightSize& r) {
-  std::string out = fmt::format("Right-size '{}' within {:g}% of its speed alone:\n", r.job,
-                                r.within * 100);
+  std::string out =
+      fmt::format("Right-size '{}' within {:g}% of its speed alone:\n", r.job, r.within * 100);
   if (r.thread_percent) {
     out += fmt::format("  MPS: {}% active threads (predicted speed {:.3f})\n", *r.thread_percent,
                        *r.mps_speed);
   }
-  out += r.mig_profile ? fmt::format("  MIG: {} (predicted speed {:.3f})\n", *r.mig_profile,
-                                     *r.mig_speed)
-                       : std::string("  MIG: no profile of this GPU keeps it (or no MIG table)\n");
+  out += r.mig_profile
+             ? fmt::format("  MIG: {} (predicted speed {:.3f})\n", *r.mig_profile, *r.mig_speed)
+             : std::string("  MIG: no profile of this GPU keeps it (or no MIG table)\n");
   out += r.green_sms ? fmt::format("  green: {} SMs (predicted speed {:.3f})\n", *r.green_sms,
                                    *r.green_speed)
                      : std::string("  green: not profiled with green contexts\n");

@@ -46,10 +46,10 @@ struct JobPlacement {
   std::optional<int> thread_percent;  // mps-limits (and mig-equivalent: the profile's share)
   std::optional<int> green_sms;
   std::optional<std::string> mig_profile;
-  double share = 1.0;       // of the GPU's SMs it may use
-  double speed = 1.0;       // predicted, relative to alone
-  double throughput = 0;    // predicted samples/s
-  double slowdown = 1.0;    // 1 / speed
+  double share = 1.0;     // of the GPU's SMs it may use
+  double speed = 1.0;     // predicted, relative to alone
+  double throughput = 0;  // predicted samples/s
+  double slowdown = 1.0;  // 1 / speed
   std::optional<double> latency_ms;
   double peak_mem_bytes = 0;
 };
@@ -62,8 +62,8 @@ struct GroupPlan {
   double aggregate = 0;  // sum of predicted speeds (normalized throughput)
   double memory_bytes = 0;
   std::uint64_t memory_capacity = 0;
-  std::string binding;  // none | memory | SMs | bandwidth | SLO | isolation
-  std::string why;      // one line: why this mechanism
+  std::string binding;   // none | memory | SMs | bandwidth | SLO | isolation
+  std::string why;       // one line: why this mechanism
   int blast_radius = 1;  // jobs one GPU fault takes down
 };
 
@@ -85,7 +85,7 @@ Result<Plan> make_plan(const std::vector<PlanJob>& jobs, const std::vector<GpuSl
 struct RightSize {
   std::string job;
   double within = 0.1;
-  std::optional<int> thread_percent;       // MPS active-thread %
+  std::optional<int> thread_percent;  // MPS active-thread %
   std::optional<double> mps_speed;
   std::optional<std::string> mig_profile;  // smallest MIG profile (memory fits too)
   std::optional<double> mig_speed;

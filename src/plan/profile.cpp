@@ -64,8 +64,8 @@ double curve_speed(const std::vector<SharePoint>& curve, double share) {
   for (const auto& p : curve) {
     if (share <= p.share) {
       const double span = p.share - prev_s;
-      const double t = span > 0 ? prev_t + (p.throughput - prev_t) * (share - prev_s) / span
-                                : p.throughput;
+      const double t =
+          span > 0 ? prev_t + (p.throughput - prev_t) * (share - prev_s) / span : p.throughput;
       return std::clamp(t / solo, 0.0, 1.0);
     }
     prev_s = p.share;

@@ -74,8 +74,8 @@ TEST(PlanProfile, SpeedInterpolatesAndCapsAtOne) {
   EXPECT_EQ(back->mps_curve.size(), 6U);
   EXPECT_EQ(back->gpu_util, p.gpu_util);
   EXPECT_FALSE(back->latency_ms);
-  EXPECT_FALSE(profile_from_json(nlohmann::json{{"workload", "x"}, {"key", "k"},
-                                                {"gpu_model", "m"}}));
+  EXPECT_FALSE(
+      profile_from_json(nlohmann::json{{"workload", "x"}, {"key", "k"}, {"gpu_model", "m"}}));
 }
 
 TEST(PlanProfile, WorkloadKeyIsCommandArgsAndEnv) {
@@ -215,8 +215,8 @@ TEST(PlanPlanner, FaultIsolationAvoidsMpsAndMemoryIsolationNeedsMig) {
   for (const auto& jp : q->groups[0].jobs) {
     ASSERT_TRUE(jp.mig_profile);
   }
-  auto placed = place_mig_layout(h200(0).mig_table, {*q->groups[0].jobs[0].mig_profile,
-                                                     *q->groups[0].jobs[1].mig_profile});
+  auto placed = place_mig_layout(
+      h200(0).mig_table, {*q->groups[0].jobs[0].mig_profile, *q->groups[0].jobs[1].mig_profile});
   EXPECT_TRUE(placed);
 }
 
