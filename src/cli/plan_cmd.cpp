@@ -48,8 +48,8 @@ struct PlanCli {
   std::string gpu_model;
   int count = 0;
   std::optional<double> max_slowdown;
-  std::string output;   // plan JSON
-  std::string emit;     // "spec"
+  std::string output;  // plan JSON
+  std::string emit;    // "spec"
   std::string emit_dir = ".";
   std::string right_size;
   std::string within = "10%";
@@ -136,10 +136,9 @@ std::string render_profiles(const std::vector<plan::Profile>& ps) {
         "{} on {}{} (driver {}), key {}, experiment {}\n"
         "  solo {:.4g} samples/s, peak GPU memory {:.2f} GiB, GPU util {}, SM active {}, SM "
         "occupancy {}, tensor {}, DRAM {}{}{}\n  MPS share curve (speed vs solo): {}\n",
-        p.workload, p.gpu_model, p.simulated ? " SIMULATED" : "", p.driver, p.key,
-        p.experiment_id, p.solo_throughput(), p.peak_mem_bytes / k_gib, opt_text(p.gpu_util),
-        opt_text(p.sm_active), opt_text(p.sm_occupancy), opt_text(p.tensor_active),
-        opt_text(p.dram_active),
+        p.workload, p.gpu_model, p.simulated ? " SIMULATED" : "", p.driver, p.key, p.experiment_id,
+        p.solo_throughput(), p.peak_mem_bytes / k_gib, opt_text(p.gpu_util), opt_text(p.sm_active),
+        opt_text(p.sm_occupancy), opt_text(p.tensor_active), opt_text(p.dram_active),
         p.pcie_bytes_s ? fmt::format(", PCIe {:.3g} B/s", *p.pcie_bytes_s) : "",
         p.latency_ms ? fmt::format(", step latency {:.3g} ms", *p.latency_ms) : "",
         curve_text(p.mps_curve));
@@ -164,8 +163,7 @@ std::string profiles_json(const std::vector<plan::Profile>& ps) {
   return j.dump(2) + "\n";
 }
 
-int cmd_profile(const PlanCli& c, const EngineOptions& base, std::ostream& out,
-                std::ostream& err) {
+int cmd_profile(const PlanCli& c, const EngineOptions& base, std::ostream& out, std::ostream& err) {
   if (c.show) {
     auto ps = stored_profiles(base.results_dir);
     if (!ps) {
@@ -175,8 +173,7 @@ int cmd_profile(const PlanCli& c, const EngineOptions& base, std::ostream& out,
     return 0;
   }
   if (c.profile_spec.empty()) {
-    return report_error(err, input_error(
-                                   "colo profile needs a spec (SPEC.yaml), or --show"));
+    return report_error(err, input_error("colo profile needs a spec (SPEC.yaml), or --show"));
   }
   auto spec = load_spec(c.profile_spec);
   if (!spec) {
@@ -292,8 +289,8 @@ Result<std::vector<plan::GpuSlot>> plan_gpus(const PlanCli& c, const EngineOptio
   for (int w : wanted) {
     auto it = std::find_if(devs->begin(), devs->end(), [&](const auto& d) { return d.index == w; });
     if (it == devs->end()) {
-      return fail(ErrorCode::not_found, fmt::format("--gpus: GPU {} does not exist ({} has {})",
-                                                    w, choice->backend->name(), devs->size()));
+      return fail(ErrorCode::not_found, fmt::format("--gpus: GPU {} does not exist ({} has {})", w,
+                                                    choice->backend->name(), devs->size()));
     }
     if (!slots.empty() && slots.front().model != it->name) {
       return fail(ErrorCode::invalid_argument,
@@ -426,9 +423,8 @@ int cmd_plan(const PlanCli& c, const EngineOptions& base, std::ostream& out, std
     auto it = std::find_if(in->plan_jobs.begin(), in->plan_jobs.end(),
                            [&](const auto& j) { return j.job.name == c.right_size; });
     if (it == in->plan_jobs.end()) {
-      return report_error(err, input_error(
-                                     fmt::format("--right-size: no job '{}' in {}", c.right_size,
-                                                 c.jobs)));
+      return report_error(
+          err, input_error(fmt::format("--right-size: no job '{}' in {}", c.right_size, c.jobs)));
     }
     const auto r = plan::right_size(*it, in->gpus.front(), *within);
     if (c.format == "json") {
@@ -505,14 +501,14 @@ int cmd_run_plan(const PlanCli& c, const EngineOptions& base, std::ostream& out,
   try {
     j = nlohmann::json::parse(*text);
   } catch (const nlohmann::json::exception& e) {
-    return report_error(err, input_error(
-                                   fmt::format("{}: not a plan (JSON): {}", c.run_plan, e.what())));
+    return report_error(
+        err, input_error(fmt::format("{}: not a plan (JSON): {}", c.run_plan, e.what())));
   }
   auto plan = plan::plan_from_json(j);
   if (!plan || !j.contains("specs")) {
-    return report_error(err, input_error(
-                                   fmt::format("{}: not a plan written by colo plan -o: {}",
-                                               c.run_plan, plan ? "no specs" : plan.error().what())));
+    return report_error(
+        err, input_error(fmt::format("{}: not a plan written by colo plan -o: {}", c.run_plan,
+                                     plan ? "no specs" : plan.error().what())));
   }
   Interrupt::install();
   SteadyClock clock;
@@ -569,10 +565,8 @@ int cmd_run_plan(const PlanCli& c, const EngineOptions& base, std::ostream& out,
       meas += speed.value_or(0);
       table += fmt::format(
           "{:<6} {:<16} {:<14} {:>10.3f} {:>10} {:>8}\n", gpu, jp.job,
-          plan::to_string(group->mechanism), jp.speed,
-          speed ? fmt::format("{:.3f}", *speed) : "-",
-          speed && *speed > 0 ? fmt::format("{:+.1f}%", 100 * (jp.speed - *speed) / *speed)
-                              : "-");
+          plan::to_string(group->mechanism), jp.speed, speed ? fmt::format("{:.3f}", *speed) : "-",
+          speed && *speed > 0 ? fmt::format("{:+.1f}%", 100 * (jp.speed - *speed) / *speed) : "-");
     }
     table += fmt::format("{:<6} {:<16} {:<14} {:>10.3f} {:>10.3f} {:>8}\n", gpu, "(aggregate)",
                          fmt::format("exp {}", r->id), pred, meas,
@@ -654,8 +648,7 @@ int run_plan_commands(const PlanCli& c, const EngineOptions& ropts, std::ostream
   return -1;
 }
 
-int check_run_memory(const std::string& spec_path, const EngineOptions& ropts,
-                     std::ostream& err) {
+int check_run_memory(const std::string& spec_path, const EngineOptions& ropts, std::ostream& err) {
   auto spec = load_spec(spec_path);
   if (!spec) {
     return 0;  // cmd_run reports it
@@ -665,8 +658,8 @@ int check_run_memory(const std::string& spec_path, const EngineOptions& ropts,
     return 0;
   }
   SteadyClock clock;
-  auto choice = make_backend(ropts.gpu.empty() ? spec->gpu_backend : ropts.gpu, clock,
-                             ropts.sim_topology);
+  auto choice =
+      make_backend(ropts.gpu.empty() ? spec->gpu_backend : ropts.gpu, clock, ropts.sim_topology);
   if (!choice) {
     return 0;
   }

@@ -16,7 +16,7 @@ namespace {
 // Telemetry averaged into a profile: DCGM name -> (field, scale to a fraction).
 struct MetricField {
   const char* name;
-  std::optional<double> plan::Profile::*field;
+  std::optional<double> plan::Profile::* field;
   double scale;
 };
 const MetricField k_metric_fields[] = {
@@ -104,10 +104,10 @@ Result<ExperimentSpec> profiling_spec(const ExperimentSpec& spec, const Workload
     p.modes.push_back(green);
   }
   // The profiling experiment is its own: a hash of its own settings, not the source spec's.
-  p.source_text = fmt::format("{}\n# colo profile {}: key {}, MPS thread % {}, green SMs {}\n",
-                              spec.source_text, w.name, plan::workload_key(w),
-                              fmt::join(popts.thread_percents, ","),
-                              fmt::join(popts.green_sms, ","));
+  p.source_text =
+      fmt::format("{}\n# colo profile {}: key {}, MPS thread % {}, green SMs {}\n",
+                  spec.source_text, w.name, plan::workload_key(w),
+                  fmt::join(popts.thread_percents, ","), fmt::join(popts.green_sms, ","));
   return p;
 }
 
@@ -244,8 +244,8 @@ Result<std::vector<plan::Profile>> stored_profiles(const std::string& results_di
       }
       out.push_back(std::move(*p));
     } catch (const nlohmann::json::exception& e) {
-      return fail(ErrorCode::store, fmt::format("profile {} in '{}' is not JSON: {}", r.id,
-                                                store->path(), e.what()));
+      return fail(ErrorCode::store,
+                  fmt::format("profile {} in '{}' is not JSON: {}", r.id, store->path(), e.what()));
     }
   }
   return out;
@@ -290,9 +290,10 @@ Result<std::vector<ProfileOutcome>> profile_workloads(const ExperimentSpec& spec
         return p.key == key && p.gpu_model == device.name && p.driver == device.driver_version;
       });
       if (it != stored->end()) {
-        log << fmt::format("colo: profile of {} on {} (driver {}) is stored (experiment {}); "
-                           "reused (--force profiles again)\n",
-                           w.name, device.name, device.driver_version, it->experiment_id);
+        log << fmt::format(
+            "colo: profile of {} on {} (driver {}) is stored (experiment {}); "
+            "reused (--force profiles again)\n",
+            w.name, device.name, device.driver_version, it->experiment_id);
         out.push_back({*it, true});
         continue;
       }
@@ -312,9 +313,9 @@ Result<std::vector<ProfileOutcome>> profile_workloads(const ExperimentSpec& spec
       return fail(r.error());
     }
     if (r->interrupted) {
-      return fail(ErrorCode::interrupted,
-                  fmt::format("profiling {} was interrupted (experiment {} is stored)", w.name,
-                              r->id));
+      return fail(
+          ErrorCode::interrupted,
+          fmt::format("profiling {} was interrupted (experiment {} is stored)", w.name, r->id));
     }
     const auto db = store_path(opts.results_dir);
     auto lock = StoreLock::acquire(db);

@@ -239,8 +239,8 @@ Candidate Planner::build(const SlotClass& c, const std::vector<std::size_t>& idx
                                 jp.slowdown, bound_of(j)));
     }
     if (j.min_throughput && jp.throughput < *j.min_throughput - k_eps) {
-      refuse("SLO", fmt::format("job '{}' would run at {:.4g} samples/s, below its "
-                                "min_throughput {:.4g}",
+      refuse("SLO", fmt::format("job '{}' would run at {:.6g} samples/s, below its "
+                                "min_throughput {:.6g}",
                                 j.name, jp.throughput, *j.min_throughput));
     }
     if (j.latency_slo_ms && jp.latency_ms && *jp.latency_ms > *j.latency_slo_ms + k_eps) {

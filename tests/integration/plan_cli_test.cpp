@@ -1,0 +1,201 @@
+// colo profile -> colo plan -> --emit spec -> colo run --plan end to end on the simulated GPU
+// (real processes, a real store), and plan's bad-input errors (exit 2, naming the problem).
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+namespace colo {
+namespace {
+namespace fs = std::filesystem;
+
+struct Output {
+  int rc = -1;
+  std::string out;
+  std::string err;
+};
+
+std::string slurp(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+constexpr const char* k_workloads = R"(name: plan-it
+gpu: sim
+warmup: 0.1s
+stop: {duration: 0.5s}
+sample_period: 100ms
+workloads:
+  - name: small
+    builtin: sim-gpu
+    args: {duty: 0.4, sm: 0.3, bw: 0.1, mem: 6G, step-ms: 5, batch: 16}
+  - name: large
+    builtin: sim-gpu
+    args: {duty: 0.8, sm: 0.7, bw: 0.3, mem: 50G, step-ms: 5, batch: 16}
+)";
+
+constexpr const char* k_jobs = R"(workloads: w.yaml
+jobs:
+  - {name: a, workload: small, kind: training}
+  - {name: b, workload: small, kind: training}
+  - {name: c, workload: large, kind: training}
+)";
+
+class PlanCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    m_dir = fs::temp_directory_path() /
+            ("colo-plan-" + std::to_string(::getpid()) + "-" +
+             ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(m_dir);
+    fs::create_directories(m_dir);
+    write("w.yaml", k_workloads);
+    write("jobs.yaml", k_jobs);
+  }
+  void TearDown() override {
+    std::error_code ec;
+    fs::remove_all(m_dir, ec);
+  }
+  void write(const std::string& name, const std::string& text) {
+    std::ofstream(m_dir / name) << text;
+  }
+  Output colo(std::vector<std::string> args) {
+    const std::string tag = "cmd" + std::to_string(m_calls++);
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      const int out = ::open((m_dir / (tag + ".out")).c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      const int err = ::open((m_dir / (tag + ".err")).c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      ::dup2(out, 1);
+      ::dup2(err, 2);
+      if (::chdir(m_dir.c_str()) != 0) {
+        ::_exit(126);
+      }
+      std::vector<std::string> argv_s{std::string(COLO_BIN_DIR) + "/colo", "--results",
+                                      (m_dir / "results").string()};
+      argv_s.insert(argv_s.end(), args.begin(), args.end());
+      std::vector<char*> argv;
+      for (auto& s : argv_s) {
+        argv.push_back(s.data());
+      }
+      argv.push_back(nullptr);
+      ::execv(argv[0], argv.data());
+      ::_exit(127);
+    }
+    int st = 0;
+    ::waitpid(pid, &st, 0);
+    Output o;
+    o.rc = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    o.out = slurp(m_dir / (tag + ".out"));
+    o.err = slurp(m_dir / (tag + ".err"));
+    return o;
+  }
+  void profile_all() {
+    auto p = colo({"profile", "w.yaml", "--shares", "30,100"});
+    ASSERT_EQ(p.rc, 0) << p.err;
+  }
+
+  fs::path m_dir;
+  int m_calls = 0;
+};
+
+TEST_F(PlanCli, ProfilePlanEmitRunPlanShowsPredictedVsMeasured) {
+  profile_all();
+  auto show = colo({"profile", "--show", "--format", "json"});
+  ASSERT_EQ(show.rc, 0) << show.err;
+  const auto j = nlohmann::json::parse(show.out);
+  ASSERT_EQ(j.size(), 2U);
+  for (const auto& p : j) {
+    EXPECT_TRUE(p.at("simulated").get<bool>());
+    ASSERT_EQ(p.at("mps_curve").size(), 2U);
+    EXPECT_GT(p["mps_curve"][1]["throughput"].get<double>(), 0);
+    EXPECT_GT(p.at("peak_mem_bytes").get<double>(), 0);
+  }
+  // The large job needs its SMs: at 30% it runs measurably slower than alone.
+  const auto& large = j[0]["workload"] == "large" ? j[0] : j[1];
+  EXPECT_LT(large["mps_curve"][0]["throughput"].get<double>(),
+            0.8 * large["mps_curve"][1]["throughput"].get<double>());
+  auto text = colo({"profile", "--show"});
+  EXPECT_NE(text.out.find("SIMULATED"), std::string::npos) << text.out;
+  // A second profile of the same workloads on the same GPU reuses the stored ones.
+  auto again = colo({"profile", "w.yaml", "--workload", "small"});
+  ASSERT_EQ(again.rc, 0) << again.err;
+  EXPECT_NE(again.err.find("reused"), std::string::npos) << again.err;
+
+  auto plan = colo({"plan", "jobs.yaml", "-o", "plan.json", "--emit", "spec"});
+  ASSERT_EQ(plan.rc, 0) << plan.err;
+  EXPECT_NE(plan.out.find("SIMULATED"), std::string::npos);
+  EXPECT_NE(plan.out.find("binding:"), std::string::npos);
+  ASSERT_TRUE(fs::exists(m_dir / "jobs-gpu0.yaml")) << plan.err;
+  auto dry = colo({"run", "--dry-run", "jobs-gpu0.yaml"});
+  EXPECT_EQ(dry.rc, 0) << dry.err;
+
+  auto run = colo({"run", "--plan", "plan.json"});
+  ASSERT_EQ(run.rc, 0) << run.err;
+  EXPECT_NE(run.out.find("predicted vs measured"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("SIMULATED"), std::string::npos);
+  std::smatch m;
+  const std::regex total(R"(predicted ([0-9.]+), measured ([0-9.]+))");
+  ASSERT_TRUE(std::regex_search(run.out, m, total)) << run.out;
+  const double predicted = std::stod(m[1]);
+  const double measured = std::stod(m[2]);
+  EXPECT_GT(measured, 0.9);  // three jobs sharing do more than one alone
+  EXPECT_LE(measured, 3.1);
+  EXPECT_NEAR(predicted, measured, 0.5 * measured);  // the model is in the right range
+}
+
+TEST_F(PlanCli, BadInputsAreClearErrorsWithExitTwo) {
+  auto none = colo({"plan", "jobs.yaml"});
+  EXPECT_EQ(none.rc, 2);
+  EXPECT_NE(none.err.find("job 'a': workload 'small' has no profile"), std::string::npos)
+      << none.err;
+  EXPECT_NE(none.err.find("colo profile"), std::string::npos);
+  profile_all();
+
+  auto model = colo({"plan", "jobs.yaml", "--gpu-model", "Z9000", "--count", "2"});
+  EXPECT_EQ(model.rc, 2);
+  EXPECT_NE(model.err.find("unknown GPU model 'Z9000'"), std::string::npos) << model.err;
+
+  // Profiles of the default simulated H100 are stale for a simulated GPU of another model.
+  std::string topo = slurp(fs::path(COLO_SOURCE_DIR) / "data/topologies/h100-80gb.yaml");
+  topo = std::regex_replace(topo, std::regex("name: .*"), "name: NVIDIA H200");
+  write("h200.yaml", topo);
+  auto stale = colo({"plan", "jobs.yaml", "--gpu", "sim", "--sim-topology", "h200.yaml"});
+  EXPECT_EQ(stale.rc, 2);
+  EXPECT_NE(stale.err.find("is stale"), std::string::npos) << stale.err;
+  EXPECT_NE(stale.err.find("--force"), std::string::npos) << stale.err;
+
+  write("j-bad.yaml", "workloads: w.yaml\njobs:\n  - {name: a, workload: small, kind: serving}\n");
+  auto bad = colo({"plan", "j-bad.yaml"});
+  EXPECT_EQ(bad.rc, 2);
+  EXPECT_NE(bad.err.find("j-bad.yaml:3: job 'a': kind 'serving'"), std::string::npos) << bad.err;
+
+  write("j-fast.yaml",
+        "workloads: w.yaml\njobs:\n  - {name: a, workload: small, min_throughput: 1e9}\n");
+  auto fast = colo({"plan", "j-fast.yaml"});
+  EXPECT_EQ(fast.rc, 2);
+  EXPECT_NE(fast.err.find("job 'a' fits no GPU"), std::string::npos) << fast.err;
+
+  write("j-wl.yaml", "workloads: w.yaml\njobs:\n  - {name: a, workload: nope}\n");
+  auto wl = colo({"plan", "j-wl.yaml"});
+  EXPECT_EQ(wl.rc, 2);
+  EXPECT_NE(wl.err.find("workload 'nope' is not in"), std::string::npos) << wl.err;
+
+  // The memory-fit guard of colo run: two 50G copies on an 80 GiB GPU are refused up front.
+  write("big.yaml", std::string(k_workloads) + "modes: [mps]\ngroups:\n  - [large, large]\n");
+  auto big = colo({"run", "big.yaml"});
+  EXPECT_EQ(big.rc, 2);
+  EXPECT_NE(big.err.find("memory-fit guard"), std::string::npos) << big.err;
+  EXPECT_NE(big.err.find("100.0 GiB"), std::string::npos) << big.err;
+}
+
+}  // namespace
+}  // namespace colo
