@@ -53,6 +53,7 @@ struct PlanCli {
   std::string emit_dir = ".";
   std::string right_size;
   std::string within = "10%";
+  bool with_rules = false;
   // run --plan
   std::string run_plan;
 };
@@ -442,7 +443,8 @@ int cmd_plan(const PlanCli& c, const EngineOptions& base, std::ostream& out, std
     return report_error(err, p.error());
   }
   const auto prefix = std::filesystem::path(c.jobs).stem().string();
-  auto specs = plan::emit_specs(*p, in->spec.source_text, in->spec.source_dir, prefix);
+  auto specs = plan::emit_specs(*p, in->spec.source_text, in->spec.source_dir, prefix,
+                                c.with_rules ? plan::EmitRules::yes : plan::EmitRules::no);
   if (!specs) {
     return report_error(err, specs.error());
   }
@@ -451,7 +453,8 @@ int cmd_plan(const PlanCli& c, const EngineOptions& base, std::ostream& out, std
   j["workloads_spec"] = in->jobs.spec;
   j["specs"] = nlohmann::json::array();
   for (const auto& s : *specs) {
-    j["specs"].push_back({{"gpu", s.gpu}, {"name", s.name}, {"yaml", s.yaml}});
+    j["specs"].push_back(
+        {{"gpu", s.gpu}, {"name", s.name}, {"yaml", s.yaml}, {"candidates", s.candidates}});
   }
   if (!c.output.empty()) {
     if (auto ok = write_file_atomically(c.output, j.dump(2) + "\n"); !ok) {
@@ -472,13 +475,15 @@ int cmd_plan(const PlanCli& c, const EngineOptions& base, std::ostream& out, std
   return 0;
 }
 
-// Mean throughput of `job` over the runs of `data` whose mode kind is (not) solo.
+// Mean throughput of `job` over the done runs of `data` whose mode label is `mode` ("solo":
+// its solo baselines).
 std::optional<double> mean_rate(const std::vector<RunData>& data, const std::string& job,
-                                bool solo) {
+                                const std::string& mode) {
   double sum = 0;
   int n = 0;
   for (const auto& rd : data) {
-    if ((rd.run.mode_kind == "solo") != solo || rd.run.status != RunStatus::done) {
+    if (rd.run.status != RunStatus::done ||
+        (mode == "solo" ? rd.run.mode_kind != "solo" : rd.run.mode != mode)) {
       continue;
     }
     for (const auto& w : rd.workloads) {
@@ -489,6 +494,82 @@ std::optional<double> mean_rate(const std::vector<RunData>& data, const std::str
     }
   }
   return n > 0 ? std::optional<double>(sum / n) : std::nullopt;
+}
+
+// One candidate configuration of a group as predicted and as measured.
+struct Checked {
+  std::string who;  // "plan", a rule, or both
+  std::string mode;
+  std::vector<std::pair<double, std::optional<double>>> speeds;  // per job: predicted, measured
+  double predicted = 0;
+  std::optional<double> measured;
+  double max_slowdown = 0;  // measured
+};
+
+std::string pct(double pred, double meas) {
+  return meas > 0 ? fmt::format("{:+.1f}%", 100 * (pred - meas) / meas) : "-";
+}
+
+// Runs the group's spec and checks every candidate it holds against the plan's predictions.
+Result<std::vector<Checked>> check_group(const plan::GroupPlan& g, const ExperimentSpec& spec,
+                                         const std::vector<std::string>& candidates,
+                                         const std::vector<RunData>& data) {
+  std::vector<Checked> out;
+  const auto n = static_cast<double>(g.jobs.size());
+  auto measure = [&](Checked& c, const std::vector<plan::JobPlacement>& jobs, bool alone) {
+    bool complete = true;
+    double sum = 0;
+    for (const auto& jp : jobs) {
+      const auto solo = mean_rate(data, jp.job, "solo");
+      std::optional<double> speed;
+      if (alone) {
+        speed = solo ? std::optional<double>(g.jobs.size() > 1 ? 1.0 / n : 1.0) : std::nullopt;
+      } else if (auto shared = mean_rate(data, jp.job, c.mode); shared && solo && *solo > 0) {
+        speed = *shared / *solo;
+      }
+      c.speeds.emplace_back(jp.speed, speed);
+      c.predicted += jp.speed;
+      complete = complete && speed.has_value();
+      sum += speed.value_or(0);
+      if (speed && !alone && *speed > 0) {
+        c.max_slowdown = std::max(c.max_slowdown, 1.0 / *speed);
+      }
+    }
+    if (complete) {
+      c.measured = sum;
+    }
+    if (alone) {
+      c.max_slowdown = 1.0;
+    }
+  };
+  const bool alone =
+      g.mechanism == plan::Mechanism::sequential || g.mechanism == plan::Mechanism::solo;
+  if (alone) {
+    Checked c;
+    c.who = g.mechanism == plan::Mechanism::solo ? "plan (alone)" : "plan (one at a time)";
+    c.mode = "-";
+    measure(c, g.jobs, true);
+    out.push_back(std::move(c));
+  }
+  for (std::size_t i = 0; i < spec.modes.size() && i < candidates.size(); ++i) {
+    if (alone && candidates[i] == "plan") {
+      continue;  // the plan's own mode is no shared run
+    }
+    Checked c;
+    c.who = candidates[i];
+    c.mode = spec.modes[i].expansions.front().label();
+    const std::vector<plan::JobPlacement>* jobs = &g.jobs;
+    if (candidates[i].rfind("plan", 0) != 0) {
+      for (const auto& a : g.alternatives) {
+        if (candidates[i].rfind(a.rule, 0) == 0) {
+          jobs = &a.jobs;
+        }
+      }
+    }
+    measure(c, *jobs, false);
+    out.push_back(std::move(c));
+  }
+  return out;
 }
 
 int cmd_run_plan(const PlanCli& c, const EngineOptions& base, std::ostream& out,
@@ -512,12 +593,13 @@ int cmd_run_plan(const PlanCli& c, const EngineOptions& base, std::ostream& out,
   }
   Interrupt::install();
   SteadyClock clock;
-  std::string table = fmt::format("{:<6} {:<16} {:<14} {:>10} {:>10} {:>8}\n", "GPU", "job",
-                                  "mechanism", "predicted", "measured", "error");
+  std::string table;
+  nlohmann::json check = nlohmann::json::array();
   double pred_total = 0;
   double meas_total = 0;
   bool simulated = false;
   int failed = 0;
+  const double bound = plan->max_slowdown.value_or(1e300);
   for (const auto& sj : j["specs"]) {
     const int gpu = sj.at("gpu").get<int>();
     const auto group = std::find_if(plan->groups.begin(), plan->groups.end(),
@@ -548,40 +630,74 @@ int cmd_run_plan(const PlanCli& c, const EngineOptions& base, std::ostream& out,
       return report_error(err, data.error());
     }
     simulated = simulated || r->summary.simulated;
-    const auto n = static_cast<double>(group->jobs.size());
-    double pred = 0;
-    double meas = 0;
-    for (const auto& jp : group->jobs) {
-      const auto solo = mean_rate(*data, jp.job, true);
-      std::optional<double> speed;
-      if (group->mechanism == plan::Mechanism::sequential) {
-        speed = solo ? std::optional<double>(1.0 / n) : std::nullopt;
-      } else if (group->mechanism == plan::Mechanism::solo) {
-        speed = solo ? std::optional<double>(1.0) : std::nullopt;
-      } else if (auto shared = mean_rate(*data, jp.job, false); shared && solo && *solo > 0) {
-        speed = *shared / *solo;
-      }
-      pred += jp.speed;
-      meas += speed.value_or(0);
-      table += fmt::format(
-          "{:<6} {:<16} {:<14} {:>10.3f} {:>10} {:>8}\n", gpu, jp.job,
-          plan::to_string(group->mechanism), jp.speed, speed ? fmt::format("{:.3f}", *speed) : "-",
-          speed && *speed > 0 ? fmt::format("{:+.1f}%", 100 * (jp.speed - *speed) / *speed) : "-");
+    std::vector<std::string> candidates;
+    for (const auto& cj : sj.value("candidates", nlohmann::json::array())) {
+      candidates.push_back(cj.get<std::string>());
     }
-    table += fmt::format("{:<6} {:<16} {:<14} {:>10.3f} {:>10.3f} {:>8}\n", gpu, "(aggregate)",
-                         fmt::format("exp {}", r->id), pred, meas,
-                         meas > 0 ? fmt::format("{:+.1f}%", 100 * (pred - meas) / meas) : "-");
-    pred_total += pred;
-    meas_total += meas;
+    if (candidates.empty()) {
+      candidates.emplace_back("plan");
+    }
+    auto checked = check_group(*group, *spec, candidates, *data);
+    if (!checked) {
+      return report_error(err, checked.error());
+    }
+    table +=
+        fmt::format("\nGPU {} ({}, experiment {}): plan {}\n  {:<44} {:>9} {:>9} {:>8} {:>9}\n",
+                    gpu, spec->name, r->id, plan::to_string(group->mechanism), "candidate",
+                    "predicted", "measured", "error", "slowdown");
+    const Checked* oracle = nullptr;
+    const Checked* chosen = nullptr;
+    for (const auto& ck : *checked) {
+      table += fmt::format("  {:<44} {:>9.3f} {:>9} {:>8} {:>8.2f}x\n",
+                           fmt::format("{} [{}]", ck.who, ck.mode), ck.predicted,
+                           ck.measured ? fmt::format("{:.3f}", *ck.measured) : "-",
+                           ck.measured ? pct(ck.predicted, *ck.measured) : "-", ck.max_slowdown);
+      if (ck.measured && ck.max_slowdown <= bound &&
+          (!oracle || *ck.measured > *oracle->measured)) {
+        oracle = &ck;
+      }
+      if (ck.who.rfind("plan", 0) == 0) {
+        chosen = &ck;
+      }
+      nlohmann::json cj{{"gpu", gpu},
+                        {"experiment", r->id},
+                        {"candidate", ck.who},
+                        {"mode", ck.mode},
+                        {"predicted", ck.predicted},
+                        {"measured", ck.measured ? nlohmann::json(*ck.measured) : nlohmann::json()},
+                        {"max_slowdown", ck.max_slowdown}};
+      check.push_back(cj);
+    }
+    if (chosen) {
+      pred_total += chosen->predicted;
+      meas_total += chosen->measured.value_or(0);
+      for (std::size_t i = 0; i < group->jobs.size() && i < chosen->speeds.size(); ++i) {
+        const auto& [p, m] = chosen->speeds[i];
+        table += fmt::format("    {:<42} {:>9.3f} {:>9} {:>8}\n", "plan: " + group->jobs[i].job, p,
+                             m ? fmt::format("{:.3f}", *m) : "-", m ? pct(p, *m) : "-");
+      }
+    }
+    if (oracle && chosen && chosen->measured && *oracle->measured > 0) {
+      table += fmt::format(
+          "  oracle (best measured{}): {} {:.3f}; the plan's choice reaches {:.1f}% of it\n",
+          plan->max_slowdown ? fmt::format(" within slowdown {:g}x", bound) : "", oracle->who,
+          *oracle->measured, 100 * *chosen->measured / *oracle->measured);
+    }
   }
-  out << fmt::format("\nPlan {}: predicted vs measured speed (collocated rate / solo rate){}\n",
-                     c.run_plan, simulated ? " -- SIMULATED GPU: modelled, not measured" : "")
+  out << fmt::format(
+             "\nPlan {}: predicted vs measured aggregate normalized throughput (sum of "
+             "collocated rate / solo rate){}\n",
+             c.run_plan, simulated ? " -- SIMULATED GPU: modelled, not measured" : "")
       << table
-      << fmt::format("total aggregate normalized throughput: predicted {:.3f}, measured {:.3f}{}\n",
+      << fmt::format("\ntotal of the plan's choices: predicted {:.3f}, measured {:.3f}{}\n",
                      pred_total, meas_total,
-                     meas_total > 0
-                         ? fmt::format(" ({:+.1f}%)", 100 * (pred_total - meas_total) / meas_total)
-                         : "");
+                     meas_total > 0 ? " (" + pct(pred_total, meas_total) + ")" : "");
+  auto check_path = std::filesystem::path(c.run_plan);
+  check_path.replace_extension(".check.json");
+  const nlohmann::json doc{{"plan", c.run_plan}, {"simulated", simulated}, {"rows", check}};
+  if (auto ok = write_file_atomically(check_path.string(), doc.dump(2) + "\n"); ok) {
+    err << fmt::format("colo: wrote {} (the table as JSON)\n", check_path.string());
+  }
   return failed > 0 ? k_exit_workloads_failed : 0;
 }
 
@@ -619,6 +735,9 @@ PlanCliPtr register_plan_commands(CLI::App& app, CLI::App& run) {
   q->add_option("--emit", c->emit, "spec: write the colo run spec of each GPU group")
       ->check(CLI::IsMember({"spec"}));
   q->add_option("--emit-dir", c->emit_dir, "Directory of --emit spec files (default .)");
+  q->add_flag("--with-rules", c->with_rules,
+              "Emitted specs also run the simple rules (always time-slice, always uncapped MPS, "
+              "equal MPS caps) for colo run --plan to compare");
   q->add_option("--right-size", c->right_size,
                 "Instead of a plan: the smallest MPS share / MIG profile / SM count for JOB");
   q->add_option("--within", c->within, "With --right-size: of its solo speed (default 10%)");

@@ -8,9 +8,9 @@
 namespace colo::plan {
 namespace {
 
-YAML::Node mode_node(const GroupPlan& g) {
+YAML::Node mode_node(Mechanism mech, const std::vector<JobPlacement>& jobs) {
   YAML::Node params;
-  switch (g.mechanism) {
+  switch (mech) {
     case Mechanism::solo:
     case Mechanism::sequential:
     case Mechanism::timeslice:
@@ -18,24 +18,24 @@ YAML::Node mode_node(const GroupPlan& g) {
     case Mechanism::mps:
       return YAML::Node("mps");
     case Mechanism::mps_limits:
-      for (const auto& j : g.jobs) {
+      for (const auto& j : jobs) {
         params["thread_percent"][j.job] = j.thread_percent.value_or(100);
       }
       break;
     case Mechanism::green:
-      for (const auto& j : g.jobs) {
+      for (const auto& j : jobs) {
         params["sms"][j.job] = j.green_sms.value_or(0);
       }
       break;
     case Mechanism::mig:
     case Mechanism::mig_equivalent:
-      for (const auto& j : g.jobs) {
+      for (const auto& j : jobs) {
         params["layout"].push_back(j.mig_profile.value_or(""));
       }
       break;
   }
   YAML::Node m;
-  m[to_string(g.mechanism == Mechanism::mps_limits ? Mechanism::mps : g.mechanism)] = params;
+  m[to_string(mech == Mechanism::mps_limits ? Mechanism::mps : mech)] = params;
   return m;
 }
 
@@ -43,7 +43,7 @@ YAML::Node mode_node(const GroupPlan& g) {
 
 Result<std::vector<EmittedSpec>> emit_specs(const Plan& plan, const std::string& source_yaml,
                                             const std::string& source_dir,
-                                            const std::string& prefix) {
+                                            const std::string& prefix, EmitRules rules) {
   YAML::Node src;
   try {
     src = YAML::Load(source_yaml);
@@ -94,7 +94,8 @@ Result<std::vector<EmittedSpec>> emit_specs(const Plan& plan, const std::string&
       group.push_back(j.job);
     }
     spec["workloads"] = wl;
-    if (g.mechanism == Mechanism::sequential) {
+    const bool with_rules = rules == EmitRules::yes && !g.alternatives.empty();
+    if (g.mechanism == Mechanism::sequential && !with_rules) {
       for (const auto& j : g.jobs) {  // one at a time: each job's solo run is its whole plan
         YAML::Node one;
         one.push_back(j.job);
@@ -103,7 +104,34 @@ Result<std::vector<EmittedSpec>> emit_specs(const Plan& plan, const std::string&
     } else {
       spec["groups"].push_back(group);
     }
-    spec["modes"].push_back(mode_node(g));
+    // Modes in order, each with the candidates it stands for (the same mode once).
+    std::vector<std::pair<std::string, YAML::Node>> modes;
+    auto add = [&](const std::string& who, const YAML::Node& node) {
+      YAML::Emitter key;
+      key << node;
+      for (std::size_t i = 0; i < modes.size(); ++i) {
+        if (modes[i].first == key.c_str()) {
+          e.candidates[i] += " = " + who;
+          return;
+        }
+      }
+      modes.emplace_back(key.c_str(), node);
+      e.candidates.push_back(who);
+    };
+    if (g.mechanism != Mechanism::sequential) {
+      add("plan", mode_node(g.mechanism, g.jobs));
+    }
+    if (with_rules) {
+      for (const auto& a : g.alternatives) {
+        add(a.rule, mode_node(a.mechanism, a.jobs));
+      }
+    }
+    if (modes.empty()) {
+      add("plan", mode_node(Mechanism::timeslice, g.jobs));  // solo runs only
+    }
+    for (const auto& [key, node] : modes) {
+      spec["modes"].push_back(node);
+    }
     YAML::Emitter em;
     em << spec;
     e.yaml = fmt::format(

@@ -14,12 +14,21 @@ struct EmittedSpec {
   int gpu = 0;
   std::string name;  // experiment name: "<prefix>-gpu<N>"
   std::string yaml;
+  // Per mode of the spec, in order: which candidates it runs ("plan", a rule's name, or both
+  // joined by " = " when they are the same mode).
+  std::vector<std::string> candidates;
 };
+
+enum class EmitRules { no, yes };
 
 // `source_yaml`: the workloads spec's text; `source_dir`: its directory (absolute), written as
 // the cwd of workloads without an absolute one so that the emitted spec runs from anywhere.
+// EmitRules::yes adds the simple rules' modes of each group (GroupPlan::alternatives), so that
+// one experiment measures the plan's choice and the rules side by side (a plan that runs jobs
+// one at a time then runs the whole group under the rules only).
 Result<std::vector<EmittedSpec>> emit_specs(const Plan& plan, const std::string& source_yaml,
                                             const std::string& source_dir,
-                                            const std::string& prefix);
+                                            const std::string& prefix,
+                                            EmitRules rules = EmitRules::no);
 
 }  // namespace colo::plan

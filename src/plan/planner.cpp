@@ -368,6 +368,15 @@ Candidate Planner::best_of(const SlotClass& c, const std::vector<std::size_t>& i
     }
   }
   auto& g = out.plan;
+  if (idx.size() > 1) {
+    // best_for's first three candidates are the simple rules, in this order.
+    const char* rules[] = {"always time-slice", "always uncapped MPS", "equal MPS caps"};
+    for (std::size_t r = 0; r < 3 && r < all.size(); ++r) {
+      g.alternatives.push_back({rules[r], all[r].plan.mechanism, all[r].plan.jobs,
+                                all[r].plan.aggregate,
+                                all[r].refused ? all[r].refused->message : std::string()});
+    }
+  }
   if (binding) {
     g.binding = binding->category;
     g.why = fmt::format("{} (predicted {:.2f}) refused: {}", to_string(beaten->plan.mechanism),
@@ -509,6 +518,7 @@ Result<Plan> Planner::run() {
   }
   Plan plan;
   plan.params = m_opts.params;
+  plan.max_slowdown = m_opts.max_slowdown;
   plan.jobs = static_cast<int>(n);
   for (const auto& j : m_jobs) {
     plan.simulated = plan.simulated || j.profile.simulated;
@@ -549,6 +559,30 @@ nlohmann::json placement_json(const JobPlacement& p) {
     j["latency_ms"] = *p.latency_ms;
   }
   return j;
+}
+
+JobPlacement placement_from_json(const nlohmann::json& x) {
+  JobPlacement jp;
+  jp.job = x.at("job").get<std::string>();
+  jp.workload = x.at("workload").get<std::string>();
+  jp.share = x.at("share").get<double>();
+  jp.speed = x.at("speed").get<double>();
+  jp.throughput = x.at("throughput").get<double>();
+  jp.slowdown = x.at("slowdown").get<double>();
+  jp.peak_mem_bytes = x.at("peak_mem_bytes").get<double>();
+  if (x.contains("thread_percent")) {
+    jp.thread_percent = x["thread_percent"].get<int>();
+  }
+  if (x.contains("green_sms")) {
+    jp.green_sms = x["green_sms"].get<int>();
+  }
+  if (x.contains("mig_profile")) {
+    jp.mig_profile = x["mig_profile"].get<std::string>();
+  }
+  if (x.contains("latency_ms")) {
+    jp.latency_ms = x["latency_ms"].get<double>();
+  }
+  return jp;
 }
 
 Mechanism mechanism_named(const std::string& s) {
@@ -632,7 +666,20 @@ nlohmann::json to_json(const Plan& p) {
     for (const auto& jp : g.jobs) {
       jobs.push_back(placement_json(jp));
     }
+    nlohmann::json alts = nlohmann::json::array();
+    for (const auto& a : g.alternatives) {
+      nlohmann::json aj = nlohmann::json::array();
+      for (const auto& jp : a.jobs) {
+        aj.push_back(placement_json(jp));
+      }
+      alts.push_back({{"rule", a.rule},
+                      {"mechanism", to_string(a.mechanism)},
+                      {"jobs", aj},
+                      {"aggregate", a.aggregate},
+                      {"refused", a.refused}});
+    }
     groups.push_back({{"gpu", g.gpu},
+                      {"alternatives", alts},
                       {"gpu_model", g.gpu_model},
                       {"mechanism", to_string(g.mechanism)},
                       {"jobs", jobs},
@@ -643,7 +690,9 @@ nlohmann::json to_json(const Plan& p) {
                       {"why", g.why},
                       {"blast_radius", g.blast_radius}});
   }
+  nlohmann::json bound = p.max_slowdown ? nlohmann::json(*p.max_slowdown) : nlohmann::json();
   return {{"simulated", p.simulated},
+          {"max_slowdown", bound},
           {"jobs", p.jobs},
           {"aggregate", p.aggregate},
           {"groups", groups},
@@ -662,6 +711,9 @@ Result<Plan> plan_from_json(const nlohmann::json& j) {
     p.simulated = j.at("simulated").get<bool>();
     p.jobs = j.at("jobs").get<int>();
     p.aggregate = j.at("aggregate").get<double>();
+    if (j.contains("max_slowdown") && j["max_slowdown"].is_number()) {
+      p.max_slowdown = j["max_slowdown"].get<double>();
+    }
     for (const auto& n : j.at("notes")) {
       p.notes.push_back(n.get<std::string>());
     }
@@ -680,28 +732,19 @@ Result<Plan> plan_from_json(const nlohmann::json& j) {
       g.binding = gj.at("binding").get<std::string>();
       g.why = gj.at("why").get<std::string>();
       g.blast_radius = gj.at("blast_radius").get<int>();
+      for (const auto& a : gj.value("alternatives", nlohmann::json::array())) {
+        Alternative alt;
+        alt.rule = a.at("rule").get<std::string>();
+        alt.mechanism = mechanism_named(a.at("mechanism").get<std::string>());
+        alt.aggregate = a.at("aggregate").get<double>();
+        alt.refused = a.at("refused").get<std::string>();
+        for (const auto& x : a.at("jobs")) {
+          alt.jobs.push_back(placement_from_json(x));
+        }
+        g.alternatives.push_back(std::move(alt));
+      }
       for (const auto& x : gj.at("jobs")) {
-        JobPlacement jp;
-        jp.job = x.at("job").get<std::string>();
-        jp.workload = x.at("workload").get<std::string>();
-        jp.share = x.at("share").get<double>();
-        jp.speed = x.at("speed").get<double>();
-        jp.throughput = x.at("throughput").get<double>();
-        jp.slowdown = x.at("slowdown").get<double>();
-        jp.peak_mem_bytes = x.at("peak_mem_bytes").get<double>();
-        if (x.contains("thread_percent")) {
-          jp.thread_percent = x["thread_percent"].get<int>();
-        }
-        if (x.contains("green_sms")) {
-          jp.green_sms = x["green_sms"].get<int>();
-        }
-        if (x.contains("mig_profile")) {
-          jp.mig_profile = x["mig_profile"].get<std::string>();
-        }
-        if (x.contains("latency_ms")) {
-          jp.latency_ms = x["latency_ms"].get<double>();
-        }
-        g.jobs.push_back(std::move(jp));
+        g.jobs.push_back(placement_from_json(x));
       }
       p.groups.push_back(std::move(g));
     }
@@ -752,6 +795,17 @@ std::string render_text(const Plan& p) {
       out += fmt::format("  {:<20} {:<16} {:>10} {:>8.3f} {:>14.4g} {:>8.2f}x {:>7.1f} GiB\n",
                          jp.job, jp.workload, part, jp.speed, jp.throughput, jp.slowdown,
                          gib(jp.peak_mem_bytes));
+    }
+  }
+  bool header = false;
+  for (const auto& g : p.groups) {
+    for (const auto& a : g.alternatives) {
+      if (!header) {
+        out += "\nSimple rules on the same groups (predicted aggregate):\n";
+        header = true;
+      }
+      out += fmt::format("  GPU {} {:<22} {:>6.2f}{}\n", g.gpu, a.rule, a.aggregate,
+                         a.refused.empty() ? "" : "  (breaks: " + a.refused + ")");
     }
   }
   for (const auto& n : p.notes) {

@@ -54,6 +54,15 @@ struct JobPlacement {
   double peak_mem_bytes = 0;
 };
 
+// What a simple rule a user might apply instead would give on the same group (predicted).
+struct Alternative {
+  std::string rule;  // "always time-slice" | "always uncapped MPS" | "equal MPS caps"
+  Mechanism mechanism = Mechanism::timeslice;
+  std::vector<JobPlacement> jobs;
+  double aggregate = 0;
+  std::string refused;  // the constraint it breaks ("" = none)
+};
+
 struct GroupPlan {
   int gpu = 0;
   std::string gpu_model;
@@ -62,9 +71,10 @@ struct GroupPlan {
   double aggregate = 0;  // sum of predicted speeds (normalized throughput)
   double memory_bytes = 0;
   std::uint64_t memory_capacity = 0;
-  std::string binding;   // none | memory | SMs | bandwidth | SLO | isolation
-  std::string why;       // one line: why this mechanism
-  int blast_radius = 1;  // jobs one GPU fault takes down
+  std::string binding;                    // none | memory | SMs | bandwidth | SLO | isolation
+  std::string why;                        // one line: why this mechanism
+  int blast_radius = 1;                   // jobs one GPU fault takes down
+  std::vector<Alternative> alternatives;  // the simple rules on this group (2+ jobs)
 };
 
 struct Plan {
@@ -73,6 +83,7 @@ struct Plan {
   int jobs = 0;
   bool simulated = false;  // from profiles of the simulated GPU
   ModelParams params;
+  std::optional<double> max_slowdown;  // the default per-job bound the plan honoured
   std::vector<std::string> notes;
 };
 

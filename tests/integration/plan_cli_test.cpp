@@ -130,7 +130,7 @@ TEST_F(PlanCli, ProfilePlanEmitRunPlanShowsPredictedVsMeasured) {
   ASSERT_EQ(again.rc, 0) << again.err;
   EXPECT_NE(again.err.find("reused"), std::string::npos) << again.err;
 
-  auto plan = colo({"plan", "jobs.yaml", "-o", "plan.json", "--emit", "spec"});
+  auto plan = colo({"plan", "jobs.yaml", "-o", "plan.json", "--emit", "spec", "--with-rules"});
   ASSERT_EQ(plan.rc, 0) << plan.err;
   EXPECT_NE(plan.out.find("SIMULATED"), std::string::npos);
   EXPECT_NE(plan.out.find("binding:"), std::string::npos);
@@ -150,6 +150,15 @@ TEST_F(PlanCli, ProfilePlanEmitRunPlanShowsPredictedVsMeasured) {
   EXPECT_GT(measured, 0.9);  // three jobs sharing do more than one alone
   EXPECT_LE(measured, 3.1);
   EXPECT_NEAR(predicted, measured, 0.5 * measured);  // the model is in the right range
+  // The simple rules ran in the same experiment; the oracle line compares the plan with them.
+  EXPECT_NE(run.out.find("always time-slice [timeslice]"), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("of it"), std::string::npos) << run.out;
+  const auto check = nlohmann::json::parse(slurp(m_dir / "plan.check.json"));
+  EXPECT_TRUE(check.at("simulated").get<bool>());
+  EXPECT_GE(check.at("rows").size(), 3U);  // the plan and the rules (the same mode once)
+  for (const auto& row : check["rows"]) {
+    EXPECT_TRUE(row.at("measured").is_number()) << row.dump();
+  }
 }
 
 TEST_F(PlanCli, BadInputsAreClearErrorsWithExitTwo) {

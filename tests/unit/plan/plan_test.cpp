@@ -289,6 +289,20 @@ TEST(PlanEmit, OneSpecPerGroupWithTheMechanism) {
   EXPECT_NE(y.find("cwd: /base/."), std::string::npos) << y;
   EXPECT_EQ(y.find("copies"), std::string::npos) << y;
   EXPECT_NE(y.find("duration: 1s"), std::string::npos) << y;
+  // With the rules: the plan's mode and each rule's, each mode once with who it stands for.
+  auto ruled = emit_specs(*p, src, "/base", "mix", EmitRules::yes);
+  ASSERT_TRUE(ruled) << ruled.error().what();
+  const auto& cands = (*ruled)[0].candidates;
+  ASSERT_GE(cands.size(), 2U);
+  EXPECT_EQ(cands[0].rfind("plan", 0), 0U);
+  std::string all;
+  for (const auto& c : cands) {
+    all += c + ";";
+  }
+  for (const char* rule : {"always time-slice", "always uncapped MPS", "equal MPS caps"}) {
+    EXPECT_NE(all.find(rule), std::string::npos) << all;
+  }
+  EXPECT_NE((*ruled)[0].yaml.find("timeslice"), std::string::npos);
   auto missing = emit_specs(*p, "workloads: []\n", "/base", "mix");
   EXPECT_FALSE(missing);
 }
