@@ -13,6 +13,7 @@
 #include "cli/cli.hpp"
 #include "cli/cli_common.hpp"
 #include "core/clock.hpp"
+#include "core/private_dir.hpp"
 #include "core/run_plan.hpp"
 #include "core/spec.hpp"
 #include "core/units.hpp"
@@ -39,6 +40,7 @@ struct PlanCli {
   std::string green_sms;
   bool force = false;
   bool show = false;
+  std::string import_file;  // JSON array of profiles (profile --show --format json)
   std::string format = "text";
   std::string gpu;  // backend override (profile, plan)
   std::string sim_topology;
@@ -164,7 +166,66 @@ std::string profiles_json(const std::vector<plan::Profile>& ps) {
   return j.dump(2) + "\n";
 }
 
+// `colo profile --import FILE`: stores profiles exported by `colo profile --show --format json`
+// (another store, another machine), replacing those of the same workload, GPU model and driver.
+int cmd_profile_import(const PlanCli& c, const EngineOptions& base, std::ostream& out,
+                       std::ostream& err) {
+  auto text = read_text(c.import_file);
+  if (!text) {
+    return report_error(err, text.error());
+  }
+  std::vector<plan::Profile> ps;
+  try {
+    const auto j = nlohmann::json::parse(*text);
+    if (!j.is_array()) {
+      return report_error(
+          err, input_error(c.import_file + ": not a profile list (colo profile --show --format "
+                                           "json writes one)"));
+    }
+    for (const auto& pj : j) {
+      auto p = plan::profile_from_json(pj);
+      if (!p) {
+        return report_error(err, input_error(c.import_file + ": " + p.error().message));
+      }
+      ps.push_back(std::move(*p));
+    }
+  } catch (const nlohmann::json::exception& e) {
+    return report_error(err, input_error(c.import_file + ": not JSON: " + e.what()));
+  }
+  if (auto ok = create_private_dir(base.results_dir, ExistingDir::keep_mode); !ok) {
+    return report_error(err, ok.error());
+  }
+  const auto db = store_path(base.results_dir);
+  auto lock = StoreLock::acquire(db);
+  if (!lock) {
+    return report_error(err, lock.error());
+  }
+  auto store = Store::open(db);
+  if (!store) {
+    return report_error(err, store.error());
+  }
+  for (const auto& p : ps) {
+    const ProfileRecord rec{0,
+                            p.key,
+                            p.workload,
+                            p.gpu_model,
+                            p.driver,
+                            p.simulated,
+                            p.created_at,
+                            p.experiment_id,
+                            plan::to_json(p).dump()};
+    if (auto ok = store->put_profile(rec); !ok) {
+      return report_error(err, ok.error());
+    }
+  }
+  out << fmt::format("colo: imported {} profile(s) from {}\n", ps.size(), c.import_file);
+  return 0;
+}
+
 int cmd_profile(const PlanCli& c, const EngineOptions& base, std::ostream& out, std::ostream& err) {
+  if (!c.import_file.empty()) {
+    return cmd_profile_import(c, base, out, err);
+  }
   if (c.show) {
     auto ps = stored_profiles(base.results_dir);
     if (!ps) {
@@ -715,6 +776,8 @@ PlanCliPtr register_plan_commands(CLI::App& app, CLI::App& run) {
                 "Green-context SM counts too, for workloads that support them (e.g. 16,32,66)");
   p->add_flag("--force", c->force, "Profile again even when a stored profile matches");
   p->add_flag("--show", c->show, "List the stored profiles");
+  p->add_option("--import", c->import_file,
+                "Store the profiles of a JSON list (colo profile --show --format json)");
   p->add_option("--format", c->format, "text (default) or json")
       ->check(CLI::IsMember({"text", "json"}));
   p->add_option("--gpu", c->gpu, "GPU backend: auto, sim or nvml (default: the spec's)")

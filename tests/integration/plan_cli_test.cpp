@@ -68,7 +68,8 @@ class PlanCli : public ::testing::Test {
   void write(const std::string& name, const std::string& text) {
     std::ofstream(m_dir / name) << text;
   }
-  Output colo(std::vector<std::string> args) {
+  // Runs colo with --results <m_dir>/<results>.
+  Output colo(std::vector<std::string> args, const std::string& results = "results") {
     const std::string tag = "cmd" + std::to_string(m_calls++);
     const pid_t pid = ::fork();
     if (pid == 0) {
@@ -80,7 +81,7 @@ class PlanCli : public ::testing::Test {
         ::_exit(126);
       }
       std::vector<std::string> argv_s{std::string(COLO_BIN_DIR) + "/colo", "--results",
-                                      (m_dir / "results").string()};
+                                      (m_dir / results).string()};
       argv_s.insert(argv_s.end(), args.begin(), args.end());
       std::vector<char*> argv;
       for (auto& s : argv_s) {
@@ -123,6 +124,12 @@ TEST_F(PlanCli, ProfilePlanEmitRunPlanShowsPredictedVsMeasured) {
   const auto& large = j[0]["workload"] == "large" ? j[0] : j[1];
   EXPECT_LT(large["mps_curve"][0]["throughput"].get<double>(),
             0.8 * large["mps_curve"][1]["throughput"].get<double>());
+  // Exported profiles import into another store (the validation script merges per-GPU stores).
+  write("profiles.json", show.out);
+  auto imp = colo({"profile", "--import", "profiles.json"}, "other");
+  ASSERT_EQ(imp.rc, 0) << imp.err;
+  auto other = colo({"profile", "--show", "--format", "json"}, "other");
+  EXPECT_EQ(nlohmann::json::parse(other.out), j);
   auto text = colo({"profile", "--show"});
   EXPECT_NE(text.out.find("SIMULATED"), std::string::npos) << text.out;
   // A second profile of the same workloads on the same GPU reuses the stored ones.
