@@ -12,7 +12,11 @@ One file, standard library only. Outside colo (COLO_PROGRESS unset) every call i
 
 Green contexts (colo mode `green`): colo sets COLO_GREEN_SMS; call `p.apply_green_context()`
 after importing torch and before creating tensors to restrict this process to that many SMs
-(PyTorch >= 2.11, torch.cuda.green_contexts).
+(the CUDA driver's green contexts through ctypes; PyTorch >= 2.11). It also turns PyTorch's
+multithreaded autograd off, so that backward runs on the calling thread, inside the green
+context: autograd's worker thread would otherwise run backward on the primary context, the whole
+GPU (measured on the H200: 7 processes so split stalled, bench/results/2026-11-30-h200-green).
+Other threads that launch CUDA work must make the context current themselves.
 """
 import json
 import math
@@ -101,7 +105,17 @@ class Progress:
             return None
         offset = int(os.environ.get("COLO_GREEN_OFFSET", "0"))
         granted, self._green = _driver_green_context(int(sms), offset, device)
+        _autograd_on_calling_thread()
         return granted
+
+
+def _autograd_on_calling_thread():
+    """Backward on the thread that calls it (the one whose current context is green)."""
+    import sys  # noqa: PLC0415
+
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.autograd.set_multithreading_enabled(False)
 
 
 def _driver_green_context(sms, offset, device):

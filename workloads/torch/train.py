@@ -119,7 +119,8 @@ def main():
     granted = progress.apply_green_context()
     if granted:
         print(f"train.py: green context of {granted} SMs from SM "
-              f"{os.environ.get('COLO_GREEN_OFFSET', '0')}", file=sys.stderr)
+              f"{os.environ.get('COLO_GREEN_OFFSET', '0')}; autograd multithreading "
+              f"{'on' if torch._C._is_multithreading_enabled() else 'off'}", file=sys.stderr)
     dev = torch.device("cuda")
     torch.backends.cudnn.benchmark = True
     model = build(args.model).to(dev)
