@@ -39,6 +39,7 @@ struct PlanCli {
   std::string shares = "10,20,30,50,70,100";
   std::string green_sms;
   bool force = false;
+  int repeat = 0;
   bool show = false;
   std::string import_file;  // JSON array of profiles (profile --show --format json)
   std::string format = "text";
@@ -257,6 +258,7 @@ int cmd_profile(const PlanCli& c, const EngineOptions& base, std::ostream& out, 
   }
   po.green_sms = *green;
   po.force = c.force;
+  po.repeat = c.repeat;
   Interrupt::install();
   SteadyClock clock;
   auto r = profile_workloads(*spec, engine_options(c, base), po, c.workload, clock, err);
@@ -673,6 +675,9 @@ int cmd_run_plan(const PlanCli& c, const EngineOptions& base, std::ostream& out,
     if (!spec) {
       return report_error(err, spec.error());
     }
+    if (const int rc = check_run_memory(*spec, base, err); rc != 0) {
+      return rc;
+    }
     auto r = run_experiment(*spec, base, clock, err);
     if (!r) {
       return report_error(err, r.error());
@@ -775,6 +780,8 @@ PlanCliPtr register_plan_commands(CLI::App& app, CLI::App& run) {
   p->add_option("--green-sms", c->green_sms,
                 "Green-context SM counts too, for workloads that support them (e.g. 16,32,66)");
   p->add_flag("--force", c->force, "Profile again even when a stored profile matches");
+  p->add_option("--repeat", c->repeat, "Repetitions of each share (default: the spec's)")
+      ->check(CLI::Range(1, 100));
   p->add_flag("--show", c->show, "List the stored profiles");
   p->add_option("--import", c->import_file,
                 "Store the profiles of a JSON list (colo profile --show --format json)");
@@ -835,6 +842,11 @@ int check_run_memory(const std::string& spec_path, const EngineOptions& ropts, s
   if (!spec) {
     return 0;  // cmd_run reports it
   }
+  return check_run_memory(*spec, ropts, err);
+}
+
+int check_run_memory(const ExperimentSpec& spec_in, const EngineOptions& ropts, std::ostream& err) {
+  const ExperimentSpec* spec = &spec_in;
   auto profiles = stored_profiles(ropts.results_dir);
   if (!profiles || profiles->empty()) {
     return 0;

@@ -11,6 +11,7 @@
 namespace colo {
 
 struct EngineOptions;
+struct ExperimentSpec;
 struct PlanCli;  // the commands' options (plan_cmd.cpp)
 
 struct PlanCliDeleter {
@@ -30,5 +31,6 @@ int run_plan_commands(const PlanCli& cli, const EngineOptions& ropts, std::ostre
 // the GPU model it will run on, a group whose summed peak memory exceeds the GPU (or a client's
 // MIG instance) is refused with the numbers before anything starts. Exit code 0 to go on.
 int check_run_memory(const std::string& spec_path, const EngineOptions& ropts, std::ostream& err);
+int check_run_memory(const ExperimentSpec& spec, const EngineOptions& ropts, std::ostream& err);
 
 }  // namespace colo

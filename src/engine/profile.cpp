@@ -74,6 +74,11 @@ Result<ExperimentSpec> profiling_spec(const ExperimentSpec& spec, const Workload
   p.workloads[0].copies = {1};  // a group of one: the shared-mode runs of it alone
   p.groups.clear();
   p.solo_baseline = true;
+  if (popts.repeat > 0) {
+    p.repeat = popts.repeat;
+    p.repeat_max = popts.repeat;
+    p.repeat_ci = 0;
+  }
   p.modes.clear();
   ModeSpec mps;
   mps.kind = ModeKind::mps;

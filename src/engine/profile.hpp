@@ -22,6 +22,7 @@ struct ProfileOptions {
   std::vector<int> thread_percents{10, 20, 30, 50, 70, 100};  // 100 is the solo run
   std::vector<int> green_sms;  // green-context SM counts; empty: not profiled
   bool force = false;          // profile again even when a stored profile matches
+  int repeat = 0;              // repetitions of each share; 0: the spec's
 };
 
 struct ProfileOutcome {

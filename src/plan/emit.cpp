@@ -94,7 +94,14 @@ Result<std::vector<EmittedSpec>> emit_specs(const Plan& plan, const std::string&
       group.push_back(j.job);
     }
     spec["workloads"] = wl;
-    const bool with_rules = rules == EmitRules::yes && !g.alternatives.empty();
+    // Rules that would not fit in memory are never run (they would run out of memory).
+    std::vector<const Alternative*> runnable;
+    for (const auto& a : g.alternatives) {
+      if (a.refused_by != "memory") {
+        runnable.push_back(&a);
+      }
+    }
+    const bool with_rules = rules == EmitRules::yes && !runnable.empty();
     if (g.mechanism == Mechanism::sequential && !with_rules) {
       for (const auto& j : g.jobs) {  // one at a time: each job's solo run is its whole plan
         YAML::Node one;
@@ -122,8 +129,8 @@ Result<std::vector<EmittedSpec>> emit_specs(const Plan& plan, const std::string&
       add("plan", mode_node(g.mechanism, g.jobs));
     }
     if (with_rules) {
-      for (const auto& a : g.alternatives) {
-        add(a.rule, mode_node(a.mechanism, a.jobs));
+      for (const auto* a : runnable) {
+        add(a->rule, mode_node(a->mechanism, a->jobs));
       }
     }
     if (modes.empty()) {

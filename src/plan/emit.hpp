@@ -25,7 +25,8 @@ enum class EmitRules { no, yes };
 // the cwd of workloads without an absolute one so that the emitted spec runs from anywhere.
 // EmitRules::yes adds the simple rules' modes of each group (GroupPlan::alternatives), so that
 // one experiment measures the plan's choice and the rules side by side (a plan that runs jobs
-// one at a time then runs the whole group under the rules only).
+// one at a time then runs the whole group under the rules only). A rule whose group exceeds the
+// GPU's memory is never emitted.
 Result<std::vector<EmittedSpec>> emit_specs(const Plan& plan, const std::string& source_yaml,
                                             const std::string& source_dir,
                                             const std::string& prefix,

@@ -374,7 +374,8 @@ Candidate Planner::best_of(const SlotClass& c, const std::vector<std::size_t>& i
     for (std::size_t r = 0; r < 3 && r < all.size(); ++r) {
       g.alternatives.push_back({rules[r], all[r].plan.mechanism, all[r].plan.jobs,
                                 all[r].plan.aggregate,
-                                all[r].refused ? all[r].refused->message : std::string()});
+                                all[r].refused ? all[r].refused->message : std::string(),
+                                all[r].refused ? all[r].refused->category : std::string()});
     }
   }
   if (binding) {
@@ -676,7 +677,8 @@ nlohmann::json to_json(const Plan& p) {
                       {"mechanism", to_string(a.mechanism)},
                       {"jobs", aj},
                       {"aggregate", a.aggregate},
-                      {"refused", a.refused}});
+                      {"refused", a.refused},
+                      {"refused_by", a.refused_by}});
     }
     groups.push_back({{"gpu", g.gpu},
                       {"alternatives", alts},
@@ -738,6 +740,7 @@ Result<Plan> plan_from_json(const nlohmann::json& j) {
         alt.mechanism = mechanism_named(a.at("mechanism").get<std::string>());
         alt.aggregate = a.at("aggregate").get<double>();
         alt.refused = a.at("refused").get<std::string>();
+        alt.refused_by = a.value("refused_by", std::string());
         for (const auto& x : a.at("jobs")) {
           alt.jobs.push_back(placement_from_json(x));
         }

@@ -60,7 +60,8 @@ struct Alternative {
   Mechanism mechanism = Mechanism::timeslice;
   std::vector<JobPlacement> jobs;
   double aggregate = 0;
-  std::string refused;  // the constraint it breaks ("" = none)
+  std::string refused;     // the constraint it breaks ("" = none)
+  std::string refused_by;  // its category: memory | SLO | isolation ("" = none)
 };
 
 struct GroupPlan {

@@ -205,6 +205,20 @@ TEST_F(PlanCli, BadInputsAreClearErrorsWithExitTwo) {
   EXPECT_EQ(wl.rc, 2);
   EXPECT_NE(wl.err.find("workload 'nope' is not in"), std::string::npos) << wl.err;
 
+  // A mix whose summed memory exceeds the GPU: the plan runs it one job at a time, and the
+  // rules that would not fit are not run (never an out-of-memory).
+  write("j-mem.yaml",
+        "workloads: w.yaml\njobs:\n  - {name: a, workload: large}\n  - {name: b, workload: "
+        "large}\n");
+  auto mem = colo({"plan", "j-mem.yaml", "-o", "mem.json", "--with-rules"});
+  ASSERT_EQ(mem.rc, 0) << mem.err;
+  EXPECT_NE(mem.out.find("sequential"), std::string::npos) << mem.out;
+  EXPECT_NE(mem.out.find("binding: memory"), std::string::npos) << mem.out;
+  auto memrun = colo({"run", "--plan", "mem.json"});
+  EXPECT_EQ(memrun.rc, 0) << memrun.err;
+  EXPECT_EQ(memrun.err.find("oom"), std::string::npos) << memrun.err;
+  EXPECT_EQ(memrun.out.find("always"), std::string::npos) << memrun.out;
+
   // The memory-fit guard of colo run: two 50G copies on an 80 GiB GPU are refused up front.
   write("big.yaml", std::string(k_workloads) + "modes: [mps]\ngroups:\n  - [large, large]\n");
   auto big = colo({"run", "big.yaml"});
