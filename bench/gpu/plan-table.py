@@ -1,0 +1,89 @@
+#!/usr/bin/env python3
+"""The validation table of colo plan (docs/plan.md): one row per test mix from OUTDIR/mixN.plan.json
+(the plan) and OUTDIR/mixN.plan.check.json (colo run --plan's measurements): the plan's choice,
+predicted vs measured aggregate normalized throughput, the oracle (best measured candidate within
+the mix's slowdown bound), the plan's share of it, and the three simple rules as measured.
+
+usage: plan-table.py OUTDIR > validation.md"""
+import glob
+import json
+import os
+import re
+import sys
+
+RULES = ["always time-slice", "always uncapped MPS", "equal MPS caps"]
+
+
+def fmt(v, spec="{:.2f}"):
+    return "-" if v is None else spec.format(v)
+
+
+def main(out):
+    rows, errors_all, errors_plan, hits, n_mixes = [], [], [], 0, 0
+    simulated = False
+    for path in sorted(glob.glob(os.path.join(out, "mix*.plan.json")),
+                       key=lambda p: int(re.search(r"mix(\d+)", p).group(1))):
+        mix = re.search(r"mix(\d+)", path).group(1)
+        plan = json.load(open(path))
+        check_path = path.replace(".plan.json", ".plan.check.json")
+        if not os.path.exists(check_path):
+            rows.append(f"| {mix} | (not run: {os.path.basename(check_path)} missing) |||||||||")
+            continue
+        check = json.load(open(check_path))
+        simulated = simulated or check.get("simulated", False)
+        bound = plan.get("max_slowdown") or float("inf")
+        cands = [r for r in check["rows"] if r.get("measured") is not None]
+        for r in cands:
+            errors_all.append(abs(r["predicted"] - r["measured"]) / r["measured"])
+        chosen = next((r for r in cands if r["candidate"].startswith("plan")), None)
+        ok = [r for r in cands if r["max_slowdown"] <= bound]
+        if not any(r["candidate"].startswith("plan (one at a time)") for r in ok):
+            ok.append({"candidate": "one at a time", "measured": 1.0, "max_slowdown": 1.0})
+        oracle = max(ok, key=lambda r: r["measured"]) if ok else None
+        g = plan["groups"][0]
+        parts = ", ".join(
+            j["job"] + (f" {j['thread_percent']}%" if "thread_percent" in j else "") +
+            (f" {j['mig_profile']}" if "mig_profile" in j else "") +
+            (f" {j['green_sms']} SMs" if "green_sms" in j else "") for j in g["jobs"])
+        rule = {name: next((r["measured"] for r in cands if name in r["candidate"]), None)
+                for name in RULES}
+        share = None
+        if chosen and oracle and oracle["measured"] > 0:
+            share = chosen["measured"] / oracle["measured"]
+            n_mixes += 1
+            hits += share >= 0.95
+        if chosen:
+            errors_plan.append(abs(chosen["predicted"] - chosen["measured"]) / chosen["measured"])
+        rows.append(
+            f"| {mix} | {g['mechanism']} ({parts}); binding {g['binding']} | "
+            f"{fmt(chosen and chosen['predicted'])} | {fmt(chosen and chosen['measured'])} | "
+            f"{oracle['candidate'] if oracle else '-'} {fmt(oracle and oracle['measured'])} | "
+            f"{fmt(share and 100 * share, '{:.1f}%')} | " +
+            " | ".join(fmt(rule[n]) for n in RULES) + " |")
+    print("# colo plan: validation" + (" (SIMULATED GPU: modelled, not measured)" if simulated
+                                        else ""))
+    print()
+    print("Aggregate normalized throughput (sum over jobs of shared rate / solo rate; 1.00 = "
+          "the jobs one at a time). Oracle: the best measured candidate within the mix's "
+          "slowdown bound; candidates are the plan's choice and the three rules (each the same "
+          "mode once) and one-at-a-time (1.00).")
+    print()
+    print("| mix | plan's choice | predicted | measured | oracle | plan / oracle | "
+          "always time-slice | always uncapped MPS | equal MPS caps |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(r)
+    print()
+    if n_mixes:
+        print(f"- plan >= 95% of the oracle on {hits}/{n_mixes} mixes")
+    if errors_plan:
+        print(f"- mean absolute error of the predicted aggregate, the plan's choices: "
+              f"{100 * sum(errors_plan) / len(errors_plan):.1f}% ({len(errors_plan)} mixes); "
+              f"every measured candidate: {100 * sum(errors_all) / len(errors_all):.1f}% "
+              f"({len(errors_all)})")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 2:
+        sys.exit(__doc__)
+    main(sys.argv[1])

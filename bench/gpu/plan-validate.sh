@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# colo plan's validation on the H200 (issue 13, docs/plan.md "Validation on the H200"). Prepared
+# on a machine without a GPU, NOT yet run. Binaries as bench/gpu/run-specs.sh expects them
+# ($CARRY/colo, $CARRY/colo-cuda-work built with nvcc, libraries in $CARRY/lib); needs python3
+# with PyTorch for workloads/torch.
+#
+#   bench/gpu/plan-validate.sh OUTDIR profile           # 1. profile every workload (~1.5 min on 8 GPUs)
+#   bench/gpu/plan-validate.sh OUTDIR mixes [N...]      # 2. plan + run each test mix (default 1..9)
+#   bench/gpu/plan-validate.sh OUTDIR table             # 3. OUTDIR/validation.md (no GPU needed)
+#   bench/gpu/plan-validate.sh OUTDIR all               # 1 + 2 + 3 in one call (the x8 machine)
+#   SIM=1 bench/gpu/plan-validate.sh OUTDIR all         # the same on the SIMULATED GPU (~1 min)
+#
+# Work is spread over every GPU nvidia-smi lists: workload i is profiled on GPU i mod G, mix i runs
+# on GPU i mod G, each GPU's share one after another, the GPUs in parallel, each colo with its own
+# results directory (a per-GPU spec copy sets `gpus: [g]`). Device time: on `nvidia-h200-x8` about
+# 1.5 min of profiles and 5 min of mixes (one call, under 10 min); on one GPU about 4 min of
+# profiles and ~3-4 min per mix: split `mixes` over several calls of <= 2 mixes each.
+# Every mix: `colo plan MIX --gpus g --with-rules -o` (the plan's choice and the simple rules
+# "always time-slice", "always uncapped MPS", "equal MPS caps", each the same mode once), then
+# `colo run --plan` (3 repetitions, each job's solo baseline): predicted vs measured per candidate,
+# the oracle (the best measured candidate within the mix's slowdown bound) and the plan's share.
+set -u
+out=${1:?usage: plan-validate.sh OUTDIR profile|mixes|table|all [MIX...]}
+what=${2:-all}
+shift 2 2>/dev/null || shift $#
+here=$(cd "$(dirname "$0")" && pwd)
+specs=$(cd "$here/../specs" && pwd)
+if [ "${SIM:-0}" = 1 ]; then
+  # The whole procedure on the SIMULATED GPU (no GPU needed; modelled numbers): the real jobs
+  # files beside the stand-in workloads spec, with colo from the build tree.
+  sim=$(mktemp -d /tmp/colo-plan-sim.XXXX)
+  cp "$specs"/h200-plan-mix*.yaml "$sim/"
+  cp "$specs/h200-plan-sim/h200-plan-workloads.yaml" "$sim/"
+  specs=$sim
+  COLO=${COLO:-$here/../../build/dev/bin/colo}
+  COLO_WORKLOAD_DIR=${COLO_WORKLOAD_DIR:-$(dirname "$COLO")}
+  nvidia_smi() { echo "GPU 0: simulated"; }
+else
+  nvidia_smi() { nvidia-smi "$@"; }
+fi
+CARRY=${CARRY:-$PWD/.carry}
+export LD_LIBRARY_PATH=$CARRY/lib:/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}
+export PYTHONUNBUFFERED=1
+export COLO_WORKLOAD_DIR=${COLO_WORKLOAD_DIR:-$CARRY}
+C=${COLO:-$CARRY/colo}
+R=${RESULTS:-$out/stores}
+SHARES=${SHARES:-25,50,100}
+GREEN_SMS=${GREEN_SMS:-}  # e.g. 32,66: green-context curves too (more device time)
+mkdir -p "$out" "$R"
+out=$(cd "$out" && pwd)
+R=$(cd "$R" && pwd)
+G=$(nvidia_smi -L 2>/dev/null | grep -c '^GPU')
+[ "$G" -ge 1 ] || G=1
+WORKLOADS="r18 r50 vit tfm r50-infer gpt-infer gemm triad hold80"
+
+# A copy of the workloads spec (or a jobs file pointing at one) for GPU $1, next to the original so
+# that relative commands still resolve; the workload keys (command + args + env) do not change.
+spec_for_gpu() {
+  local f=$specs/.plan-gpu$1-h200-plan-workloads.yaml
+  sed "s/^gpus: \[0\]/gpus: [$1]/" "$specs/h200-plan-workloads.yaml" > "$f"
+  echo "$f"
+}
+
+profile() {
+  local g i=0 pids=()
+  for g in $(seq 0 $((G - 1))); do
+    (
+      s=$(spec_for_gpu "$g")
+      j=0
+      for w in $WORKLOADS; do
+        if [ $((j % G)) -eq "$g" ]; then
+          timeout 560 "$C" --results "$R/profile-gpu$g" profile "$s" --workload "$w" \
+            --shares "$SHARES" ${GREEN_SMS:+--green-sms "$GREEN_SMS"} --repeat 1 \
+            >> "$out/profile-gpu$g.txt" 2>&1
+          echo "rc=$? ($w)" >> "$out/profile-gpu$g.txt"
+        fi
+        j=$((j + 1))
+      done
+      "$C" --results "$R/profile-gpu$g" profile --show --format json > "$out/profiles-gpu$g.json"
+    ) &
+    pids+=($!)
+    i=$((i + 1))
+  done
+  wait "${pids[@]}"
+  for g in $(seq 0 $((G - 1))); do
+    "$C" --results "$R/profiles" profile --import "$out/profiles-gpu$g.json"
+  done
+  "$C" --results "$R/profiles" profile --show > "$out/profiles.txt"
+  "$C" --results "$R/profiles" profile --show --format json > "$out/profiles.json"
+  echo "MPS processes left: $(ps -eo comm | grep -c nvidia-cuda-mps)" >> "$out/profiles.txt"
+}
+
+run_mix() {  # mix number, GPU
+  # The plan's emitted specs run on the plan's GPU (--gpus g): the jobs file needs no copy.
+  local m=$1 g=$2 d="$R/mix$1" jf=$specs/h200-plan-mix$1.yaml
+  "$C" --results "$d" profile --import "$out/profiles.json" > /dev/null
+  {
+    echo "=================== mix $m on GPU $g: $(sed -n 1p "$specs/h200-plan-mix$m.yaml")"
+    timeout 60 "$C" --results "$d" plan "$jf" --gpus "$g" --with-rules -o "$out/mix$m.plan.json"
+    echo "rc=$?"
+    timeout 560 "$C" --results "$d" run --plan "$out/mix$m.plan.json"
+    echo "rc=$?"
+    echo "--- MPS processes left: $(ps -eo comm | grep -c nvidia-cuda-mps)"
+  } > "$out/mix$m.txt" 2>&1
+}
+
+mixes() {
+  local list=("$@") g pids=()
+  [ ${#list[@]} -gt 0 ] || list=(1 2 3 4 5 6 7 8 9)
+  [ -f "$out/profiles.json" ] || { echo "no $out/profiles.json: run the profile step first"; exit 2; }
+  for g in $(seq 0 $((G - 1))); do
+    (
+      k=0
+      for m in "${list[@]}"; do
+        [ $((k % G)) -eq "$g" ] && run_mix "$m" "$g"
+        k=$((k + 1))
+      done
+    ) &
+    pids+=($!)
+  done
+  wait "${pids[@]}"
+}
+
+{ date -u; nvidia_smi --query-gpu=index,name,driver_version,mig.mode.current --format=csv,noheader; } \
+  >> "$out/devices.txt" 2>&1
+case $what in
+  profile) profile ;;
+  mixes) mixes "$@" ;;
+  table) ;;
+  all) profile; mixes "$@" ;;
+  *) echo "unknown step '$what'"; exit 2 ;;
+esac
+rm -f "$specs"/.plan-gpu*-h200-plan-*.yaml
+python3 "$here/plan-table.py" "$out" > "$out/validation.md" && cat "$out/validation.md"
+tar czf "$out/stores.tgz" -C "$R" . 2>/dev/null
