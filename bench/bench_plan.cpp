@@ -104,13 +104,7 @@ int main() {
       100 * aggregate_mape(*fit, p), fit->size(), 100 * aggregate_mape(*test, p), test->size(),
       100 * aggregate_mape(*fit, ModelParams{}), 100 * aggregate_mape(*test, ModelParams{}));
   for (const auto& o : *test) {
-    const auto pr = predict(o.mechanism, o.members, p);
-    double a = 0;
-    double m = 0;
-    for (std::size_t i = 0; i < o.members.size(); ++i) {
-      a += pr.speed[i];
-      m += o.measured_speed[i];
-    }
+    const auto [a, m] = aggregates(o, p);
     fmt::print("  held out: {:<58} predicted {:.2f}  measured {:.2f}  error {:+.1f}%\n", o.label, a,
                m, 100 * (a - m) / m);
   }

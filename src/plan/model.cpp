@@ -107,20 +107,24 @@ Prediction predict(Mechanism m, const std::vector<Member>& members, const ModelP
   return out;
 }
 
+Aggregates aggregates(const Observation& o, const ModelParams& p) {
+  const auto pr = predict(o.mechanism, o.members, p);
+  Aggregates a;
+  for (std::size_t i = 0; i < o.members.size(); ++i) {
+    a.predicted += pr.speed[i];
+    a.measured += o.measured_speed[i];
+  }
+  return a;
+}
+
 double aggregate_mape(const std::vector<Observation>& obs, const ModelParams& p) {
   if (obs.empty()) {
     return 0;
   }
   double sum = 0;
   for (const auto& o : obs) {
-    const auto pr = predict(o.mechanism, o.members, p);
-    double predicted = 0;
-    double measured = 0;
-    for (std::size_t i = 0; i < o.members.size(); ++i) {
-      predicted += pr.speed[i];
-      measured += o.measured_speed[i];
-    }
-    sum += measured > 0 ? std::abs(predicted - measured) / measured : 0;
+    const auto a = aggregates(o, p);
+    sum += a.measured > 0 ? std::abs(a.predicted - a.measured) / a.measured : 0;
   }
   return sum / static_cast<double>(obs.size());
 }

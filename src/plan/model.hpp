@@ -59,6 +59,13 @@ struct Observation {
   std::vector<double> measured_speed;
 };
 
+// An observed group's aggregate normalized throughput (sum of speeds), predicted and measured.
+struct Aggregates {
+  double predicted = 0;
+  double measured = 0;
+};
+Aggregates aggregates(const Observation& o, const ModelParams& p);
+
 // Mean absolute error of predicted aggregate normalized throughput (sum of speeds), relative to
 // the measured aggregate, over `obs`.
 double aggregate_mape(const std::vector<Observation>& obs, const ModelParams& p);

@@ -257,7 +257,7 @@ Candidate* Planner::best_for(const SlotClass& c, const std::vector<std::size_t>&
   const std::size_t n = idx.size();
   if (n == 1) {
     all.push_back(build(c, idx, Mechanism::solo, {}, {}));
-  } else {
+  } else if (!c.slot.mig_enabled) {  // a GPU in MIG mode runs MIG instances only
     all.push_back(build(c, idx, Mechanism::timeslice, {}, {}));
     all.push_back(build(c, idx, Mechanism::mps, {}, {}));
     // MPS limits: equal caps, and caps proportional to each job's knee (sum 100%).
@@ -289,12 +289,14 @@ Candidate* Planner::best_for(const SlotClass& c, const std::vector<std::size_t>&
         all.push_back(build(c, idx, Mechanism::green, sh, {}));
       }
     }
+  }
+  if (n > 1) {
     // MIG layouts (or their MPS equivalents): the largest instance to the largest knee.
     if (!c.layouts.empty() && n <= static_cast<std::size_t>(k_max_mig_members)) {
       std::vector<std::size_t> order(n);
       std::iota(order.begin(), order.end(), 0);
-      std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-        return m_knee[idx[a]] > m_knee[idx[b]];
+      std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+        return std::tie(m_knee[idx[b]], a) < std::tie(m_knee[idx[a]], b);  // knee desc, stable
       });
       const Mechanism mm = c.slot.mig_enabled ? Mechanism::mig : Mechanism::mig_equivalent;
       const int slices = mig_sm_slices(c.slot.mig_table);
@@ -368,7 +370,7 @@ Candidate Planner::best_of(const SlotClass& c, const std::vector<std::size_t>& i
     }
   }
   auto& g = out.plan;
-  if (idx.size() > 1) {
+  if (idx.size() > 1 && !c.slot.mig_enabled) {
     // best_for's first three candidates are the simple rules, in this order.
     const char* rules[] = {"always time-slice", "always uncapped MPS", "equal MPS caps"};
     for (std::size_t r = 0; r < 3 && r < all.size(); ++r) {
@@ -442,8 +444,10 @@ Result<Plan> Planner::run() {
   // Greedy: the largest jobs (memory) first, each where it adds the most.
   std::vector<std::size_t> order(n);
   std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
-    return m_jobs[a].profile.peak_mem_bytes > m_jobs[b].profile.peak_mem_bytes;
+  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    // Peak memory descending, file order among equals (no std::stable_sort: clang -Werror).
+    return std::tie(m_jobs[b].profile.peak_mem_bytes, a) <
+           std::tie(m_jobs[a].profile.peak_mem_bytes, b);
   });
   std::vector<std::uint64_t> masks(g, 0);
   for (auto i : order) {

@@ -220,6 +220,21 @@ TEST(PlanPlanner, FaultIsolationAvoidsMpsAndMemoryIsolationNeedsMig) {
   EXPECT_TRUE(placed);
 }
 
+TEST(PlanPlanner, AGpuInMigModeRunsMigInstancesOnly) {
+  std::vector<PlanJob> jobs{job("a", make_profile("a", 0.3, 10)),
+                            job("b", make_profile("b", 0.3, 10))};
+  auto p = make_plan(jobs, {h200(0, /*mig=*/true)}, opts());
+  ASSERT_TRUE(p) << p.error().what();
+  const auto m = p->groups[0].mechanism;
+  EXPECT_TRUE(m == Mechanism::mig || m == Mechanism::sequential) << to_string(m);
+  EXPECT_TRUE(p->groups[0].alternatives.empty());
+  auto q = make_plan(jobs, {h200(0)}, opts());
+  ASSERT_TRUE(q);
+  ASSERT_EQ(q->groups[0].alternatives.size(), 3U);
+  EXPECT_EQ(q->groups[0].alternatives[0].mechanism, Mechanism::timeslice);
+  EXPECT_EQ(q->groups[0].alternatives[2].jobs[0].thread_percent, 50);
+}
+
 TEST(PlanPlanner, SloBindsAndMinThroughputImpossibleIsAnError) {
   std::vector<PlanJob> jobs{job("a", make_profile("a", 0.7, 10, 1.0)),
                             job("b", make_profile("b", 0.7, 10, 1.0))};
