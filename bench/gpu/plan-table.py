@@ -83,7 +83,34 @@ def main(out):
               f"({len(errors_all)})")
 
 
+def rightsize(out):
+    rows = []
+    for path in sorted(glob.glob(os.path.join(out, "rightsize-*.measured.json"))):
+        w = re.search(r"rightsize-(.+)\.measured\.json", path).group(1)
+        answer = json.load(open(os.path.join(out, f"rightsize-{w}.json")))
+        t = answer["mps"]["thread_percent"]
+        measured = json.load(open(path))
+        prof = next((p for p in measured if p["workload"] == w), None)
+        if not prof:
+            continue
+        curve = {round(p["share"] * 100): p["throughput"] for p in prof["mps_curve"]}
+        speed = curve.get(t, 0) / curve[100] if curve.get(100) else None
+        holds = speed is not None and speed >= 1 - answer["within"] - 1e-9
+        rows.append(f"| {w} | {t}% | {answer['mps']['speed']:.3f} | {fmt(speed, '{:.3f}')} | "
+                    f"{'yes' if holds else 'NO'} |")
+    if rows:
+        print()
+        print("Right-sizing (`--right-size JOB --within 10%`, MPS answer; measured alone at that "
+              "share vs 100%, 3 repetitions):")
+        print()
+        print("| workload | answer | predicted speed | measured speed | holds (>= 0.90) |")
+        print("|---|---|---|---|---|")
+        for r in rows:
+            print(r)
+
+
 if __name__ == "__main__":
     if len(sys.argv) != 2:
         sys.exit(__doc__)
     main(sys.argv[1])
+    rightsize(sys.argv[1])

@@ -6,7 +6,8 @@
 #
 #   bench/gpu/plan-validate.sh OUTDIR profile           # 1. profile every workload (~1.5 min on 8 GPUs)
 #   bench/gpu/plan-validate.sh OUTDIR mixes [N...]      # 2. plan + run each test mix (default 1..9)
-#   bench/gpu/plan-validate.sh OUTDIR table             # 3. OUTDIR/validation.md (no GPU needed)
+#   bench/gpu/plan-validate.sh OUTDIR rightsize         # 3. right-sizing answers measured (~1 min on 4+ GPUs)
+#   bench/gpu/plan-validate.sh OUTDIR table             # 4. OUTDIR/validation.md (no GPU needed)
 #   bench/gpu/plan-validate.sh OUTDIR all               # 1 + 2 + 3 in one call (the x8 machine)
 #   SIM=1 bench/gpu/plan-validate.sh OUTDIR all         # the same on the SIMULATED GPU (~1 min)
 #
@@ -20,7 +21,7 @@
 # `colo run --plan` (3 repetitions, each job's solo baseline): predicted vs measured per candidate,
 # the oracle (the best measured candidate within the mix's slowdown bound) and the plan's share.
 set -u
-out=${1:?usage: plan-validate.sh OUTDIR profile|mixes|table|all [MIX...]}
+out=${1:?usage: plan-validate.sh OUTDIR profile|mixes|rightsize|table|all [MIX...]}
 what=${2:-all}
 shift 2 2>/dev/null || shift $#
 here=$(cd "$(dirname "$0")" && pwd)
@@ -121,13 +122,47 @@ mixes() {
   wait "${pids[@]}"
 }
 
+# Right-sizing: for each of these workloads, colo plan --right-size's MPS answer (within 10% of
+# solo), then the workload measured alone at that share and at 100% (3 repetitions, a scratch
+# store): the answer holds when the measured speed is >= 90% of solo.
+RIGHTSIZE=${RIGHTSIZE:-r18 r50 tfm gemm}
+rightsize() {
+  local g pids=()
+  [ -f "$out/profiles.json" ] || { echo "no $out/profiles.json: run the profile step first"; exit 2; }
+  for g in $(seq 0 $((G - 1))); do
+    (
+      s=$(spec_for_gpu "$g")
+      k=0
+      for w in $RIGHTSIZE; do
+        if [ $((k % G)) -eq "$g" ]; then
+          d="$R/rightsize-$w"
+          "$C" --results "$d" profile --import "$out/profiles.json" > /dev/null
+          printf 'workloads: %s\njobs:\n  - {name: %s, workload: %s}\n' "$s" "$w" "$w" \
+            > "$out/rightsize-$w.jobs.yaml"
+          "$C" --results "$d" plan "$out/rightsize-$w.jobs.yaml" --gpus "$g" --right-size "$w" \
+            --within 10% --format json > "$out/rightsize-$w.json" 2> "$out/rightsize-$w.err"
+          t=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['mps']['thread_percent'])" \
+            "$out/rightsize-$w.json")
+          timeout 300 "$C" --results "$d-check" profile "$s" --workload "$w" --shares "$t,100" \
+            --repeat 3 >> "$out/rightsize-$w.err" 2>&1
+          "$C" --results "$d-check" profile --show --format json > "$out/rightsize-$w.measured.json"
+        fi
+        k=$((k + 1))
+      done
+    ) &
+    pids+=($!)
+  done
+  wait "${pids[@]}"
+}
+
 { date -u; nvidia_smi --query-gpu=index,name,driver_version,mig.mode.current --format=csv,noheader; } \
   >> "$out/devices.txt" 2>&1
 case $what in
   profile) profile ;;
   mixes) mixes "$@" ;;
   table) ;;
-  all) profile; mixes "$@" ;;
+  rightsize) rightsize ;;
+  all) profile; mixes "$@"; rightsize ;;
   *) echo "unknown step '$what'"; exit 2 ;;
 esac
 rm -f "$specs"/.plan-gpu*-h200-plan-*.yaml
