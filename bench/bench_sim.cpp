@@ -4,27 +4,32 @@
 //   2. reproduction: mean GPU allocated at 130% over seeds 42-51 (the artifact's seeds) per
 //      policy, next to the artifact's published means (its expected_results CSV; target:
 //      within 0.3 pt for all six);
+//   2b. headroom: the LP upper bound on GPU allocation per seed (sim/bound.hpp) and every policy
+//      as % of it;
 //   3. colo vs the faithful FGD, paired per seed on seeds 42-51 (colo calibrates on pilot seeds
-//      derived from the run's seed, never these), on the default trace and resampled variants;
-//   4. what-if per sharing mechanism (FGD and colo, seeds 42-44);
+//      derived from the run's seed, never these), on the default trace, resampled variants
+//      (shares, multi-GPU, CPU-heavy) and seeds 100-109 (never looked at while designing colo);
+//   4. what-if per sharing mechanism (FGD and colo, seeds 42-44) with MIG-served shares;
 //   5. scaling: FGD inflate time on the node list replicated k times (up to k = argv[1],
 //      default 16), pods scaled with it.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <string>
 #include <vector>
 
 #include "report/stats.hpp"
+#include "sim/bound.hpp"
 #include "sim/experiment.hpp"
 
 using namespace colo::csim;  // NOLINT
 
 namespace {
 
-double run(const std::vector<TraceNode>& nodes, const std::vector<TracePod>& pods,
-           const std::string& policy, std::uint64_t seed, Mechanism m = Mechanism::fractional,
-           double* seconds = nullptr) {
+InflateResult run_full(const std::vector<TraceNode>& nodes, const std::vector<TracePod>& pods,
+                       const std::string& policy, std::uint64_t seed,
+                       Mechanism m = Mechanism::fractional) {
   InflateOptions o;
   o.seed = seed;
   o.mech.kind = m;
@@ -33,10 +38,30 @@ double run(const std::vector<TraceNode>& nodes, const std::vector<TracePod>& pod
     fmt::print(stderr, "{}\n", r.error().what());
     std::exit(1);
   }
+  return *r;
+}
+
+double run(const std::vector<TraceNode>& nodes, const std::vector<TracePod>& pods,
+           const std::string& policy, std::uint64_t seed, Mechanism m = Mechanism::fractional,
+           double* seconds = nullptr) {
+  const auto r = run_full(nodes, pods, policy, seed, m);
   if (seconds != nullptr) {
-    *seconds = r->seconds;
+    *seconds = r.seconds;
   }
-  return r->allocated_pct;
+  return r.allocated_pct;
+}
+
+double bound(const std::vector<TraceNode>& nodes, const std::vector<TracePod>& pods,
+             std::uint64_t seed, Mechanism m = Mechanism::fractional) {
+  InflateOptions o;
+  o.seed = seed;
+  o.mech.kind = m;
+  auto b = inflate_bound(nodes, pods, o);
+  if (!b) {
+    fmt::print(stderr, "{}\n", b.error().what());
+    std::exit(1);
+  }
+  return b->bound_pct;
 }
 
 }  // namespace
@@ -69,6 +94,12 @@ int main(int argc, char** argv) {
     double mean;  // experiments/analysis/expected_results/analysis_allo_discrete.csv
   };
   int within = 0;
+  std::vector<double> bounds;
+  for (std::uint64_t s = 42; s <= 51; ++s) {
+    bounds.push_back(bound(*nodes, *pods, s));
+  }
+  const double bound_mean = colo::stat_of(bounds).mean;
+  std::vector<std::pair<std::string, double>> of_bound;
   const std::vector<Published> table = {{"random", "01-Random", 87.470},
                                         {"dotprod", "02-DotProd", 90.849},
                                         {"clustering", "03-GpuClustering", 91.878},
@@ -81,6 +112,7 @@ int main(int argc, char** argv) {
       v.push_back(run(*nodes, *pods, p.policy, s));
     }
     const auto st = colo::stat_of(v);
+    of_bound.emplace_back(p.artifact_name, 100 * st.mean / bound_mean);
     const double d = st.mean - p.mean;
     within += std::abs(d) <= 0.3 ? 1 : 0;
     fmt::print("  {:<17} published {:6.2f}  colo sim {:6.2f} ± {:.2f} (sd)  diff {:+.2f} pt{}\n",
@@ -88,23 +120,44 @@ int main(int argc, char** argv) {
                std::abs(d) <= 0.3 ? "" : "  (outside 0.3 pt)");
   }
   fmt::print("  {}/6 within 0.3 pt\n", within);
+  {
+    std::vector<double> v;
+    for (std::uint64_t s = 42; s <= 51; ++s) {
+      v.push_back(run(*nodes, *pods, "colo", s));
+    }
+    of_bound.emplace_back("colo", 100 * colo::stat_of(v).mean / bound_mean);
+  }
+  fmt::print(
+      "\n2b. headroom: LP upper bound on GPU allocation (any policy, online or offline), seeds "
+      "42-51: {:.2f}% of capacity (min {:.2f}, max {:.2f})\n",
+      bound_mean, *std::min_element(bounds.begin(), bounds.end()),
+      *std::max_element(bounds.begin(), bounds.end()));
+  for (const auto& [name, pct] : of_bound) {
+    fmt::print("  {:<17} {:6.2f}% of the bound\n", name, pct);
+  }
 
-  fmt::print("\n3. colo vs the faithful FGD, GPU allocated at 130%, seeds 42-51 (paired)\n");
+  fmt::print("\n3. colo vs the faithful FGD, GPU allocated at 130%, 10 seeds (paired)\n");
   struct Variant {
     const char* name;
     double share;
     double multi;
+    double cpu;
+    std::uint64_t first_seed;
   };
-  for (const auto& v :
-       {Variant{"default trace", -1, -1}, Variant{"70% of GPU pods shares", 0.7, -1},
-        Variant{"5% of GPU pods multi-GPU", -1, 0.05},
-        Variant{"30% shares, 10% multi-GPU", 0.3, 0.1}}) {
-    auto tr = v.share < 0 && v.multi < 0 ? *pods : *resample(*pods, v.share, v.multi, 1);
+  for (const auto& v : {Variant{"default trace", -1, -1, -1, 42},
+                        Variant{"70% of GPU pods shares", 0.7, -1, -1, 42},
+                        Variant{"5% of GPU pods multi-GPU", -1, 0.05, -1, 42},
+                        Variant{"30% shares, 10% multi-GPU", 0.3, 0.1, -1, 42},
+                        Variant{"CPU-heavy: 30% CPU-only", -1, -1, 0.3, 42},
+                        Variant{"default, seeds 100-109", -1, -1, -1, 100}}) {
+    auto tr = v.share < 0 && v.multi < 0 && v.cpu < 0
+                  ? *pods
+                  : *resample(*pods, v.share, v.multi, 1, v.cpu);
     std::vector<double> f;
     std::vector<double> c;
     std::vector<double> diff;
     int wins = 0;
-    for (std::uint64_t s = 42; s <= 51; ++s) {
+    for (std::uint64_t s = v.first_seed; s < v.first_seed + 10; ++s) {
       f.push_back(run(*nodes, tr, "fgd", s));
       c.push_back(run(*nodes, tr, "colo", s));
       diff.push_back(c.back() - f.back());
@@ -123,12 +176,28 @@ int main(int argc, char** argv) {
   fmt::print("\n4. what-if per sharing mechanism (seeds 42-44, 130%)\n");
   for (const auto m :
        {Mechanism::fractional, Mechanism::mig, Mechanism::mps, Mechanism::timeslice}) {
+    std::vector<double> b;
+    for (std::uint64_t s = 42; s <= 44; ++s) {
+      b.push_back(bound(*nodes, *pods, s, m));
+    }
     for (const char* p : {"fgd", "colo"}) {
       std::vector<double> v;
+      std::vector<double> blast;
+      double served = 0;
+      double whole = 0;
       for (std::uint64_t s = 42; s <= 44; ++s) {
-        v.push_back(run(*nodes, *pods, p, s, m));
+        const auto r = run_full(*nodes, *pods, p, s, m);
+        v.push_back(r.allocated_pct);
+        blast.push_back(r.blast_radius);
+        served += r.mig_served;
+        whole += r.mig_whole;
       }
-      fmt::print("  {:<10} {:<5} {:6.2f}%\n", mechanism_name(m), p, colo::stat_of(v).mean);
+      fmt::print("  {:<10} {:<5} {:6.2f}%  bound {:6.2f}%  blast radius {:5.2f}{}\n",
+                 mechanism_name(m), p, colo::stat_of(v).mean, colo::stat_of(b).mean,
+                 colo::stat_of(blast).mean,
+                 m == Mechanism::mig
+                     ? fmt::format("  MIG-served shares {:.0f} of {:.0f}", served, served + whole)
+                     : "");
     }
   }
 

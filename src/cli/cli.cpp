@@ -444,6 +444,10 @@ int cli_main(int argc, char** argv, std::ostream& out, std::ostream& err) {
   simc->add_option("--multi-frac", sopt.multi_frac,
                    "Resample the pods so that this fraction of GPU pods ask for several GPUs")
       ->check(CLI::Range(0.0, 1.0));
+  simc->add_option("--cpu-frac", sopt.cpu_frac,
+                   "Resample the pods so that this fraction of all pods are CPU-only "
+                   "(CPU-heavy variant; below 1)")
+      ->check(CLI::Range(0.0, 0.99));
   simc->add_option("-o,--output", sopt.output, "Output file (default: stdout)");
   bool top_once = false;
   auto* top = app.add_subcommand("top", "Live view of a running experiment (q or Ctrl-C quits)");

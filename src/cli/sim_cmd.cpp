@@ -153,16 +153,20 @@ int cmd_sim(const SimOptions& o, std::ostream& out, std::ostream& err) {
     return report_error(err, pods.error());
   }
   csim::SimContext ctx;
-  if (o.share_frac >= 0 || o.multi_frac >= 0) {
-    auto v = csim::resample(*pods, o.share_frac, o.multi_frac, o.seed);
+  if (o.share_frac >= 0 || o.multi_frac >= 0 || o.cpu_frac >= 0) {
+    auto v = csim::resample(*pods, o.share_frac, o.multi_frac, o.seed, o.cpu_frac);
     if (!v) {
       return report_error(err, v.error());
     }
     *pods = std::move(*v);
-    ctx.variant =
-        fmt::format("{}{}{}", o.share_frac >= 0 ? fmt::format("share={:g}", o.share_frac) : "",
-                    o.share_frac >= 0 && o.multi_frac >= 0 ? "," : "",
-                    o.multi_frac >= 0 ? fmt::format("multi={:g}", o.multi_frac) : "");
+    std::vector<std::string> parts;
+    for (const auto& [name, f] : {std::pair{"share", o.share_frac},
+                                  std::pair{"multi", o.multi_frac}, std::pair{"cpu", o.cpu_frac}}) {
+      if (f >= 0) {
+        parts.push_back(fmt::format("{}={:g}", name, f));
+      }
+    }
+    ctx.variant = fmt::format("{}", fmt::join(parts, ","));
   }
   csim::SimSpec spec;
   spec.mode = o.mode;

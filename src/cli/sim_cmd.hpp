@@ -25,6 +25,7 @@ struct SimOptions {
   int repeat = 1;          // seeds seed, seed+1, ...
   double share_frac = -1;  // resample the pods (sensitivity); negative: as in the trace
   double multi_frac = -1;
+  double cpu_frac = -1;         // resample so that this fraction of all pods are CPU-only
   std::string format = "text";  // text | md | json | csv | html
   std::string output;
   bool save = false;        // store the runs in results_dir (one batch)

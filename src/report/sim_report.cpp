@@ -85,6 +85,12 @@ bool has_mechanisms(const json& runs) {
   });
 }
 
+// Whether the runs carry the headroom bound (sim/bound.hpp; stores before it do not).
+bool has_bound(const json& runs) {
+  return std::any_of(runs.begin(), runs.end(),
+                     [](const json& r) { return std::isfinite(num(r, "bound_pct")); });
+}
+
 Table summary_table(const json& runs, bool inflate) {
   std::vector<std::string> order;
   std::map<std::string, std::vector<const json*>> by;
@@ -102,7 +108,12 @@ Table summary_table(const json& runs, bool inflate) {
               "at 120%", "at 130%", "final",
               "seeds",   "s/run",   "unscheduled pods by type (all seeds)"};
     if (mech) {
+      t.head.insert(t.head.begin() + 6, "MIG-served shares");
       t.head.insert(t.head.begin() + 6, "blast radius");
+    }
+    if (has_bound(runs)) {
+      t.head.insert(t.head.begin() + 6, "% of bound");
+      t.head.insert(t.head.begin() + 6, "bound");
     }
   } else {
     t.head = {"policy",       "scheduled",   "completed",   "never sched.",
@@ -142,11 +153,23 @@ Table summary_table(const json& runs, bool inflate) {
         const double f = num(r, "final_pct");
         return std::isfinite(f) ? f : num(r, "allocated_pct");
       })));
+      if (has_bound(runs)) {
+        row.push_back(cell(col([](const json& r) { return num(r, "bound_pct"); })));
+        row.push_back(cell(col(
+            [](const json& r) { return 100 * num(r, "allocated_pct") / num(r, "bound_pct"); })));
+      }
       if (mech) {
         const auto m = str(*rs.front(), "mechanism");
         row.push_back(m == "fractional" || m.empty()
                           ? "-"
                           : cell(col([](const json& r) { return num(r, "blast_radius"); })));
+        // mig: shares served by a MIG profile of all placed shares (the rest took a whole GPU)
+        const auto served = cell(col([](const json& r) {
+          const double n = num(r, "mig_served");
+          const double all = n + num(r, "mig_whole");
+          return all > 0 ? 100 * n / all : k_nan;
+        }));
+        row.push_back(m != "mig" || served == "-" ? "-" : served + " %");
       }
       row.push_back(std::to_string(rs.size()));
       row.push_back(fmt::format("{:.2f}", secs));
@@ -207,11 +230,22 @@ std::string mechanism_notes(const json& runs) {
       "What-if per sharing mechanism: [mig] shares rounded up to MIG profiles and placed by "
       "their legal slice starts, [mps] a client limit per GPU, [timeslice] shares time-share a "
       "GPU while their memory fits. Blast radius: pods in a pod's fault domain, mean over GPU "
-      "pods (MPS: every pod on its GPU; MIG and time-slicing: 1).\n";
+      "pods (MPS: every pod on its GPU; MIG and time-slicing: 1). MIG-served shares: % of the "
+      "placed GPU shares served by a MIG profile; the others were rounded up to a whole GPU.\n";
   for (const auto& n : notes) {
     out += n + "\n";
   }
   return out;
+}
+
+// What the bound columns mean, or "" without them.
+std::string bound_note(const json& runs) {
+  if (!has_bound(runs)) {
+    return "";
+  }
+  return "bound: an upper bound on the GPU any policy, online or offline, could hold with the "
+         "same pods (the LP relaxation of packing them, docs/sim.md Headroom), % of capacity; "
+         "% of bound: GPU allocated at the load as % of it.\n";
 }
 
 std::string calibration_note(const json& runs) {
@@ -225,7 +259,7 @@ std::string calibration_note(const json& runs) {
     }
   }
   if (n == 0) {
-    return mechanism_notes(runs);
+    return bound_note(runs) + mechanism_notes(runs);
   }
   const bool artifact = str(runs.front(), "semantics") == "artifact";
   const char* sym = artifact ? "a" : "w";
@@ -235,7 +269,7 @@ std::string calibration_note(const json& runs) {
   }
   return fmt::format("colo's weight, calibrated on pilot runs of this trace ({}): {}\n",
                      artifact ? "look-ahead weight a; a = 0 is FGD" : "GPU weight w", parts) +
-         mechanism_notes(runs);
+         bound_note(runs) + mechanism_notes(runs);
 }
 
 std::string text_table(const Table& t) {
@@ -289,7 +323,7 @@ std::string markdown_table(const Table& t) {
 }
 
 std::string csv(const json& runs, bool inflate) {
-  std::string out = inflate ? "policy,seed,requested_pct,allocated_pct,frag_pct\n"
+  std::string out = inflate ? "policy,seed,requested_pct,allocated_pct,frag_pct,bound_pct\n"
                             : "policy,seed,pods,scheduled,completed,never_scheduled,delay_mean_s,"
                               "delay_p50_s,delay_p99_s,jct_mean_s,jct_p99_s,makespan_s,seconds\n";
   for (const auto& r : runs) {
@@ -297,8 +331,11 @@ std::string csv(const json& runs, bool inflate) {
     const auto seed = static_cast<long long>(num(r, "seed"));
     if (inflate) {
       for (const auto& c : r["curve"]) {
-        out += fmt::format("{},{},{:g},{:.4f},{:.4f}\n", p, seed, c["requested_pct"].get<double>(),
-                           c["allocated_pct"].get<double>(), c["frag_pct"].get<double>());
+        const double b = num(r, "bound_pct");
+        out +=
+            fmt::format("{},{},{:g},{:.4f},{:.4f},{}\n", p, seed, c["requested_pct"].get<double>(),
+                        c["allocated_pct"].get<double>(), c["frag_pct"].get<double>(),
+                        std::isfinite(b) ? fmt::format("{:.4f}", b) : std::string());
       }
     } else {
       out += fmt::format(

@@ -1,7 +1,10 @@
 #include "sim/batch.hpp"
 
+#include "sim/bound.hpp"
+
 #include <algorithm>
 #include <atomic>
+#include <map>
 #include <thread>
 
 namespace colo::csim {
@@ -67,9 +70,28 @@ Result<std::vector<SimRun>> run_batch(const std::vector<TraceNode>& nodes,
     t.join();
   }
   std::vector<SimRun> out;
+  // Headroom: one bound per (seed, mechanism), whatever the policy (the pods are the same).
+  std::map<std::pair<std::uint64_t, Mechanism>, double> bounds;
   for (auto& job : jobs) {
     if (!job.result) {
       return fail(job.result.error());
+    }
+    if (job.result->inflate) {
+      const auto key = std::make_pair(job.seed, job.mech);
+      if (!bounds.contains(key)) {
+        InflateOptions o;
+        o.load = spec.load;
+        o.seed = job.seed;
+        o.sw = spec.sw;
+        o.mech = spec.mech;
+        o.mech.kind = job.mech;
+        auto b = inflate_bound(nodes, pods, o);
+        if (!b) {
+          return fail(b.error());
+        }
+        bounds[key] = b->bound_pct;
+      }
+      job.result->inflate->bound_pct = bounds[key];
     }
     out.push_back(std::move(*job.result));
   }

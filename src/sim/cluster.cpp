@@ -1092,15 +1092,18 @@ class ArtifactPacking final : public GroupedPolicy {
 class FgdPolicy final : public GroupedPolicy {
  public:
   FgdPolicy(std::vector<TypicalPod> target, bool colo, const PolicyOptions& o)
-      : GroupedPolicy(colo && !o.sw.artifact_formulas && !o.sw.name_ties ? Ties::first : ties_of(o),
-                      o.node_rank),
+      : GroupedPolicy(colo && !o.sw.name_ties ? Ties::first : ties_of(o), o.node_rank),
         m_target(std::move(target)),
         m_colo(colo),
         m_artifact(o.sw.artifact_formulas),
         m_int(o.sw.int_scores),
-        m_alpha(colo && o.sw.artifact_formulas ? o.colo_lookahead : 0) {
+        m_alpha(colo && o.sw.artifact_formulas ? o.colo_lookahead : 0),
+        m_balance(colo && o.sw.artifact_formulas) {
     if (m_alpha != 0) {
       m_waste = eventual_waste(m_target);
+    }
+    if (m_balance) {
+      m_cpu_per_milli = cpu_per_milli(m_target);
     }
   }
   [[nodiscard]] std::string name() const override { return m_colo ? "colo" : "fgd"; }
@@ -1124,7 +1127,10 @@ class FgdPolicy final : public GroupedPolicy {
       }
     }
     if (m_artifact) {
-      return {-k8s_score(1.0 / (1.0 + std::exp(grow / 1000)) * 100, m_int), 0, 0};
+      // colo: among equal scores, the placement that brings the node's CPU and GPU left
+      // closest to the target workload's proportion (CPU-only pods go where CPU is spare).
+      const double tie = m_balance ? imbalance(after) - imbalance(g.rep) : 0;
+      return {-k8s_score(1.0 / (1.0 + std::exp(grow / 1000)) * 100, m_int), tie, 0};
     }
     const double tie =
         m_colo ? after.gpu_free_total() * 1e9 + static_cast<double>(after.cpu_free) : 0;
@@ -1153,6 +1159,21 @@ class FgdPolicy final : public GroupedPolicy {
     }
     return w;
   }
+  // CPU (milli) per milli-GPU the target workload asks for, CPU-only pods included: the
+  // proportion in which a node's free resources are of most use to the pods still to come.
+  static double cpu_per_milli(const std::vector<TypicalPod>& target) {
+    double cpu = 0;
+    double gpu = 0;
+    for (const auto& t : target) {
+      cpu += t.p * static_cast<double>(t.demand.cpu);
+      gpu += t.p * t.demand.gpu_total();
+    }
+    return gpu > 0 ? cpu / gpu : 0;
+  }
+  // How far a node's free CPU is from what its free GPU needs in that proportion (CPU milli).
+  [[nodiscard]] double imbalance(const NodeState& n) const {
+    return std::fabs(static_cast<double>(n.cpu_free) - m_cpu_per_milli * n.gpu_free_total());
+  }
   double frag(const NodeState& n) {
     const auto k = key_of(n);
     if (auto it = m_memo.find(k); it != m_memo.end()) {
@@ -1168,6 +1189,8 @@ class FgdPolicy final : public GroupedPolicy {
   bool m_artifact;
   bool m_int;
   double m_alpha;
+  bool m_balance;               // colo in the artifact's formulas: the CPU/GPU balance tie-break
+  double m_cpu_per_milli = 0;   // the target workload's CPU per milli-GPU
   std::vector<double> m_waste;  // W(free milli), colo's look-ahead
   std::unordered_map<Key, double, KeyHash> m_memo;
 };

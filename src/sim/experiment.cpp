@@ -53,7 +53,7 @@ std::string pod_type(const TracePod& p) {
 }
 
 Result<std::vector<TracePod>> resample(const std::vector<TracePod>& pods, double share_frac,
-                                       double multi_frac, std::uint64_t seed) {
+                                       double multi_frac, std::uint64_t seed, double cpu_frac) {
   std::vector<const TracePod*> cpu, share, single, multi;
   for (const auto& p : pods) {
     const auto t = pod_type(p);
@@ -85,7 +85,16 @@ Result<std::vector<TracePod>> resample(const std::vector<TracePod>& pods, double
   }
   std::mt19937_64 rng(seed);
   std::uniform_real_distribution<double> u(0, 1);
-  const double cpu_frac = static_cast<double>(cpu.size()) / static_cast<double>(pods.size());
+  if (cpu_frac < 0) {
+    cpu_frac = static_cast<double>(cpu.size()) / static_cast<double>(pods.size());
+  } else if (cpu_frac >= 1) {
+    return fail(
+        ErrorCode::invalid_argument,
+        fmt::format("CPU-only fraction {} leaves no GPU pods (it must be below 1)", cpu_frac));
+  } else if (cpu_frac > 0 && cpu.empty()) {
+    return fail(ErrorCode::invalid_argument,
+                fmt::format("the trace has no CPU-only pods to draw {:.0f}% from", cpu_frac * 100));
+  }
   auto draw = [&](const std::vector<const TracePod*>& from) {
     return *from[std::uniform_int_distribution<std::size_t>(0, from.size() - 1)(rng)];
   };
@@ -246,6 +255,9 @@ Result<InflateResult> inflate_with(const std::vector<TraceNode>& nodes,
     if (pl.node >= 0) {
       c.apply(pl, d, +1);
       (*policy)->changed(c, pl.node);
+      if (opt.mech.kind == Mechanism::mig && p->num_gpu == 1 && p->gpu_milli < k_milli) {
+        ++(d.mig_profile >= 0 ? r.mig_served : r.mig_whole);
+      }
     } else {
       ++r.unscheduled[type];
     }
@@ -365,8 +377,9 @@ Result<double> calibrate_colo(const std::vector<TraceNode>& nodes,
                               const SimSwitches& sw, const MechanismOptions& mech) {
   // Candidates, first = FGD's own (kept on ties): exact model the GPU weight w, artifact
   // formulas the look-ahead weight a.
-  const std::vector<double> candidates = sw.artifact_formulas ? std::vector<double>{0.0, 0.25, 0.5}
-                                                              : std::vector<double>{0, 0.5, -0.5};
+  const std::vector<double> candidates = sw.artifact_formulas
+                                             ? std::vector<double>{0.0, 0.5, 0.75, 1.0}
+                                             : std::vector<double>{0, 0.5, -0.5};
   double best_w = 0;
   double best = -1;
   for (const double w : candidates) {

@@ -26,11 +26,12 @@ namespace colo::csim {
 std::string pod_type(const TracePod& p);
 
 // A trace variant for sensitivity studies (as the FGD paper's): as many pods as `pods`, drawn
-// with replacement, keeping the share of CPU-only pods, such that among GPU pods a fraction
-// `share_frac` are GPU shares and `multi_frac` ask for several GPUs (negative: as in `pods`).
-// Errors when a class it must draw from is empty or the fractions exceed 1.
+// with replacement, such that among GPU pods a fraction
+// `share_frac` are GPU shares and `multi_frac` ask for several GPUs, and a fraction `cpu_frac`
+// of all pods are CPU-only (the CPU-heavy variant; each negative: as in `pods`). Errors when a
+// class it must draw from is empty, the GPU fractions exceed 1 or `cpu_frac` is 1 or more.
 Result<std::vector<TracePod>> resample(const std::vector<TracePod>& pods, double share_frac,
-                                       double multi_frac, std::uint64_t seed);
+                                       double multi_frac, std::uint64_t seed, double cpu_frac = -1);
 
 struct CurvePoint {
   int requested_pct = 0;     // GPU requested so far, % of capacity (every 1%)
@@ -51,6 +52,10 @@ struct InflateResult {
   std::string mechanism = "fractional";
   std::string mechanism_note;  // e.g. which GPU models have no MIG table
   double blast_radius = 0;     // Cluster::blast_radius() at the end
+  // mig: placed GPU shares served by a MIG profile, and those rounded up to a whole GPU (the
+  // GPU model has no profile small enough or no MIG table); 0 under other mechanisms.
+  int mig_served = 0;
+  int mig_whole = 0;
   std::uint64_t seed = 0;
   double load = 0;
   std::vector<CurvePoint> curve;
@@ -62,6 +67,9 @@ struct InflateResult {
   std::map<std::string, int> unscheduled;  // by pod type
   double seconds = 0;                      // wall time of the simulation (with calibration)
   std::optional<double> colo_gpu_weight;   // colo: the calibrated weight (w or a); else empty
+  // Headroom (sim/bound.hpp): an upper bound on the GPU any policy can hold with this seed's
+  // pods, % of capacity; set by run_batch (empty when not computed).
+  std::optional<double> bound_pct;
 };
 
 // colo's calibration, from the trace only: the candidate weight whose colo allocates most in

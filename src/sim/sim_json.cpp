@@ -26,12 +26,17 @@ void to_json(json& j, const SimRun& r) {
               {"mechanism", x.mechanism},
               {"mechanism_note", x.mechanism_note},
               {"blast_radius", x.blast_radius},
+              {"mig_served", x.mig_served},
+              {"mig_whole", x.mig_whole},
               {"submitted", x.submitted},
               {"unscheduled", x.unscheduled},
               {"seconds", x.seconds},
               {"curve", curve}});
     if (x.colo_gpu_weight) {
       j["colo_gpu_weight"] = *x.colo_gpu_weight;
+    }
+    if (x.bound_pct) {
+      j["bound_pct"] = *x.bound_pct;
     }
     return;
   }
@@ -86,6 +91,8 @@ void from_json(const json& j, SimRun& r) {
     x.mechanism = j.value("mechanism", std::string("fractional"));
     x.mechanism_note = j.value("mechanism_note", std::string());
     x.blast_radius = j.value("blast_radius", 0.0);
+    x.mig_served = j.value("mig_served", 0);
+    x.mig_whole = j.value("mig_whole", 0);
     x.submitted = j.at("submitted").get<std::map<std::string, int>>();
     x.unscheduled = j.at("unscheduled").get<std::map<std::string, int>>();
     x.seconds = j.value("seconds", 0.0);
@@ -94,6 +101,9 @@ void from_json(const json& j, SimRun& r) {
                          p.at("frag_pct").get<double>()});
     }
     x.colo_gpu_weight = w;
+    if (j.contains("bound_pct")) {
+      x.bound_pct = j.at("bound_pct").get<double>();
+    }
     r.inflate = std::move(x);
     r.replay.reset();
     return;

@@ -782,6 +782,19 @@ TEST_F(Cli, SimDefaultsToTheShippedTraceAndNamesMissingFiles) {
   EXPECT_NE(missing.err.find("nope.csv' (no such file)"), std::string::npos) << missing.err;
 }
 
+// The CPU-heavy variant, the headroom bound and the MIG what-if's served column, end to end.
+TEST_F(Cli, SimCpuHeavyVariantBoundAndMigServedColumn) {
+  auto r = colo({"sim", "--policy", "fgd", "--load", "0.3", "--cpu-frac", "0.3", "--mechanism",
+                 "fractional,mig", "--format", "md"});
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.out.find("pods resampled (cpu=0.3)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("| bound | % of bound |"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("MIG-served shares"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("| fgd [mig] |"), std::string::npos) << r.out;
+  auto bad = colo({"sim", "--cpu-frac", "1"});
+  EXPECT_EQ(bad.rc, 2) << bad.err;
+}
+
 TEST_F(Cli, SimSavesABatchThatReportRendersAgain) {
   const std::string data = COLO_SOURCE_DIR "/data/alibaba-gpu-v2023/";  // shipped copy
   auto none = colo({"report", "--sim"});

@@ -78,8 +78,45 @@ TEST(SimReport, CsvHasOneRowPerCurvePointAndJsonRoundTrips) {
   const json runs = {inflate_run("fgd", 1, 90, 20), inflate_run("colo", 3, 95, 10)};
   const auto csv = render_sim_report(runs, ReportFormat::csv);
   EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 1 + 20 + 10);
-  EXPECT_NE(csv.find("colo,3,10,95.0000,1.0000\n"), std::string::npos) << csv;
+  EXPECT_NE(csv.find("colo,3,10,95.0000,1.0000,\n"), std::string::npos) << csv;  // no bound
   EXPECT_EQ(json::parse(render_sim_report(runs, ReportFormat::json)), runs);
+}
+
+TEST(SimReport, EveryFormatGivesThePoliciesAsPercentOfTheBound) {
+  json runs = {inflate_run("fgd", 1, 90, 130), inflate_run("colo", 1, 95, 130)};
+  EXPECT_EQ(render_sim_report(runs, ReportFormat::text).find("of bound"), std::string::npos);
+  runs[0]["bound_pct"] = 100.0;
+  runs[1]["bound_pct"] = 100.0;
+  runs[0]["allocated_pct"] = 90.0;
+  const auto md = render_sim_report(runs, ReportFormat::markdown);
+  EXPECT_NE(md.find("| bound | % of bound |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| 100.00 | 90.00 |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| 100.00 | 95.00 |"), std::string::npos) << md;
+  EXPECT_NE(md.find("LP relaxation"), std::string::npos) << md;
+  EXPECT_NE(render_sim_report(runs, ReportFormat::text).find("% of bound"), std::string::npos);
+  EXPECT_NE(render_sim_report(runs, ReportFormat::html).find("% of bound"), std::string::npos);
+  EXPECT_NE(render_sim_report(runs, ReportFormat::csv).find("colo,1,130,95.0000,1.0000,100.0000"),
+            std::string::npos);
+  EXPECT_NE(render_sim_report(runs, ReportFormat::json).find("\"bound_pct\""), std::string::npos);
+}
+
+TEST(SimReport, MechanismTableShowsBlastRadiusAndMigServedInEveryFormat) {
+  json runs = {inflate_run("fgd", 1, 90, 130), inflate_run("fgd", 1, 99, 130)};
+  runs[1]["mechanism"] = "mig";
+  runs[1]["blast_radius"] = 1.0;
+  runs[1]["mig_served"] = 30;
+  runs[1]["mig_whole"] = 10;
+  const auto md = render_sim_report(runs, ReportFormat::markdown);
+  EXPECT_NE(md.find("| blast radius | MIG-served shares |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| fgd [mig] |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| 1.00 | 75.00 % |"), std::string::npos) << md;
+  for (const auto f : {ReportFormat::text, ReportFormat::html}) {
+    const auto out = render_sim_report(runs, f);
+    EXPECT_NE(out.find("MIG-served shares"), std::string::npos) << out;
+    EXPECT_NE(out.find("fgd [mig]"), std::string::npos) << out;
+  }
+  EXPECT_NE(render_sim_report(runs, ReportFormat::csv).find("fgd [mig],1,130,"), std::string::npos);
+  EXPECT_NE(render_sim_report(runs, ReportFormat::json).find("\"mig_served\""), std::string::npos);
 }
 
 TEST(SimReport, HtmlIsSelfContainedWithOneFigureForAllPolicies) {

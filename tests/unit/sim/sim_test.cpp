@@ -9,6 +9,7 @@
 #include <random>
 
 #include "sim/batch.hpp"
+#include "sim/bound.hpp"
 #include "sim/cluster.hpp"
 #include "sim/experiment.hpp"
 #include "sim/gorand.hpp"
@@ -155,6 +156,28 @@ TEST(Policies, ColoBreaksFgdTiesByPacking) {
   c.apply({2, 1, {0}}, want(1, 1000), +1);
   auto p = place_on(c, "colo", want(1, 1000), {typ(1, 1000, 1.0)});
   EXPECT_EQ(p.node, 2);
+}
+
+// colo in the artifact's formulas: where FGD's integer scores tie, the node whose free CPU and
+// GPU are left nearer the target workload's proportion (here 2 CPUs per GPU). A CPU-only pod of
+// 4 CPUs leaves FGD's measure unchanged on both nodes; FGD takes the first node in the tie order
+// (the CPU-poor one: 6 CPUs for 2 GPUs, 2 left after it), colo the CPU-rich one.
+TEST(Policies, ColoArtifactBalancesCpuAgainstGpuOnTies) {
+  Cluster c({{"poor", 6000, 262144, 2, "G"}, {"rich", 64000, 262144, 2, "G"}});
+  const std::vector<TypicalPod> target = {typ(1, 1000, 1.0, 2000)};
+  PolicyOptions o;
+  o.sw = switches_for(Semantics::artifact);
+  Demand cpu_pod{4000, 1000, 0, 0, 0};
+  std::mt19937_64 rng(7);
+  auto fgd = make_policy("fgd", target, o);
+  auto colo = make_policy("colo", target, o);
+  ASSERT_TRUE(fgd && colo);
+  EXPECT_EQ((*fgd)->place(c, cpu_pod, rng).node, 0);
+  EXPECT_EQ((*colo)->place(c, cpu_pod, rng).node, 1);
+  // A GPU pod of 1 GPU and 2 CPUs: both nodes keep their fragmentation (whole GPUs stay) and
+  // their imbalance (it takes CPU and GPU in the proportion): the tie order decides for colo too.
+  Demand gpu_pod{2000, 1000, 1, 1000, 0};
+  EXPECT_EQ((*colo)->place(c, gpu_pod, rng).node, 0);
 }
 
 // Ties are broken uniformly over nodes even though identical nodes are scored as one group:
@@ -347,6 +370,27 @@ TEST(Experiments, ResampleHitsTheRequestedMix) {
   EXPECT_FALSE(resample(pods, 0.8, 0.5, 1));  // over 1
 }
 
+TEST(Experiments, ResampleMakesACpuHeavyVariant) {
+  const auto pods = mixed_pods(2000, 9);
+  auto v = resample(pods, -1, -1, 1, 0.4);
+  ASSERT_TRUE(v);
+  double cpu = 0;
+  for (const auto& p : *v) {
+    cpu += pod_type(p) == "cpu" ? 1 : 0;
+  }
+  EXPECT_NEAR(cpu / static_cast<double>(v->size()), 0.4, 0.03);
+  EXPECT_FALSE(resample(pods, -1, -1, 1, 1.0));  // no GPU pods left
+  std::vector<TracePod> gpu_only;
+  for (const auto& p : pods) {
+    if (p.num_gpu > 0) {
+      gpu_only.push_back(p);
+    }
+  }
+  auto e = resample(gpu_only, -1, -1, 1, 0.2);
+  ASSERT_FALSE(e);
+  EXPECT_NE(e.error().message.find("no CPU-only pods"), std::string::npos) << e.error().message;
+}
+
 // Go's math/rand with rand.Seed(1): the first rand.Int() and the first ten rand.Intn(100) are
 // the values every Go program printed before Go 1.20 (the "Go playground" numbers).
 TEST(GoRand, MatchesGosMathRand) {
@@ -489,6 +533,28 @@ TEST(Mechanisms, MigRoundsSharesUpToProfilesAndHonoursPlacement) {
   EXPECT_FALSE(t.set_mechanism({Mechanism::mig, "NVIDIA Z9", 48}));
 }
 
+// The "MIG-served shares" count: shares of 100-460 milli fit a 1g-4g profile of an H100, 700
+// needs 7 SM slices (a whole GPU); GPUs without a MIG table serve no share by a profile.
+TEST(Mechanisms, InflateCountsSharesServedByMigProfiles) {
+  InflateOptions o;
+  o.seed = 3;
+  o.mech.kind = Mechanism::mig;
+  o.mech.mig_model = "NVIDIA H100 80GB HBM3";
+  auto h100 = inflate(mixed_nodes(), mixed_pods(300, 5), "fgd", o);
+  ASSERT_TRUE(h100) << h100.error().what();
+  EXPECT_GT(h100->mig_served, 0);
+  EXPECT_GT(h100->mig_whole, 0);
+  o.mech.mig_model.clear();
+  auto none = inflate(mixed_nodes(), mixed_pods(300, 5), "fgd", o);
+  ASSERT_TRUE(none) << none.error().what();
+  EXPECT_EQ(none->mig_served, 0);
+  EXPECT_GT(none->mig_whole, 0);
+  o.mech.kind = Mechanism::fractional;
+  auto frac = inflate(mixed_nodes(), mixed_pods(300, 5), "fgd", o);
+  ASSERT_TRUE(frac);
+  EXPECT_EQ(frac->mig_served + frac->mig_whole, 0);
+}
+
 TEST(Mechanisms, MpsCapsClientsAndReportsTheBlastRadius) {
   Cluster c({{"a", 64000, 262144, 1, "X"}});
   ASSERT_TRUE(c.set_mechanism({Mechanism::mps, "", 2}));
@@ -497,6 +563,63 @@ TEST(Mechanisms, MpsCapsClientsAndReportsTheBlastRadius) {
   Cluster f({{"a", 64000, 262144, 1, "X"}});
   EXPECT_EQ(place_all(f, {100, 100, 100}), 3);
   EXPECT_DOUBLE_EQ(f.blast_radius(), 0.0);  // fractional: no mechanism, no fault domain
+}
+
+// Headroom, by hand: one node of 2 GPUs and 4 CPUs, two 1-GPU pods of 3 CPUs each. Only one
+// fits at once (50%); the LP may take 4/3 of a pod by CPU: 1333 of 2000 milli, 66.7%.
+TEST(Bound, LinearRelaxationByHand) {
+  Cluster c({{"n", 4000, 65536, 2, "G"}});
+  const Demand pod{3000, 1000, 1, 1000, 0};
+  const auto b = allocation_bound(c, {pod, pod});
+  EXPECT_NEAR(b.bound_pct, 100.0 * 4 / 3 / 2, 0.1);
+  EXPECT_DOUBLE_EQ(b.requested_pct, 100.0);
+  // Without the CPU limit the GPUs bind (100%); a pod no node could hold adds nothing.
+  Cluster big({{"n", 64000, 65536, 2, "G"}});
+  EXPECT_NEAR(allocation_bound(big, {pod, pod, {3000, 1000, 4, 1000, 0}}).bound_pct, 100.0, 1e-6);
+  EXPECT_NEAR(allocation_bound(big, {{3000, 1000, 4, 1000, 0}}).bound_pct, 0.0, 1e-6);
+}
+
+// The bound holds for every policy (it is an upper bound on any packing of the seed's pods),
+// and inflate_pods is the sequence inflate submits (same counts by type).
+TEST(Bound, BoundsEveryPolicyAndMatchesTheSubmittedPods) {
+  const auto nodes = mixed_nodes();
+  const auto pods = mixed_pods(300, 5);
+  for (const auto sem : {Semantics::artifact, Semantics::exact}) {
+    InflateOptions o;
+    o.seed = 11;
+    o.sw = switches_for(sem);
+    auto b = inflate_bound(nodes, pods, o);
+    ASSERT_TRUE(b) << b.error().what();
+    EXPECT_LE(b->bound_pct, 100.0 + 1e-9);
+    auto demands = inflate_pods(nodes, pods, o);
+    ASSERT_TRUE(demands);
+    for (const auto& name : {"random", "bestfit", "fgd", "colo"}) {
+      auto r = inflate(nodes, pods, name, o);
+      ASSERT_TRUE(r) << r.error().what();
+      EXPECT_LE(r->final_pct, b->bound_pct + 1e-9) << name;
+      int submitted = 0;
+      for (const auto& [type, n] : r->submitted) {
+        submitted += n;
+      }
+      EXPECT_EQ(static_cast<std::size_t>(submitted), demands->size()) << name;
+    }
+  }
+}
+
+// A run_batch run carries its seed's bound (the same for every policy), through JSON too.
+TEST(Bound, BatchRunsCarryTheirSeedsBound) {
+  SimSpec spec;
+  spec.policies = {"bestfit", "fgd"};
+  spec.repeat = 1;
+  SimContext ctx;
+  ctx.mode = "inflate";
+  auto runs = run_batch(mixed_nodes(), mixed_pods(300, 4), spec, ctx, 2);
+  ASSERT_TRUE(runs) << runs.error().what();
+  ASSERT_EQ(runs->size(), 2U);
+  ASSERT_TRUE((*runs)[0].inflate->bound_pct.has_value());
+  EXPECT_EQ((*runs)[0].inflate->bound_pct, (*runs)[1].inflate->bound_pct);
+  const nlohmann::json j = (*runs)[0];
+  EXPECT_EQ(j.get<SimRun>().inflate->bound_pct, (*runs)[0].inflate->bound_pct);
 }
 
 }  // namespace
