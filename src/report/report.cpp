@@ -183,6 +183,7 @@ json tables_json(const ReportInput& in) {
             {"workloads", json::array()},
             {"groups", json::array()},
             {"latency_ms", json::array()},
+            {"completion", json::array()},
             {"failures", json::array()}};
   auto o = [](const std::optional<double>& v) { return v ? json(*v) : json(nullptr); };
   for (const auto& r : s.solo) {
@@ -216,6 +217,17 @@ json tables_json(const ReportInput& in) {
                            {"values", g.values},
                            {"worst_slowdown_x", o(g.worst_slowdown_x)},
                            {"j_per_sample", o(g.j_per_sample)}});
+  }
+  for (const auto& c : s.completion) {
+    j["completion"].push_back({{"mode", c.mode},
+                               {"group", c.group},
+                               {"sweep", c.sweep},
+                               {"workload", c.workload},
+                               {"clients", c.clients},
+                               {"time_s", stat_json(c.time_s)},
+                               {"reps", c.reps},
+                               {"solo_s", o(c.solo_s)},
+                               {"increase_pct", o(c.increase_pct)}});
   }
   for (const auto& l : in.latencies) {
     j["latency_ms"].push_back({{"mode", l.mode},

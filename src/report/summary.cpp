@@ -271,6 +271,7 @@ Summary summarize(const ExperimentRecord& exp, const std::vector<RunData>& runs)
     }
     s.groups.push_back(g);
   }
+  s.completion = completion_times(runs);
   return s;
 }
 
@@ -518,6 +519,12 @@ std::vector<SummaryTable> summary_tables(const Summary& s) {
         }
       }
     }
+  }
+  if (!s.completion.empty()) {
+    out.push_back(
+        {"Completion time (stop: steps; start barrier to the last step, s; increase vs "
+         "alone, %)",
+         completion_table(s.completion)});
   }
   return out;
 }

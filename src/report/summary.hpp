@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/records.hpp"
+#include "report/completion.hpp"
 #include "report/stats.hpp"
 #include "report/table.hpp"
 
@@ -109,6 +110,7 @@ struct Summary {
   std::vector<WorkloadRow> workloads;
   std::vector<GroupRow> groups;
   std::vector<Failure> failures;
+  std::vector<CompletionRow> completion;  // stop: {steps: N} experiments only
 };
 
 // The best mode per group (same workloads): highest speed-up among modes whose every workload
