@@ -176,6 +176,10 @@ int cmd_show(const std::string& results, const std::string& id, std::ostream& ou
                          w.throughput ? fixed4(*w.throughput) + " samples/s"
                                       : fmt::format("{:.2f} s (by wall time)", w.runtime_s),
                          w.stderr_path);
+      // Why it failed, or a limit it reached while ending ok (limits.pids, limits.output).
+      if (w.exit_class != ExitClass::ok || w.message.find("(limits.") != std::string::npos) {
+        out << fmt::format("          {}\n", w.message);
+      }
     }
   }
   return 0;

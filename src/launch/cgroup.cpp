@@ -474,8 +474,10 @@ int WorkloadCgroup::kill() {
   return n;
 }
 
-bool WorkloadCgroup::pids_limit_hit() const {
-  return !m_pids.empty() && keyed_value(read_text(m_pids + "/pids.events"), "max") > 0;
+std::int64_t WorkloadCgroup::pids_refused() const {
+  return m_pids.empty()
+             ? 0
+             : std::max<std::int64_t>(0, keyed_value(read_text(m_pids + "/pids.events"), "max"));
 }
 
 void WorkloadCgroup::remove() {

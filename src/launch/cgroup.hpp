@@ -75,8 +75,11 @@ class WorkloadCgroup {
   // by the loop (cgroup.kill does not say: counts members seen before); reaps the ones that are
   // colo's children (subreaper) so that they do not linger as zombies.
   int kill();
-  // True when pids.max stopped a fork here (pids.events "max" > 0).
-  [[nodiscard]] bool pids_limit_hit() const;
+  // How many forks pids.max refused here (pids.events "max"); 0 when none or without a pids
+  // controller.
+  [[nodiscard]] std::int64_t pids_refused() const;
+  // True when pids.max stopped a fork here (pids_refused() > 0).
+  [[nodiscard]] bool pids_limit_hit() const { return pids_refused() > 0; }
   // Removes the directories (they must be empty); idempotent.
   void remove();
 

@@ -7,6 +7,8 @@
 #include <csignal>
 #include <cstring>
 
+#include "core/units.hpp"
+
 namespace colo {
 namespace {
 
@@ -128,6 +130,14 @@ Classification classify_exit(const ExitFacts& f) {
     c.message += fmt::format("; ignored {} malformed COLO_PROGRESS line{}, the first: {}",
                              f.malformed_progress, f.malformed_progress == 1 ? "" : "s",
                              f.first_malformed.substr(0, 200));
+  }
+  if (f.pids_refused > 0) {
+    c.message += fmt::format("; fork refused {} time{}: pids limit {} (limits.pids)",
+                             f.pids_refused, f.pids_refused == 1 ? "" : "s", f.pids_max);
+  }
+  if (!f.truncated_streams.empty()) {
+    c.message += fmt::format("; output truncated at {} (limits.output): {}",
+                             format_bytes(f.output_limit), fmt::join(f.truncated_streams, ", "));
   }
   return c;
 }

@@ -3,6 +3,7 @@
 // ExitClass and a human message out. Pure.
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "core/records.hpp"
 
@@ -28,6 +29,12 @@ struct ExitFacts {
   // the first one was.
   std::int64_t malformed_progress = 0;
   std::string first_malformed;
+  // Limits the workload ran into (spec `limits`): forks its cgroup's pids.max refused
+  // (pids.events "max") under `pids_max` tasks, and the streams cut at `output_limit` bytes.
+  std::int64_t pids_refused = 0;
+  std::int64_t pids_max = 0;
+  std::vector<std::string> truncated_streams;  // "stdout", "stderr"
+  std::uint64_t output_limit = 0;
 };
 
 struct Classification {
@@ -36,7 +43,9 @@ struct Classification {
 };
 
 // A workload that wrote malformed progress lines gets a note after the message ("...; ignored 3
-// malformed COLO_PROGRESS lines, the first: ..."), whatever its class.
+// malformed COLO_PROGRESS lines, the first: ..."), whatever its class; so does one that reached
+// a limit ("...; fork refused 37 times: pids limit 4096 (limits.pids)", "...; output truncated at
+// 64 MiB (limits.output): stdout").
 Classification classify_exit(const ExitFacts& f);
 
 // True when `text` shows a GPU/host out-of-memory error, or a GPU fault.

@@ -122,7 +122,7 @@ struct FdSet {
 };
 
 // The fd the child writes a stream to: the file itself, or a pipe into an OutputSink.
-Result<int> output_fd(const std::string& path, std::uint64_t limit, FdSet& fds,
+Result<int> output_fd(const std::string& path, const char* stream, std::uint64_t limit, FdSet& fds,
                       std::vector<OutputSink>& sinks) {
   const int file = open_output(path);
   if (file < 0) {
@@ -139,7 +139,7 @@ Result<int> output_fd(const std::string& path, std::uint64_t limit, FdSet& fds,
   ::fcntl(p[0], F_SETFL, O_NONBLOCK);
   fds.add(p[1]);
   fds.release(file);
-  sinks.emplace_back(p[0], file, limit);
+  sinks.emplace_back(p[0], file, limit, stream);
   return p[1];
 }
 
@@ -221,11 +221,11 @@ Result<Spawned> spawn(const SpawnRequest& req) {
     cgroup_fds.push_back(fd);
   }
   cgroup_fds.push_back(-1);
-  auto out_fd = output_fd(req.stdout_path, req.output_limit, fds, out.outputs);
+  auto out_fd = output_fd(req.stdout_path, "stdout", req.output_limit, fds, out.outputs);
   if (!out_fd) {
     return fail(out_fd.error());
   }
-  auto err_fd = output_fd(req.stderr_path, req.output_limit, fds, out.outputs);
+  auto err_fd = output_fd(req.stderr_path, "stderr", req.output_limit, fds, out.outputs);
   if (!err_fd) {
     return fail(err_fd.error());
   }
@@ -267,6 +267,7 @@ OutputSink::OutputSink(OutputSink&& o) noexcept
     : m_pipe(o.m_pipe),
       m_file(o.m_file),
       m_limit(o.m_limit),
+      m_stream(std::move(o.m_stream)),
       m_written(o.m_written),
       m_discarded(o.m_discarded),
       m_truncated(o.m_truncated) {

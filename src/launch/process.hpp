@@ -40,8 +40,9 @@ struct SpawnRequest {
 // never blocks on it. Not thread-safe; owned by the supervisor's thread.
 class OutputSink {
  public:
-  OutputSink(int pipe_fd, int file_fd, std::uint64_t limit)
-      : m_pipe(pipe_fd), m_file(file_fd), m_limit(limit) {}
+  // `stream` names it in messages ("stdout", "stderr").
+  OutputSink(int pipe_fd, int file_fd, std::uint64_t limit, std::string stream)
+      : m_pipe(pipe_fd), m_file(file_fd), m_limit(limit), m_stream(std::move(stream)) {}
   OutputSink(OutputSink&& o) noexcept;
   OutputSink& operator=(OutputSink&&) = delete;
   OutputSink(const OutputSink&) = delete;
@@ -54,6 +55,8 @@ class OutputSink {
   // pipe open must not keep colo waiting).
   void close();
   [[nodiscard]] bool truncated() const { return m_truncated; }
+  [[nodiscard]] std::uint64_t limit() const { return m_limit; }
+  [[nodiscard]] const std::string& stream() const { return m_stream; }
   [[nodiscard]] std::uint64_t written() const { return m_written; }
   [[nodiscard]] std::uint64_t discarded() const { return m_discarded; }
 
@@ -61,6 +64,7 @@ class OutputSink {
   int m_pipe = -1;
   int m_file = -1;
   std::uint64_t m_limit = 0;
+  std::string m_stream;
   std::uint64_t m_written = 0;
   std::uint64_t m_discarded = 0;
   bool m_truncated = false;

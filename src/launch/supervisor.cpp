@@ -506,11 +506,19 @@ class Run {
   }
 
   void close_outputs(Client& c) {
+    auto& f = c.outcome.facts;
+    f.truncated_streams.clear();
     for (auto& o : c.outputs) {
       o.close();
-      c.outcome.output_truncated = c.outcome.output_truncated || o.truncated();
+      if (o.truncated()) {
+        f.truncated_streams.push_back(o.stream());
+        f.output_limit = o.limit();
+      }
     }
-    c.outcome.pids_limit_hit = c.cgroup.pids_limit_hit();
+    c.outcome.output_truncated = !f.truncated_streams.empty();
+    f.pids_refused = c.cgroup.pids_refused();
+    f.pids_max = c.launch.spawn.pids_max;
+    c.outcome.pids_limit_hit = f.pids_refused > 0;
   }
 
   void finalize(Client& c) {

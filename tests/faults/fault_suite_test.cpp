@@ -24,6 +24,7 @@
 
 #include "faults/harness.hpp"
 #include "launch/cgroup.hpp"
+#include "support/procs.hpp"
 
 namespace colo::faults {
 namespace {
@@ -491,7 +492,7 @@ TEST_F(FaultSuite, EscapedProcessesDieWithTheRunAndWithAKilledColo) {
     auto escapees = [&] {
       std::vector<pid_t> out;
       for (const char* ext : {".env", ".daemon"}) {
-        const auto p = pids_in(fs::path(pids.string() + ext));
+        const auto p = test::read_pids(fs::path(pids.string() + ext));
         out.push_back(p.empty() ? 0 : p.front());
       }
       return out;
@@ -518,7 +519,7 @@ TEST_F(FaultSuite, EscapedProcessesDieWithTheRunAndWithAKilledColo) {
       }
       bool gone = false;
       for (int k = 0; k < 300 && !gone; ++k) {
-        gone = !running(escaped[i]);
+        gone = !test::running(escaped[i]);
         std::this_thread::sleep_for(milliseconds(10));
       }
       // The env -i escapee (the first) carries no run token: only a cgroup finds it.

@@ -1,4 +1,5 @@
 #include "faults/harness.hpp"
+#include "support/procs.hpp"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -498,50 +499,16 @@ std::vector<std::string> finished_runs_changed(const StoreDump& before, const St
   return out;
 }
 
-bool running(pid_t pid) {
-  std::ifstream st("/proc/" + std::to_string(pid) + "/stat");
-  std::string s;
-  std::getline(st, s);
-  const auto paren = s.rfind(')');
-  return !s.empty() && paren != std::string::npos && paren + 2 < s.size() && s[paren + 2] != 'Z';
-}
-
 int processes_left(const std::string& name, std::chrono::milliseconds wait) {
   const std::string entry = "COLO_EXPERIMENT=" + name;
   const auto deadline = std::chrono::steady_clock::now() + wait;
   for (;;) {
-    int n = 0;
-    std::error_code ec;
-    for (const auto& d : fs::directory_iterator("/proc", ec)) {
-      const auto pid_s = d.path().filename().string();
-      if (pid_s.empty() || std::isdigit(static_cast<unsigned char>(pid_s[0])) == 0 ||
-          !running(static_cast<pid_t>(std::stol(pid_s)))) {
-        continue;
-      }
-      std::ifstream in(d.path() / "environ", std::ios::binary);
-      std::string e;
-      while (std::getline(in, e, '\0')) {
-        if (e == entry) {
-          ++n;
-          break;
-        }
-      }
-    }
+    const int n = test::count_processes_with_env(entry);
     if (n == 0 || std::chrono::steady_clock::now() >= deadline) {
       return n;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-}
-
-std::vector<pid_t> pids_in(const fs::path& file) {
-  std::vector<pid_t> out;
-  std::ifstream in(file);
-  pid_t p = 0;
-  while (in >> p) {
-    out.push_back(p);
-  }
-  return out;
 }
 
 std::string join(const std::vector<std::string>& lines, std::size_t max) {

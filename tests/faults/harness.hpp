@@ -112,12 +112,6 @@ std::vector<std::string> finished_runs_changed(const StoreDump& before, const St
 int processes_left(const std::string& name,
                    std::chrono::milliseconds wait = std::chrono::milliseconds(3000));
 
-// True when `pid` exists and is not a zombie.
-bool running(pid_t pid);
-
-// The pids written, one a line, to `file` (escaping workloads report themselves there).
-std::vector<pid_t> pids_in(const fs::path& file);
-
 // Lines joined for a failure message.
 std::string join(const std::vector<std::string>& lines, std::size_t max = 12);
 

@@ -15,7 +15,9 @@
 #include <sstream>
 #include <thread>
 
+#include "launch/cgroup.hpp"
 #include "store/store.hpp"
+#include "support/procs.hpp"
 
 namespace colo {
 namespace {
@@ -34,32 +36,6 @@ std::string slurp(const fs::path& p) {
   return ss.str();
 }
 
-// Processes whose environment holds `entry` (e.g. COLO_EXPERIMENT=name).
-int count_procs_with_env(const std::string& entry) {
-  int n = 0;
-  for (const auto& d : fs::directory_iterator("/proc")) {
-    const auto name = d.path().filename().string();
-    if (name.empty() || !std::isdigit(static_cast<unsigned char>(name[0]))) {
-      continue;
-    }
-    std::ifstream st(d.path() / "stat");
-    std::string stat;
-    std::getline(st, stat);
-    if (stat.find(") Z") != std::string::npos) {
-      continue;  // a zombie waiting for its parent is not running
-    }
-    std::ifstream in(d.path() / "environ", std::ios::binary);
-    std::string e;
-    while (std::getline(in, e, '\0')) {
-      if (e == entry) {
-        ++n;
-        break;
-      }
-    }
-  }
-  return n;
-}
-
 class Cli : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -72,7 +48,7 @@ class Cli : public ::testing::Test {
              "-" + std::to_string(::getpid());
   }
   void TearDown() override {
-    EXPECT_EQ(count_procs_with_env("COLO_EXPERIMENT=" + m_name), 0) << "orphan workloads";
+    EXPECT_EQ(test::count_processes_with_env("COLO_EXPERIMENT=" + m_name), 0) << "orphan workloads";
     std::error_code ec;
     fs::permissions(m_dir, fs::perms::owner_all, ec);
     fs::remove_all(m_dir, ec);
@@ -503,10 +479,10 @@ workloads:
   auto k = finish(pid, "killed");
   EXPECT_EQ(k.rc, 128 + SIGKILL);
   // The guard kills the orphaned workloads.
-  for (int i = 0; i < 100 && count_procs_with_env("COLO_EXPERIMENT=" + m_name) > 0; ++i) {
+  for (int i = 0; i < 100 && test::count_processes_with_env("COLO_EXPERIMENT=" + m_name) > 0; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  EXPECT_EQ(count_procs_with_env("COLO_EXPERIMENT=" + m_name), 0);
+  EXPECT_EQ(test::count_processes_with_env("COLO_EXPERIMENT=" + m_name), 0);
   {
     auto s = store();
     auto runs = s.runs(1);
@@ -541,7 +517,8 @@ workloads:
   - {name: a, builtin: sim-gpu, copies: [2]}
 )");
   const pid_t pid = start({"run", spec.string()}, "sig");
-  for (int i = 0; i < 100 && count_procs_with_env("COLO_EXPERIMENT=" + m_name) == 0; ++i) {
+  for (int i = 0; i < 100 && test::count_processes_with_env("COLO_EXPERIMENT=" + m_name) == 0;
+       ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   ::kill(pid, sig);
@@ -549,7 +526,7 @@ workloads:
   EXPECT_EQ(r.rc, 130) << r.err;
   EXPECT_NE(r.err.find("--resume"), std::string::npos);
   EXPECT_EQ(store().experiment(1)->status, "interrupted");
-  EXPECT_EQ(count_procs_with_env("COLO_EXPERIMENT=" + m_name), 0);
+  EXPECT_EQ(test::count_processes_with_env("COLO_EXPERIMENT=" + m_name), 0);
   auto resumed = colo({"run", "--resume", spec.string()});
   EXPECT_EQ(resumed.rc, 0) << resumed.err;
   EXPECT_EQ(store().experiment(1)->status, "done");
@@ -883,6 +860,56 @@ workloads:
                         "malformed progress line ('event' is not a string)"),
             std::string::npos)
       << js.out;
+}
+
+// Issue 11 item 5: a workload that reached limits.output (or limits.pids) says so in its stored
+// message, in `colo show` and in the export, also when it ended ok.
+TEST_F(Cli, LimitsReachedAreRecordedAndShown) {
+  auto spec = write_spec(R"(gpu: sim
+stop: {exit: true}
+limits: {output: 4K}
+workloads:
+  - name: chatty
+    progress: false
+    cmd: [sh, -c, "head -c 100000 /dev/zero | tr '\\0' x; exit 0"]
+)");
+  auto r = colo({"run", spec.string()});
+  ASSERT_EQ(r.rc, 0) << r.out << r.err;
+  auto s = store();
+  auto exps = s.experiments();
+  ASSERT_TRUE(exps && !exps->empty());
+  auto runs = s.runs(exps->front().id);
+  ASSERT_TRUE(runs && runs->size() == 1);
+  auto ws = s.workloads(runs->front().id);
+  ASSERT_TRUE(ws && ws->size() == 1);
+  const std::string note = "output truncated at 4 KiB (limits.output): stdout";
+  EXPECT_EQ(ws->front().exit_class, ExitClass::ok);
+  EXPECT_NE(ws->front().message.find(note), std::string::npos) << ws->front().message;
+  auto show = colo({"show"});
+  ASSERT_EQ(show.rc, 0) << show.err;
+  EXPECT_NE(show.out.find(note), std::string::npos) << show.out;
+  auto js = colo({"export", "--format", "json"});
+  ASSERT_EQ(js.rc, 0) << js.err;
+  EXPECT_NE(js.out.find(note), std::string::npos) << js.out;
+}
+
+TEST_F(Cli, ForkRefusedAtThePidsLimitIsRecordedAndShown) {
+  if (host_containment().pids_base.empty()) {
+    GTEST_SKIP() << "no writable pids controller: " << host_containment().describe();
+  }
+  auto spec = write_spec(R"(gpu: sim
+stop: {exit: true, timeout: 30s}
+limits: {pids: 8}
+workloads:
+  - name: forker
+    progress: false
+    cmd: [sh, -c, "for i in 1 2 3 4 5 6 7 8 9 10 11 12; do sleep 2 & done; wait; exit 0"]
+)");
+  auto r = colo({"run", spec.string()});
+  auto show = colo({"show"});
+  ASSERT_EQ(show.rc, 0) << show.err;
+  EXPECT_NE(show.out.find("pids limit 8 (limits.pids)"), std::string::npos) << show.out;
+  EXPECT_NE(show.out.find("; fork refused "), std::string::npos) << show.out;
 }
 
 // Issue 11 item 4: a workload's Latin-1 stderr must not break the JSON outputs.

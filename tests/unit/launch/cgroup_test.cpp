@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -18,38 +19,23 @@
 #include <sstream>
 
 #include "launch/supervisor.hpp"
+#include "support/procs.hpp"
 
 namespace colo {
 namespace {
 
 namespace fs = std::filesystem;
+using test::read_pids;
+using test::running;
 
 const std::string k_ready = R"(printf '{"event":"ready"}\n' >&3; head -c1 <&4 >/dev/null; )";
 
-// Exists and is not a zombie (a killed orphan may wait a moment for its reaper).
-bool running(pid_t pid) {
-  std::ifstream st("/proc/" + std::to_string(pid) + "/stat");
-  std::string s;
-  std::getline(st, s);
-  const auto paren = s.rfind(')');
-  return !s.empty() && paren != std::string::npos && paren + 2 < s.size() && s[paren + 2] != 'Z';
-}
-
+// Gone or a zombie within a second (a killed orphan may wait a moment for its reaper).
 bool gone_soon(pid_t pid) {
   for (int i = 0; i < 100 && running(pid); ++i) {
     ::usleep(10000);
   }
   return !running(pid);
-}
-
-std::vector<pid_t> read_pids(const fs::path& file) {
-  std::vector<pid_t> out;
-  std::ifstream in(file);
-  pid_t p = 0;
-  while (in >> p) {
-    out.push_back(p);
-  }
-  return out;
 }
 
 class ContainmentTest : public ::testing::Test {
@@ -209,6 +195,15 @@ TEST_F(ContainmentTest, ForkBombIsBoundedByThePidsLimit) {
   auto r = run({l}, 1.0);
   ASSERT_TRUE(r) << r.error().what();
   EXPECT_TRUE(r->clients[0].pids_limit_hit);
+  // The workload's message says how often, and under which limit (issue 11 item 5).
+  EXPECT_GT(r->clients[0].facts.pids_refused, 0);
+  EXPECT_NE(r->clients[0].classification.message.find(
+                fmt::format("; fork refused {} time", r->clients[0].facts.pids_refused)),
+            std::string::npos)
+      << r->clients[0].classification.message;
+  EXPECT_NE(r->clients[0].classification.message.find("pids limit 32 (limits.pids)"),
+            std::string::npos)
+      << r->clients[0].classification.message;
   EXPECT_TRUE(token_cgroup_members(host_containment(), m_token).empty());
 }
 
@@ -225,6 +220,8 @@ TEST_F(ContainmentTest, OutputIsCappedWithAMarkerAndTheWorkloadIsNotBlocked) {
   ASSERT_TRUE(r) << r.error().what();
   EXPECT_EQ(r->clients[0].classification.exit_class, ExitClass::ok);
   EXPECT_TRUE(r->clients[0].output_truncated);
+  EXPECT_EQ(r->clients[0].classification.message,
+            "exited 0; output truncated at 64 KiB (limits.output): stdout, stderr");
   const std::string marker = truncation_marker(65536);
   for (const char* ext : {".out", ".err"}) {
     const auto path = m_dir / (std::string("chatty") + ext);
@@ -249,6 +246,7 @@ TEST_F(ContainmentTest, OutputUnderTheCapIsKeptWhole) {
   auto r = supervise({l}, p, m_clock, quiet, m_token);
   ASSERT_TRUE(r);
   EXPECT_FALSE(r->clients[0].output_truncated);
+  EXPECT_EQ(r->clients[0].classification.message.find("truncated"), std::string::npos);
   EXPECT_EQ(r->clients[0].facts.exit_code, 3);
   EXPECT_NE(r->clients[0].facts.stderr_tail.find("oops"), std::string::npos);
   std::ifstream in(m_dir / "quiet.out");

@@ -34,6 +34,26 @@ TEST(ExitClassify, MalformedProgressLinesAreNotedWhateverTheClass) {
   EXPECT_EQ(classify_exit(exited(0)).message, "exited 0");
 }
 
+TEST(ExitClassify, LimitsReachedAreNotedWithTheirCountsAndSizes) {
+  auto f = exited(0);
+  f.pids_refused = 37;
+  f.pids_max = 4096;
+  f.truncated_streams = {"stdout", "stderr"};
+  f.output_limit = std::uint64_t{64} << 20;
+  auto c = classify_exit(f);
+  EXPECT_EQ(c.exit_class, ExitClass::ok);
+  EXPECT_EQ(c.message,
+            "exited 0; fork refused 37 times: pids limit 4096 (limits.pids); output truncated at "
+            "64 MiB (limits.output): stdout, stderr");
+  f = exited(1);
+  f.pids_refused = 1;
+  f.pids_max = 32;
+  c = classify_exit(f);
+  EXPECT_EQ(c.exit_class, ExitClass::failed);
+  EXPECT_NE(c.message.find("; fork refused 1 time: pids limit 32 (limits.pids)"), std::string::npos)
+      << c.message;
+}
+
 TEST(ExitClassify, StoppedByColoIsOkUnlessItNeededSigkill) {
   ExitFacts f;
   f.signal = SIGTERM;
