@@ -13,6 +13,7 @@
 
 #include "core/os.hpp"
 #include "engine/engine.hpp"
+#include "gpu/mps/mps_daemon.hpp"
 #include "gpu/nvml/nvml_backend.hpp"
 #include "launch/cgroup.hpp"
 #include "launch/process.hpp"
@@ -22,9 +23,6 @@ namespace colo {
 namespace {
 
 namespace fs = std::filesystem;
-
-constexpr const char* k_mps_owner = "COLO_MPS_OWNER=";
-constexpr const char* k_mps_pipe = "CUDA_MPS_PIPE_DIRECTORY=";
 
 Check make(std::string name, CheckLevel level, std::string detail, std::string fix = {}) {
   return Check{std::move(name), level, std::move(detail), std::move(fix)};
@@ -125,35 +123,15 @@ void check_mps_binaries(const DoctorOptions& o, const DriverFacts& drv, std::vec
   }
 }
 
-std::string process_name(pid_t pid) {
-  return first_line(fmt::format("/proc/{}/comm", pid));
-}
-
 void check_mps_daemons(std::vector<Check>& out) {
   int live = 0;
   int problems = 0;
-  std::error_code ec;
-  for (const auto& d : fs::directory_iterator("/proc", ec)) {
-    const auto name = d.path().filename().string();
-    char* end = nullptr;
-    const long pid = std::strtol(name.c_str(), &end, 10);
-    if (*end != '\0' || pid <= 0) {
-      continue;
-    }
-    const std::string comm = process_name(static_cast<pid_t>(pid));
-    if (comm != "nvidia-cuda-mps" && comm.rfind("nvidia-cuda-mps", 0) != 0) {
-      continue;
-    }
+  for (const auto& p : list_mps_processes()) {
     ++live;
-    pid_t owner = 0;
-    std::string pipe = "/tmp/nvidia-mps (default)";
-    for (const auto& e : process_environment(static_cast<pid_t>(pid))) {
-      if (e.rfind(k_mps_owner, 0) == 0) {
-        owner = static_cast<pid_t>(std::atol(e.c_str() + std::strlen(k_mps_owner)));
-      } else if (e.rfind(k_mps_pipe, 0) == 0) {
-        pipe = e.substr(std::strlen(k_mps_pipe));
-      }
-    }
+    const pid_t pid = p.pid;
+    const pid_t owner = p.owner;
+    const std::string& comm = p.comm;
+    const std::string pipe = p.pipe_dir.empty() ? "/tmp/nvidia-mps (default)" : p.pipe_dir;
     if (owner > 0 && !pid_alive(owner)) {
       ++problems;
       out.push_back(make("mps-daemons", CheckLevel::fail,
@@ -219,15 +197,7 @@ void check_mps_pipe_dirs(std::vector<Check>& out) {
   }
   const fs::path system_pipe = "/tmp/nvidia-mps";
   if (fs::exists(system_pipe, ec)) {
-    bool daemon = false;
-    for (const auto& d : fs::directory_iterator("/proc", ec)) {
-      const auto n = d.path().filename().string();
-      if (!n.empty() && std::isdigit(static_cast<unsigned char>(n[0])) != 0 &&
-          process_name(static_cast<pid_t>(std::atol(n.c_str()))) == "nvidia-cuda-mps") {
-        daemon = true;
-      }
-    }
-    if (!daemon) {
+    if (list_mps_processes().empty()) {
       ++problems;
       out.push_back(make("mps-pipe-dirs", CheckLevel::warn,
                          "/tmp/nvidia-mps exists but no MPS daemon runs: CUDA programs may try "

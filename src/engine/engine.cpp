@@ -383,6 +383,12 @@ Result<int> execute_run(Context& ctx, const RunPlan& plan, RunRecord& rec, bool&
   if (!result) {
     return fail(result.error());
   }
+  // A fault of the sharing machinery itself (pid 0, e.g. the MPS daemon died mid-run): the
+  // workloads that did not end ok are charged to it, and the run fails with it below.
+  std::string machinery;
+  for (const auto& f : faults) {
+    machinery = f.pid <= 0 ? f.message.substr(0, 400) : machinery;
+  }
   int failed = 0;
   for (std::size_t i = 0; i < records.size(); ++i) {
     auto& w = records[i];
@@ -398,6 +404,10 @@ Result<int> execute_run(Context& ctx, const RunPlan& plan, RunRecord& rec, bool&
         w.exit_class = ExitClass::gpu_fault;
         w.message = "GPU fault (MPS server log): " + f.message.substr(0, 300);
       }
+    }
+    if (!machinery.empty() && w.exit_class != ExitClass::ok) {
+      w.exit_class = ExitClass::gpu_fault;
+      w.message = machinery + "; the workload: " + w.message;
     }
     measure(spec, obs.window(static_cast<int>(i)), o, !o.by_wall_time, w);
     if (o.by_wall_time && plan.clients[i].progress == ProgressMode::automatic) {
@@ -423,6 +433,12 @@ Result<int> execute_run(Context& ctx, const RunPlan& plan, RunRecord& rec, bool&
   }
   if (obs.error()) {
     return fail(*obs.error());
+  }
+  if (!machinery.empty()) {
+    // Not a result: the run is failed (fail_run stores it) and the experiment stops resumable.
+    return fail(ErrorCode::gpu, machinery +
+                                    "; the run is failed: fix the cause and continue "
+                                    "with colo run --resume");
   }
   COLO_TRY(ctx.store.finish_run(rec));
   std::string line = fmt::format("  done in {:.1f} s:", rec.wall_s);

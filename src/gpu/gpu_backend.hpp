@@ -36,7 +36,8 @@ struct Metric {
   int pid = 0;  // for per-process metrics (colo.process_gpu_mem_bytes): the process; else 0
 };
 
-// A client fault that the mode's machinery reported (e.g. the MPS server log).
+// A client fault that the mode's machinery reported (e.g. the MPS server log). pid 0: a fault of
+// the machinery itself (the MPS daemon died mid-run), which fails the run.
 struct ClientFault {
   int pid = 0;
   std::string message;

@@ -27,6 +27,7 @@ namespace {
 constexpr const char* k_owner = "COLO_MPS_OWNER=";
 constexpr std::size_t k_max_pipe_dir = 70;  // + MPS's socket names stays under 108 bytes
 constexpr const char* k_pipe = "COLO_MPS_PIPE=";
+constexpr const char* k_cuda_pipe = "CUDA_MPS_PIPE_DIRECTORY=";
 
 // Runs `control` with extra environment, `input` on stdin; returns its exit status.
 Result<int> run_control(const std::string& control, const std::map<std::string, std::string>& env,
@@ -64,38 +65,6 @@ Result<int> run_control(const std::string& control, const std::map<std::string, 
   while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
   }
   return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-}
-
-// (pid, pipe dir, owner pid) of every live MPS process colo started.
-struct Found {
-  pid_t pid;
-  std::string pipe;
-  pid_t owner;
-};
-std::vector<Found> colo_mps_processes() {
-  std::vector<Found> out;
-  std::error_code ec;
-  for (const auto& d : fs::directory_iterator("/proc", ec)) {
-    const auto name = d.path().filename().string();
-    char* end = nullptr;
-    const long pid = std::strtol(name.c_str(), &end, 10);
-    if (*end != '\0' || pid <= 0) {
-      continue;
-    }
-    std::string pipe;
-    pid_t owner = 0;
-    for (const auto& e : process_environment(static_cast<pid_t>(pid))) {
-      if (e.rfind(k_pipe, 0) == 0) {
-        pipe = e.substr(std::strlen(k_pipe));
-      } else if (e.rfind(k_owner, 0) == 0) {
-        owner = static_cast<pid_t>(std::atol(e.c_str() + std::strlen(k_owner)));
-      }
-    }
-    if (!pipe.empty()) {
-      out.push_back({static_cast<pid_t>(pid), pipe, owner});
-    }
-  }
-  return out;
 }
 
 // Reaps MPS processes (control daemon, server) that were re-parented to colo, a child
@@ -139,22 +108,34 @@ void reap_mps_children() {
   }
 }
 
-Status quit_pipe(const std::string& control, const std::string& pipe, const std::string& log) {
-  auto rc = run_control(
-      control, {{"CUDA_MPS_PIPE_DIRECTORY", pipe}, {"CUDA_MPS_LOG_DIRECTORY", log}}, "", "quit\n");
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (!mps_processes(pipe).empty() && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+enum class AskControl { quit, no };
+
+// Quits the MPS processes of `pipe`: "quit" through the control client (unless `ask` is no: its
+// control daemon is gone and nobody would answer), up to 10 s for them to go, then SIGKILL.
+Status quit_pipe(const std::string& control, const std::string& pipe, const std::string& log,
+                 AskControl ask = AskControl::quit) {
+  Result<int> rc = 0;
+  if (ask == AskControl::quit) {
+    rc = run_control(control, {{"CUDA_MPS_PIPE_DIRECTORY", pipe}, {"CUDA_MPS_LOG_DIRECTORY", log}},
+                     "", "quit\n");
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (!mps_processes(pipe).empty() && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
   }
   auto left = mps_processes(pipe);
   for (pid_t p : left) {
     ::kill(p, SIGKILL);
   }
   reap_mps_children();
+  if (mps_processes(pipe).empty()) {
+    std::error_code ec;
+    fs::remove_all(pipe, ec);  // its sockets are dead; a stale directory misleads CUDA clients
+  }
   if (!rc) {
     return fail(rc.error());
   }
-  if (!left.empty()) {
+  if (!left.empty() && ask == AskControl::quit) {
     return fail(ErrorCode::gpu,
                 fmt::format("MPS daemon for '{}' did not quit in 10 s; killed {} process(es)", pipe,
                             left.size()));
@@ -164,16 +145,49 @@ Status quit_pipe(const std::string& control, const std::string& pipe, const std:
 
 }  // namespace
 
+std::vector<MpsProcess> list_mps_processes() {
+  std::vector<MpsProcess> out;
+  std::error_code ec;
+  for (const auto& d : fs::directory_iterator("/proc", ec)) {
+    const auto name = d.path().filename().string();
+    char* end = nullptr;
+    const long pid = std::strtol(name.c_str(), &end, 10);
+    if (*end != '\0' || pid <= 0) {
+      continue;
+    }
+    MpsProcess p;
+    p.pid = static_cast<pid_t>(pid);
+    std::ifstream comm(d.path() / "comm");
+    std::getline(comm, p.comm);
+    std::string cuda_pipe;
+    for (const auto& e : process_environment(p.pid)) {
+      if (e.rfind(k_pipe, 0) == 0) {
+        p.pipe_dir = e.substr(std::strlen(k_pipe));
+        p.colo_started = true;
+      } else if (e.rfind(k_cuda_pipe, 0) == 0) {
+        cuda_pipe = e.substr(std::strlen(k_cuda_pipe));
+      } else if (e.rfind(k_owner, 0) == 0) {
+        p.owner = static_cast<pid_t>(std::atol(e.c_str() + std::strlen(k_owner)));
+      }
+    }
+    if (!p.colo_started && p.comm.rfind("nvidia-cuda-mps", 0) != 0) {
+      continue;
+    }
+    if (p.pipe_dir.empty()) {
+      p.pipe_dir = cuda_pipe;
+    }
+    if (pid_alive(p.pid)) {
+      out.push_back(std::move(p));
+    }
+  }
+  return out;
+}
+
 std::vector<pid_t> mps_processes(const std::string& pipe_dir) {
   std::vector<pid_t> out;
-  for (const auto& f : colo_mps_processes()) {
-    if (f.pipe == pipe_dir && pid_alive(f.pid)) {
-      std::ifstream st(fmt::format("/proc/{}/stat", f.pid));
-      std::string s;
-      std::getline(st, s);
-      if (s.find(") Z") == std::string::npos) {
-        out.push_back(f.pid);
-      }
+  for (const auto& p : list_mps_processes()) {
+    if (p.colo_started && p.pipe_dir == pipe_dir) {
+      out.push_back(p.pid);
     }
   }
   return out;
@@ -249,6 +263,10 @@ Result<MpsDaemon> MpsDaemon::start(const std::string& dir, const std::string& uu
     return fail(ErrorCode::gpu,
                 fmt::format("MPS control daemon did not come up (see {})", d.m_log));
   }
+  // No client has connected yet, so no server runs: what serves this pipe is the control daemon.
+  if (const auto procs = mps_processes(d.m_pipe); procs.size() == 1) {
+    d.m_control_pid = procs.front();
+  }
   return d;
 }
 
@@ -256,6 +274,7 @@ MpsDaemon::MpsDaemon(MpsDaemon&& o) noexcept
     : m_pipe(std::move(o.m_pipe)),
       m_log(std::move(o.m_log)),
       m_control(std::move(o.m_control)),
+      m_control_pid(o.m_control_pid),
       m_running(o.m_running) {
   o.m_running = false;
 }
@@ -272,15 +291,70 @@ Status MpsDaemon::quit() {
   if (!m_running) {
     return {};
   }
+  const bool control_gone = m_control_pid > 0 && !pid_alive(m_control_pid);
   m_running = false;
-  return quit_pipe(m_control, m_pipe, m_log);
+  return quit_pipe(m_control, m_pipe, m_log, control_gone ? AskControl::no : AskControl::quit);
 }
 
-std::vector<MpsFault> MpsDaemon::faults() const {
-  std::ifstream in(fs::path(m_log) / "server.log");
+namespace {
+
+std::string read_file(const fs::path& path) {
+  std::ifstream in(path);
   std::stringstream ss;
   ss << in.rdbuf();
-  return parse_mps_server_log(ss.str());
+  return ss.str();
+}
+
+}  // namespace
+
+std::vector<MpsFault> MpsDaemon::faults() const {
+  auto out = parse_mps_server_log(read_file(fs::path(m_log) / "server.log"));
+  if (auto why = lost()) {
+    out.push_back({0, *why});
+  }
+  return out;
+}
+
+std::optional<std::string> MpsDaemon::lost() const {
+  if (!m_running) {
+    return std::nullopt;
+  }
+  if (m_control_pid > 0 && !pid_alive(m_control_pid)) {
+    return fmt::format(
+        "the MPS control daemon (nvidia-cuda-mps-control pid {}, pipe {}) died during the run "
+        "(killed or crashed): its clients lost their GPU sharing",
+        m_control_pid, m_pipe);
+  }
+  const auto servers = parse_mps_control_log(read_file(fs::path(m_log) / "control.log"));
+  if (!servers.empty()) {
+    return fmt::format(
+        "an MPS server of the daemon for pipe {} ended abnormally during the run "
+        "(control log: {})",
+        m_pipe, servers.front().message.substr(0, 300));
+  }
+  return std::nullopt;
+}
+
+std::vector<MpsFault> parse_mps_control_log(const std::string& text) {
+  // e.g. "[2026-11-30 10:00:00.000 Control 1234] Server 5678 exited with status 9"
+  static const std::regex k_exit(R"(Server\s+(\d+)\s+exited with status\s+(-?\d+))",
+                                 std::regex::icase);
+  static const std::regex k_killed(R"(Server\s+(\d+)\b.*\b(killed|terminated|crashed))",
+                                   std::regex::icase);
+  std::vector<MpsFault> out;
+  std::istringstream lines(text);
+  std::string line;
+  while (std::getline(lines, line)) {
+    std::smatch m;
+    if (std::regex_search(line, m, k_exit)) {
+      if (m[2].str() != "0") {
+        out.push_back({std::stoi(m[1].str()), line});
+      }
+    } else if (std::regex_search(line, m, k_killed)) {
+      out.push_back({std::stoi(m[1].str()), line});
+    }
+  }
+  return out;
 }
 
 std::vector<MpsFault> parse_mps_server_log(const std::string& text) {
@@ -309,14 +383,14 @@ std::vector<MpsFault> parse_mps_server_log(const std::string& text) {
 int cleanup_stale_mps(const std::string& control) {
   int found = 0;
   std::map<std::string, bool> done;
-  for (const auto& f : colo_mps_processes()) {
-    if (done.count(f.pipe) || pid_alive(f.owner)) {
+  for (const auto& f : list_mps_processes()) {
+    if (!f.colo_started || done.count(f.pipe_dir) || pid_alive(f.owner)) {
       continue;
     }
-    done[f.pipe] = true;
+    done[f.pipe_dir] = true;
     ++found;
-    const std::string log = (fs::path(f.pipe).parent_path() / "log").string();
-    (void)quit_pipe(control, f.pipe, log);
+    const std::string log = (fs::path(f.pipe_dir).parent_path() / "log").string();
+    (void)quit_pipe(control, f.pipe_dir, log);
   }
   return found;
 }

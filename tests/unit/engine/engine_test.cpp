@@ -22,11 +22,16 @@ namespace fs = std::filesystem;
 
 class FakeSession final : public ModeSession {
  public:
+  explicit FakeSession(std::vector<ClientFault> faults = {}) : m_faults(std::move(faults)) {}
   [[nodiscard]] std::map<std::string, std::string> client_env(const ClientPlan& /*client*/,
                                                               int index) const override {
     return {{"FAKE_CLIENT", std::to_string(index)}};
   }
   Status end() override { return {}; }
+  [[nodiscard]] std::vector<ClientFault> faults() const override { return m_faults; }
+
+ private:
+  std::vector<ClientFault> m_faults;
 };
 
 // A GPU that answers every call; sample() fails (a lost GPU) during runs of the mode named by
@@ -61,13 +66,16 @@ class FakeBackend final : public GpuBackend {
       std::lock_guard lock(m_mutex);
       m_mode = mode.label();
     }
-    return std::unique_ptr<ModeSession>(std::make_unique<FakeSession>());
+    return std::unique_ptr<ModeSession>(
+        std::make_unique<FakeSession>(session_faults[mode.label()]));
   }
   void set_lost_in_mode(const std::string& mode) {
     std::lock_guard lock(m_mutex);
     m_lost_in_mode = mode;
   }
   std::vector<std::string> modes;  // begun, in order (main thread only)
+  // What the sessions of a mode report as faults at the end of each run (main thread only).
+  std::map<std::string, std::vector<ClientFault>> session_faults;
 
  private:
   std::mutex m_mutex;
@@ -255,6 +263,57 @@ TEST_F(EngineTest, AnExceptionInOneRunFailsThatRunAndTheExperimentStaysResumable
   for (const auto& run : *final_runs) {
     EXPECT_EQ(run.status, RunStatus::done) << run.key;
   }
+}
+
+// Issue 11: the MPS daemon dies mid-run (a fault of the sharing machinery, pid 0). The run
+// fails naming it, the workloads that failed are charged to it, the experiment stops resumable,
+// and --resume redoes only that run.
+TEST_F(EngineTest, AFaultOfTheSharingMachineryFailsTheRunAndTheExperimentStaysResumable) {
+  const std::string why = "the MPS control daemon (nvidia-cuda-mps-control pid 77) died";
+  m_backend.session_faults["timeslice"] = {{0, why}};
+  m_launcher.script = [](int call, const std::vector<ClientLaunch>& clients,
+                         SupervisorObserver& obs) -> std::optional<Result<SupervisorResult>> {
+    if (call != 1) {
+      return std::nullopt;
+    }
+    SupervisorResult r;
+    r.released = true;
+    obs.on_released();
+    for (std::size_t i = 0; i < clients.size(); ++i) {
+      ClientOutcome o;
+      o.pid = 4000000 + static_cast<int>(i);
+      o.facts.exited = true;
+      o.facts.exit_code = 1;
+      o.facts.stderr_tail = "CUDA error: MPS client failed to connect";
+      o.classification = classify_exit(o.facts);
+      r.clients.push_back(o);
+    }
+    return Result<SupervisorResult>(r);
+  };
+  auto r = run(spec());
+  ASSERT_FALSE(r);
+  EXPECT_NE(r.error().what().find(why), std::string::npos) << r.error().what();
+  auto exps = m_store->experiments();
+  ASSERT_EQ(exps->size(), 1U);
+  EXPECT_EQ((*exps)[0].status, "failed");
+  const auto runs = m_store->runs((*exps)[0].id);
+  ASSERT_TRUE(runs && runs->size() == 2U);
+  EXPECT_EQ((*runs)[0].status, RunStatus::done);
+  EXPECT_EQ((*runs)[1].status, RunStatus::failed);
+  EXPECT_NE((*runs)[1].error.find(why), std::string::npos) << (*runs)[1].error;
+  const auto ws = m_store->workloads((*runs)[1].id);
+  ASSERT_TRUE(ws && !ws->empty());
+  for (const auto& w : *ws) {
+    EXPECT_EQ(w.exit_class, ExitClass::gpu_fault);
+    EXPECT_EQ(w.message.rfind(why, 0), 0U) << w.message;
+  }
+
+  m_backend.session_faults.clear();
+  m_launcher.script = nullptr;
+  auto resumed = run(spec(), /*resume=*/true);
+  ASSERT_TRUE(resumed) << resumed.error().what();
+  EXPECT_EQ(resumed->runs_executed, 1);
+  EXPECT_EQ(m_store->experiment((*exps)[0].id)->status, "done");
 }
 
 TEST_F(EngineTest, AnErrorOfTheLauncherStopsTheExperimentAsFailedNotRunning) {

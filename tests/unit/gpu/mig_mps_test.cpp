@@ -4,7 +4,9 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <filesystem>
+#include <fstream>
 
 #include "core/clock.hpp"
 #include "gpu/cuda/cuda_driver.hpp"
@@ -98,6 +100,77 @@ TEST(MpsLog, FindsFaultedAndTornDownClients) {
   EXPECT_EQ(f[0].pid, 4321);
   EXPECT_EQ(f[2].pid, 4322);
   EXPECT_TRUE(parse_mps_server_log("[x] Server started\n").empty());
+}
+
+TEST(MpsLog, FindsServersThatEndedAbnormally) {
+  const std::string log =
+      "[2026-11-30 10:00:00.000 Control 100] Starting new server 200 for user 0\n"
+      "[2026-11-30 10:00:05.000 Control 100] Server 200 exited with status 9\n"
+      "[2026-11-30 10:00:06.000 Control 100] Starting new server 201 for user 0\n"
+      "[2026-11-30 10:00:07.000 Control 100] Server 201 exited with status 0\n"
+      "[2026-11-30 10:00:08.000 Control 100] Server 202 was killed\n";
+  auto f = parse_mps_control_log(log);
+  ASSERT_EQ(f.size(), 2U);
+  EXPECT_EQ(f[0].pid, 200);
+  EXPECT_EQ(f[1].pid, 202);
+  EXPECT_TRUE(parse_mps_control_log("[x] Server 5 exited with status 0\n").empty());
+}
+
+// A stand-in for nvidia-cuda-mps-control: `-d` leaves a daemon (a sleep that keeps colo's
+// COLO_MPS_* environment) and its control pipe; the client mode kills it on "quit".
+std::string fake_mps_control(const std::string& dir) {
+  const std::string path = dir + "/fake-mps-control";
+  std::ofstream(path) << R"SH(#!/bin/sh
+if [ "$1" = "-d" ]; then
+  sleep 300 &
+  echo $! > "$CUDA_MPS_PIPE_DIRECTORY/daemon.pid"
+  touch "$CUDA_MPS_PIPE_DIRECTORY/control"
+  exit 0
+fi
+read cmd
+[ "$cmd" = quit ] && kill "$(cat "$CUDA_MPS_PIPE_DIRECTORY/daemon.pid")"
+)SH";
+  std::filesystem::permissions(path, std::filesystem::perms::owner_all);
+  return path;
+}
+
+// Issue 11: the MPS control daemon killed mid-run. The daemon says it is lost (naming the MPS
+// control daemon), reports it as a fault of pid 0 (the engine fails the run with it), and quit()
+// leaves no MPS process and no pipe directory without asking the dead daemon.
+TEST(MpsDaemon, AControlDaemonThatDiedIsLostAndQuitLeavesNothing) {
+  const std::string dir = ::testing::TempDir() + "/mps-lost-" + std::to_string(::getpid());
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const auto control = fake_mps_control(dir);
+  {
+    auto healthy = MpsDaemon::start(dir + "/ok", "GPU-0", control);
+    ASSERT_TRUE(healthy) << healthy.error().what();
+    EXPECT_EQ(healthy->lost(), std::nullopt);
+    EXPECT_TRUE(healthy->faults().empty());
+    ASSERT_EQ(mps_processes(healthy->pipe_dir()).size(), 1U);
+    EXPECT_TRUE(healthy->quit());
+    EXPECT_TRUE(mps_processes(healthy->pipe_dir()).empty());
+    EXPECT_FALSE(std::filesystem::exists(healthy->pipe_dir()));
+  }
+  auto d = MpsDaemon::start(dir + "/killed", "GPU-0", control);
+  ASSERT_TRUE(d) << d.error().what();
+  const auto procs = mps_processes(d->pipe_dir());
+  ASSERT_EQ(procs.size(), 1U);
+  ::kill(procs.front(), SIGKILL);
+  for (int i = 0; i < 500 && !mps_processes(d->pipe_dir()).empty(); ++i) {
+    ::usleep(10000);
+  }
+  const auto why = d->lost();
+  ASSERT_TRUE(why);
+  EXPECT_NE(why->find("MPS control daemon"), std::string::npos) << *why;
+  EXPECT_NE(why->find(std::to_string(procs.front())), std::string::npos) << *why;
+  const auto faults = d->faults();
+  ASSERT_EQ(faults.size(), 1U);
+  EXPECT_EQ(faults[0].pid, 0);
+  EXPECT_TRUE(d->quit());
+  EXPECT_FALSE(std::filesystem::exists(d->pipe_dir()));
+  EXPECT_EQ(d->lost(), std::nullopt);  // quit: nothing held any more
+  std::filesystem::remove_all(dir);
 }
 
 TEST(MpsDaemon, MissingControlBinaryIsUnsupported) {
