@@ -142,7 +142,7 @@ std::string csv(const ReportInput& in) {
   }
   for (const auto& r : s.workloads) {
     row("workload", r.mode, r.group, r.sweep, r.workload, 0, r.stat, r.solo, r.slowdown_pct,
-        std::nullopt, std::nullopt, r.peak_gpu_mem_bytes, 0);
+        std::nullopt, std::nullopt, r.peak_gpu_mem_bytes, r.unpaired_reps);
   }
   for (const auto& g : s.groups) {
     row("speedup", g.mode, g.group, g.sweep, "", g.clients, g.stat, std::nullopt, std::nullopt,
@@ -203,6 +203,9 @@ json tables_json(const ReportInput& in) {
                               {"rate", stat_json(r.stat)},
                               {"relative", o(r.relative)},
                               {"slowdown_pct", o(r.slowdown_pct)},
+                              {"relative_paired", stat_json(r.relative_stat)},
+                              {"ratios", r.ratios},
+                              {"unpaired_reps", r.unpaired_reps},
                               {"failed", r.failed},
                               {"peak_gpu_mem_bytes", r.peak_gpu_mem_bytes}});
   }

@@ -226,9 +226,11 @@ Summary summarize(const ExperimentRecord& exp, const std::vector<RunData>& runs)
       if (!base) {
         paired = false;
         base = row.solo;
+        row.unpaired_reps += base ? 1 : 0;
       }
       if (base && *base > 0) {
         rel_sum += *r / *base;
+        row.ratios.push_back(*r / *base);
       } else {
         complete = false;
       }
@@ -249,8 +251,9 @@ Summary summarize(const ExperimentRecord& exp, const std::vector<RunData>& runs)
     row.stat = stat_of(row.values);
     row.reps = row.stat.n;
     row.rate = row.stat.mean;
-    if (row.solo && *row.solo > 0 && row.reps > 0) {
-      row.relative = row.rate / *row.solo;
+    if (!row.ratios.empty()) {
+      row.relative_stat = stat_of(row.ratios);
+      row.relative = row.relative_stat.mean;
       row.slowdown_pct = (1.0 - *row.relative) * 100.0;
     }
     auto& g = groups[GroupKey{row.sweep, row.mode, row.group}];
@@ -390,6 +393,31 @@ std::string notes_of(const Stat& st, std::vector<std::string> extra) {
   return o;
 }
 
+// The slowdown in % with the 95% CI of the paired ratios (also in %), e.g. "7.1 ± 2.0".
+std::string slowdown_text(const WorkloadRow& r) {
+  if (!r.slowdown_pct) {
+    return "-";
+  }
+  return r.relative_stat.n > 1
+             ? fmt::format("{:.1f} ± {:.1f}", *r.slowdown_pct, r.relative_stat.ci95_half * 100.0)
+             : fmt::format("{:.1f}", *r.slowdown_pct);
+}
+
+std::string unpaired_note(int unpaired) {
+  return fmt::format("{} unpaired (no solo run of their own: mean solo used)", unpaired);
+}
+
+std::vector<std::string> workload_notes(const WorkloadRow& r) {
+  std::vector<std::string> extra;
+  if (r.failed > 0) {
+    extra.push_back(fmt::format("{} failed", r.failed));
+  }
+  if (r.unpaired_reps > 0) {
+    extra.push_back(unpaired_note(r.unpaired_reps));
+  }
+  return extra;
+}
+
 }  // namespace
 
 std::string number_text(double v, int decimals) {
@@ -455,18 +483,19 @@ std::vector<SummaryTable> summary_tables(const Summary& s) {
     out.push_back(std::move(t));
   }
   if (!s.workloads.empty()) {
-    SummaryTable t{"Collocated (slowdown = share of the solo rate lost, %)", {}};
+    SummaryTable t{
+        "Collocated (slowdown = share of the solo rate lost, %: each repetition's rate / the solo "
+        "rate of the same repetition, mean ± 95% CI over those ratios)",
+        {}};
     t.table.head = {"mode",         "group", "sweep",      "workload",
                     "unit",         "solo",  "collocated", "spread (σ, min–max)",
                     "slowdown (%)", "reps",  "notes"};
     t.table.right = {false, false, false, false, false, true, true, false, true, true, false};
     for (const auto& r : s.workloads) {
-      t.table.rows.push_back(
-          {r.mode, r.group, sw(r.sweep), r.workload, rate_unit(r.by_wall_time),
-           r.solo ? fixed4(*r.solo) : "-", mean_ci_text(r.stat, ""), spread_text(r.stat, ""),
-           opt_text(r.slowdown_pct, "{:.1f}"), std::to_string(r.reps),
-           notes_of(r.stat, r.failed ? std::vector<std::string>{fmt::format("{} failed", r.failed)}
-                                     : std::vector<std::string>{})});
+      t.table.rows.push_back({r.mode, r.group, sw(r.sweep), r.workload, rate_unit(r.by_wall_time),
+                              r.solo ? fixed4(*r.solo) : "-", mean_ci_text(r.stat, ""),
+                              spread_text(r.stat, ""), slowdown_text(r), std::to_string(r.reps),
+                              notes_of(r.stat, workload_notes(r))});
     }
     out.push_back(std::move(t));
   }
@@ -492,8 +521,7 @@ std::vector<SummaryTable> summary_tables(const Summary& s) {
         extra.push_back(fmt::format("{} incomplete", g.failed_reps));
       }
       if (g.unpaired_reps > 0) {
-        extra.push_back(
-            fmt::format("{} unpaired (no solo run of their own: mean solo used)", g.unpaired_reps));
+        extra.push_back(unpaired_note(g.unpaired_reps));
       }
       std::optional<double> worst;
       if (g.worst_slowdown_x) {

@@ -57,8 +57,15 @@ struct WorkloadRow {
   std::string base;      // workload name
   std::optional<double> solo;
   double rate = 0;  // mean over repetitions of ok runs
+  // Paired per repetition like the aggregate speed-up: each ok repetition's rate divided by the
+  // solo rate of the same repetition; `relative` is the mean of these ratios, `relative_stat`
+  // their statistics (the slowdown's CI is over the paired ratios), slowdown_pct =
+  // (1 - relative) * 100.
   std::optional<double> relative;
   std::optional<double> slowdown_pct;
+  Stat relative_stat;
+  std::vector<double> ratios;  // rate / solo rate of the same repetition, in run order
+  int unpaired_reps = 0;       // ratios over the mean solo rate (no solo run of their own)
   int reps = 0;
   int failed = 0;  // repetitions where this workload did not end ok
   bool by_wall_time = false;

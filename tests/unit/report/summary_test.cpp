@@ -43,8 +43,12 @@ TEST(Summary, ArithmeticOnKnownInputs) {
   const auto& a0 = s.workloads[0];
   EXPECT_EQ(a0.workload, "a#0");
   EXPECT_DOUBLE_EQ(a0.rate, 55.0);
-  EXPECT_DOUBLE_EQ(*a0.relative, 55.0 / 105.0);
-  EXPECT_DOUBLE_EQ(*a0.slowdown_pct, (1.0 - 55.0 / 105.0) * 100.0);
+  // Paired per repetition: 60 / 100 and 50 / 110 (not the mean 55 over the mean solo 105).
+  EXPECT_EQ(a0.ratios, (std::vector<double>{0.6, 50.0 / 110.0}));
+  EXPECT_DOUBLE_EQ(*a0.relative, (0.6 + 50.0 / 110.0) / 2);
+  EXPECT_DOUBLE_EQ(*a0.slowdown_pct, (1.0 - (0.6 + 50.0 / 110.0) / 2) * 100.0);
+  EXPECT_EQ(a0.relative_stat.n, 2);
+  EXPECT_EQ(a0.unpaired_reps, 0);
   EXPECT_DOUBLE_EQ(s.workloads[1].rate, 50.0);
 
   ASSERT_EQ(s.groups.size(), 2U);
@@ -119,6 +123,41 @@ TEST(Summary, SpeedupIsPairedPerRepetition) {
   EXPECT_EQ(s.groups[0].unpaired_reps, 1);
   EXPECT_DOUBLE_EQ(s.groups[0].values[2], 1.0);
   EXPECT_NE(render_text(s).find("unpaired"), std::string::npos) << render_text(s);
+}
+
+// Issue 10: the per-workload slowdown is paired like the aggregate. The solo rate drifts
+// 100 -> 200 and the collocated copy keeps pace at half of it: each repetition lost exactly 50%,
+// so the paired CI is zero, where rates over mean solo rates would read 33% and 67% lost.
+TEST(Summary, SlowdownIsPairedPerRepetition) {
+  std::vector<RunData> runs{run(0, "solo", "a", {wl("a", 0, 100)}),
+                            run(0, "timeslice", "ax2", {wl("a", 0, 50), wl("a", 1, 50)}),
+                            run(1, "solo", "a", {wl("a", 0, 200)}),
+                            run(1, "timeslice", "ax2", {wl("a", 0, 100), wl("a", 1, 100)})};
+  auto s = summarize(exp(false), runs);
+  ASSERT_EQ(s.workloads.size(), 2U);
+  const auto& a0 = s.workloads[0];
+  EXPECT_EQ(a0.ratios, (std::vector<double>{0.5, 0.5}));
+  EXPECT_DOUBLE_EQ(*a0.slowdown_pct, 50.0);
+  EXPECT_DOUBLE_EQ(a0.relative_stat.sd, 0.0);
+  EXPECT_DOUBLE_EQ(a0.relative_stat.ci95_half, 0.0);
+  EXPECT_EQ(a0.unpaired_reps, 0);
+  EXPECT_NE(render_text(s).find("  50.0 ± 0.0  "), std::string::npos) << render_text(s);
+  // Where ratio of means and mean of ratios differ: 80 / 100 and 100 / 200 -> mean 0.65 (the
+  // mean rate over the mean solo rate would be 90 / 150 = 0.6).
+  runs[1] = run(0, "timeslice", "ax2", {wl("a", 0, 80), wl("a", 1, 50)});
+  s = summarize(exp(false), runs);
+  EXPECT_DOUBLE_EQ(*s.workloads[0].relative, 0.65);
+  EXPECT_DOUBLE_EQ(*s.workloads[0].slowdown_pct, 35.0);
+  // A third repetition without its own solo run: divided by the mean solo (150) and flagged.
+  runs.push_back(run(2, "timeslice", "ax2", {wl("a", 0, 75), wl("a", 1, 75)}));
+  s = summarize(exp(false), runs);
+  EXPECT_EQ(s.workloads[0].unpaired_reps, 1);
+  EXPECT_DOUBLE_EQ(s.workloads[0].ratios[2], 0.5);
+  const auto text = render_text(s);
+  const auto row = text.find("a#0");
+  ASSERT_NE(row, std::string::npos) << text;
+  EXPECT_NE(text.substr(row, text.find('\n', row) - row).find("1 unpaired"), std::string::npos)
+      << text;
 }
 
 TEST(Summary, RecommendationNamesNoWinnerWithinNoise) {
