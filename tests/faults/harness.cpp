@@ -187,10 +187,12 @@ ColoRun Case::run(const std::vector<std::string>& args, long fsize_limit) {
   return finish(start(args, fsize_limit));
 }
 
-StoreDump dump_store(const std::string& path, const std::string& case_dir) {
+namespace {
+
+StoreDump dump_store_opened(const std::string& path, const std::string& case_dir, int flags) {
   StoreDump d;
   sqlite3* db = nullptr;
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+  if (sqlite3_open_v2(path.c_str(), &db, flags, nullptr) != SQLITE_OK) {
     d.error = fmt::format("cannot open '{}': {}", path, db ? sqlite3_errmsg(db) : "?");
     sqlite3_close(db);
     return d;
@@ -238,6 +240,19 @@ StoreDump dump_store(const std::string& path, const std::string& case_dir) {
   scrub(d.runs);
   for (auto& [k, rows] : d.workloads) {
     scrub(rows);
+  }
+  return d;
+}
+
+}  // namespace
+
+StoreDump dump_store(const std::string& path, const std::string& case_dir) {
+  auto d = dump_store_opened(path, case_dir, SQLITE_OPEN_READONLY);
+  // A store whose writer was killed mid-transaction (WAL without its index) can be read only
+  // after WAL recovery, which a read-only connection may not run ("attempt to write a readonly
+  // database"): read it as colo's resume would, read-write (no row is written; no file made).
+  if (d.error.find("readonly") != std::string::npos) {
+    d = dump_store_opened(path, case_dir, SQLITE_OPEN_READWRITE);
   }
   return d;
 }
