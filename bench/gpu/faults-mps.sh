@@ -120,13 +120,11 @@ procs_of() {
   echo "$n"
 }
 no_procs_left() {
-  local i
-  for i in $(seq 1 50); do [ "$(procs_of "$1")" = 0 ] && return 0; sleep 0.2; done
+  for _ in $(seq 1 50); do [ "$(procs_of "$1")" = 0 ] && return 0; sleep 0.2; done
   echo "processes of $1 left: $(procs_of "$1")"; return 1
 }
 no_mps_left() {
-  local i
-  for i in $(seq 1 50); do [ "$(mps_procs)" = 0 ] && break; sleep 0.2; done
+  for _ in $(seq 1 50); do [ "$(mps_procs)" = 0 ] && break; sleep 0.2; done
   ps -eo pid,ppid,comm,args | grep '[n]vidia-cuda-mps'
   [ "$(mps_procs)" = 0 ]
 }
@@ -158,12 +156,21 @@ keep_mps_logs() {  # keep_mps_logs RESULTS CASE: the MPS logs of every run, for 
   done
 }
 
+# clean_after LABEL RESULTS NAME: the store is intact and nothing of the case is left running.
+clean_after() {
+  check "$1: integrity_check ok" integrity_ok "$2/colo.db"
+  check "$1: no workload process left" no_procs_left "$3"
+  check "$1: no MPS process left" no_mps_left
+  check "$1: no MPS pipe directory left" no_pipe_dirs "$2"
+}
+
 # write_spec NAME BODY: a spec file in $OUT.
 write_spec() { printf 'name: %s\ngpu: nvml\n%s' "$1" "$2" > "$OUT/$1.yaml"; }
 
 # kill_case CASE WHAT(control|server): solo and timeslice runs finish, the MPS run is hit.
 kill_case() {
   local case=$1 what=$2 R="$OUT/results-$1" name="faults-mps-$1"
+  rm -rf "$R"
   say "== $case: kill -9 of the MPS $what mid-run"
   write_spec "$name" 'stop: {duration: 20s}
 warmup: 0s
@@ -172,8 +179,8 @@ workloads:
   - {name: gemm, builtin: cuda-gemm, args: {size: 2048, chain: 4}, copies: [2]}
 '
   "$C" --results "$R" run "$OUT/$name.yaml" > "$OUT/$case.run.txt" 2>&1 &
-  local colo=$! target="" i
-  for i in $(seq 1 600); do  # the MPS run's process (server: once a client connected)
+  local colo=$! target=""
+  for _ in $(seq 1 600); do  # the MPS run's process (server: once a client connected)
     target=$(mps_pid_of "$colo" "$what")
     [ -n "$target" ] && break
     kill -0 "$colo" 2> /dev/null || break
@@ -192,11 +199,8 @@ workloads:
   python3 "$PY" "$R/colo.db" runs > "$OUT/$case.runs-after-fault.txt"
   cat "$OUT/$case.runs-after-fault.txt" >> "$LOG"
   keep_mps_logs "$R" "$case"
-  check "$case: integrity_check ok after the fault" integrity_ok "$R/colo.db"
   check "$case: the failure is recorded naming MPS" python3 "$PY" "$R/colo.db" mps-failure-named
-  check "$case: no workload process left" no_procs_left "$name"
-  check "$case: no MPS process left" no_mps_left
-  check "$case: no MPS pipe directory left" no_pipe_dirs "$R"
+  clean_after "$case (after the fault)" "$R" "$name"
   "$C" --results "$R" run --resume "$OUT/$name.yaml" > "$OUT/$case.resume.txt" 2>&1
   rc=$?
   say "  resume exited $rc"
@@ -207,14 +211,13 @@ workloads:
     bash -c "! grep -E '^run [0-9]+ (failed|pending|running|interrupted)' '$OUT/$case.runs-final.txt'"
   check "$case: no finished run lost or changed" same_done_runs \
     "$OUT/$case.at-fault.json" "$OUT/$case.final.json"
-  check "$case: integrity_check ok at the end" integrity_ok "$R/colo.db"
-  check "$case: no MPS process left after the resume" no_mps_left
-  check "$case: no MPS pipe directory left after the resume" no_pipe_dirs "$R"
+  clean_after "$case (after the resume)" "$R" "$name"
   "$C" --results "$R" show >> "$OUT/$case.resume.txt" 2>&1
 }
 
 healthy_case() {
   local R="$OUT/results-healthy" name="faults-mps-healthy"
+  rm -rf "$R"
   say "== healthy: an MPS run with nothing injected"
   write_spec "$name" 'solo_baseline: false
 stop: {duration: 8s}
@@ -232,13 +235,12 @@ workloads:
   check "healthy: exit 0" [ "$rc" = 0 ]
   check "healthy: the run is done, every workload ok" \
     bash -c "grep -q '^run 0 done' '$OUT/healthy.runs.txt' && ! grep -Eq '#[0-9]+ (failed|gpu_fault|killed|oom|start_failed|timed_out|interrupted)' '$OUT/healthy.runs.txt'"
-  check "healthy: integrity_check ok" integrity_ok "$R/colo.db"
-  check "healthy: no MPS process left" no_mps_left
-  check "healthy: no MPS pipe directory left" no_pipe_dirs "$R"
+  clean_after healthy "$R" "$name"
 }
 
 fault_case() {
   local R="$OUT/results-fault" name="faults-mps-fault"
+  rm -rf "$R"
   say "== fault: one MPS client faults (illegal address) next to a GEMM"
   write_spec "$name" 'solo_baseline: false
 stop: {duration: 10s}
@@ -249,8 +251,8 @@ workloads:
   - {name: victim, builtin: cuda-gemm, args: {size: 2048, chain: 4}}
 '
   "$C" --results "$R" run "$OUT/$name.yaml" > "$OUT/fault.run.txt" 2>&1 &
-  local colo=$! i
-  for i in $(seq 1 600); do  # the MPS run began: the time-sliced run is finished
+  local colo=$!
+  for _ in $(seq 1 600); do  # the MPS run began: the time-sliced run is finished
     [ -n "$(mps_pid_of "$colo" control)" ] && break
     kill -0 "$colo" 2> /dev/null || break
     sleep 0.2
@@ -266,10 +268,7 @@ workloads:
   check "fault: the faulting MPS client is gpu_fault" python3 "$PY" "$R/colo.db" mps-client-fault
   check "fault: no finished run lost or changed" same_done_runs \
     "$OUT/fault.at-fault.json" "$OUT/fault.final.json"
-  check "fault: integrity_check ok" integrity_ok "$R/colo.db"
-  check "fault: no workload process left" no_procs_left "$name"
-  check "fault: no MPS process left" no_mps_left
-  check "fault: no MPS pipe directory left" no_pipe_dirs "$R"
+  clean_after fault "$R" "$name"
 }
 
 healthy_case
