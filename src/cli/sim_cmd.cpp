@@ -210,7 +210,7 @@ int cmd_sim(const SimOptions& o, std::ostream& out, std::ostream& err) {
         "colo: saved {} run(s) as sim batch {} in {} (colo report --sim --batch {})\n",
         runs->size(), *batch, store_path(o.results_dir), *batch);
   }
-  return write_output(render_sim_report(json(*runs), *format), o.output, out, err);
+  return write_output(render_sim_report(*runs, *format), o.output, out, err);
 }
 
 int cmd_sim_report(const std::string& results_dir, std::int64_t batch, const std::string& format,
@@ -235,17 +235,23 @@ int cmd_sim_report(const std::string& results_dir, std::int64_t batch, const std
                                            store->path()),
                    {}});
   }
-  json runs = json::array();
+  // The store's JSON is the edge: each run back to its typed result (sim/sim_json.hpp).
+  std::vector<csim::SimRun> runs;
   for (const auto& r : *recs) {
     auto j = json::parse(r.result_json, nullptr, false);
-    if (j.is_discarded() || !j.is_object()) {
-      return report_error(err, Error{ErrorCode::store,
-                                     fmt::format("sim batch {} in '{}': a stored run ({} seed {}) "
-                                                 "is not valid JSON",
-                                                 r.batch, store->path(), r.policy, r.seed),
-                                     {}});
+    std::string why = "is not valid JSON";
+    if (!j.is_discarded() && j.is_object()) {
+      try {
+        runs.push_back(j.get<csim::SimRun>());
+        continue;
+      } catch (const json::exception& e) {
+        why = fmt::format("is not a colo sim run ({})", e.what());
+      }
     }
-    runs.push_back(std::move(j));
+    return report_error(err, Error{ErrorCode::store,
+                                   fmt::format("sim batch {} in '{}': a stored run ({} seed {}) {}",
+                                               r.batch, store->path(), r.policy, r.seed, why),
+                                   {}});
   }
   std::string out_path = output;
   if (out_path.empty() && *f == ReportFormat::html) {

@@ -10,11 +10,15 @@
 #include <vector>
 
 #include "report/stats.hpp"
+#include "sim/sim_json.hpp"
 
 namespace colo {
 namespace {
 
+using csim::InflateResult;
+using csim::SimRun;
 using nlohmann::json;
+using Runs = std::vector<SimRun>;
 
 constexpr double k_nan = std::numeric_limits<double>::quiet_NaN();
 constexpr const char* k_simulated_note =
@@ -23,14 +27,13 @@ constexpr const char* k_simulated_note =
 
 // Allocated % once `requested_pct` of capacity was requested: the last curve point at or below
 // it; NaN when the run stopped before requesting that much.
-double at(const json& run, int requested_pct) {
+double at(const InflateResult& run, int requested_pct) {
   double v = k_nan;
   double reached = 0;
-  for (const auto& p : run["curve"]) {
-    const double req = p["requested_pct"].get<double>();
-    reached = std::max(reached, req);
-    if (req <= requested_pct) {
-      v = p["allocated_pct"].get<double>();
+  for (const auto& p : run.curve) {
+    reached = std::max(reached, static_cast<double>(p.requested_pct));
+    if (p.requested_pct <= requested_pct) {
+      v = p.allocated_pct;
     }
   }
   return reached + 0.5 >= requested_pct ? v : k_nan;
@@ -55,46 +58,35 @@ std::string cell(const std::vector<double>& v, bool counts = false) {
                 : fmt::format("{:.2f} ± {:.2f}", s.mean, s.sd);
 }
 
-double num(const json& o, const char* key) {
-  const auto it = o.find(key);
-  return it != o.end() && it->is_number() ? it->get<double>() : k_nan;
-}
-
-std::string str(const json& o, const char* key) {
-  const auto it = o.find(key);
-  return it != o.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
 struct Table {
   std::vector<std::string> head;
   std::vector<std::vector<std::string>> rows;
 };
 
-// One row per policy (in order of first appearance), seeds averaged.
 // A run's row label: its policy, and the sharing mechanism when it is a what-if one.
-std::string label(const json& r) {
-  const auto m = str(r, "mechanism");
-  return m.empty() || m == "fractional" ? str(r, "policy")
-                                        : fmt::format("{} [{}]", str(r, "policy"), m);
+std::string label(const SimRun& r) {
+  const auto m = r.inflate ? r.inflate->mechanism : std::string();
+  return m.empty() || m == "fractional" ? r.policy() : fmt::format("{} [{}]", r.policy(), m);
 }
 
-bool has_mechanisms(const json& runs) {
-  return std::any_of(runs.begin(), runs.end(), [](const json& r) {
-    const auto m = str(r, "mechanism");
-    return !m.empty() && m != "fractional";
+bool has_mechanisms(const Runs& runs) {
+  return std::any_of(runs.begin(), runs.end(), [](const SimRun& r) {
+    return r.inflate && !r.inflate->mechanism.empty() && r.inflate->mechanism != "fractional";
   });
 }
 
 // Whether the runs carry the headroom bound (sim/bound.hpp; stores before it do not).
-bool has_bound(const json& runs) {
+bool has_bound(const Runs& runs) {
   return std::any_of(runs.begin(), runs.end(),
-                     [](const json& r) { return std::isfinite(num(r, "bound_pct")); });
+                     [](const SimRun& r) { return r.inflate && r.inflate->bound_pct; });
 }
 
-Table summary_table(const json& runs, bool inflate) {
+// One row per policy (in order of first appearance), seeds averaged.
+Table summary_table(const Runs& runs, bool inflate) {
   std::vector<std::string> order;
-  std::map<std::string, std::vector<const json*>> by;
+  std::map<std::string, std::vector<const SimRun*>> by;
   const bool mech = has_mechanisms(runs);
+  const bool bound = has_bound(runs);
   for (const auto& r : runs) {
     const auto p = label(r);
     if (by[p].empty()) {
@@ -111,7 +103,7 @@ Table summary_table(const json& runs, bool inflate) {
       t.head.insert(t.head.begin() + 6, "MIG-served shares");
       t.head.insert(t.head.begin() + 6, "blast radius");
     }
-    if (has_bound(runs)) {
+    if (bound) {
       t.head.insert(t.head.begin() + 6, "% of bound");
       t.head.insert(t.head.begin() + 6, "bound");
     }
@@ -122,23 +114,18 @@ Table summary_table(const json& runs, bool inflate) {
   }
   for (const auto& p : order) {
     const auto& rs = by[p];
-    auto col = [&](auto f) {
-      std::vector<double> v;
-      for (const auto* r : rs) {
-        v.push_back(f(*r));
-      }
-      return v;
-    };
-    const auto secs = stat_of(col([](const json& r) { return num(r, "seconds"); })).mean;
     if (inflate) {
+      auto col = [&](auto f) {
+        std::vector<double> v;
+        for (const auto* r : rs) {
+          v.push_back(f(*r->inflate));
+        }
+        return v;
+      };
       std::map<std::string, long> unsched;
       for (const auto* r : rs) {
-        const auto it = r->find("unscheduled");
-        if (it == r->end() || !it->is_object()) {
-          continue;
-        }
-        for (const auto& [k, n] : it->items()) {
-          unsched[k] += n.get<long>();
+        for (const auto& [k, n] : r->inflate->unscheduled) {
+          unsched[k] += n;
         }
       }
       std::string u;
@@ -147,81 +134,87 @@ Table summary_table(const json& runs, bool inflate) {
       }
       std::vector<std::string> row{p};
       for (int lv : {100, 110, 120, 130}) {
-        row.push_back(cell(col([lv](const json& r) { return at(r, lv); })));
+        row.push_back(cell(col([lv](const InflateResult& r) { return at(r, lv); })));
       }
-      row.push_back(cell(col([](const json& r) {
-        const double f = num(r, "final_pct");
-        return std::isfinite(f) ? f : num(r, "allocated_pct");
-      })));
-      if (has_bound(runs)) {
-        row.push_back(cell(col([](const json& r) { return num(r, "bound_pct"); })));
-        row.push_back(cell(col(
-            [](const json& r) { return 100 * num(r, "allocated_pct") / num(r, "bound_pct"); })));
+      row.push_back(cell(col([](const InflateResult& r) { return r.final_pct; })));
+      if (bound) {
+        row.push_back(
+            cell(col([](const InflateResult& r) { return r.bound_pct.value_or(k_nan); })));
+        row.push_back(cell(col([](const InflateResult& r) {
+          return 100 * r.allocated_pct / r.bound_pct.value_or(k_nan);
+        })));
       }
       if (mech) {
-        const auto m = str(*rs.front(), "mechanism");
+        const auto& m = rs.front()->inflate->mechanism;
         row.push_back(m == "fractional" || m.empty()
                           ? "-"
-                          : cell(col([](const json& r) { return num(r, "blast_radius"); })));
+                          : cell(col([](const InflateResult& r) { return r.blast_radius; })));
         // mig: shares served by a MIG profile of all placed shares (the rest took a whole GPU)
-        const auto served = cell(col([](const json& r) {
-          const double n = num(r, "mig_served");
-          const double all = n + num(r, "mig_whole");
-          return all > 0 ? 100 * n / all : k_nan;
+        const auto served = cell(col([](const InflateResult& r) {
+          const int all = r.mig_served + r.mig_whole;
+          return all > 0 ? 100.0 * r.mig_served / all : k_nan;
         }));
         row.push_back(m != "mig" || served == "-" ? "-" : served + " %");
       }
       row.push_back(std::to_string(rs.size()));
-      row.push_back(fmt::format("{:.2f}", secs));
+      row.push_back(fmt::format(
+          "{:.2f}", stat_of(col([](const InflateResult& r) { return r.seconds; })).mean));
       row.push_back(u.empty() ? "-" : u);
       t.rows.push_back(std::move(row));
     } else {
+      auto col = [&](auto f) {
+        std::vector<double> v;
+        for (const auto* r : rs) {
+          v.push_back(f(*r->replay));
+        }
+        return v;
+      };
+      using R = csim::ReplayResult;
       std::vector<std::string> row{p};
-      for (const char* k :
-           {"scheduled", "completed", "never_scheduled", "delay_mean_s", "delay_p50_s",
-            "delay_p99_s", "jct_mean_s", "jct_p99_s", "makespan_s"}) {
-        row.push_back(cell(col([k](const json& r) { return num(r, k); }),
-                           !std::string_view(k).ends_with("_s")));
+      for (auto f : {+[](const R& r) { return static_cast<double>(r.scheduled); },
+                     +[](const R& r) { return static_cast<double>(r.completed); },
+                     +[](const R& r) { return static_cast<double>(r.never_scheduled); }}) {
+        row.push_back(cell(col(f), true));
+      }
+      for (auto f :
+           {+[](const R& r) { return r.delay_mean_s; }, +[](const R& r) { return r.delay_p50_s; },
+            +[](const R& r) { return r.delay_p99_s; }, +[](const R& r) { return r.jct_mean_s; },
+            +[](const R& r) { return r.jct_p99_s; }, +[](const R& r) { return r.makespan_s; }}) {
+        row.push_back(cell(col(f)));
       }
       row.push_back(std::to_string(rs.size()));
-      row.push_back(fmt::format("{:.2f}", secs));
+      row.push_back(fmt::format("{:.2f}", stat_of(col([](const R& r) { return r.seconds; })).mean));
       t.rows.push_back(std::move(row));
     }
   }
   return t;
 }
 
-std::string context_line(const json& first, bool inflate) {
-  const auto variant = str(first, "variant");
-  auto v = variant.empty() ? std::string() : fmt::format(", pods resampled ({})", variant);
-  const auto sem = str(first, "semantics");
-  v += fmt::format("; {} semantics", sem.empty() ? "exact" : sem);
+std::string context_line(const SimRun& first, bool inflate) {
+  const auto& c = first.ctx;
+  auto v = c.variant.empty() ? std::string() : fmt::format(", pods resampled ({})", c.variant);
+  v += fmt::format("; {} semantics", c.semantics.empty() ? "exact" : c.semantics);
   if (inflate) {
     return fmt::format(
-        "inflate to {:.0f}% of {:g} GPUs ({:g} nodes from {}, {:g} trace pods from {}{}); GPU "
+        "inflate to {:.0f}% of {:g} GPUs ({} nodes from {}, {} trace pods from {}{}); GPU "
         "allocated, % of capacity (mean ± sd over seeds{})",
-        num(first, "load") * 100, num(first, "gpus"), num(first, "nodes"), str(first, "nodes_file"),
-        num(first, "trace_pods"), str(first, "pods_file"), v,
-        sem == "artifact" ? "; at X% = mean over the events whose request rounds to X%, as the "
-                            "FGD artifact reports"
-                          : "");
+        c.load * 100, c.gpus, c.nodes, c.nodes_file, c.trace_pods, c.pods_file, v,
+        c.semantics == "artifact" ? "; at X% = mean over the events whose request rounds to X%, "
+                                    "as the FGD artifact reports"
+                                  : "");
   }
-  return fmt::format("replay of {:g} trace pods from {} x{:g} on {:g} nodes from {}{}",
-                     num(first, "trace_pods"), str(first, "pods_file"), num(first, "load"),
-                     num(first, "nodes"), str(first, "nodes_file"), v);
+  return fmt::format("replay of {} trace pods from {} x{:g} on {} nodes from {}{}", c.trace_pods,
+                     c.pods_file, c.load, c.nodes, c.nodes_file, v);
 }
 
-// What colo's calibration chose (docs/sim.md), or "" when no run says.
-std::string calibration_note(const json& runs);
-
 // The mechanisms' notes (e.g. GPU models without a MIG table) and the blast radius' meaning.
-std::string mechanism_notes(const json& runs) {
+std::string mechanism_notes(const Runs& runs) {
   if (!has_mechanisms(runs)) {
     return "";
   }
   std::vector<std::string> notes;
   for (const auto& r : runs) {
-    const auto n = str(r, "mechanism_note");
+    const auto& n = r.inflate->mechanism_note;
     if (!n.empty() && std::find(notes.begin(), notes.end(), n) == notes.end()) {
       notes.push_back(n);
     }
@@ -239,7 +232,7 @@ std::string mechanism_notes(const json& runs) {
 }
 
 // What the bound columns mean, or "" without them.
-std::string bound_note(const json& runs) {
+std::string bound_note(const Runs& runs) {
   if (!has_bound(runs)) {
     return "";
   }
@@ -248,20 +241,21 @@ std::string bound_note(const json& runs) {
          "% of bound: GPU allocated at the load as % of it.\n";
 }
 
-std::string calibration_note(const json& runs) {
+// What colo's calibration chose (docs/sim.md), then the bound's and the mechanisms' notes.
+std::string calibration_note(const Runs& runs) {
   std::map<double, int> by_w;
   int n = 0;
   for (const auto& r : runs) {
-    const double w = num(r, "colo_gpu_weight");
-    if (std::isfinite(w)) {
-      ++by_w[w];
+    const auto& w = r.inflate ? r.inflate->colo_gpu_weight : r.replay->colo_gpu_weight;
+    if (w) {
+      ++by_w[*w];
       ++n;
     }
   }
   if (n == 0) {
     return bound_note(runs) + mechanism_notes(runs);
   }
-  const bool artifact = str(runs.front(), "semantics") == "artifact";
+  const bool artifact = runs.front().ctx.semantics == "artifact";
   const char* sym = artifact ? "a" : "w";
   std::string parts;
   for (const auto& [w, k] : by_w) {
@@ -322,47 +316,45 @@ std::string markdown_table(const Table& t) {
   return out;
 }
 
-std::string csv(const json& runs, bool inflate) {
+std::string csv(const Runs& runs, bool inflate) {
   std::string out = inflate ? "policy,seed,requested_pct,allocated_pct,frag_pct,bound_pct\n"
                             : "policy,seed,pods,scheduled,completed,never_scheduled,delay_mean_s,"
                               "delay_p50_s,delay_p99_s,jct_mean_s,jct_p99_s,makespan_s,seconds\n";
   for (const auto& r : runs) {
     const auto p = label(r);
-    const auto seed = static_cast<long long>(num(r, "seed"));
-    if (inflate) {
-      for (const auto& c : r["curve"]) {
-        const double b = num(r, "bound_pct");
-        out +=
-            fmt::format("{},{},{:g},{:.4f},{:.4f},{}\n", p, seed, c["requested_pct"].get<double>(),
-                        c["allocated_pct"].get<double>(), c["frag_pct"].get<double>(),
-                        std::isfinite(b) ? fmt::format("{:.4f}", b) : std::string());
+    if (r.inflate) {
+      const auto& x = *r.inflate;
+      const auto b = x.bound_pct ? fmt::format("{:.4f}", *x.bound_pct) : std::string();
+      for (const auto& c : x.curve) {
+        out += fmt::format("{},{},{},{:.4f},{:.4f},{}\n", p, x.seed, c.requested_pct,
+                           c.allocated_pct, c.frag_pct, b);
       }
     } else {
-      out += fmt::format(
-          "{},{},{:g},{:g},{:g},{:g},{:.1f},{:.1f},{:.1f},{:.1f},{:.1f},{:.1f},{:.3f}\n", p, seed,
-          num(r, "pods"), num(r, "scheduled"), num(r, "completed"), num(r, "never_scheduled"),
-          num(r, "delay_mean_s"), num(r, "delay_p50_s"), num(r, "delay_p99_s"),
-          num(r, "jct_mean_s"), num(r, "jct_p99_s"), num(r, "makespan_s"), num(r, "seconds"));
+      const auto& x = *r.replay;
+      out += fmt::format("{},{},{},{},{},{},{:.1f},{:.1f},{:.1f},{:.1f},{:.1f},{:.1f},{:.3f}\n", p,
+                         x.seed, x.pods, x.scheduled, x.completed, x.never_scheduled,
+                         x.delay_mean_s, x.delay_p50_s, x.delay_p99_s, x.jct_mean_s, x.jct_p99_s,
+                         x.makespan_s, x.seconds);
     }
   }
   return out;
 }
 
 // Allocation curves (inflate) or allocation over time (replay) of every policy, mean over
-// seeds, with the table.
-std::string html(const json& runs, bool inflate, const std::string& context, const Table& t) {
+// seeds, with the table. The charts' data is the page's JSON (an output edge).
+std::string html(const Runs& runs, bool inflate, const std::string& context, const Table& t) {
   json rows = json::array();
   for (const auto& r : runs) {
-    if (inflate) {
-      for (const auto& p : r["curve"]) {
+    if (r.inflate) {
+      for (const auto& p : r.inflate->curve) {
         rows.push_back({{"policy", label(r)},
-                        {"x", p["requested_pct"]},
-                        {"y", p["allocated_pct"]},
-                        {"frag", p["frag_pct"]}});
+                        {"x", p.requested_pct},
+                        {"y", p.allocated_pct},
+                        {"frag", p.frag_pct}});
       }
     } else {
-      for (const auto& u : r["utilization"]) {
-        rows.push_back({{"policy", label(r)}, {"x", u[0]}, {"y", u[1]}, {"frag", 0}});
+      for (const auto& [time, alloc] : r.replay->utilization) {
+        rows.push_back({{"policy", label(r)}, {"x", time}, {"y", alloc}, {"frag", 0}});
       }
     }
   }
@@ -411,11 +403,11 @@ std::string html(const json& runs, bool inflate, const std::string& context, con
 
 }  // namespace
 
-std::string render_sim_report(const json& runs, ReportFormat format) {
+std::string render_sim_report(const std::vector<csim::SimRun>& runs, ReportFormat format) {
   if (format == ReportFormat::json) {
-    return runs.dump(1) + "\n";
+    return json(runs).dump(1) + "\n";  // the edge: sim/sim_json.hpp
   }
-  const bool inflate = !runs.empty() && runs[0].contains("curve");
+  const bool inflate = !runs.empty() && runs[0].inflate.has_value();
   if (format == ReportFormat::csv) {
     return csv(runs, inflate);
   }
