@@ -28,6 +28,16 @@ Result<std::vector<SimRun>> run_batch(const std::vector<TraceNode>& nodes,
       }
     }
   }
+  // One inflate run's options (the policy apart).
+  auto options_of = [&spec](std::uint64_t seed, Mechanism m) {
+    InflateOptions o;
+    o.load = spec.load;
+    o.seed = seed;
+    o.sw = spec.sw;
+    o.mech = spec.mech;
+    o.mech.kind = m;
+    return o;
+  };
   std::atomic<std::size_t> next{0};
   auto worker = [&] {
     for (std::size_t j = next++; j < jobs.size(); j = next++) {
@@ -35,13 +45,7 @@ Result<std::vector<SimRun>> run_batch(const std::vector<TraceNode>& nodes,
       SimRun run;
       run.ctx = ctx;
       if (spec.mode == "inflate") {
-        InflateOptions o;
-        o.load = spec.load;
-        o.seed = job.seed;
-        o.sw = spec.sw;
-        o.mech = spec.mech;
-        o.mech.kind = job.mech;
-        auto r = inflate(nodes, pods, job.policy, o);
+        auto r = inflate(nodes, pods, job.policy, options_of(job.seed, job.mech));
         if (!r) {
           job.result = fail(r.error());
           continue;
@@ -79,13 +83,7 @@ Result<std::vector<SimRun>> run_batch(const std::vector<TraceNode>& nodes,
     if (job.result->inflate) {
       const auto key = std::make_pair(job.seed, job.mech);
       if (!bounds.contains(key)) {
-        InflateOptions o;
-        o.load = spec.load;
-        o.seed = job.seed;
-        o.sw = spec.sw;
-        o.mech = spec.mech;
-        o.mech.kind = job.mech;
-        auto b = inflate_bound(nodes, pods, o);
+        auto b = inflate_bound(nodes, pods, options_of(job.seed, job.mech));
         if (!b) {
           return fail(b.error());
         }
