@@ -30,7 +30,7 @@ if [ "${SIM:-0}" = 1 ]; then
   # The whole procedure on the SIMULATED GPU (no GPU needed; modelled numbers): the real jobs
   # files beside the stand-in workloads spec, with colo from the build tree.
   sim=$(mktemp -d /tmp/colo-plan-sim.XXXX)
-  cp "$specs"/h200-plan-mix*.yaml "$sim/"
+  cp "$specs"/h200-plan-mix*.jobs.yaml "$sim/"
   cp "$specs/h200-plan-sim/h200-plan-workloads.yaml" "$sim/"
   specs=$sim
   COLO=${COLO:-$here/../../build/dev/bin/colo}
@@ -93,10 +93,10 @@ profile() {
 
 run_mix() {  # mix number, GPU
   # The plan's emitted specs run on the plan's GPU (--gpus g): the jobs file needs no copy.
-  local m=$1 g=$2 d="$R/mix$1" jf=$specs/h200-plan-mix$1.yaml
+  local m=$1 g=$2 d="$R/mix$1" jf=$specs/h200-plan-mix$1.jobs.yaml
   "$C" --results "$d" profile --import "$out/profiles.json" > /dev/null
   {
-    echo "=================== mix $m on GPU $g: $(sed -n 1p "$specs/h200-plan-mix$m.yaml")"
+    echo "=================== mix $m on GPU $g: $(sed -n 1p "$specs/h200-plan-mix$m.jobs.yaml")"
     timeout 60 "$C" --results "$d" plan "$jf" --gpus "$g" --with-rules -o "$out/mix$m.plan.json"
     echo "rc=$?"
     timeout 560 "$C" --results "$d" run --plan "$out/mix$m.plan.json"

@@ -53,7 +53,7 @@ DeviceInfo device_from_json(const std::string& gpu_json) {
       d.simulated = g.value("simulated", false);
     }
   } catch (const nlohmann::json::exception&) {
-    // An experiment without device facts: the caller's device stands.
+    d = DeviceInfo{};  // no device facts in the experiment: the caller's device stands
   }
   return d;
 }

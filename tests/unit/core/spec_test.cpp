@@ -250,7 +250,8 @@ TEST(Spec, ShippedSpecsParse) {
       continue;
     }
     for (const auto& e : std::filesystem::recursive_directory_iterator(root)) {
-      if (e.path().extension() == ".yaml") {
+      // *.jobs.yaml are colo plan's jobs files (tests/unit/plan parses them), not specs.
+      if (e.path().extension() == ".yaml" && !e.path().string().ends_with(".jobs.yaml")) {
         auto s = load_spec(e.path().string());
         EXPECT_TRUE(s) << e.path() << ": " << s.error().what();
       }

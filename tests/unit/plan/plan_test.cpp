@@ -2,6 +2,7 @@
 // no GPU, no clock; the fit test reads the committed observations under bench/results.
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -16,6 +17,13 @@ namespace colo::plan {
 namespace {
 
 constexpr double k_gib = 1024.0 * 1024 * 1024;
+
+std::string read(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
 
 // A profile whose speed is linear up to `knee` of the SMs, then flat.
 Profile make_profile(const std::string& name, double util, double mem_gib, double knee = 0.5,
@@ -322,11 +330,25 @@ TEST(PlanEmit, OneSpecPerGroupWithTheMechanism) {
   EXPECT_FALSE(missing);
 }
 
-std::string read(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+// The H200 validation's jobs files and their workloads spec (bench/specs/h200-plan-*) parse, and
+// every job names a workload of the spec.
+TEST(PlanJobs, ShippedJobsFilesParse) {
+  int files = 0;
+  for (const auto& e : std::filesystem::directory_iterator(COLO_SOURCE_DIR "/bench/specs")) {
+    const auto path = e.path().string();
+    if (!path.ends_with(".jobs.yaml")) {
+      continue;
+    }
+    ++files;
+    auto f = parse_jobs(read(path), path, e.path().parent_path().string());
+    ASSERT_TRUE(f) << f.error().what();
+    auto spec = load_spec(f->spec);
+    ASSERT_TRUE(spec) << spec.error().what();
+    for (const auto& j : f->jobs) {
+      EXPECT_NE(spec->find_workload(j.workload), nullptr) << path << ": " << j.name;
+    }
+  }
+  EXPECT_GE(files, 9);
 }
 
 TEST(PlanFit, RefittingTheCommittedObservationsGivesTheShippedParameters) {
