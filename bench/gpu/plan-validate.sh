@@ -62,28 +62,38 @@ spec_for_gpu() {
   echo "$f"
 }
 
-profile() {
-  local g i=0 pids=()
+# spread FN ITEM...: item i goes to GPU i mod G; `FN GPU ITEM` runs each GPU's items one after
+# another, the GPUs in parallel.
+spread() {
+  local fn=$1 g pids=()
+  shift
   for g in $(seq 0 $((G - 1))); do
     (
-      s=$(spec_for_gpu "$g")
-      j=0
-      for w in $WORKLOADS; do
-        if [ $((j % G)) -eq "$g" ]; then
-          timeout 560 "$C" --results "$R/profile-gpu$g" profile "$s" --workload "$w" \
-            --shares "$SHARES" ${GREEN_SMS:+--green-sms "$GREEN_SMS"} --repeat 1 \
-            >> "$out/profile-gpu$g.txt" 2>&1
-          echo "rc=$? ($w)" >> "$out/profile-gpu$g.txt"
-        fi
-        j=$((j + 1))
+      k=0
+      for it in "$@"; do
+        if [ $((k % G)) -eq "$g" ]; then "$fn" "$g" "$it"; fi
+        k=$((k + 1))
       done
-      "$C" --results "$R/profile-gpu$g" profile --show --format json > "$out/profiles-gpu$g.json"
     ) &
     pids+=($!)
-    i=$((i + 1))
   done
   wait "${pids[@]}"
+}
+
+profile_one() {  # GPU, workload
+  timeout 560 "$C" --results "$R/profile-gpu$1" profile "$(spec_for_gpu "$1")" --workload "$2" \
+    --shares "$SHARES" ${GREEN_SMS:+--green-sms "$GREEN_SMS"} --repeat 1 \
+    >> "$out/profile-gpu$1.txt" 2>&1
+  echo "rc=$? ($2)" >> "$out/profile-gpu$1.txt"
+}
+
+profile() {
+  local g
+  # shellcheck disable=SC2086
+  spread profile_one $WORKLOADS
   for g in $(seq 0 $((G - 1))); do
+    [ -d "$R/profile-gpu$g" ] || continue
+    "$C" --results "$R/profile-gpu$g" profile --show --format json > "$out/profiles-gpu$g.json"
     "$C" --results "$R/profiles" profile --import "$out/profiles-gpu$g.json"
   done
   "$C" --results "$R/profiles" profile --show > "$out/profiles.txt"
@@ -91,9 +101,9 @@ profile() {
   echo "MPS processes left: $(ps -eo comm | grep -c nvidia-cuda-mps)" >> "$out/profiles.txt"
 }
 
-run_mix() {  # mix number, GPU
+run_mix() {  # GPU, mix number
   # The plan's emitted specs run on the plan's GPU (--gpus g): the jobs file needs no copy.
-  local m=$1 g=$2 d="$R/mix$1" jf=$specs/h200-plan-mix$1.jobs.yaml
+  local g=$1 m=$2 d="$R/mix$2" jf=$specs/h200-plan-mix$2.jobs.yaml
   "$C" --results "$d" profile --import "$out/profiles.json" > /dev/null
   {
     echo "=================== mix $m on GPU $g: $(sed -n 1p "$specs/h200-plan-mix$m.jobs.yaml")"
@@ -106,53 +116,35 @@ run_mix() {  # mix number, GPU
 }
 
 mixes() {
-  local list=("$@") g pids=()
+  local list=("$@")
   [ ${#list[@]} -gt 0 ] || list=(1 2 3 4 5 6 7 8 9)
   [ -f "$out/profiles.json" ] || { echo "no $out/profiles.json: run the profile step first"; exit 2; }
-  for g in $(seq 0 $((G - 1))); do
-    (
-      k=0
-      for m in "${list[@]}"; do
-        [ $((k % G)) -eq "$g" ] && run_mix "$m" "$g"
-        k=$((k + 1))
-      done
-    ) &
-    pids+=($!)
-  done
-  wait "${pids[@]}"
+  spread run_mix "${list[@]}"
 }
 
 # Right-sizing: for each of these workloads, colo plan --right-size's MPS answer (within 10% of
 # solo), then the workload measured alone at that share and at 100% (3 repetitions, a scratch
 # store): the answer holds when the measured speed is >= 90% of solo.
 RIGHTSIZE=${RIGHTSIZE:-r18 r50 tfm gemm}
+rightsize_one() {  # GPU, workload
+  local g=$1 w=$2 d="$R/rightsize-$2" s t
+  s=$(spec_for_gpu "$g")
+  "$C" --results "$d" profile --import "$out/profiles.json" > /dev/null
+  printf 'workloads: %s\njobs:\n  - {name: %s, workload: %s}\n' "$s" "$w" "$w" \
+    > "$out/rightsize-$w.jobs.yaml"
+  "$C" --results "$d" plan "$out/rightsize-$w.jobs.yaml" --gpus "$g" --right-size "$w" \
+    --within 10% --format json > "$out/rightsize-$w.json" 2> "$out/rightsize-$w.err"
+  t=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['mps']['thread_percent'])" \
+    "$out/rightsize-$w.json")
+  timeout 300 "$C" --results "$d-check" profile "$s" --workload "$w" --shares "$t,100" \
+    --repeat 3 >> "$out/rightsize-$w.err" 2>&1
+  "$C" --results "$d-check" profile --show --format json > "$out/rightsize-$w.measured.json"
+}
+
 rightsize() {
-  local g pids=()
   [ -f "$out/profiles.json" ] || { echo "no $out/profiles.json: run the profile step first"; exit 2; }
-  for g in $(seq 0 $((G - 1))); do
-    (
-      s=$(spec_for_gpu "$g")
-      k=0
-      for w in $RIGHTSIZE; do
-        if [ $((k % G)) -eq "$g" ]; then
-          d="$R/rightsize-$w"
-          "$C" --results "$d" profile --import "$out/profiles.json" > /dev/null
-          printf 'workloads: %s\njobs:\n  - {name: %s, workload: %s}\n' "$s" "$w" "$w" \
-            > "$out/rightsize-$w.jobs.yaml"
-          "$C" --results "$d" plan "$out/rightsize-$w.jobs.yaml" --gpus "$g" --right-size "$w" \
-            --within 10% --format json > "$out/rightsize-$w.json" 2> "$out/rightsize-$w.err"
-          t=$(python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['mps']['thread_percent'])" \
-            "$out/rightsize-$w.json")
-          timeout 300 "$C" --results "$d-check" profile "$s" --workload "$w" --shares "$t,100" \
-            --repeat 3 >> "$out/rightsize-$w.err" 2>&1
-          "$C" --results "$d-check" profile --show --format json > "$out/rightsize-$w.measured.json"
-        fi
-        k=$((k + 1))
-      done
-    ) &
-    pids+=($!)
-  done
-  wait "${pids[@]}"
+  # shellcheck disable=SC2086
+  spread rightsize_one $RIGHTSIZE
 }
 
 { date -u; nvidia_smi --query-gpu=index,name,driver_version,mig.mode.current --format=csv,noheader; } \
