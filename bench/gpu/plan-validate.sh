@@ -30,6 +30,7 @@ if [ "${SIM:-0}" = 1 ]; then
   # The whole procedure on the SIMULATED GPU (no GPU needed; modelled numbers): the real jobs
   # files beside the stand-in workloads spec, with colo from the build tree.
   sim=$(mktemp -d /tmp/colo-plan-sim.XXXX)
+  trap 'rm -rf "$sim"' EXIT
   cp "$specs"/h200-plan-mix*.jobs.yaml "$sim/"
   cp "$specs/h200-plan-sim/h200-plan-workloads.yaml" "$sim/"
   specs=$sim
