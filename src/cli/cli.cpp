@@ -426,6 +426,10 @@ int cli_main(int argc, char** argv, std::ostream& out, std::ostream& err) {
                    "mig: take every GPU as this model (e.g. 'NVIDIA H100 80GB HBM3')");
   simc->add_option("--mps-clients", sopt.mps_clients, "mps: clients per GPU (default 48)")
       ->check(CLI::Range(1, 255));
+  simc->add_option("--job", sopt.job,
+                   "Effective throughput: the job every pod is taken to run, resnet18 (b64), "
+                   "resnet50 (b32, default) or transformer (b32); measured on an H200, "
+                   "docs/sim.md");
   simc->add_option("--metric", sopt.metric,
                    "Override: allocation at X% as the artifact's bin mean (bin) or at the end")
       ->check(CLI::IsMember({"bin", "end"}));

@@ -11,6 +11,7 @@
 #include "report/sim_report.hpp"
 #include "sim/batch.hpp"
 #include "sim/sim_json.hpp"
+#include "sim/throughput.hpp"
 
 namespace colo {
 namespace {
@@ -186,6 +187,10 @@ int cmd_sim(const SimOptions& o, std::ostream& out, std::ostream& err) {
   }
   spec.mech.mig_model = o.mig_model;
   spec.mech.mps_clients = o.mps_clients;
+  if (auto j = csim::check_job(o.job); !j) {
+    return report_error(err, j.error());
+  }
+  spec.job = o.job;
   spec.load = o.load > 0 ? o.load : (o.mode == "inflate" ? 1.3 : 1.0);
   spec.seed = o.seed;
   spec.repeat = o.repeat;

@@ -18,6 +18,7 @@ struct SimOptions {
   std::string mechanism = "fractional";  // comma list of fractional|mig|mps|timeslice, or all
   std::string mig_model;                 // mig: every GPU as this model
   int mps_clients = 48;
+  std::string job = "resnet50";  // effective throughput: the job each pod runs (sim/throughput)
   std::vector<std::string> policies;  // "all" = every policy
   std::string mode = "inflate";       // inflate | replay
   double load = 0;                    // 0: 1.3 for inflate, 1.0 (the trace's own pace) for replay

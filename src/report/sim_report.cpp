@@ -11,6 +11,7 @@
 
 #include "report/stats.hpp"
 #include "sim/sim_json.hpp"
+#include "sim/throughput.hpp"
 
 namespace colo {
 namespace {
@@ -81,12 +82,19 @@ bool has_bound(const Runs& runs) {
                      [](const SimRun& r) { return r.inflate && r.inflate->bound_pct; });
 }
 
+// Whether the runs carry the effective throughput (sim/throughput.hpp; older stores do not).
+bool has_throughput(const Runs& runs) {
+  return std::any_of(runs.begin(), runs.end(),
+                     [](const SimRun& r) { return r.inflate && !r.inflate->job.empty(); });
+}
+
 // One row per policy (in order of first appearance), seeds averaged.
 Table summary_table(const Runs& runs, bool inflate) {
   std::vector<std::string> order;
   std::map<std::string, std::vector<const SimRun*>> by;
   const bool mech = has_mechanisms(runs);
   const bool bound = has_bound(runs);
+  const bool thr = has_throughput(runs);
   for (const auto& r : runs) {
     const auto p = label(r);
     if (by[p].empty()) {
@@ -106,6 +114,10 @@ Table summary_table(const Runs& runs, bool inflate) {
     if (bound) {
       t.head.insert(t.head.begin() + 6, "% of bound");
       t.head.insert(t.head.begin() + 6, "bound");
+    }
+    if (thr) {
+      t.head.insert(t.head.begin() + 6, "throughput, no interference (GPU-eq)");
+      t.head.insert(t.head.begin() + 6, "throughput (GPU-eq)");
     }
   } else {
     t.head = {"policy",       "scheduled",   "completed",   "never sched.",
@@ -137,6 +149,10 @@ Table summary_table(const Runs& runs, bool inflate) {
         row.push_back(cell(col([lv](const InflateResult& r) { return at(r, lv); })));
       }
       row.push_back(cell(col([](const InflateResult& r) { return r.final_pct; })));
+      if (thr) {
+        row.push_back(cell(col([](const InflateResult& r) { return r.throughput; })));
+        row.push_back(cell(col([](const InflateResult& r) { return r.throughput_ideal; })));
+      }
       if (bound) {
         row.push_back(
             cell(col([](const InflateResult& r) { return r.bound_pct.value_or(k_nan); })));
@@ -241,6 +257,25 @@ std::string bound_note(const Runs& runs) {
          "% of bound: GPU allocated at the load as % of it.\n";
 }
 
+// Which job and table the throughput columns use, or "" without them.
+std::string throughput_note(const Runs& runs) {
+  const auto it = std::find_if(runs.begin(), runs.end(), [](const SimRun& r) {
+    return r.inflate && !r.inflate->job.empty();
+  });
+  if (it == runs.end()) {
+    return "";
+  }
+  const auto& job = it->inflate->job;
+  return fmt::format(
+      "throughput: effective throughput at the end, in GPU-equivalents of one {} ({}) training "
+      "job's solo throughput, every pod taken to run that job (--job); a GPU with k pods "
+      "delivers the aggregate speed-up measured for k copies on one H200 under the run's "
+      "mechanism (fractional and no interference: k; timeslice, mps: linear between the "
+      "measured 1, 2, 4, 7 copies, the 7-copy value beyond; mig: not measured, -), table {} "
+      "from {} (docs/sim.md).\n",
+      job, csim::job_description(job), csim::k_speedup_table_file, csim::k_speedup_source);
+}
+
 // What colo's calibration chose (docs/sim.md), then the bound's and the mechanisms' notes.
 std::string calibration_note(const Runs& runs) {
   std::map<double, int> by_w;
@@ -253,7 +288,7 @@ std::string calibration_note(const Runs& runs) {
     }
   }
   if (n == 0) {
-    return bound_note(runs) + mechanism_notes(runs);
+    return bound_note(runs) + throughput_note(runs) + mechanism_notes(runs);
   }
   const bool artifact = runs.front().ctx.semantics == "artifact";
   const char* sym = artifact ? "a" : "w";
@@ -263,7 +298,7 @@ std::string calibration_note(const Runs& runs) {
   }
   return fmt::format("colo's weight, calibrated on pilot runs of this trace ({}): {}\n",
                      artifact ? "look-ahead weight a; a = 0 is FGD" : "GPU weight w", parts) +
-         bound_note(runs) + mechanism_notes(runs);
+         bound_note(runs) + throughput_note(runs) + mechanism_notes(runs);
 }
 
 std::string text_table(const Table& t) {
@@ -317,7 +352,10 @@ std::string markdown_table(const Table& t) {
 }
 
 std::string csv(const Runs& runs, bool inflate) {
-  std::string out = inflate ? "policy,seed,requested_pct,allocated_pct,frag_pct,bound_pct\n"
+  // The throughput columns repeat each run's end values (docs/sim.md "Effective throughput").
+  std::string out = inflate ? "policy,seed,requested_pct,allocated_pct,frag_pct,bound_pct,job,"
+                              "throughput_gpu_eq,throughput_no_interference_gpu_eq,"
+                              "throughput_table\n"
                             : "policy,seed,pods,scheduled,completed,never_scheduled,delay_mean_s,"
                               "delay_p50_s,delay_p99_s,jct_mean_s,jct_p99_s,makespan_s,seconds\n";
   for (const auto& r : runs) {
@@ -325,9 +363,14 @@ std::string csv(const Runs& runs, bool inflate) {
     if (r.inflate) {
       const auto& x = *r.inflate;
       const auto b = x.bound_pct ? fmt::format("{:.4f}", *x.bound_pct) : std::string();
+      auto num = [&x](double v) {
+        return x.job.empty() || !std::isfinite(v) ? std::string() : fmt::format("{:.4f}", v);
+      };
+      const auto thr = fmt::format("{},{},{},{}", x.job, num(x.throughput), num(x.throughput_ideal),
+                                   x.job.empty() ? "" : csim::k_speedup_table_file);
       for (const auto& c : x.curve) {
-        out += fmt::format("{},{},{},{:.4f},{:.4f},{}\n", p, x.seed, c.requested_pct,
-                           c.allocated_pct, c.frag_pct, b);
+        out += fmt::format("{},{},{},{:.4f},{:.4f},{},{}\n", p, x.seed, c.requested_pct,
+                           c.allocated_pct, c.frag_pct, b, thr);
       }
     } else {
       const auto& x = *r.replay;

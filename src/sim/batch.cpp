@@ -36,6 +36,7 @@ Result<std::vector<SimRun>> run_batch(const std::vector<TraceNode>& nodes,
     o.sw = spec.sw;
     o.mech = spec.mech;
     o.mech.kind = m;
+    o.job = spec.job;
     return o;
   };
   std::atomic<std::size_t> next{0};

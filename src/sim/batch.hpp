@@ -22,7 +22,8 @@ struct SimSpec {
   SimSwitches sw = switches_for(Semantics::artifact);
   // inflate: every policy and seed under each mechanism (replay: fractional only)
   std::vector<Mechanism> mechanisms{Mechanism::fractional};
-  MechanismOptions mech;  // mig_model, mps_clients (kind set per run)
+  MechanismOptions mech;         // mig_model, mps_clients (kind set per run)
+  std::string job = "resnet50";  // inflate: the job for the effective throughput
 };
 
 // What every stored or printed run carries besides its result.

@@ -323,6 +323,7 @@ int Cluster::apply(const Placement& pl, const Demand& d, int sign) {
       n.mig[g] = static_cast<std::uint8_t>(sign > 0 ? (n.mig[g] | bits) : (n.mig[g] & ~bits));
     }
     n.gpu_free[g] -= sign * d.milli;
+    n.pods[g] = static_cast<std::uint16_t>(n.pods[g] + sign);
     if (m_mech.kind == Mechanism::mps) {
       n.clients[g] = static_cast<std::uint8_t>(n.clients[g] + sign);
     }

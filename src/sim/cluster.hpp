@@ -63,6 +63,7 @@ struct NodeState {
   std::uint16_t kinds = 0;
   std::array<std::uint8_t, k_max_gpus> mig{};      // mig: occupied memory slices per GPU
   std::array<std::uint8_t, k_max_gpus> clients{};  // mps: pods per GPU
+  std::array<std::uint16_t, k_max_gpus> pods{};    // GPU pods per GPU, every mechanism
   [[nodiscard]] int gpu_free_total() const;
 };
 

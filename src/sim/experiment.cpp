@@ -10,6 +10,8 @@
 #include <queue>
 #include <tuple>
 
+#include "sim/throughput.hpp"
+
 namespace colo::csim {
 namespace {
 
@@ -279,6 +281,9 @@ Result<InflateResult> inflate_with(const std::vector<TraceNode>& nodes,
   r.final_pct = pct(static_cast<double>(c.gpu_allocated()), c);
   r.allocated_pct = r.final_pct;
   r.blast_radius = c.blast_radius();
+  r.job = opt.job;
+  r.throughput = effective_throughput(c, opt.job, opt.mech.kind);
+  r.throughput_ideal = effective_throughput(c, opt.job, Mechanism::fractional);
   if (sw.bin_metric) {
     const int last = static_cast<int>(std::lround(opt.load * 100));
     for (int b = 1; b <= last; ++b) {
@@ -416,6 +421,9 @@ Result<InflateResult> inflate(const std::vector<TraceNode>& nodes,
 Result<InflateResult> inflate(const std::vector<TraceNode>& nodes,
                               const std::vector<TracePod>& pods, const std::string& policy_name,
                               const InflateOptions& opt) {
+  if (auto j = check_job(opt.job); !j) {
+    return fail(j.error());
+  }
   if (policy_name != "colo") {
     return inflate_with(nodes, pods, policy_name, opt, 0);
   }

@@ -44,6 +44,8 @@ struct InflateOptions {
   std::uint64_t seed = 1;
   SimSwitches sw = switches_for(Semantics::artifact);
   MechanismOptions mech;  // how shares are served (what-if)
+  // The job every pod is taken to run for the effective throughput (sim/throughput.hpp).
+  std::string job = "resnet50";
 };
 
 struct InflateResult {
@@ -70,6 +72,12 @@ struct InflateResult {
   // Headroom (sim/bound.hpp): an upper bound on the GPU any policy can hold with this seed's
   // pods, % of capacity; set by run_batch (empty when not computed).
   std::optional<double> bound_pct;
+  // Effective throughput at the end (sim/throughput.hpp), GPU-equivalents of `job`'s solo
+  // throughput: under the run's mechanism (NaN for mig: not measured) and without
+  // interference (every pod at its solo rate, the upper reference).
+  std::string job;
+  double throughput = 0;
+  double throughput_ideal = 0;
 };
 
 // colo's calibration, from the trace only: the candidate weight whose colo allocates most in

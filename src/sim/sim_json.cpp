@@ -1,5 +1,10 @@
 #include "sim/sim_json.hpp"
 
+#include <cmath>
+#include <limits>
+
+#include "sim/throughput.hpp"
+
 namespace colo::csim {
 
 using nlohmann::json;
@@ -37,6 +42,17 @@ void to_json(json& j, const SimRun& r) {
     }
     if (x.bound_pct) {
       j["bound_pct"] = *x.bound_pct;
+    }
+    if (!x.job.empty()) {
+      // null where not measured (mig); docs/sim.md "Effective throughput"
+      auto num = [](double v) { return std::isfinite(v) ? json(v) : json(nullptr); };
+      j["throughput"] = {{"job", x.job},
+                         {"job_description", job_description(x.job)},
+                         {"unit", "GPU-equivalents of the job's solo throughput"},
+                         {"mechanism", num(x.throughput)},
+                         {"no_interference", num(x.throughput_ideal)},
+                         {"table", k_speedup_table_file},
+                         {"source", k_speedup_source}};
     }
     return;
   }
@@ -93,6 +109,14 @@ void from_json(const json& j, SimRun& r) {
     x.blast_radius = j.value("blast_radius", 0.0);
     x.mig_served = j.value("mig_served", 0);
     x.mig_whole = j.value("mig_whole", 0);
+    if (const auto t = j.find("throughput"); t != j.end() && t->is_object()) {
+      auto num = [](const json& v) {
+        return v.is_number() ? v.get<double>() : std::numeric_limits<double>::quiet_NaN();
+      };
+      x.job = t->value("job", std::string());
+      x.throughput = num(t->value("mechanism", json()));
+      x.throughput_ideal = num(t->value("no_interference", json()));
+    }
     x.submitted = j.at("submitted").get<std::map<std::string, int>>();
     x.unscheduled = j.at("unscheduled").get<std::map<std::string, int>>();
     x.seconds = j.value("seconds", 0.0);

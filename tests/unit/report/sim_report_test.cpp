@@ -93,12 +93,45 @@ TEST(SimReport, CsvHasOneRowPerCurvePointAndJsonRoundTrips) {
   const json runs = {inflate_run("fgd", 1, 90, 20), inflate_run("colo", 3, 95, 10)};
   const auto csv = render_sim_report(runs, ReportFormat::csv);
   EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 1 + 20 + 10);
-  EXPECT_NE(csv.find("colo,3,10,95.0000,1.0000,\n"), std::string::npos) << csv;  // no bound
+  // no bound, no throughput (runs stored before them)
+  EXPECT_NE(csv.find("colo,3,10,95.0000,1.0000,,,,,\n"), std::string::npos) << csv;
   // JSON is the typed runs' (sim/sim_json.hpp), every field of the input kept.
   const auto back = json::parse(render_sim_report(runs, ReportFormat::json));
   EXPECT_EQ(back, json(typed(runs)));
   EXPECT_EQ(back[1]["curve"], runs[1]["curve"]);
   EXPECT_EQ(back[1]["unscheduled"], runs[1]["unscheduled"]);
+}
+
+// The effective throughput (sim/throughput.hpp) next to GPU allocated, with its job and table,
+// in every format; absent (and no note) for runs stored before it.
+TEST(SimReport, EveryFormatGivesTheEffectiveThroughputAndItsJob) {
+  json runs = {inflate_run("fgd", 1, 90, 130), inflate_run("colo", 1, 95, 130)};
+  EXPECT_EQ(render_sim_report(runs, ReportFormat::text).find("throughput"), std::string::npos);
+  runs[0]["throughput"] = {{"job", "transformer"}, {"mechanism", 7.25}, {"no_interference", 8.5}};
+  runs[1]["throughput"] = {{"job", "transformer"}, {"mechanism", nullptr}, {"no_interference", 9}};
+  const auto md = render_sim_report(runs, ReportFormat::markdown);
+  EXPECT_NE(md.find("| throughput (GPU-eq) | throughput, no interference (GPU-eq) |"),
+            std::string::npos)
+      << md;
+  EXPECT_NE(md.find("| 7.25 | 8.50 |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| - | 9.00 |"), std::string::npos) << md;  // not measured (mig)
+  EXPECT_NE(md.find("transformer (Transformer b32)"), std::string::npos) << md;
+  EXPECT_NE(md.find("src/sim/speedup_table.inc"), std::string::npos) << md;
+  for (const auto f : {ReportFormat::text, ReportFormat::html}) {
+    const auto out = render_sim_report(runs, f);
+    EXPECT_NE(out.find("throughput (GPU-eq)"), std::string::npos);
+    EXPECT_NE(out.find("Transformer b32"), std::string::npos);
+  }
+  const auto csv = render_sim_report(runs, ReportFormat::csv);
+  EXPECT_NE(
+      csv.find("fgd,1,130,90.0000,1.0000,,transformer,7.2500,8.5000,src/sim/speedup_table.inc"),
+      std::string::npos)
+      << csv;
+  EXPECT_NE(csv.find("colo,1,130,95.0000,1.0000,,transformer,,9.0000,"), std::string::npos);
+  const auto back = json::parse(render_sim_report(runs, ReportFormat::json));
+  EXPECT_EQ(back[0]["throughput"]["mechanism"], 7.25);
+  EXPECT_TRUE(back[1]["throughput"]["mechanism"].is_null());
+  EXPECT_EQ(back[1]["throughput"]["table"], "src/sim/speedup_table.inc");
 }
 
 TEST(SimReport, EveryFormatGivesThePoliciesAsPercentOfTheBound) {
