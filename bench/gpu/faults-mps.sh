@@ -115,7 +115,7 @@ procs_of() {
   local n=0 p
   for p in /proc/[0-9]*; do
     [ "$(awk '{print $3}' "$p/stat" 2> /dev/null)" = Z ] && continue
-    tr '\0' '\n' < "$p/environ" 2> /dev/null | grep -qx "COLO_EXPERIMENT=$1" && n=$((n + 1))
+    { tr '\0' '\n' < "$p/environ"; } 2> /dev/null | grep -qx "COLO_EXPERIMENT=$1" && n=$((n + 1))
   done
   echo "$n"
 }
@@ -143,7 +143,7 @@ mps_pid_of() {  # mps_pid_of COLO_PID control|server
       */nvidia-cuda-mps-$2) ;;
       *) continue ;;
     esac
-    if [ "$2" = server ] || tr '\0' '\n' < "$p/environ" 2> /dev/null |
+    if [ "$2" = server ] || { tr '\0' '\n' < "$p/environ"; } 2> /dev/null |
       grep -qx "COLO_MPS_OWNER=$1"; then
       echo "${p#/proc/}"; return 0
     fi

@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <regex>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -143,6 +144,23 @@ Status quit_pipe(const std::string& control, const std::string& pipe, const std:
   return {};
 }
 
+// Size of a log file in bytes; 0 when it does not exist yet.
+std::uintmax_t log_size(const fs::path& path) {
+  std::error_code ec;
+  const auto n = fs::file_size(path, ec);
+  return ec ? 0 : n;
+}
+
+// A log file's text from byte `from` on (from the start when the file is now shorter: it was
+// replaced); "" when it cannot be read.
+std::string read_file(const fs::path& path, std::uintmax_t from = 0) {
+  std::ifstream in(path);
+  in.seekg(static_cast<std::streamoff>(from <= log_size(path) ? from : 0));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
 }  // namespace
 
 std::vector<MpsProcess> list_mps_processes() {
@@ -211,6 +229,8 @@ Result<MpsDaemon> MpsDaemon::start(const std::string& dir, const std::string& uu
   // 0700 and ours: whoever can reach the pipe directory can drive the daemon.
   COLO_TRY(create_private_dir(d.m_pipe));
   COLO_TRY(create_private_dir(d.m_log));
+  d.m_control_from = log_size(fs::path(d.m_log) / "control.log");
+  d.m_server_from = log_size(fs::path(d.m_log) / "server.log");
   // A daemon that just quit may still be releasing the GPU: retry a few times.
   Result<int> rc = 0;
   for (int attempt = 0; attempt < 4; ++attempt) {
@@ -238,7 +258,7 @@ Result<MpsDaemon> MpsDaemon::start(const std::string& dir, const std::string& uu
   }
   if (*rc != 0) {
     reap_mps_children();  // daemons that died at start
-    std::ifstream in(fs::path(d.m_log) / "control.log");
+    std::istringstream in(read_file(fs::path(d.m_log) / "control.log", d.m_control_from));
     std::string line;
     std::string last;
     while (std::getline(in, line)) {
@@ -275,7 +295,9 @@ MpsDaemon::MpsDaemon(MpsDaemon&& o) noexcept
       m_log(std::move(o.m_log)),
       m_control(std::move(o.m_control)),
       m_control_pid(o.m_control_pid),
-      m_running(o.m_running) {
+      m_running(o.m_running),
+      m_control_from(o.m_control_from),
+      m_server_from(o.m_server_from) {
   o.m_running = false;
 }
 
@@ -296,19 +318,8 @@ Status MpsDaemon::quit() {
   return quit_pipe(m_control, m_pipe, m_log, control_gone ? AskControl::no : AskControl::quit);
 }
 
-namespace {
-
-std::string read_file(const fs::path& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-}  // namespace
-
 std::vector<MpsFault> MpsDaemon::faults() const {
-  auto out = parse_mps_server_log(read_file(fs::path(m_log) / "server.log"));
+  auto out = parse_mps_server_log(read_file(fs::path(m_log) / "server.log", m_server_from));
   if (auto why = lost()) {
     out.push_back({0, *why});
   }
@@ -325,7 +336,8 @@ std::optional<std::string> MpsDaemon::lost() const {
         "(killed or crashed): its clients lost their GPU sharing",
         m_control_pid, m_pipe);
   }
-  const auto servers = parse_mps_control_log(read_file(fs::path(m_log) / "control.log"));
+  const auto servers =
+      parse_mps_control_log(read_file(fs::path(m_log) / "control.log", m_control_from));
   if (!servers.empty()) {
     return fmt::format(
         "an MPS server of the daemon for pipe {} ended abnormally during the run "
@@ -336,18 +348,24 @@ std::optional<std::string> MpsDaemon::lost() const {
 }
 
 std::vector<MpsFault> parse_mps_control_log(const std::string& text) {
-  // e.g. "[2026-11-30 10:00:00.000 Control 1234] Server 5678 exited with status 9"
+  // e.g. "[2026-11-30 10:00:00.000 Control 1234] Server 5678 exited with status 9". A server
+  // killed with SIGKILL is logged with status 0 too (driver 580, H200): what tells it from a
+  // server colo shut down is that no "Try shutting down server 5678" came before.
   static const std::regex k_exit(R"(Server\s+(\d+)\s+exited with status\s+(-?\d+))",
                                  std::regex::icase);
+  static const std::regex k_shutdown(R"(Try shutting down server\s+(\d+))", std::regex::icase);
   static const std::regex k_killed(R"(Server\s+(\d+)\b.*\b(killed|terminated|crashed))",
                                    std::regex::icase);
   std::vector<MpsFault> out;
+  std::set<std::string> asked;  // servers the control daemon was told to shut down
   std::istringstream lines(text);
   std::string line;
   while (std::getline(lines, line)) {
     std::smatch m;
-    if (std::regex_search(line, m, k_exit)) {
-      if (m[2].str() != "0") {
+    if (std::regex_search(line, m, k_shutdown)) {
+      asked.insert(m[1].str());
+    } else if (std::regex_search(line, m, k_exit)) {
+      if (m[2].str() != "0" || !asked.contains(m[1].str())) {
         out.push_back({std::stoi(m[1].str()), line});
       }
     } else if (std::regex_search(line, m, k_killed)) {

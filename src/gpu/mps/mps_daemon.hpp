@@ -42,8 +42,9 @@ class MpsDaemon {
   // asked: its servers are killed at once.
   Status quit();
 
-  // Clients the server log reports as faulted or torn down by another client's fault; and, with
-  // pid 0, the daemon itself when it was lost while running (see lost()).
+  // Clients the server log reports as faulted or torn down by another client's fault (lines this
+  // daemon's server wrote, not earlier ones in the same log directory); and, with pid 0, the
+  // daemon itself when it was lost while running (see lost()).
   [[nodiscard]] std::vector<MpsFault> faults() const;
 
   // Why the daemon can no longer serve its clients, when it cannot: its control daemon process
@@ -62,13 +63,20 @@ class MpsDaemon {
   std::string m_control;
   pid_t m_control_pid = 0;  // the control daemon, found when it came up; 0 if not found
   bool m_running = false;
+  // Where this daemon's lines start in the log files: a resumed run reuses the run's log
+  // directory, and the failed attempt's lines (a killed server, a faulted client) are not this
+  // daemon's.
+  std::uintmax_t m_control_from = 0;
+  std::uintmax_t m_server_from = 0;
 };
 
 // Parses MPS server log text for fatal-error and teardown lines (pure; tested on real lines).
 std::vector<MpsFault> parse_mps_server_log(const std::string& text);
 
-// Parses MPS control log text for servers that ended abnormally ("Server 1234 exited with status
-// 9", "... killed", "... terminated"): one fault per such line, pid = the server's (pure).
+// Parses MPS control log text for servers that ended abnormally: "Server 1234 exited with status
+// S" with S != 0, or with any S when no "Try shutting down server 1234" came before (a server
+// killed mid-run is logged with status 0), "... killed", "... terminated": one fault per such
+// line, pid = the server's (pure).
 std::vector<MpsFault> parse_mps_control_log(const std::string& text);
 
 // Quits MPS daemons whose owning colo process is gone. Returns how many were found.

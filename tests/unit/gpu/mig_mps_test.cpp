@@ -107,13 +107,41 @@ TEST(MpsLog, FindsServersThatEndedAbnormally) {
       "[2026-11-30 10:00:00.000 Control 100] Starting new server 200 for user 0\n"
       "[2026-11-30 10:00:05.000 Control 100] Server 200 exited with status 9\n"
       "[2026-11-30 10:00:06.000 Control 100] Starting new server 201 for user 0\n"
+      "[2026-11-30 10:00:06.500 Control 100] Try shutting down server 201, backoff is disabled\n"
       "[2026-11-30 10:00:07.000 Control 100] Server 201 exited with status 0\n"
       "[2026-11-30 10:00:08.000 Control 100] Server 202 was killed\n";
   auto f = parse_mps_control_log(log);
   ASSERT_EQ(f.size(), 2U);
   EXPECT_EQ(f[0].pid, 200);
   EXPECT_EQ(f[1].pid, 202);
-  EXPECT_TRUE(parse_mps_control_log("[x] Server 5 exited with status 0\n").empty());
+}
+
+// Real lines (driver 580.159.04, H200; bench/results/2026-11-30-h200-faults-mps): a server colo
+// shut down, and a server killed -9 mid-run, which the control daemon logs with status 0 too.
+TEST(MpsLog, AServerKilledMidRunIsLostEvenWithStatusZero) {
+  const std::string shut_down =
+      "[2026-11-30 18:47:01.103 Control 21908] Cmd:quit\n"
+      "[2026-11-30 18:47:01.103 Control 21908] Try shutting down server 21916, backoff is "
+      "disabled\n"
+      "[2026-11-30 18:47:01.123 Control 21908] Server 21916 exited with status 0\n"
+      "[2026-11-30 18:47:01.124 Control 21908] Exit with status 0\n";
+  EXPECT_TRUE(parse_mps_control_log(shut_down).empty());
+  const std::string busy_then_shut_down =
+      "[2026-11-30 18:49:18.203 Control 10791] Try shutting down server 10927, backoff is "
+      "disabled\n"
+      "[2026-11-30 18:49:18.213 Control 10791] Server 10927 has 2 active worker threads. Server "
+      "will not shutdown.\n"
+      "[2026-11-30 18:49:18.414 Control 10791] Try shutting down server 10927, backoff is "
+      "enabled\n"
+      "[2026-11-30 18:49:18.417 Control 10791] Server 10927 exited with status 0\n";
+  EXPECT_TRUE(parse_mps_control_log(busy_then_shut_down).empty());
+  const std::string killed =
+      "[2026-11-30 18:48:56.355 Control   464] NEW SERVER 471: Ready\n"
+      "[2026-11-30 18:49:02.657 Control   464] Server 471 exited with status 0\n"
+      "[2026-11-30 18:49:02.746 Control   464] Cmd:quit\n";
+  const auto f = parse_mps_control_log(killed);
+  ASSERT_EQ(f.size(), 1U);
+  EXPECT_EQ(f[0].pid, 471);
 }
 
 // A stand-in for nvidia-cuda-mps-control: `-d` leaves a daemon (a sleep that keeps colo's
@@ -170,6 +198,33 @@ TEST(MpsDaemon, AControlDaemonThatDiedIsLostAndQuitLeavesNothing) {
   EXPECT_TRUE(d->quit());
   EXPECT_FALSE(std::filesystem::exists(d->pipe_dir()));
   EXPECT_EQ(d->lost(), std::nullopt);  // quit: nothing held any more
+  std::filesystem::remove_all(dir);
+}
+
+// A resumed run reuses its log directory: the failed attempt's lines (a server killed mid-run,
+// a faulted client) are not the new daemon's (seen on the H200: every resume failed again).
+TEST(MpsDaemon, AnEarlierAttemptsLogLinesAreNotThisDaemons) {
+  const std::string dir = ::testing::TempDir() + "/mps-resume-" + std::to_string(::getpid());
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir + "/run/log");
+  std::ofstream(dir + "/run/log/control.log")
+      << "[2026-11-30 18:54:54.643 Control  9722] Server 9743 exited with status 0\n";
+  std::ofstream(dir + "/run/log/server.log")
+      << "[2026-11-30 18:54:54.600 Other 9743] Client 4242 encountered a fatal GPU error.\n";
+  ASSERT_FALSE(parse_mps_control_log("[x] Server 9743 exited with status 0\n").empty());
+  const auto control = fake_mps_control(dir);
+  auto d = MpsDaemon::start(dir + "/run", "GPU-0", control);
+  ASSERT_TRUE(d) << d.error().what();
+  EXPECT_EQ(d->lost(), std::nullopt);
+  EXPECT_TRUE(d->faults().empty());
+  // A line this daemon's log gets is read.
+  std::ofstream(dir + "/run/log/control.log", std::ios::app)
+      << "[2026-11-30 19:00:00.000 Control  9800] Server 9801 exited with status 0\n";
+  const auto why = d->lost();
+  ASSERT_TRUE(why);
+  EXPECT_NE(why->find("9801"), std::string::npos) << *why;
+  EXPECT_EQ(why->find("9743"), std::string::npos) << *why;
+  EXPECT_TRUE(d->quit());
   std::filesystem::remove_all(dir);
 }
 
