@@ -86,24 +86,30 @@ TextTable completion_table(const std::vector<CompletionRow>& rows) {
   for (const auto& r : rows) {
     sweeps = sweeps || !r.sweep.empty();
   }
-  t.head = {"mode", "group", "workload", "clients", "completion time (s)", "spread (σ, min–max)",
-            "alone (s)", "increase (%)", "reps"};
+  t.head = {"mode",
+            "group",
+            "workload",
+            "clients",
+            "completion time (s)",
+            "spread (σ, min–max)",
+            "alone (s)",
+            "increase (%)",
+            "reps"};
   t.right = {false, false, false, true, true, false, true, true, true};
   if (sweeps) {
     t.head.insert(t.head.begin() + 2, "sweep");
     t.right.insert(t.right.begin() + 2, false);
   }
   for (const auto& r : rows) {
-    std::vector<std::string> row{
-        r.mode,
-        r.group,
-        r.workload,
-        std::to_string(r.clients),
-        mean_ci_text(r.time_s, "", 2),
-        spread_text(r.time_s, "", 2),
-        r.solo_s ? fmt::format("{:.2f}", *r.solo_s) : "-",
-        r.increase_pct ? fmt::format("{:+.1f}", *r.increase_pct) : "-",
-        std::to_string(r.reps)};
+    std::vector<std::string> row{r.mode,
+                                 r.group,
+                                 r.workload,
+                                 std::to_string(r.clients),
+                                 mean_ci_text(r.time_s, "", 2),
+                                 spread_text(r.time_s, "", 2),
+                                 r.solo_s ? fmt::format("{:.2f}", *r.solo_s) : "-",
+                                 r.increase_pct ? fmt::format("{:+.1f}", *r.increase_pct) : "-",
+                                 std::to_string(r.reps)};
     if (sweeps) {
       row.insert(row.begin() + 2, r.sweep.empty() ? "-" : r.sweep);
     }

@@ -15,12 +15,12 @@ struct RunData;
 
 struct CompletionRow {
   std::string sweep;
-  std::string mode;      // "solo" for the task alone
+  std::string mode;  // "solo" for the task alone
   std::string group;
-  std::string workload;  // workload name (copies pooled)
-  int clients = 0;       // processes in the group
-  Stat time_s;           // completion time (s) over every ok copy of every repetition
-  int reps = 0;          // repetitions with at least one ok copy
+  std::string workload;                // workload name (copies pooled)
+  int clients = 0;                     // processes in the group
+  Stat time_s;                         // completion time (s) over every ok copy of every repetition
+  int reps = 0;                        // repetitions with at least one ok copy
   std::optional<double> solo_s;        // mean completion time alone, same sweep point
   std::optional<double> increase_pct;  // (time / alone - 1) x 100
 };
