@@ -9,11 +9,13 @@
 #include <array>
 #include <cerrno>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <string_view>
 
+#include "core/os.hpp"
 #include "core/utf8.hpp"
 
 namespace colo {
@@ -288,6 +290,18 @@ Result<StoreLock> StoreLock::acquire(const std::string& db_path) {
   if (fd < 0) {
     return fail(ErrorCode::io, fmt::format("cannot create lock file '{}'", path),
                 std::strerror(errno));
+  }
+  // The colo that wrote its pid here may be dead while the lock is still held for a moment: a
+  // child it forked keeps the lock's file description until it execs or exits (seen when a run
+  // is resumed right after a kill -9). Wait up to 2 s for such a lock; a live holder is busy.
+  for (int wait = 0; wait < 40 && ::flock(fd, LOCK_EX | LOCK_NB) != 0; ++wait) {
+    char who[32] = {};
+    const auto n = ::pread(fd, who, sizeof(who) - 1, 0);
+    const long holder = n > 0 ? std::strtol(who, nullptr, 10) : 0;
+    if (holder <= 0 || pid_alive(static_cast<pid_t>(holder))) {
+      break;
+    }
+    ::usleep(50 * 1000);
   }
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     char buf[32] = {};

@@ -18,23 +18,14 @@
 #include "launch/cgroup.hpp"
 #include "store/store.hpp"
 #include "support/procs.hpp"
+#include "support/run_colo.hpp"
 
 namespace colo {
 namespace {
 namespace fs = std::filesystem;
 
-struct Output {
-  int rc = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using test::Output;
+using test::slurp;
 
 class Cli : public ::testing::Test {
  protected:
@@ -61,38 +52,15 @@ class Cli : public ::testing::Test {
   }
 
   pid_t start(const std::vector<std::string>& args, const std::string& tag) {
-    const pid_t pid = ::fork();
-    if (pid == 0) {
-      const int out = ::open((m_dir / (tag + ".out")).c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      const int err = ::open((m_dir / (tag + ".err")).c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      ::dup2(out, 1);
-      ::dup2(err, 2);
-      ::chdir(m_dir.c_str());
-      std::vector<std::string> argv_s{std::string(COLO_BIN_DIR) + "/colo"};
-      if (m_pass_results) {
-        argv_s.insert(argv_s.end(), {"--results", (m_dir / "results").string()});
-      }
-      argv_s.insert(argv_s.end(), args.begin(), args.end());
-      std::vector<char*> argv;
-      for (auto& s : argv_s) {
-        argv.push_back(s.data());
-      }
-      argv.push_back(nullptr);
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
+    std::vector<std::string> argv{std::string(COLO_BIN_DIR) + "/colo"};
+    if (m_pass_results) {
+      argv.insert(argv.end(), {"--results", (m_dir / "results").string()});
     }
-    return pid;
+    argv.insert(argv.end(), args.begin(), args.end());
+    return test::start_in(m_dir, argv, tag);
   }
 
-  Output finish(pid_t pid, const std::string& tag) {
-    int st = 0;
-    ::waitpid(pid, &st, 0);
-    Output o;
-    o.rc = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-    o.out = slurp(m_dir / (tag + ".out"));
-    o.err = slurp(m_dir / (tag + ".err"));
-    return o;
-  }
+  Output finish(pid_t pid, const std::string& tag) { return test::finish_in(m_dir, pid, tag); }
 
   Output colo(const std::vector<std::string>& args) {
     const std::string tag = "cmd" + std::to_string(m_calls++);

@@ -1,7 +1,5 @@
 // colo profile -> colo plan -> --emit spec -> colo run --plan end to end on the simulated GPU
 // (real processes, a real store), and plan's bad-input errors (exit 2, naming the problem).
-#include <fcntl.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -12,22 +10,14 @@
 #include <regex>
 #include <sstream>
 
+#include "support/run_colo.hpp"
+
 namespace colo {
 namespace {
 namespace fs = std::filesystem;
 
-struct Output {
-  int rc = -1;
-  std::string out;
-  std::string err;
-};
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
+using test::Output;
+using test::slurp;
 
 constexpr const char* k_workloads = R"(name: plan-it
 gpu: sim
@@ -69,35 +59,12 @@ class PlanCli : public ::testing::Test {
     std::ofstream(m_dir / name) << text;
   }
   // Runs colo with --results <m_dir>/<results>.
-  Output colo(std::vector<std::string> args, const std::string& results = "results") {
+  Output colo(const std::vector<std::string>& args, const std::string& results = "results") {
     const std::string tag = "cmd" + std::to_string(m_calls++);
-    const pid_t pid = ::fork();
-    if (pid == 0) {
-      const int out = ::open((m_dir / (tag + ".out")).c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      const int err = ::open((m_dir / (tag + ".err")).c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      ::dup2(out, 1);
-      ::dup2(err, 2);
-      if (::chdir(m_dir.c_str()) != 0) {
-        ::_exit(126);
-      }
-      std::vector<std::string> argv_s{std::string(COLO_BIN_DIR) + "/colo", "--results",
-                                      (m_dir / results).string()};
-      argv_s.insert(argv_s.end(), args.begin(), args.end());
-      std::vector<char*> argv;
-      for (auto& s : argv_s) {
-        argv.push_back(s.data());
-      }
-      argv.push_back(nullptr);
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
-    }
-    int st = 0;
-    ::waitpid(pid, &st, 0);
-    Output o;
-    o.rc = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-    o.out = slurp(m_dir / (tag + ".out"));
-    o.err = slurp(m_dir / (tag + ".err"));
-    return o;
+    std::vector<std::string> argv{std::string(COLO_BIN_DIR) + "/colo", "--results",
+                                  (m_dir / results).string()};
+    argv.insert(argv.end(), args.begin(), args.end());
+    return test::finish_in(m_dir, test::start_in(m_dir, argv, tag), tag);
   }
   void profile_all() {
     auto p = colo({"profile", "w.yaml", "--shares", "30,100"});

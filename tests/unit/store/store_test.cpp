@@ -1,6 +1,8 @@
 #include "store/store.hpp"
 
+#include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/file.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -9,9 +11,11 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <limits>
+#include <thread>
 
 namespace colo {
 namespace {
@@ -306,6 +310,28 @@ TEST_F(StoreTest, LockIsExclusive) {
   // Issue 11 item 7: the option that picks another store is --results (there is no --store).
   EXPECT_NE(b.error().message.find("--results"), std::string::npos) << b.error().message;
   EXPECT_EQ(b.error().message.find("--store"), std::string::npos) << b.error().message;
+}
+
+// A lock whose recorded colo is dead but whose file description a leftover child still holds
+// for a moment (a resume right after kill -9, tests/faults) is waited for, not reported busy.
+TEST_F(StoreTest, LockOfADeadColoHeldBrieflyByItsChildIsWaitedFor) {
+  const pid_t dead = ::fork();
+  if (dead == 0) {
+    ::_exit(0);
+  }
+  ::waitpid(dead, nullptr, 0);
+  const std::string lock = db() + ".lock";
+  std::ofstream(lock) << dead << "\n";
+  const int held = ::open(lock.c_str(), O_RDWR | O_CLOEXEC);
+  ASSERT_GE(held, 0);
+  ASSERT_EQ(::flock(held, LOCK_EX | LOCK_NB), 0);
+  std::thread release([held] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    ::close(held);
+  });
+  auto a = StoreLock::acquire(db());
+  release.join();
+  EXPECT_TRUE(a) << a.error().what();
 }
 
 TEST_F(StoreTest, LatestUnfinishedFindsOnlyUnfinished) {
