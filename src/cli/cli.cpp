@@ -47,11 +47,11 @@ std::string default_results_dir() {
 
 int cmd_run(const std::string& spec_path, const EngineOptions& opts, std::ostream& out,
             std::ostream& err) {
+  Interrupt::install();  // first: a signal while the spec loads stops colo cleanly too
   auto spec = load_spec(spec_path);
   if (!spec) {
     return report_error(err, spec.error());
   }
-  Interrupt::install();
   SteadyClock clock;
   auto r = run_experiment(*spec, opts, clock, err);
   if (!r) {
