@@ -291,30 +291,35 @@ Result<StoreLock> StoreLock::acquire(const std::string& db_path) {
     return fail(ErrorCode::io, fmt::format("cannot create lock file '{}'", path),
                 std::strerror(errno));
   }
+  // The pid the holding colo wrote into the lock file ("?" when there is none).
+  const auto holder = [fd] {
+    char buf[32] = {};
+    const auto n = ::pread(fd, buf, sizeof(buf) - 1, 0);
+    std::string who = n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : "?";
+    while (!who.empty() && (who.back() == '\n' || who.back() == ' ')) {
+      who.pop_back();
+    }
+    return who;
+  };
   // The colo that wrote its pid here may be dead while the lock is still held for a moment: a
   // child it forked keeps the lock's file description until it execs or exits (seen when a run
   // is resumed right after a kill -9). Wait up to 2 s for such a lock; a live holder is busy.
-  for (int wait = 0; wait < 40 && ::flock(fd, LOCK_EX | LOCK_NB) != 0; ++wait) {
-    char who[32] = {};
-    const auto n = ::pread(fd, who, sizeof(who) - 1, 0);
-    const long holder = n > 0 ? std::strtol(who, nullptr, 10) : 0;
-    if (holder <= 0 || pid_alive(static_cast<pid_t>(holder))) {
+  bool locked = ::flock(fd, LOCK_EX | LOCK_NB) == 0;
+  for (int wait = 0; !locked && wait < 40; ++wait) {
+    const long pid = std::strtol(holder().c_str(), nullptr, 10);
+    if (pid <= 0 || pid_alive(static_cast<pid_t>(pid))) {
       break;
     }
     ::usleep(50 * 1000);
+    locked = ::flock(fd, LOCK_EX | LOCK_NB) == 0;
   }
-  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
-    char buf[32] = {};
-    auto n = ::pread(fd, buf, sizeof(buf) - 1, 0);
+  if (!locked) {
+    const auto who = holder();
     ::close(fd);
-    std::string holder = n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : "?";
-    while (!holder.empty() && (holder.back() == '\n' || holder.back() == ' ')) {
-      holder.pop_back();
-    }
     return fail(ErrorCode::busy,
                 fmt::format("store '{}' is in use by another colo run (pid {}); wait for it or "
                             "give another --results directory",
-                            db_path, holder));
+                            db_path, who));
   }
   const std::string pid = std::to_string(::getpid()) + "\n";
   if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) < 0) {
