@@ -68,35 +68,20 @@ int main(int argc, char** argv) {
   if (!dir || !*dir) {
     usage("COLO_SIM_GPU_DIR is not set: run me under `colo run --gpu sim`");
   }
-  colo::sim::ClientRecord rec;
-  rec.pid = static_cast<int>(::getpid());
-  rec.start_time = colo::process_start_time(::getpid()).value_or(0);
-  rec.label = std::getenv("COLO_WORKLOAD") ? std::getenv("COLO_WORKLOAD") : "sim-gpu";
-  rec.model.duty = number(flags, "duty", 0.6, 0.001, 1.0);
-  rec.model.sm_fraction = number(flags, "sm", 0.3, 0.001, 1.0);
-  rec.model.bw_fraction = number(flags, "bw", 0.2, 0.0, 1.0);
-  const char* lim = std::getenv("COLO_SIM_SM_LIMIT");
-  rec.model.sm_limit = lim ? std::atof(lim) : 1.0;
-  if (rec.model.sm_limit <= 0 || rec.model.sm_limit > 1) {
-    rec.model.sm_limit = 1.0;
-  }
-  const char* bwl = std::getenv("COLO_SIM_BW_LIMIT");
-  rec.model.bw_limit = bwl ? std::atof(bwl) : 1.0;
-  if (rec.model.bw_limit <= 0 || rec.model.bw_limit > 1) {
-    rec.model.bw_limit = 1.0;
-  }
+  colo::sim::SimClient model;
+  model.duty = number(flags, "duty", 0.6, 0.001, 1.0);
+  model.sm_fraction = number(flags, "sm", 0.3, 0.001, 1.0);
+  model.bw_fraction = number(flags, "bw", 0.2, 0.0, 1.0);
   auto mem = colo::parse_bytes(flags.count("mem") ? flags["mem"] : "4G");
   if (!mem) {
     usage("--mem: " + mem.error().message);
   }
-  rec.mem_bytes = *mem;
+  auto rec = colo::sim::client_from_env(
+      std::getenv("COLO_WORKLOAD") ? std::getenv("COLO_WORKLOAD") : "sim-gpu", model, *mem);
   const double step_ms = number(flags, "step-ms", 20, 0.1, 600000);
   const double batch = number(flags, "batch", 64, 0, 1e9);
   const auto steps = static_cast<long>(number(flags, "steps", 0, 0, 1e12));
-  std::optional<std::uint64_t> mem_limit;
-  if (const char* ml = std::getenv("COLO_SIM_MEM_LIMIT")) {
-    mem_limit = std::strtoull(ml, nullptr, 10);
-  }
+  const auto mem_limit = colo::sim::mem_limit_from_env();
 
   std::signal(SIGTERM, on_term);
   colo_progress::Reporter progress;
@@ -117,23 +102,7 @@ int main(int argc, char** argv) {
   (void)registry.update(rec);
   auto next = std::chrono::steady_clock::now();
   for (long s = 0; (steps == 0 || s < steps) && !g_stop; ++s) {
-    double speed = 1.0;
-    if (auto clients = registry.clients()) {
-      std::vector<colo::sim::SimClient> active;
-      int self = -1;
-      for (const auto& c : *clients) {
-        if (c.active) {
-          if (c.pid == rec.pid) {
-            self = static_cast<int>(active.size());
-          }
-          active.push_back(c.model);
-        }
-      }
-      if (self >= 0) {
-        const auto speeds = colo::sim::speed_factors(active, dev->mode, dev->contention);
-        speed = speeds[static_cast<std::size_t>(self)];
-      }
-    }
+    const double speed = colo::sim::client_speed(registry, *dev, rec.pid);
     next += std::chrono::microseconds(static_cast<long>(step_ms * 1000.0 / speed));
     // Sleep in slices so SIGTERM is honoured promptly.
     while (!g_stop && std::chrono::steady_clock::now() < next) {

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -202,6 +203,51 @@ void SimRegistry::leave(int pid) const {
 
 Result<std::vector<ClientRecord>> SimRegistry::clients() const {
   return read_clients(m_dir);
+}
+
+ClientRecord client_from_env(std::string label, SimClient model, std::uint64_t mem_bytes) {
+  const auto limit = [](const char* name) {
+    const char* v = std::getenv(name);
+    const double d = v ? std::atof(v) : 1.0;
+    return d > 0 && d <= 1 ? d : 1.0;
+  };
+  ClientRecord rec;
+  rec.pid = static_cast<int>(::getpid());
+  rec.start_time = process_start_time(::getpid()).value_or(0);
+  rec.label = std::move(label);
+  rec.model = model;
+  rec.model.sm_limit = limit("COLO_SIM_SM_LIMIT");
+  rec.model.bw_limit = limit("COLO_SIM_BW_LIMIT");
+  rec.mem_bytes = mem_bytes;
+  return rec;
+}
+
+std::optional<std::uint64_t> mem_limit_from_env() {
+  if (const char* ml = std::getenv("COLO_SIM_MEM_LIMIT")) {
+    return std::strtoull(ml, nullptr, 10);
+  }
+  return std::nullopt;
+}
+
+double client_speed(const SimRegistry& registry, const DeviceState& device, int pid) {
+  auto clients = registry.clients();
+  if (!clients) {
+    return 1.0;
+  }
+  std::vector<SimClient> active;
+  int self = -1;
+  for (const auto& c : *clients) {
+    if (c.active) {
+      if (c.pid == pid) {
+        self = static_cast<int>(active.size());
+      }
+      active.push_back(c.model);
+    }
+  }
+  if (self < 0) {
+    return 1.0;
+  }
+  return speed_factors(active, device.mode, device.contention)[static_cast<std::size_t>(self)];
 }
 
 }  // namespace colo::sim

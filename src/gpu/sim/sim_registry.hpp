@@ -54,4 +54,14 @@ class SimRegistry {
   std::string m_dir;
 };
 
+// A simulated workload's record of itself: its model with the limits colo put in its environment
+// (COLO_SIM_SM_LIMIT, COLO_SIM_BW_LIMIT: fractions in (0, 1], anything else is 1), its pid and
+// start time. Used by colo-sim-gpu and the pipeline's sim-model stage.
+ClientRecord client_from_env(std::string label, SimClient model, std::uint64_t mem_bytes);
+// COLO_SIM_MEM_LIMIT (bytes) when colo set one.
+std::optional<std::uint64_t> mem_limit_from_env();
+// The speed factor of client `pid` among the registry's active clients, by the contention model:
+// 1 when it is not active or the registry cannot be read.
+double client_speed(const SimRegistry& registry, const DeviceState& device, int pid);
+
 }  // namespace colo::sim

@@ -1,0 +1,55 @@
+#pragma once
+// Latency statistics of a pipeline run from its query records: throughput, end-to-end latency
+// percentiles (from the scheduled arrival), per stage the queue wait (ready to start) and service
+// time (start to end), achieved against offered load, dropped and failed queries. Pure.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "pipeline/events.hpp"
+
+namespace colo::pipeline {
+
+struct Percentiles {
+  std::int64_t count = 0;
+  double mean_ms = 0;
+  double p50_ms = 0;
+  double p90_ms = 0;
+  double p99_ms = 0;
+  double p999_ms = 0;
+  double max_ms = 0;
+};
+
+// Nearest-rank percentiles of durations in nanoseconds (sorted in place). Empty: all zero.
+Percentiles percentiles(std::vector<std::int64_t>& ns);
+
+struct StageStats {
+  std::string name;
+  Percentiles queue_wait;  // previous stage's end (or issue) to this stage's start
+  Percentiles service;     // this stage's start to end
+  std::int64_t failed = 0;
+};
+
+struct PipelineStats {
+  std::int64_t issued = 0;
+  std::int64_t completed = 0;
+  std::int64_t dropped = 0;
+  std::int64_t failed = 0;
+  std::int64_t over_bound = 0;  // completed later than the latency bound after scheduling
+  double offered_qps = 0;       // scheduled arrivals per second of the arrival window
+  double achieved_qps = 0;      // completions per second from the start to the last completion
+  Percentiles latency;          // end to end, scheduled arrival to completion
+  std::vector<StageStats> stages;
+  // The latency CDF, at most cdf_points points (latency ms, fraction of completed queries <=).
+  std::vector<std::pair<double, double>> cdf;
+};
+
+// `latency_bound_ns` <= 0: no bound. `cdf_points` >= 2.
+PipelineStats summarize(const std::vector<QueryRecord>& queries,
+                        const std::vector<std::string>& stage_names,
+                        std::int64_t latency_bound_ns = 0, std::size_t cdf_points = 101);
+
+// One line: "e2e p50 1.2 ms p99 3.4 ms; loader p50 ... ; 812 q/s of 800 offered, 0 dropped".
+std::string one_line(const PipelineStats& s);
+
+}  // namespace colo::pipeline

@@ -1,0 +1,525 @@
+// The pipeline library: queues, configs and graph validation, load generators on a fake clock,
+// the runner (closed and open loop, failures, timeouts), statistics and the event log.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <filesystem>
+#include <fstream>
+#include <numeric>
+#include <sstream>
+#include <thread>
+
+#include "pipeline/config.hpp"
+#include "pipeline/events.hpp"
+#include "pipeline/loadgen.hpp"
+#include "pipeline/queue.hpp"
+#include "pipeline/runner.hpp"
+#include "pipeline/stage.hpp"
+#include "pipeline/stats.hpp"
+
+namespace colo::pipeline {
+namespace {
+
+using nlohmann::json;
+
+json chain(const std::string& load) {
+  return json::parse(R"({"stages": [{"name": "a", "kind": "noop"}, {"name": "b", "kind": "noop"}],
+                         "load": )" + load + "}");
+}
+
+std::string error_of(const json& doc) {
+  auto c = parse_config(doc);
+  return c ? std::string("(no error)") : c.error().message;
+}
+
+TEST(PipelineQueue, FifoBoundedAndClosable) {
+  BoundedQueue<int> q(2);
+  int a = 1;
+  int b = 2;
+  int c = 3;
+  EXPECT_TRUE(q.try_push(a));
+  EXPECT_TRUE(q.push(b));
+  EXPECT_FALSE(q.try_push(c));  // full
+  EXPECT_EQ(q.pop(), 1);
+  q.close();
+  EXPECT_FALSE(q.push(c));
+  EXPECT_EQ(q.pop(), 2);  // drains after close
+  EXPECT_EQ(q.pop(), std::nullopt);
+}
+
+TEST(PipelineQueue, ManyProducersAndConsumersLoseNothing) {
+  BoundedQueue<int> q(4);
+  std::atomic<long> sum{0};
+  std::vector<std::thread> consumers;
+  for (int c = 0; c < 3; ++c) {
+    consumers.emplace_back([&] {
+      while (auto v = q.pop()) {
+        sum += *v;
+      }
+    });
+  }
+  std::vector<std::thread> producers;
+  for (int p = 0; p < 3; ++p) {
+    producers.emplace_back([&, p] {
+      for (int i = 1; i <= 1000; ++i) {
+        int v = i + p * 1000;
+        ASSERT_TRUE(q.push(v));
+      }
+    });
+  }
+  for (auto& t : producers) {
+    t.join();
+  }
+  q.close();
+  for (auto& t : consumers) {
+    t.join();
+  }
+  EXPECT_EQ(sum.load(), 3000L * 3001 / 2);
+}
+
+TEST(PipelineConfig, ParsesAChainWithDefaults) {
+  auto c = parse_config(chain(R"({"kind": "poisson", "rate": "200", "duration": "10s", "seed": 7})"));
+  ASSERT_TRUE(c) << c.error().message;
+  ASSERT_EQ(c->order.size(), 2U);
+  EXPECT_EQ(c->order[0], 0U);
+  EXPECT_EQ(c->load.kind, LoadKind::poisson);
+  EXPECT_DOUBLE_EQ(c->load.rate, 200);
+  EXPECT_EQ(c->load.seed, 7U);
+  EXPECT_EQ(c->stages[1].queue_depth, 64U);
+}
+
+TEST(PipelineConfig, ExplicitEdgesGiveTheChainOrder) {
+  auto doc = json::parse(R"({"stages": [
+      {"name": "model", "kind": "noop"},
+      {"name": "load", "kind": "noop", "next": "pre"},
+      {"name": "pre", "kind": "noop", "next": ["model"]}],
+    "load": {"kind": "closed", "outstanding": 4, "max_queries": 10}})");
+  auto c = parse_config(doc);
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_EQ(c->order, (std::vector<std::size_t>{1, 2, 0}));
+}
+
+TEST(PipelineConfig, RefusesBadGraphsNamingTheProblem) {
+  const auto cyc = json::parse(R"({"stages": [{"name": "a", "kind": "noop", "next": "b"},
+      {"name": "b", "kind": "noop", "next": "a"}], "load": {"kind": "closed"}})");
+  EXPECT_NE(error_of(cyc).find("cycle"), std::string::npos) << error_of(cyc);
+  const auto cyc2 = json::parse(R"({"stages": [{"name": "s", "kind": "noop", "next": "a"},
+      {"name": "a", "kind": "noop", "next": "b"}, {"name": "b", "kind": "noop", "next": "a"}],
+      "load": {"kind": "closed"}})");
+  EXPECT_NE(error_of(cyc2).find("predecessors"), std::string::npos) << error_of(cyc2);
+  const auto island = json::parse(R"({"stages": [{"name": "a", "kind": "noop", "next": "b"},
+      {"name": "b", "kind": "noop"}, {"name": "c", "kind": "noop"}], "load": {"kind": "closed"}})");
+  EXPECT_NE(error_of(island).find("'c' is not connected"), std::string::npos) << error_of(island);
+  const auto fork = json::parse(R"({"stages": [{"name": "a", "kind": "noop", "next": ["b", "c"]},
+      {"name": "b", "kind": "noop"}, {"name": "c", "kind": "noop"}], "load": {"kind": "closed"}})");
+  EXPECT_NE(error_of(fork).find("forks"), std::string::npos);
+  const auto unknown_next = json::parse(R"({"stages": [{"name": "a", "kind": "noop", "next": "zz"}],
+      "load": {"kind": "closed"}})");
+  EXPECT_NE(error_of(unknown_next).find("unknown stage 'zz'"), std::string::npos);
+  const auto twice = json::parse(R"({"stages": [{"name": "a", "kind": "noop"},
+      {"name": "a", "kind": "noop"}], "load": {"kind": "closed"}})");
+  EXPECT_NE(error_of(twice).find("defined twice"), std::string::npos);
+}
+
+TEST(PipelineConfig, RefusesBadStagesAndLoads) {
+  const auto unknown = json::parse(R"({"stages": [{"name": "a", "kind": "resnet"}],
+      "load": {"kind": "closed"}})");
+  EXPECT_NE(error_of(unknown).find("stages[0].kind: unknown stage 'resnet'"), std::string::npos)
+      << error_of(unknown);
+  const auto depth0 = json::parse(R"({"stages": [{"name": "a", "kind": "noop", "queue_depth": 0}],
+      "load": {"kind": "closed"}})");
+  EXPECT_NE(error_of(depth0).find("queue depth 0"), std::string::npos);
+  EXPECT_NE(error_of(chain(R"({"kind": "poisson", "rate": 0})")).find("impossible rate"),
+            std::string::npos);
+  EXPECT_NE(error_of(chain(R"({"kind": "poisson", "rate": -5})")).find("impossible rate"),
+            std::string::npos);
+  EXPECT_NE(error_of(chain(R"({"kind": "poisson", "rate": 1e9})")).find("impossible rate"),
+            std::string::npos);
+  EXPECT_NE(error_of(chain(R"({"kind": "poisson"})")).find("needs a rate"), std::string::npos);
+  EXPECT_NE(error_of(chain(R"({"kind": "server", "rate": 10})")).find("latency_bound"),
+            std::string::npos);
+  EXPECT_NE(error_of(chain(R"({"kind": "offline"})")).find("max_queries"), std::string::npos);
+  EXPECT_NE(error_of(chain(R"({"kind": "closed", "queue_depth": 0})")).find("queue depth 0"),
+            std::string::npos);
+  EXPECT_NE(error_of(chain(R"({"kind": "bursty"})")).find("unknown load generator"),
+            std::string::npos);
+  EXPECT_NE(error_of(chain(R"({"kind": "closed", "rat": 3})")).find("unknown field 'rat'"),
+            std::string::npos);
+  const auto param = json::parse(R"({"stages": [{"name": "a", "kind": "sleep",
+      "params": {"ms": "x"}}], "load": {"kind": "closed"}})");
+  EXPECT_NE(error_of(param).find("stages[0].params: ms: 'x' is not a number"), std::string::npos)
+      << error_of(param);
+  const auto loader = json::parse(R"({"stages": [{"name": "a", "kind": "loader"}],
+      "load": {"kind": "closed"}})");
+  EXPECT_NE(error_of(loader).find("needs 'path'"), std::string::npos);
+}
+
+TEST(PipelineLoadgen, PoissonIsSeededAndHasTheRequestedRate) {
+  LoadConfig l;
+  l.kind = LoadKind::poisson;
+  l.rate = 1000;
+  l.seed = 3;
+  ArrivalProcess a(l);
+  ArrivalProcess b(l);
+  l.seed = 4;
+  ArrivalProcess c(l);
+  Nanos last{0};
+  bool differs = false;
+  const int n = 200'000;
+  for (int i = 0; i < n; ++i) {
+    const Nanos t = a.next();
+    EXPECT_GE(t, last);
+    last = t;
+    ASSERT_EQ(t, b.next());
+    differs = differs || t != c.next();
+  }
+  EXPECT_TRUE(differs);
+  const double rate = n / to_seconds(last);
+  EXPECT_NEAR(rate, 1000, 10);  // 1%: the mean of 200k exponential gaps is within 0.5% (>6 sigma)
+}
+
+TEST(PipelineLoadgen, MultiStreamAndOfflineSchedules) {
+  LoadConfig l;
+  l.kind = LoadKind::multi_stream;
+  l.interval = Seconds(0.05);
+  ArrivalProcess a(l);
+  EXPECT_EQ(a.next(), Nanos(0));
+  EXPECT_EQ(a.next(), Nanos(50'000'000));
+  EXPECT_EQ(a.next(), Nanos(100'000'000));
+  l.kind = LoadKind::offline;
+  ArrivalProcess o(l);
+  EXPECT_EQ(o.next(), Nanos(0));
+  EXPECT_EQ(o.next(), Nanos(0));
+  EXPECT_TRUE(is_closed_loop(LoadKind::single_stream));
+  EXPECT_FALSE(is_closed_loop(LoadKind::server));
+}
+
+PipelineConfig config(const std::string& text) {
+  auto c = parse_config(json::parse(text));
+  EXPECT_TRUE(c) << c.error().message;
+  return c ? *c : PipelineConfig{};
+}
+
+std::vector<std::unique_ptr<Stage>> noops(std::size_t n) {
+  std::vector<std::unique_ptr<Stage>> out;
+  for (std::size_t i = 0; i < n; ++i) {
+    out.push_back(std::make_unique<FunctionStage>([](QueryRecord&) { return Status{}; }));
+  }
+  return out;
+}
+
+TEST(PipelineRunner, ClosedLoopCompletesEveryQueryThroughEveryStage) {
+  const auto cfg = config(R"({"stages": [{"name": "a", "kind": "noop", "threads": 2},
+      {"name": "b", "kind": "noop", "queue_depth": 1}, {"name": "c", "kind": "noop"}],
+      "load": {"kind": "closed", "outstanding": 8, "max_queries": 2000}})");
+  FakeClock clock;
+  FakeWaiter waiter(clock);
+  std::atomic<int> seen{0};
+  Runner runner(cfg, noops(3), clock, waiter, [&](const QueryRecord&) { ++seen; });
+  const auto res = runner.run();
+  ASSERT_EQ(res.queries.size(), 2000U);
+  EXPECT_EQ(seen.load(), 2000);
+  for (std::size_t i = 0; i < res.queries.size(); ++i) {
+    const auto& q = *res.queries[i];
+    EXPECT_EQ(q.id, static_cast<std::int64_t>(i));
+    EXPECT_EQ(q.status, QueryStatus::completed);
+    ASSERT_EQ(q.stages.size(), 3U);
+    for (const auto& s : q.stages) {
+      EXPECT_GE(s.start_ns, 0);
+      EXPECT_GE(s.end_ns, s.start_ns);
+    }
+  }
+  EXPECT_EQ(res.stage_names, (std::vector<std::string>{"a", "b", "c"}));
+}
+
+TEST(PipelineRunner, OpenLoopIssuesAtTheScheduledTimesOfItsSeed) {
+  const auto cfg = config(R"({"stages": [{"name": "a", "kind": "noop"}],
+      "load": {"kind": "poisson", "rate": 500, "max_queries": 300, "seed": 11}})");
+  FakeClock clock;
+  FakeWaiter waiter(clock);
+  Runner runner(cfg, noops(1), clock, waiter);
+  const auto res = runner.run();
+  ArrivalProcess expected(cfg.load);
+  ASSERT_EQ(res.queries.size(), 300U);
+  for (const auto& q : res.queries) {
+    EXPECT_EQ(q->scheduled_ns, expected.next().count());
+    EXPECT_GE(q->issued_ns, q->scheduled_ns);  // the fake clock reached the arrival first
+  }
+  const auto stats = summarize(
+      [&] {
+        std::vector<QueryRecord> v;
+        for (const auto& q : res.queries) {
+          QueryRecord r;
+          r.id = q->id;
+          r.scheduled_ns = q->scheduled_ns;
+          r.done_ns = q->done_ns;
+          r.status = q->status;
+          v.push_back(std::move(r));
+        }
+        return v;
+      }(),
+      res.stage_names);
+  EXPECT_EQ(stats.completed, 300);
+  EXPECT_NEAR(stats.offered_qps, 500, 500 * 0.2);  // 300 draws: loose, but from the seed
+}
+
+TEST(PipelineRunner, DurationStopsAnOpenLoop) {
+  const auto cfg = config(R"({"stages": [{"name": "a", "kind": "noop"}],
+      "load": {"kind": "multi-stream", "interval": "10ms", "samples": 4, "duration": "1s"}})");
+  FakeClock clock;
+  FakeWaiter waiter(clock);
+  Runner runner(cfg, noops(1), clock, waiter);
+  const auto res = runner.run();
+  ASSERT_EQ(res.queries.size(), 100U);  // t = 0, 10 ms, ..., 990 ms
+  EXPECT_EQ(res.queries.back()->scheduled_ns, 990'000'000);
+  EXPECT_EQ(res.queries.front()->samples, 4);
+}
+
+TEST(PipelineRunner, AThrowingStageFailsItsQueriesByNameAndTheRestGoOn) {
+  const auto cfg = config(R"({"stages": [{"name": "pre", "kind": "noop"},
+      {"name": "model", "kind": "fail", "params": {"every": 10}}],
+      "load": {"kind": "closed", "outstanding": 2, "max_queries": 100}})");
+  FakeClock clock;
+  FakeWaiter waiter(clock);
+  std::vector<std::unique_ptr<Stage>> stages = noops(1);
+  StageEnv env{&clock, &waiter, "", ""};
+  stages.push_back(std::move(*make_stage(cfg.stages[1], env)));
+  Runner runner(cfg, std::move(stages), clock, waiter);
+  const auto res = runner.run();
+  ASSERT_EQ(res.queries.size(), 100U);
+  int failed = 0;
+  for (const auto& q : res.queries) {
+    if (q->status == QueryStatus::failed) {
+      ++failed;
+      EXPECT_EQ(q->failed_stage, 1);
+      EXPECT_NE(q->error.find("stage 'model': threw: injected failure"), std::string::npos)
+          << q->error;
+    } else {
+      EXPECT_EQ(q->status, QueryStatus::completed);
+    }
+  }
+  EXPECT_EQ(failed, 10);
+  EXPECT_FALSE(res.stopped_by_failure);
+}
+
+TEST(PipelineRunner, StopPolicyEndsTheRunAtTheFirstFailure) {
+  const auto cfg = config(R"({"stages": [{"name": "bad", "kind": "noop"}],
+      "load": {"kind": "closed", "max_queries": 1000}, "on_failure": "stop"})");
+  FakeClock clock;
+  FakeWaiter waiter(clock);
+  std::vector<std::unique_ptr<Stage>> stages;
+  stages.push_back(std::make_unique<FunctionStage>([](QueryRecord& q) -> Status {
+    if (q.id == 5) {
+      return fail(ErrorCode::io, "disk gone");
+    }
+    return {};
+  }));
+  Runner runner(cfg, std::move(stages), clock, waiter);
+  const auto res = runner.run();
+  EXPECT_TRUE(res.stopped_by_failure);
+  EXPECT_LT(res.queries.size(), 1000U);
+  EXPECT_EQ(res.queries[5]->error, "stage 'bad': disk gone");
+}
+
+TEST(PipelineRunner, AHangingStageFailsTheQueryAtTheStageTimeout) {
+  const auto cfg = config(R"({"stages": [{"name": "hang", "kind": "noop"}],
+      "load": {"kind": "closed", "max_queries": 3}, "stage_timeout": "1s"})");
+  FakeClock clock;
+  FakeWaiter waiter(clock);
+  std::vector<std::unique_ptr<Stage>> stages;
+  // Query 1 hangs (until the watchdog cancels it, 1 s of the fake clock later).
+  stages.push_back(std::make_unique<FunctionStage>([&](QueryRecord& q) -> Status {
+    if (q.id == 1) {
+      clock.advance(std::chrono::seconds(2));
+      while (!q.cancel.is_set()) {
+        std::this_thread::yield();
+      }
+    }
+    return {};
+  }));
+  Runner runner(cfg, std::move(stages), clock, waiter);
+  const auto res = runner.run();
+  ASSERT_EQ(res.queries.size(), 3U);
+  EXPECT_EQ(res.queries[0]->status, QueryStatus::completed);
+  EXPECT_EQ(res.queries[1]->status, QueryStatus::failed);
+  EXPECT_NE(res.queries[1]->error.find("stage 'hang' exceeded stage_timeout"), std::string::npos);
+  EXPECT_EQ(res.queries[2]->status, QueryStatus::completed);
+}
+
+TEST(PipelineRunner, SleepStageOverTheTimeoutFailsOnAFakeClock) {
+  const auto cfg = config(R"({"stages": [{"name": "slow", "kind": "sleep", "params": {"ms": 5000}}],
+      "load": {"kind": "single-stream", "max_queries": 2}, "stage_timeout": "1s"})");
+  FakeClock clock;
+  FakeWaiter waiter(clock);
+  StageEnv env{&clock, &waiter, "", ""};
+  std::vector<std::unique_ptr<Stage>> stages;
+  stages.push_back(std::move(*make_stage(cfg.stages[0], env)));
+  Runner runner(cfg, std::move(stages), clock, waiter);
+  const auto res = runner.run();
+  ASSERT_EQ(res.queries.size(), 2U);
+  EXPECT_EQ(res.queries[0]->status, QueryStatus::failed);
+  EXPECT_EQ(res.queries[0]->stages[0].end_ns - res.queries[0]->stages[0].start_ns, 5'000'000'000);
+}
+
+TEST(PipelineRunner, AFullFirstQueueDropsOpenLoopArrivals) {
+  const auto cfg = config(R"({"stages": [{"name": "gate", "kind": "noop"}],
+      "load": {"kind": "poisson", "rate": 1000, "max_queries": 50, "queue_depth": 1}})");
+  FakeClock clock;
+  FakeWaiter waiter(clock);
+  std::atomic<bool> open{false};
+  std::vector<std::unique_ptr<Stage>> stages;
+  stages.push_back(std::make_unique<FunctionStage>([&](QueryRecord&) -> Status {
+    while (!open.load()) {
+      std::this_thread::yield();
+    }
+    return {};
+  }));
+  Runner runner(cfg, std::move(stages), clock, waiter, [&](const QueryRecord& q) {
+    if (q.status == QueryStatus::dropped) {
+      open = true;  // let the stage go once arrivals have been dropped
+    }
+  });
+  const auto res = runner.run();
+  ASSERT_EQ(res.queries.size(), 50U);
+  int dropped = 0;
+  for (const auto& q : res.queries) {
+    dropped += q->status == QueryStatus::dropped ? 1 : 0;
+  }
+  EXPECT_GE(dropped, 1);
+}
+
+TEST(PipelineStats, NearestRankPercentilesAndStageBreakdown) {
+  std::vector<std::int64_t> v(100);
+  std::iota(v.begin(), v.end(), 1);
+  for (auto& x : v) {
+    x *= 1'000'000;  // 1..100 ms
+  }
+  const auto p = percentiles(v);
+  EXPECT_DOUBLE_EQ(p.p50_ms, 50);
+  EXPECT_DOUBLE_EQ(p.p90_ms, 90);
+  EXPECT_DOUBLE_EQ(p.p99_ms, 99);
+  EXPECT_DOUBLE_EQ(p.p999_ms, 100);
+  EXPECT_DOUBLE_EQ(p.mean_ms, 50.5);
+
+  std::vector<QueryRecord> qs(3);
+  for (int i = 0; i < 3; ++i) {
+    auto& q = qs[static_cast<std::size_t>(i)];
+    q.id = i;
+    q.scheduled_ns = i * 1'000'000'000LL;
+    q.issued_ns = q.scheduled_ns;
+    q.stages = {{q.scheduled_ns + 1'000'000, q.scheduled_ns + 3'000'000},
+                {q.scheduled_ns + 7'000'000, q.scheduled_ns + 10'000'000}};
+    q.status = QueryStatus::completed;
+    q.done_ns = q.scheduled_ns + 10'000'000;
+  }
+  qs[2].status = QueryStatus::dropped;
+  const auto s = summarize(qs, {"pre", "model"}, 5'000'000);
+  EXPECT_EQ(s.issued, 3);
+  EXPECT_EQ(s.completed, 2);
+  EXPECT_EQ(s.dropped, 1);
+  EXPECT_EQ(s.over_bound, 2);
+  EXPECT_DOUBLE_EQ(s.latency.p50_ms, 10);
+  EXPECT_DOUBLE_EQ(s.stages[0].queue_wait.p50_ms, 1);
+  EXPECT_DOUBLE_EQ(s.stages[0].service.p50_ms, 2);
+  EXPECT_DOUBLE_EQ(s.stages[1].queue_wait.p50_ms, 4);
+  EXPECT_DOUBLE_EQ(s.stages[1].service.p50_ms, 3);
+  EXPECT_DOUBLE_EQ(s.offered_qps, 1.5);  // 3 arrivals over the 2 s to the last one
+  EXPECT_NEAR(s.achieved_qps, 2 / 1.01, 1e-9);
+  ASSERT_FALSE(s.cdf.empty());
+  EXPECT_DOUBLE_EQ(s.cdf.back().second, 1.0);
+  EXPECT_NE(one_line(s).find("e2e p50 10 ms p99 10 ms"), std::string::npos) << one_line(s);
+}
+
+TEST(PipelineEvents, RoundTripThroughTheFileFormat) {
+  QueryRecord a;
+  a.id = 0;
+  a.scheduled_ns = 10;
+  a.issued_ns = 12;
+  a.stages = {{13, 20}, {21, 30}};
+  a.status = QueryStatus::completed;
+  a.done_ns = 30;
+  QueryRecord b;
+  b.id = 1;
+  b.scheduled_ns = 40;
+  b.issued_ns = 41;
+  b.stages = {{42, 50}, {-1, -1}};
+  b.status = QueryStatus::failed;
+  b.failed_stage = 0;
+  b.error = "stage 'pre':\tbad\nthing";
+  b.done_ns = 50;
+  QueryRecord c;
+  c.id = 2;
+  c.scheduled_ns = 60;
+  c.status = QueryStatus::dropped;
+  c.done_ns = 60;
+  c.error = "full";
+  std::vector<Event> events;
+  for (const auto* q : {&a, &b, &c}) {
+    append_events(*q, events);
+  }
+  std::stringstream file;
+  const std::vector<std::string> names{"pre", "model"};
+  write_event_header(file, names);
+  write_events(file, names, events);
+  auto log = read_events(file);
+  ASSERT_TRUE(log) << log.error().message;
+  EXPECT_EQ(log->stages, names);
+  EXPECT_EQ(log->events.size(), events.size());
+  const auto back = records_from_events(*log);
+  ASSERT_EQ(back.size(), 3U);
+  EXPECT_EQ(back[0].stages[1].end_ns, 30);
+  EXPECT_EQ(back[0].status, QueryStatus::completed);
+  EXPECT_EQ(back[1].status, QueryStatus::failed);
+  EXPECT_EQ(back[1].failed_stage, 0);
+  EXPECT_EQ(back[1].error, "stage 'pre': bad thing");
+  EXPECT_EQ(back[2].status, QueryStatus::dropped);
+}
+
+TEST(PipelineEvents, MalformedLinesAreErrorsButATruncatedTailIsNot) {
+  std::stringstream bad("#colo-pipeline-events v1 stages=a\n0\tissued\t-\t5\t\n0\tnope\t-\t1\t\n1\t");
+  auto log = read_events(bad);
+  ASSERT_FALSE(log);
+  EXPECT_NE(log.error().message.find("line 3"), std::string::npos);
+  std::stringstream cut("#colo-pipeline-events v1 stages=a\n0\tissued\t-\t5\t\n0\tstage_st");
+  auto ok = read_events(cut);
+  ASSERT_TRUE(ok) << ok.error().message;
+  EXPECT_EQ(ok->events.size(), 1U);
+  std::stringstream other("hello\n");
+  EXPECT_FALSE(read_events(other));
+}
+
+TEST(PipelineStages, LoaderReadsTheDatasetAndRefusesAMissingPath) {
+  FakeClock clock;
+  FakeWaiter waiter(clock);
+  StageEnv env{&clock, &waiter, "", ""};
+  StageConfig c{"load", "loader", 1, 4, {}, {{"path", "/nonexistent/colo-dataset"}}};
+  auto missing = make_stage(c, env);
+  ASSERT_FALSE(missing);
+  EXPECT_NE(missing.error().message.find("stage 'load': dataset path '/nonexistent/colo-dataset'"),
+            std::string::npos);
+  const auto dir = std::filesystem::temp_directory_path() /
+                   ("colo-pipeline-test-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "0.bin") << "abc";
+  std::ofstream(dir / "1.bin") << "defgh";
+  c.params["path"] = dir.string();
+  auto loader = make_stage(c, env);
+  ASSERT_TRUE(loader) << loader.error().message;
+  QueryRecord q;
+  q.id = 3;
+  ASSERT_TRUE((*loader)->process(q));
+  EXPECT_EQ(std::string(q.payload.begin(), q.payload.end()), "defgh");
+  StageConfig pre{"pre", "preprocess", 1, 4, {}, {{"size", "8"}}};
+  auto p = make_stage(pre, env);
+  ASSERT_TRUE(p);
+  ASSERT_TRUE((*p)->process(q));
+  EXPECT_EQ(q.payload.size(), 8U * 8 * 3 * sizeof(float));
+  std::filesystem::remove_all(dir);
+  StageConfig sim{"m", "sim-model", 1, 4, {}, {}};
+  auto no_sim = make_stage(sim, env);
+  ASSERT_FALSE(no_sim);
+  EXPECT_NE(no_sim.error().message.find("simulated GPU"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace colo::pipeline
