@@ -20,6 +20,7 @@
 #include "cli/cli_common.hpp"
 #include "cli/plan_cmd.hpp"
 #include "cli/sim_cmd.hpp"
+#include "cli/slurm_cmd.hpp"
 #include "cli/top.hpp"
 #include "core/clock.hpp"
 #include "core/spec.hpp"
@@ -472,6 +473,7 @@ int cli_main(int argc, char** argv, std::ostream& out, std::ostream& err) {
   auto* doctor = app.add_subcommand(
       "doctor", "Check the driver, NVML, MPS, cgroups and the store; say what to fix");
   auto plan_cli = register_plan_commands(app, *run);
+  auto slurm_cli = register_slurm_commands(app, *run, ropts);
 
   try {
     app.parse(argc, argv);
@@ -483,6 +485,8 @@ int cli_main(int argc, char** argv, std::ostream& out, std::ostream& err) {
     err << "colo: " << e.what() << "\n" << "Run 'colo --help' for usage.\n";
     return 2;
   }
+  // A Slurm job's colo (colo run --slurm) resumes its experiment or creates it.
+  ropts.resume_or_create = !ropts.only_mode.empty() || !ropts.only_group.empty();
   const bool uses_results = !*gpus && !(*simc && !sopt.save);
   if (auto ok = uses_results ? check_results_dir(results) : Status{}; !ok) {
     return report_error(err, ok.error());
@@ -491,6 +495,9 @@ int cli_main(int argc, char** argv, std::ostream& out, std::ostream& err) {
   ropts.progress_bar = &out == &std::cout && ::isatty(STDOUT_FILENO) != 0;
   try {
     if (const int rc = run_plan_commands(*plan_cli, ropts, out, err); rc >= 0) {
+      return rc;
+    }
+    if (const int rc = run_slurm_commands(*slurm_cli, spec_path, ropts, out, err); rc >= 0) {
       return rc;
     }
     if (*run) {

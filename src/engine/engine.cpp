@@ -549,11 +549,13 @@ Result<ExperimentRecord> open_experiment(const ExperimentSpec& spec, const Engin
                                          std::ostream& log) {
   auto& store = deps.store;
   const std::string hash = spec_hash(spec.source_text);
-  if (opts.resume) {
-    auto prev = store.latest_unfinished(spec.name);
-    if (!prev) {
-      return fail(prev.error());
-    }
+  auto prev = opts.resume || opts.resume_or_create
+                  ? store.latest_unfinished(spec.name)
+                  : Result<std::optional<ExperimentRecord>>(std::nullopt);
+  if (!prev) {
+    return fail(prev.error());
+  }
+  if (opts.resume || (opts.resume_or_create && *prev)) {
     if (!*prev) {
       return fail(ErrorCode::not_found,
                   fmt::format("nothing to resume: no unfinished experiment named '{}' in '{}'",
@@ -682,6 +684,11 @@ Result<EngineResult> execute_experiment(const ExperimentSpec& spec, const Engine
   bool interrupted = false;
   std::optional<Error> fatal;
   bool warmed = false;
+  bool left_out = false;  // runs outside opts.only_mode/only_group stay pending
+  const auto in_unit = [&opts](const RunRecord& r) {
+    return (opts.only_mode.empty() || r.mode == opts.only_mode) &&
+           (opts.only_group.empty() || r.group == opts.only_group);
+  };
   for (;;) {
     auto stored = store.runs(exp.id);
     if (!stored) {
@@ -702,6 +709,10 @@ Result<EngineResult> execute_experiment(const ExperimentSpec& spec, const Engine
         break;
       }
       if (rec.status == RunStatus::done) {
+        continue;
+      }
+      if (!in_unit(rec)) {
+        left_out = true;
         continue;
       }
       if (Interrupt::raised()) {
@@ -754,7 +765,7 @@ Result<EngineResult> execute_experiment(const ExperimentSpec& spec, const Engine
             << std::flush;
       }
     }
-    if (fatal || interrupted || spec.repeat_ci <= 0 || result.internal_errors > 0) {
+    if (fatal || interrupted || spec.repeat_ci <= 0 || result.internal_errors > 0 || left_out) {
       break;
     }
     int reps = 0;
@@ -781,8 +792,9 @@ Result<EngineResult> execute_experiment(const ExperimentSpec& spec, const Engine
         store.add_runs(exp.id, run_records(spec, runs_of(planned, exp, reps, reps + 1), total)));
   }
   const double wall = prior_wall + to_seconds(clock.now() - t0);
-  const std::string status =
-      fatal || result.internal_errors > 0 ? "failed" : (interrupted ? "interrupted" : "done");
+  const std::string status = fatal || result.internal_errors > 0
+                                 ? "failed"
+                                 : (interrupted ? "interrupted" : (left_out ? "partial" : "done"));
   (void)store.update_experiment_status(exp.id, status, clock.unix_now(), wall);
   if (fatal) {
     return fail(*fatal);

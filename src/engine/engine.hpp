@@ -35,6 +35,13 @@ struct EngineOptions {
   std::string workload_dir;
   bool dry_run = false;       // validate and print the plan only
   bool progress_bar = false;  // a bar with ETA after each run (terminals)
+  // One unit of an experiment, as a Slurm job of `colo run --slurm` runs it (cluster/): resume
+  // the newest unfinished experiment of this spec or create it, and run only the runs of this
+  // mode label and group (empty: all). Other runs stay pending; the experiment stays
+  // unfinished ("partial") until every run is done, and adaptive repetitions are not added.
+  bool resume_or_create = false;
+  std::string only_mode;
+  std::string only_group;
 };
 
 struct EngineResult {

@@ -220,6 +220,31 @@ TEST_F(EngineTest, RunsEveryPlannedRunThroughTheLauncherAndStoresWhatItReported)
   EXPECT_NEAR(*r->summary.groups[0].speedup, 1.5, 1e-9);
 }
 
+// A Slurm job of colo run --slurm (cluster/): one (mode, group) unit at a time on one store;
+// the first job creates the experiment, the next resume it, and it is done with the last unit.
+TEST_F(EngineTest, SlurmUnitsRunOneModeAndGroupEachAndFinishTheExperimentTogether) {
+  m_opts.resume_or_create = true;
+  m_opts.only_mode = "timeslice";
+  m_opts.only_group = "ax2";
+  auto r = run(spec());
+  ASSERT_TRUE(r) << r.error().what();
+  EXPECT_EQ(m_backend.modes, (std::vector<std::string>{"timeslice"}));
+  EXPECT_EQ(r->runs_executed, 1);
+  EXPECT_EQ(m_store->experiment(r->id)->status, "partial");  // the solo run is pending
+  m_opts.only_mode = "solo";
+  m_opts.only_group = "a";
+  auto second = run(spec());
+  ASSERT_TRUE(second) << second.error().what();
+  EXPECT_EQ(second->id, r->id);  // resumed, not a new experiment
+  EXPECT_EQ(second->runs_executed, 1);
+  EXPECT_EQ(m_store->experiment(r->id)->status, "done");
+  m_opts.only_mode.clear();
+  m_opts.only_group.clear();
+  auto fresh = run(spec());  // nothing unfinished: resume_or_create creates a new one
+  ASSERT_TRUE(fresh) << fresh.error().what();
+  EXPECT_NE(fresh->id, r->id);
+}
+
 TEST_F(EngineTest, DryRunTouchesNeitherLauncherNorStore) {
   m_opts.dry_run = true;
   auto r = run(spec());
