@@ -81,8 +81,7 @@ int cmd_slurm_config(const SlurmCli& c, std::ostream& out, std::ostream& err) {
     opts.node = short_host();
   }
   if (!c.check) {
-    out << render_slurm_config(slurm_config(gpus, opts), gpus, opts,
-                               choice->backend->simulated());
+    out << render_slurm_config(slurm_config(gpus, opts), gpus, opts, choice->backend->simulated());
     return 0;
   }
   ProcessRunner runner;
@@ -248,7 +247,8 @@ int cmd_run_slurm(const SlurmCli& c, const std::string& spec_path, const EngineO
                   std::ostream& out, std::ostream& err) {
   Interrupt::install();
   if (spec_path.empty()) {
-    return report_error(err, Error{ErrorCode::invalid_argument, "colo run --slurm needs a spec file", {}});
+    return report_error(
+        err, Error{ErrorCode::invalid_argument, "colo run --slurm needs a spec file", {}});
   }
   auto spec = load_spec(spec_path);
   if (!spec) {
@@ -294,10 +294,10 @@ int cmd_run_slurm(const SlurmCli& c, const std::string& spec_path, const EngineO
     job.singleton = true;  // one colo at a time on the experiment's store
     job.comment = fmt::format("colo run --slurm: experiment '{}', unit {}/{}: {} ({} run(s))",
                               spec->name, k, units.size(), u.label(), u.runs);
-    job.commands.push_back(fmt::format(
-        "exec {} --results {} run {} --slurm-job-mode {} --slurm-job-group {}",
-        shell_quote(self_exe()), shell_quote(results), shell_quote(spec_abs),
-        shell_quote(u.mode), shell_quote(u.group)));
+    job.commands.push_back(
+        fmt::format("exec {} --results {} run {} --slurm-job-mode {} --slurm-job-group {}",
+                    shell_quote(self_exe()), shell_quote(results), shell_quote(spec_abs),
+                    shell_quote(u.mode), shell_quote(u.group)));
     const std::string script = fmt::format("{}/{}-{}.sbatch", dir, spec->name, k);
     if (auto st = write_file_atomically(script, render_sbatch(job)); !st) {
       return report_error(err, st.error());
@@ -321,9 +321,9 @@ int cmd_run_slurm(const SlurmCli& c, const std::string& spec_path, const EngineO
   if (jobs.empty()) {
     err << "colo: every unit of the experiment is done; nothing to submit\n";
   }
-  const std::string resume_hint = fmt::format(
-      "colo run --slurm --resume {}{}", spec_path,
-      ropts.results_dir == "colo-results" ? "" : " --results " + ropts.results_dir);
+  const std::string resume_hint =
+      fmt::format("colo run --slurm --resume {}{}", spec_path,
+                  ropts.results_dir == "colo-results" ? "" : " --results " + ropts.results_dir);
   if (!follow(slurm, jobs, err)) {
     err << "colo: interrupted; finished runs are stored. Continue with: " << resume_hint << "\n";
     return 130;
@@ -360,8 +360,9 @@ int cmd_run_slurm(const SlurmCli& c, const std::string& spec_path, const EngineO
     }
   }
   if (bad > 0) {
-    err << fmt::format("colo: {} Slurm job(s) did not complete; the experiment stays resumable: {}\n",
-                       bad, resume_hint);
+    err << fmt::format(
+        "colo: {} Slurm job(s) did not complete; the experiment stays resumable: {}\n", bad,
+        resume_hint);
     return 1;
   }
   return 0;
@@ -371,11 +372,13 @@ int cmd_run_slurm(const SlurmCli& c, const std::string& spec_path, const EngineO
 
 SlurmCliPtr register_slurm_commands(CLI::App& app, CLI::App& run, EngineOptions& ropts) {
   SlurmCliPtr c(new SlurmCli);  // NOLINT(cppcoreguidelines-owning-memory)
-  auto* slurm = app.add_subcommand("slurm", "Slurm: gres configuration for GPU sharing (docs/slurm.md)");
+  auto* slurm =
+      app.add_subcommand("slurm", "Slurm: gres configuration for GPU sharing (docs/slurm.md)");
   slurm->require_subcommand(1);
   c->config = slurm->add_subcommand(
-      "config", "Print the gres.conf/slurm.conf lines for gpu, mps and shard; --check compares "
-                "the running cluster's configuration");
+      "config",
+      "Print the gres.conf/slurm.conf lines for gpu, mps and shard; --check compares "
+      "the running cluster's configuration");
   c->config->add_option("--gpu", c->gpu, "auto, sim or nvml")
       ->check(CLI::IsMember({"auto", "sim", "nvml"}));
   c->config->add_option("--sim-topology", c->topology, "Topology file for the simulated GPU");
@@ -404,8 +407,8 @@ SlurmCliPtr register_slurm_commands(CLI::App& app, CLI::App& run, EngineOptions&
   return c;
 }
 
-int run_slurm_commands(const SlurmCli& c, const std::string& spec_path,
-                       const EngineOptions& ropts, std::ostream& out, std::ostream& err) {
+int run_slurm_commands(const SlurmCli& c, const std::string& spec_path, const EngineOptions& ropts,
+                       std::ostream& out, std::ostream& err) {
   if (*c.config) {
     return cmd_slurm_config(c, out, err);
   }

@@ -125,9 +125,8 @@ Result<CommandOutput> ProcessRunner::run(const std::vector<std::string>& argv) {
                     : fmt::format("cannot run '{}': {}", argv[0], std::strerror(exec_errno)));
   }
   if (timed_out) {
-    return fail(ErrorCode::process,
-                fmt::format("'{}' did not answer within {} s (killed)", fmt::join(argv, " "),
-                            m_timeout.count()));
+    return fail(ErrorCode::process, fmt::format("'{}' did not answer within {} s (killed)",
+                                                fmt::join(argv, " "), m_timeout.count()));
   }
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return result;

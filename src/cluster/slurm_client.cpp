@@ -70,13 +70,11 @@ Result<std::string> SlurmClient::call(const std::vector<std::string>& argv) {
   }
   if (contains("invalid partition") || contains("invalid account") ||
       contains("invalid generic resource") || contains("invalid qos") ||
-      contains("requested node configuration is not available") ||
-      contains("time limit")) {
+      contains("requested node configuration is not available") || contains("time limit")) {
     return fail(ErrorCode::invalid_argument, fmt::format("Slurm refused the job: {}", said), cmd);
   }
-  return fail(ErrorCode::process, fmt::format("{} failed (exit {}): {}", argv.front(),
-                                              r->exit_code, said),
-              cmd);
+  return fail(ErrorCode::process,
+              fmt::format("{} failed (exit {}): {}", argv.front(), r->exit_code, said), cmd);
 }
 
 Result<KeyValues> SlurmClient::show_config() {

@@ -99,12 +99,12 @@ SlurmConfigLines slurm_config(const std::vector<GresGpu>& gpus, const GresOption
         fmt::format("Name=gpu{} File={}", type.empty() ? "" : " Type=" + type, g.device_file));
   }
   for (const auto& g : gpus) {
-    out.gres_conf.push_back(fmt::format("Name=mps Count={} File={}", opts.mps_per_gpu,
-                                        g.device_file));
+    out.gres_conf.push_back(
+        fmt::format("Name=mps Count={} File={}", opts.mps_per_gpu, g.device_file));
   }
   for (const auto& g : gpus) {
-    out.gres_conf.push_back(fmt::format("Name=shard Count={} File={}", opts.shards_per_gpu,
-                                        g.device_file));
+    out.gres_conf.push_back(
+        fmt::format("Name=shard Count={} File={}", opts.shards_per_gpu, g.device_file));
   }
   std::string gres;
   for (const auto& [type, n] : per_type) {
@@ -137,8 +137,9 @@ std::string render_slurm_config(const SlurmConfigLines& lines, const std::vector
   for (const auto& l : lines.slurm_conf) {
     out += l + "\n";
   }
-  out += "\n# then: scontrol reconfigure (restart slurmd on the node for gres.conf); check with\n"
-         "# colo slurm config --check\n";
+  out +=
+      "\n# then: scontrol reconfigure (restart slurmd on the node for gres.conf); check with\n"
+      "# colo slurm config --check\n";
   return out;
 }
 
@@ -209,8 +210,9 @@ Result<std::map<std::string, long long>> parse_gres(std::string_view gres) {
         if (parts.size() == 2) {
           count = 1;  // "gpu:h100": a type, one GPU
         } else {
-          return fail(ErrorCode::invalid_argument, fmt::format("gres '{}': count '{}' is not a number",
-                                                    std::string(item), std::string(last)));
+          return fail(ErrorCode::invalid_argument,
+                      fmt::format("gres '{}': count '{}' is not a number", std::string(item),
+                                  std::string(last)));
         }
       }
     }
@@ -227,13 +229,12 @@ std::vector<CheckItem> check_slurm(const KeyValues& config, const std::vector<Ke
   const auto have_types = types ? comma_set(*types) : std::set<std::string>{};
   for (const char* g : {"gpu", "mps", "shard"}) {
     out.push_back({fmt::format("GresTypes includes {}", g), have_types.count(g) != 0,
-                   types ? "GresTypes=" + *types : "",
-                   "slurm.conf: GresTypes=gpu,mps,shard"});
+                   types ? "GresTypes=" + *types : "", "slurm.conf: GresTypes=gpu,mps,shard"});
   }
   const std::string* select = find(config, "SelectType");
   out.push_back({"SelectType is select/cons_tres (needed for mps and shard)",
-                 select && *select == "select/cons_tres",
-                 select ? "SelectType=" + *select : "", "slurm.conf: SelectType=select/cons_tres"});
+                 select && *select == "select/cons_tres", select ? "SelectType=" + *select : "",
+                 "slurm.conf: SelectType=select/cons_tres"});
 
   const KeyValues* node = nullptr;
   for (const auto& n : nodes) {

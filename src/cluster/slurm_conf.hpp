@@ -21,9 +21,9 @@ struct GresGpu {
 };
 
 struct GresOptions {
-  std::string node;         // NodeName in slurm.conf (the host's short name)
-  int mps_per_gpu = 100;    // Count of `mps` per GPU: 100 makes --gres=mps:P a P% share
-  int shards_per_gpu = 4;   // Count of `shard` per GPU: time-sliced jobs per GPU
+  std::string node;        // NodeName in slurm.conf (the host's short name)
+  int mps_per_gpu = 100;   // Count of `mps` per GPU: 100 makes --gres=mps:P a P% share
+  int shards_per_gpu = 4;  // Count of `shard` per GPU: time-sliced jobs per GPU
 };
 
 // "h100" from "NVIDIA H100 80GB HBM3": the gres Type (lower case, letters and digits of the
@@ -58,7 +58,7 @@ Result<std::map<std::string, long long>> parse_gres(std::string_view gres);
 
 // One line of a check: what was looked at, whether it is as wanted, and the line to add.
 struct CheckItem {
-  std::string what;     // "GresTypes includes mps"
+  std::string what;  // "GresTypes includes mps"
   bool ok = false;
   std::string current;  // what the cluster has ("" when absent)
   std::string wanted;   // the line that fixes it ("slurm.conf: GresTypes=gpu,mps,shard")

@@ -104,9 +104,9 @@ std::string render_sbatch(const SbatchJob& job) {
 }
 
 bool JobState::finished() const {
-  static const char* const k_live[] = {"PENDING",     "RUNNING",    "CONFIGURING", "COMPLETING",
-                                       "SUSPENDED",   "REQUEUED",   "RESIZING",    "SIGNALING",
-                                       "STAGE_OUT",   "REQUEUE_HOLD", "REQUEUE_FED", "RESV_DEL_HOLD"};
+  static const char* const k_live[] = {"PENDING",   "RUNNING",      "CONFIGURING", "COMPLETING",
+                                       "SUSPENDED", "REQUEUED",     "RESIZING",    "SIGNALING",
+                                       "STAGE_OUT", "REQUEUE_HOLD", "REQUEUE_FED", "RESV_DEL_HOLD"};
   return !state.empty() && std::none_of(std::begin(k_live), std::end(k_live),
                                         [this](const char* s) { return state == s; });
 }

@@ -32,14 +32,14 @@ std::vector<SlurmUnit> slurm_units(const std::vector<RunPlan>& runs, int gpu_cou
 // A batch script: #SBATCH options, then the commands.
 struct SbatchJob {
   std::string name;
-  std::string gres;                 // "" = none
-  std::string partition;            // "" = the cluster's default
+  std::string gres;       // "" = none
+  std::string partition;  // "" = the cluster's default
   std::string account;
-  std::string time;                 // Slurm's time format, "" = the partition's default
-  std::string output;               // stdout+stderr file ("%j" = the job id)
-  bool singleton = false;           // --dependency=singleton: one job of this name at a time
-  int cpus = 0;                     // --cpus-per-task, 0 = default
-  std::string comment;              // a line of explanation above the options
+  std::string time;        // Slurm's time format, "" = the partition's default
+  std::string output;      // stdout+stderr file ("%j" = the job id)
+  bool singleton = false;  // --dependency=singleton: one job of this name at a time
+  int cpus = 0;            // --cpus-per-task, 0 = default
+  std::string comment;     // a line of explanation above the options
   std::vector<std::string> commands;
 };
 std::string render_sbatch(const SbatchJob& job);

@@ -29,7 +29,8 @@ constexpr const char* k_config =
     "Cgroup Support Configuration:\n";
 
 std::vector<GresGpu> two_h100() {
-  return {{0, "NVIDIA H100 80GB HBM3", "/dev/nvidia0"}, {1, "NVIDIA H100 80GB HBM3", "/dev/nvidia1"}};
+  return {{0, "NVIDIA H100 80GB HBM3", "/dev/nvidia0"},
+          {1, "NVIDIA H100 80GB HBM3", "/dev/nvidia1"}};
 }
 
 TEST(SlurmConf, GresTypeFromGpuName) {
@@ -85,8 +86,8 @@ TEST(SlurmConf, ParsesGres) {
 
 TEST(SlurmConf, CheckPassesOnACompleteCluster) {
   const std::vector<GresGpu> one = {{0, "NVIDIA H100 80GB HBM3", "/dev/nvidia0"}};
-  const auto items = check_slurm(parse_show_config(k_config), parse_show_nodes(k_node_line), one,
-                                 {"vm", 100, 4});
+  const auto items =
+      check_slurm(parse_show_config(k_config), parse_show_nodes(k_node_line), one, {"vm", 100, 4});
   for (const auto& i : items) {
     EXPECT_TRUE(i.ok) << i.what;
   }
@@ -96,8 +97,8 @@ TEST(SlurmConf, CheckPassesOnACompleteCluster) {
 TEST(SlurmConf, CheckNamesWhatIsMissingAsADiff) {
   const std::string config = "GresTypes = gpu\nSelectType = select/cons_res\n";
   const std::string node = "NodeName=vm Gres=gpu:h100:2 State=IDLE\n";
-  const auto items = check_slurm(parse_show_config(config), parse_show_nodes(node), two_h100(),
-                                 {"vm", 100, 4});
+  const auto items =
+      check_slurm(parse_show_config(config), parse_show_nodes(node), two_h100(), {"vm", 100, 4});
   int missing = 0;
   for (const auto& i : items) {
     missing += i.ok ? 0 : 1;
@@ -114,9 +115,8 @@ TEST(SlurmConf, CheckNamesWhatIsMissingAsADiff) {
 }
 
 TEST(SlurmConf, CheckReportsAnUnknownNode) {
-  const auto items =
-      check_slurm(parse_show_config(k_config), parse_show_nodes(k_node_line), two_h100(),
-                  {"other", 100, 4});
+  const auto items = check_slurm(parse_show_config(k_config), parse_show_nodes(k_node_line),
+                                 two_h100(), {"other", 100, 4});
   ASSERT_FALSE(items.empty());
   EXPECT_FALSE(items.back().ok);
   EXPECT_NE(items.back().what.find("node other"), std::string::npos);
@@ -147,10 +147,9 @@ TEST(SlurmJobs, GresPerMode) {
 }
 
 TEST(SlurmJobs, UnitsGroupRunsByModeAndGroup) {
-  std::vector<RunPlan> runs = {run_of(ModeKind::solo, {std::nullopt}, "a"),
-                               run_of(ModeKind::mps, {20, 20}, "a+b"),
-                               run_of(ModeKind::solo, {std::nullopt}, "a"),
-                               run_of(ModeKind::mps, {20, 20}, "a+b")};
+  std::vector<RunPlan> runs = {
+      run_of(ModeKind::solo, {std::nullopt}, "a"), run_of(ModeKind::mps, {20, 20}, "a+b"),
+      run_of(ModeKind::solo, {std::nullopt}, "a"), run_of(ModeKind::mps, {20, 20}, "a+b")};
   const auto units = slurm_units(runs, 1);
   ASSERT_EQ(units.size(), 2U);
   EXPECT_EQ(units[0].label(), "solo a");
