@@ -102,6 +102,22 @@ struct ProgressRow {
   std::optional<double> latency_ms;
 };
 
+// One event of a pipeline workload's per-query log (docs/pipeline.md): kind is issued,
+// scheduled, stage_start, stage_end, completed, dropped or failed; stage indexes the workload's
+// stage names (-1: none); t_ns is nanoseconds from the pipeline's start.
+struct PipelineEventRow {
+  std::int64_t query = 0;
+  std::string kind;
+  int stage = -1;
+  std::int64_t t_ns = 0;
+  std::string detail;
+};
+
+struct PipelineEventLogRecord {
+  std::vector<std::string> stages;  // chain order
+  std::vector<PipelineEventRow> events;
+};
+
 // One telemetry value. workload_id set for per-workload host metrics, gpu for device metrics.
 struct SampleRow {
   RunId run_id = 0;

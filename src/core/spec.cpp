@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cerrno>
@@ -686,10 +687,33 @@ Result<ModeSpec> parse_mode(const Ctx& ctx, const YAML::Node& n, const std::stri
   return m;
 }
 
+// A YAML subtree as JSON, every scalar as a string (the pipeline module parses the values).
+nlohmann::json yaml_to_json(const YAML::Node& n) {
+  if (n.IsMap()) {
+    auto out = nlohmann::json::object();
+    for (auto it = n.begin(); it != n.end(); ++it) {
+      out[it->first.as<std::string>()] = yaml_to_json(it->second);
+    }
+    return out;
+  }
+  if (n.IsSequence()) {
+    auto out = nlohmann::json::array();
+    for (const auto& e : n) {
+      out.push_back(yaml_to_json(e));
+    }
+    return out;
+  }
+  if (n.IsScalar()) {
+    return n.Scalar();
+  }
+  return nullptr;
+}
+
 Result<WorkloadSpec> parse_workload(const Ctx& ctx, const YAML::Node& n, const std::string& field,
                                     const ExperimentSpec& spec) {
-  COLO_TRY(ctx.check_keys(n, field,
-                          {"name", "cmd", "builtin", "args", "env", "cwd", "copies", "progress"}));
+  COLO_TRY(ctx.check_keys(
+      n, field,
+      {"name", "cmd", "builtin", "pipeline", "args", "env", "cwd", "copies", "progress"}));
   WorkloadSpec w;
   w.line = n.Mark().line + 1;
   if (!n["name"]) {
@@ -706,10 +730,22 @@ Result<WorkloadSpec> parse_workload(const Ctx& ctx, const YAML::Node& n, const s
   }
   w.name = *name;
   const std::string wf = fmt::format("workloads.{}", w.name);
-  if (n["cmd"] && n["builtin"]) {
-    return fail(ctx.error(n, wf, "give either 'cmd' or 'builtin', not both"));
+  if ((n["cmd"] ? 1 : 0) + (n["builtin"] ? 1 : 0) + (n["pipeline"] ? 1 : 0) > 1) {
+    return fail(ctx.error(n, wf, "give one of 'cmd', 'builtin' or 'pipeline'"));
   }
-  if (n["cmd"]) {
+  if (n["pipeline"]) {
+    // Checked by the pipeline module when the experiment is planned (docs/pipeline.md).
+    if (!n["pipeline"].IsMap()) {
+      return fail(ctx.error(n["pipeline"], wf + ".pipeline",
+                            "expected a mapping (stages, load, ...; docs/pipeline.md)"));
+    }
+    if (n["args"]) {
+      return fail(ctx.error(n["args"], wf + ".args",
+                            "a pipeline takes no 'args'; its settings are under 'pipeline'"));
+    }
+    w.builtin = "pipeline";
+    w.pipeline_line = n["pipeline"].Mark().line + 1;
+  } else if (n["cmd"]) {
     auto c = ctx.string_list(n["cmd"], wf + ".cmd");
     if (!c) {
       return fail(c.error());
@@ -733,7 +769,9 @@ Result<WorkloadSpec> parse_workload(const Ctx& ctx, const YAML::Node& n, const s
     }
     w.builtin = *b;
   } else {
-    return fail(ctx.error(n, wf, "needs 'cmd' (a command) or 'builtin' (cpu, sim-gpu, cuda-*)"));
+    return fail(ctx.error(n, wf,
+                          "needs 'cmd' (a command), 'builtin' (cpu, sim-gpu, cuda-*) or "
+                          "'pipeline' (stages and load, docs/pipeline.md)"));
   }
   auto string_map = [&](const char* key, std::map<std::string, std::string>& out) -> Status {
     const auto& m = n[key];
@@ -761,6 +799,9 @@ Result<WorkloadSpec> parse_workload(const Ctx& ctx, const YAML::Node& n, const s
   }
   if (!w.args.empty()) {
     COLO_TRY(check_builtin_args(ctx, n["args"], wf + ".args", w.builtin, spec));
+  }
+  if (n["pipeline"]) {
+    w.args["config"] = yaml_to_json(n["pipeline"]).dump();
   }
   if (n["cwd"]) {
     auto c = ctx.scalar(n["cwd"], wf + ".cwd");

@@ -87,9 +87,12 @@ struct WarmupRule {
 
 struct WorkloadSpec {
   std::string name;
-  std::vector<std::string> cmd;             // argv; empty for a builtin
-  std::string builtin;                      // builtin workload name ("cpu", "sim-gpu")
+  std::vector<std::string> cmd;  // argv; empty for a builtin
+  std::string builtin;           // builtin workload name ("cpu", "sim-gpu", "pipeline", ...)
   std::map<std::string, std::string> args;  // builtin flags, passed as --key value
+  // builtin "pipeline" (a `pipeline:` mapping, docs/pipeline.md): args["config"] holds it as
+  // JSON, checked by the pipeline module when the experiment is planned; its line for messages.
+  int pipeline_line = 0;
   std::map<std::string, std::string> env;
   std::string cwd;          // relative to the spec file's directory
   std::vector<int> copies;  // homogeneous groups of N copies

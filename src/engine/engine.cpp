@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <random>
 
@@ -19,6 +20,9 @@
 #include "launch/process.hpp"
 #include "launch/supervisor.hpp"
 #include "monitor/sampler.hpp"
+#include "pipeline/config.hpp"
+#include "pipeline/events.hpp"
+#include "pipeline/stats.hpp"
 #include "store/store.hpp"
 
 namespace colo {
@@ -88,6 +92,9 @@ std::vector<std::string> builtin_argv(const std::string& dir, const std::string&
   if (name.rfind("cuda-", 0) == 0) {
     return {(fs::path(dir) / "colo-cuda-work").string(), name.substr(5)};
   }
+  if (name == "pipeline") {
+    return {(fs::path(dir) / "colo-pipeline").string()};
+  }
   return {(fs::path(dir) / "colo-sim-gpu").string()};
 }
 
@@ -97,6 +104,44 @@ std::string sanitize(const std::string& s) {
     out += (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.') ? c : '_';
   }
   return out.substr(0, 48);
+}
+
+// A pipeline workload's config (its `--config` JSON, sweep values substituted) is checked by
+// the pipeline module, with what only colo knows: a simulated model needs the simulated GPU, a
+// loader's dataset directory (relative to the workload's cwd) must exist.
+Status check_pipeline(const WorkloadSpec& w, ClientPlan& c, const std::string& source_path,
+                      bool simulated) {
+  const std::string where =
+      fmt::format("{}:{}: workloads.{}.pipeline", source_path, w.pipeline_line, w.name);
+  auto at = std::find(c.argv.begin(), c.argv.end(), "--config");
+  if (at == c.argv.end() || at + 1 == c.argv.end()) {
+    return fail(ErrorCode::internal, where + ": no --config");
+  }
+  auto doc = nlohmann::json::parse(*(at + 1), nullptr, false);
+  auto config = pipeline::parse_config(doc);
+  if (!config) {
+    return fail(ErrorCode::invalid_argument, where + "." + config.error().message);
+  }
+  for (std::size_t i = 0; i < config->stages.size(); ++i) {
+    const auto& st = config->stages[i];
+    if (st.kind == "sim-model" && !simulated) {
+      return fail(ErrorCode::invalid_argument,
+                  fmt::format("{}.stages[{}]: stage kind 'sim-model' runs only on the simulated "
+                              "GPU (--gpu sim)",
+                              where, i));
+    }
+    if (st.kind == "loader") {
+      const fs::path path = fs::path(c.cwd) / st.params.at("path");
+      std::error_code ec;
+      if (!fs::is_directory(path, ec)) {
+        return fail(ErrorCode::not_found,
+                    fmt::format("{}.stages[{}].params.path: dataset directory '{}' does not "
+                                "exist (colo-pipeline --make-dataset DIR makes one)",
+                                where, i, path.string()));
+      }
+    }
+  }
+  return {};
 }
 
 // Resolves builtins and checks every executable and working directory before anything runs.
@@ -114,6 +159,9 @@ Status resolve_commands(const ExperimentSpec& spec, std::vector<RunPlan>& runs,
                       fmt::format("{}: builtin 'sim-gpu' runs only on the simulated GPU "
                                   "(--gpu sim); on a real GPU use a real workload",
                                   where));
+        }
+        if (name == "pipeline") {
+          COLO_TRY(check_pipeline(*w, c, spec.source_path, simulated));
         }
         auto prefix = builtin_argv(workload_dir, name);
         c.argv.erase(c.argv.begin());
@@ -317,6 +365,38 @@ ClientLaunch with_limits(ClientLaunch l, const Limits& limits) {
   return l;
 }
 
+bool is_pipeline(const ExperimentSpec& spec, const ClientPlan& c) {
+  const auto* w = spec.find_workload(c.workload);
+  return w && w->builtin == "pipeline";
+}
+
+std::string events_path(const std::string& run_dir, const ClientPlan& c) {
+  return fmt::format("{}/{}.{}.events.tsv", run_dir, c.workload, c.copy);
+}
+
+// Stores a pipeline workload's event log (written by colo-pipeline at its end) and returns its
+// one-line latency summary; a missing or unreadable log is said in the line, not an error (the
+// workload's exit class says why it ended).
+Result<std::string> store_pipeline_events(Store& store, WorkloadId id, const std::string& path) {
+  std::ifstream in(path);
+  if (!in) {
+    return std::string("no pipeline event log (the workload ended before writing it)");
+  }
+  auto log = pipeline::read_events(in);
+  if (!log) {
+    return fmt::format("pipeline event log {}: {}", path, log.error().message);
+  }
+  PipelineEventLogRecord rec;
+  rec.stages = log->stages;
+  rec.events.reserve(log->events.size());
+  for (const auto& e : log->events) {
+    rec.events.push_back({e.query, pipeline::to_string(e.kind), e.stage, e.t_ns, e.detail});
+  }
+  COLO_TRY(store.put_pipeline_events(id, rec));
+  const auto stats = pipeline::summarize(pipeline::records_from_events(*log), log->stages);
+  return pipeline::one_line(stats);
+}
+
 // Runs one planned run. Returns the number of workloads that did not end ok; sets interrupted.
 Result<int> execute_run(Context& ctx, const RunPlan& plan, RunRecord& rec, bool& interrupted) {
   const auto& spec = ctx.spec;
@@ -353,6 +433,9 @@ Result<int> execute_run(Context& ctx, const RunPlan& plan, RunRecord& rec, bool&
         make_launch(ctx, c, **session, static_cast<int>(i), w.stdout_path, w.stderr_path),
         spec.limits);
     l.spawn.env["COLO_RUN_KEY"] = plan.key;
+    if (is_pipeline(spec, c)) {
+      l.spawn.env["COLO_PIPELINE_EVENTS"] = events_path(run_dir, c);
+    }
     if (plan.clients[i].sms) {
       l.spawn.env["COLO_GREEN_OFFSET"] = std::to_string(green_offsets(plan.clients, spec.gpus)[i]);
     }
@@ -390,6 +473,18 @@ Result<int> execute_run(Context& ctx, const RunPlan& plan, RunRecord& rec, bool&
     machinery = f.pid <= 0 ? f.message.substr(0, 400) : machinery;
   }
   int failed = 0;
+  std::string pipelines;
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    if (is_pipeline(spec, plan.clients[i])) {
+      auto line =
+          store_pipeline_events(ctx.store, records[i].id, events_path(run_dir, plan.clients[i]));
+      if (!line) {
+        return fail(line.error());
+      }
+      pipelines += fmt::format("\n    {}#{}: {}{}", records[i].name, records[i].copy, *line,
+                               ctx.backend.simulated() ? " (simulated GPU)" : "");
+    }
+  }
   for (std::size_t i = 0; i < records.size(); ++i) {
     auto& w = records[i];
     const auto& o = result->clients[i];
@@ -456,7 +551,7 @@ Result<int> execute_run(Context& ctx, const RunPlan& plan, RunRecord& rec, bool&
   if (!rec.degraded.empty()) {
     line += fmt::format(" [DEGRADED: {}]", rec.degraded);
   }
-  ctx.log << line << "\n" << std::flush;
+  ctx.log << line << pipelines << "\n" << std::flush;
   return failed;
 }
 

@@ -91,8 +91,8 @@ Status known_fields(const nlohmann::json& obj, const std::string& field,
 
 bool valid_name(const std::string& s) {
   return !s.empty() && s.size() <= 64 && std::all_of(s.begin(), s.end(), [](char c) {
-           return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
-         });
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.';
+  });
 }
 
 Result<StageConfig> parse_stage(const nlohmann::json& n, const std::string& f) {
@@ -163,10 +163,12 @@ Result<StageConfig> parse_stage(const nlohmann::json& n, const std::string& f) {
 }
 
 Result<LoadKind> parse_load_kind(const std::string& s, const std::string& f) {
-  static const std::map<std::string, LoadKind> k_kinds{
-      {"closed", LoadKind::closed},          {"poisson", LoadKind::poisson},
-      {"single-stream", LoadKind::single_stream}, {"multi-stream", LoadKind::multi_stream},
-      {"server", LoadKind::server},          {"offline", LoadKind::offline}};
+  static const std::map<std::string, LoadKind> k_kinds{{"closed", LoadKind::closed},
+                                                       {"poisson", LoadKind::poisson},
+                                                       {"single-stream", LoadKind::single_stream},
+                                                       {"multi-stream", LoadKind::multi_stream},
+                                                       {"server", LoadKind::server},
+                                                       {"offline", LoadKind::offline}};
   if (auto it = k_kinds.find(s); it != k_kinds.end()) {
     return it->second;
   }
@@ -310,8 +312,8 @@ Result<std::vector<std::size_t>> chain_order(const std::vector<StageConfig>& sta
                  fmt::format("stage '{}' is defined twice", stages[i].name));
     }
   }
-  const bool explicit_edges =
-      std::any_of(stages.begin(), stages.end(), [](const StageConfig& s) { return !s.next.empty(); });
+  const bool explicit_edges = std::any_of(stages.begin(), stages.end(),
+                                          [](const StageConfig& s) { return !s.next.empty(); });
   std::vector<int> succ(n, -1);
   std::vector<int> preds(n, 0);
   for (std::size_t i = 0; i < n; ++i) {

@@ -42,17 +42,17 @@ struct StageConfig {
   int threads = 1;   // worker threads of this stage
   // Depth of the bounded queue in front of this stage (>= 1).
   std::size_t queue_depth = 64;
-  std::vector<std::string> next;  // successor stage names; empty: the list's next stage
+  std::vector<std::string> next;              // successor stage names; empty: the list's next stage
   std::map<std::string, std::string> params;  // kind-specific (stage.hpp documents each)
 };
 
 struct LoadConfig {
   LoadKind kind = LoadKind::closed;
-  int outstanding = 1;                  // closed: queries in flight
-  double rate = 0;                      // poisson, server: queries/s (> 0)
-  Seconds interval{0};                  // multi_stream: one query every interval
-  int samples = 1;                      // multi_stream: samples per query
-  std::optional<Seconds> latency_bound;  // server: a query over it counts as over-bound
+  int outstanding = 1;                      // closed: queries in flight
+  double rate = 0;                          // poisson, server: queries/s (> 0)
+  Seconds interval{0};                      // multi_stream: one query every interval
+  int samples = 1;                          // multi_stream: samples per query
+  std::optional<Seconds> latency_bound;     // server: a query over it counts as over-bound
   std::optional<std::int64_t> max_queries;  // stop issuing after this many
   std::optional<Seconds> duration;          // stop issuing this long after the start
   // Queries waiting to enter the first stage; an open-loop arrival finding it full is dropped.

@@ -23,16 +23,15 @@ const char* to_string(QueryStatus status) {
 }
 
 namespace {
-constexpr EventKind k_kinds[] = {EventKind::scheduled,  EventKind::issued,
-                                 EventKind::stage_start, EventKind::stage_end,
-                                 EventKind::completed,   EventKind::dropped,
+constexpr EventKind k_kinds[] = {EventKind::scheduled, EventKind::issued,    EventKind::stage_start,
+                                 EventKind::stage_end, EventKind::completed, EventKind::dropped,
                                  EventKind::failed};
 constexpr const char* k_header = "#colo-pipeline-events v1 stages=";
 
 std::string clean(const std::string& s) {
   std::string out = s.substr(0, 500);
-  std::replace_if(out.begin(), out.end(), [](char c) { return c == '\t' || c == '\n' || c == '\r'; },
-                  ' ');
+  std::replace_if(
+      out.begin(), out.end(), [](char c) { return c == '\t' || c == '\n' || c == '\r'; }, ' ');
   return out;
 }
 }  // namespace
@@ -148,9 +147,9 @@ Result<EventLog> read_events(std::istream& in) {
       if (last) {
         break;  // a writer killed mid-line
       }
-      return fail(ErrorCode::invalid_argument,
-                  fmt::format("pipeline event log line {}: malformed '{}'", lineno,
-                              line.substr(0, 120)));
+      return fail(
+          ErrorCode::invalid_argument,
+          fmt::format("pipeline event log line {}: malformed '{}'", lineno, line.substr(0, 120)));
     }
     log.events.push_back(std::move(e));
   }

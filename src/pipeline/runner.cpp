@@ -27,8 +27,8 @@ struct Runner::Impl {
   Nanos t0{0};
   std::vector<std::string> names;
   std::vector<std::unique_ptr<BoundedQueue<QueryPtr>>> queues;  // [i]: in front of stage i
-  std::vector<int> live_workers;                                 // per stage, under done_mutex
-  std::vector<std::unique_ptr<Slot>> slots;                      // one per worker
+  std::vector<int> live_workers;                                // per stage, under done_mutex
+  std::vector<std::unique_ptr<Slot>> slots;                     // one per worker
 
   std::mutex done_mutex;
   std::condition_variable done_cv;
@@ -46,8 +46,8 @@ struct Runner::Impl {
     }
     for (std::size_t k = 0; k < cfg.order.size(); ++k) {
       const auto& sc = cfg.stages[cfg.order[k]];
-      queues.push_back(std::make_unique<BoundedQueue<QueryPtr>>(
-          k == 0 ? cfg.load.queue_depth : sc.queue_depth));
+      queues.push_back(
+          std::make_unique<BoundedQueue<QueryPtr>>(k == 0 ? cfg.load.queue_depth : sc.queue_depth));
       live_workers.push_back(sc.threads);
     }
   }
@@ -100,10 +100,9 @@ struct Runner::Impl {
         q->status = QueryStatus::failed;
         q->failed_stage = static_cast<int>(k);
         q->done_ns = end;
-        q->error = timed_out
-                       ? fmt::format("stage '{}' exceeded stage_timeout ({:.3g} s)", names[k],
-                                     cfg.stage_timeout.count())
-                       : fmt::format("stage '{}': {}", names[k], st.error().message);
+        q->error = timed_out ? fmt::format("stage '{}' exceeded stage_timeout ({:.3g} s)", names[k],
+                                           cfg.stage_timeout.count())
+                             : fmt::format("stage '{}': {}", names[k], st.error().message);
         if (cfg.on_failure == FailurePolicy::stop) {
           {
             std::lock_guard lock(done_mutex);

@@ -18,10 +18,10 @@
 namespace colo::pipeline {
 
 struct RunResult {
-  std::vector<std::string> stage_names;  // chain order
+  std::vector<std::string> stage_names;               // chain order
   std::vector<std::unique_ptr<QueryRecord>> queries;  // every issued or dropped query, by id
-  bool stopped_by_failure = false;  // on_failure: stop ended the run
-  Nanos issue_window{0};            // start to the last scheduled arrival
+  bool stopped_by_failure = false;                    // on_failure: stop ended the run
+  Nanos issue_window{0};                              // start to the last scheduled arrival
 };
 
 class Runner {
@@ -29,8 +29,7 @@ class Runner {
   // `stages` in config.order (one per chain position). on_done is called (from a worker thread,
   // serialised) for each finished query: progress reporting; may be empty.
   Runner(const PipelineConfig& config, std::vector<std::unique_ptr<Stage>> stages,
-         const Clock& clock, Waiter& waiter,
-         std::function<void(const QueryRecord&)> on_done = {});
+         const Clock& clock, Waiter& waiter, std::function<void(const QueryRecord&)> on_done = {});
   Runner(const Runner&) = delete;
   Runner& operator=(const Runner&) = delete;
 

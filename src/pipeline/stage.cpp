@@ -4,8 +4,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <filesystem>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <mutex>
 #include <set>
@@ -32,8 +32,7 @@ const std::map<std::string, std::vector<ParamSpec>>& param_table() {
       {"noop", {}},
       {"sleep", {{"ms", ParamSpec::number, 0, 3.6e6}}},
       {"fail", {{"every", ParamSpec::integer, 1, 1e12}}},
-      {"loader",
-       {{"path", ParamSpec::text, 0, 0}, {"max_bytes", ParamSpec::size, 1, 1e12}}},
+      {"loader", {{"path", ParamSpec::text, 0, 0}, {"max_bytes", ParamSpec::size, 1, 1e12}}},
       {"preprocess",
        {{"size", ParamSpec::integer, 1, 4096}, {"passes", ParamSpec::integer, 1, 1000}}},
       {"sim-model",
@@ -118,7 +117,7 @@ class PreprocessStage final : public Stage {
     std::vector<std::uint8_t> img(side * side * 3);
     for (std::size_t i = 0; i < img.size(); ++i) {
       const std::uint8_t src = q.payload.empty() ? static_cast<std::uint8_t>(i * 31 + q.id)
-                                                  : q.payload[i % q.payload.size()];
+                                                 : q.payload[i % q.payload.size()];
       img[i] = static_cast<std::uint8_t>((src ^ 0x5a) + (i >> 7));
     }
     const auto s = static_cast<std::size_t>(m_size);
@@ -275,7 +274,8 @@ Status check_stage_params(const std::string& kind, const std::map<std::string, s
   }
   const auto& specs = it->second;
   for (const auto& [key, value] : p) {
-    auto s = std::find_if(specs.begin(), specs.end(), [&](const ParamSpec& ps) { return ps.name == key; });
+    auto s = std::find_if(specs.begin(), specs.end(),
+                          [&](const ParamSpec& ps) { return ps.name == key; });
     if (s == specs.end()) {
       std::vector<std::string> names;
       for (const auto& ps : specs) {
@@ -283,7 +283,8 @@ Status check_stage_params(const std::string& kind, const std::map<std::string, s
       }
       return fail(ErrorCode::invalid_argument,
                   fmt::format("stage kind '{}' has no parameter '{}' (known: {})", kind, key,
-                              names.empty() ? std::string("none") : fmt::format("{}", fmt::join(names, ", "))));
+                              names.empty() ? std::string("none")
+                                            : fmt::format("{}", fmt::join(names, ", "))));
     }
     double v = 0;
     bool ok = true;

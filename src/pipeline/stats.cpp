@@ -41,8 +41,8 @@ Percentiles percentiles(std::vector<std::int64_t>& ns) {
 }
 
 PipelineStats summarize(const std::vector<QueryRecord>& queries,
-                        const std::vector<std::string>& stage_names,
-                        std::int64_t latency_bound_ns, std::size_t cdf_points) {
+                        const std::vector<std::string>& stage_names, std::int64_t latency_bound_ns,
+                        std::size_t cdf_points) {
   PipelineStats s;
   const std::size_t ns = stage_names.size();
   std::vector<std::int64_t> e2e;
@@ -109,13 +109,15 @@ PipelineStats summarize(const std::vector<QueryRecord>& queries,
     }
   }
   for (std::size_t i = 0; i < ns; ++i) {
-    s.stages.push_back({stage_names[i], percentiles(wait[i]), percentiles(service[i]), failed_at[i]});
+    s.stages.push_back(
+        {stage_names[i], percentiles(wait[i]), percentiles(service[i]), failed_at[i]});
   }
   return s;
 }
 
 std::string one_line(const PipelineStats& s) {
-  std::string out = fmt::format("e2e p50 {:.3g} ms p99 {:.3g} ms", s.latency.p50_ms, s.latency.p99_ms);
+  std::string out =
+      fmt::format("e2e p50 {:.3g} ms p99 {:.3g} ms", s.latency.p50_ms, s.latency.p99_ms);
   for (const auto& st : s.stages) {
     out += fmt::format("; {} p50 {:.3g}/p99 {:.3g} ms (wait p50 {:.3g} ms)", st.name,
                        st.service.p50_ms, st.service.p99_ms, st.queue_wait.p50_ms);

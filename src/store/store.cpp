@@ -77,6 +77,16 @@ CREATE TABLE profiles(
   driver TEXT NOT NULL, simulated INTEGER NOT NULL, created_at REAL NOT NULL,
   experiment_id INTEGER NOT NULL, profile_json TEXT NOT NULL, UNIQUE(key, gpu_model, driver));
 )sql",
+    // 5: pipeline workloads' per-query event logs (docs/pipeline.md).
+    R"sql(
+CREATE TABLE pipeline_stages(
+  workload_id INTEGER NOT NULL REFERENCES workloads(id), idx INTEGER NOT NULL, name TEXT NOT NULL,
+  PRIMARY KEY(workload_id, idx));
+CREATE TABLE pipeline_events(
+  workload_id INTEGER NOT NULL REFERENCES workloads(id), query INTEGER NOT NULL,
+  kind TEXT NOT NULL, stage INTEGER NOT NULL, t_ns INTEGER NOT NULL, detail TEXT NOT NULL);
+CREATE INDEX pipeline_events_workload ON pipeline_events(workload_id);
+)sql",
 };
 constexpr int k_migration_count = static_cast<int>(sizeof(k_migrations) / sizeof(k_migrations[0]));
 static_assert(k_migration_count == Store::k_schema_version);
@@ -631,6 +641,10 @@ Status Store::reset_run(RunId id) {
   }
   for (const char* sql :
        {"DELETE FROM progress WHERE workload_id IN (SELECT id FROM workloads WHERE run_id=?)",
+        "DELETE FROM pipeline_events WHERE workload_id IN (SELECT id FROM workloads WHERE "
+        "run_id=?)",
+        "DELETE FROM pipeline_stages WHERE workload_id IN (SELECT id FROM workloads WHERE "
+        "run_id=?)",
         "DELETE FROM samples WHERE run_id=?", "DELETE FROM workloads WHERE run_id=?",
         "UPDATE runs SET status='pending', started_at=0, finished_at=0, wall_s=0, error='', "
         "degraded='' WHERE id=?"}) {
@@ -974,6 +988,61 @@ Result<std::vector<ProfileRecord>> Store::profiles() {
   while (s.step() == SQLITE_ROW) {
     out.push_back({s.i64(0), s.text(1), s.text(2), s.text(3), s.text(4), s.i32(5) != 0, s.f64(6),
                    s.i64(7), s.text(8)});
+  }
+  return out;
+}
+
+Status Store::put_pipeline_events(WorkloadId id, const PipelineEventLogRecord& log) {
+  Transaction tx(m_db);
+  if (!tx.ok()) {
+    return fail(sql_error(m_db, "cannot begin transaction"));
+  }
+  for (const char* sql : {"DELETE FROM pipeline_events WHERE workload_id=?",
+                          "DELETE FROM pipeline_stages WHERE workload_id=?"}) {
+    Stmt s(m_db, sql);
+    s.bind(1, id);
+    COLO_TRY(run_done(m_db, s, "cannot replace a pipeline event log"));
+  }
+  Stmt st(m_db, "INSERT INTO pipeline_stages(workload_id, idx, name) VALUES (?,?,?)");
+  for (std::size_t i = 0; i < log.stages.size(); ++i) {
+    st.reset();
+    st.bind(1, id).bind(2, static_cast<std::int64_t>(i)).bind(3, log.stages[i]);
+    COLO_TRY(run_done(m_db, st, "cannot store pipeline stages"));
+  }
+  Stmt ev(m_db,
+          "INSERT INTO pipeline_events(workload_id, query, kind, stage, t_ns, detail) VALUES "
+          "(?,?,?,?,?,?)");
+  for (const auto& e : log.events) {
+    ev.reset();
+    ev.bind(1, id).bind(2, e.query).bind(3, e.kind).bind(4, static_cast<std::int64_t>(e.stage));
+    ev.bind(5, e.t_ns).bind(6, e.detail);
+    COLO_TRY(run_done(m_db, ev, "cannot store pipeline events"));
+  }
+  return tx.commit();
+}
+
+Result<PipelineEventLogRecord> Store::pipeline_events(WorkloadId id) {
+  PipelineEventLogRecord out;
+  if (schema_version() < 5) {
+    return out;  // a store from before pipelines (read-only open)
+  }
+  Stmt st(m_db, "SELECT name FROM pipeline_stages WHERE workload_id=? ORDER BY idx");
+  st.bind(1, id);
+  if (!st.ok()) {
+    return fail(sql_error(m_db, "cannot read pipeline stages"));
+  }
+  while (st.step() == SQLITE_ROW) {
+    out.stages.push_back(st.text(0));
+  }
+  Stmt ev(m_db,
+          "SELECT query, kind, stage, t_ns, detail FROM pipeline_events WHERE workload_id=? "
+          "ORDER BY rowid");
+  ev.bind(1, id);
+  if (!ev.ok()) {
+    return fail(sql_error(m_db, "cannot read pipeline events"));
+  }
+  while (ev.step() == SQLITE_ROW) {
+    out.events.push_back({ev.i64(0), ev.text(1), ev.i32(2), ev.i64(3), ev.text(4)});
   }
   return out;
 }

@@ -39,9 +39,10 @@ class StoreLock {
 
 class Store {
  public:
-  // 2 added sim_runs, 3 runs.degraded and experiments.order_seed, 4 profiles; a read-only
+  // 2 added sim_runs, 3 runs.degraded and experiments.order_seed, 4 profiles, 5 pipeline event
+  // logs; a read-only
   // open accepts schema 1 too (what it lacks reads as empty).
-  static constexpr int k_schema_version = 4;
+  static constexpr int k_schema_version = 5;
 
   // Opens (read_write: creates) the store and applies migrations. Errors: the path is not
   // writable, the file is not a colo store, or its schema is newer than this colo.
@@ -97,6 +98,10 @@ class Store {
   Status put_profile(const ProfileRecord& p);
   Result<std::vector<ProfileRecord>> profiles();
 
+  // A pipeline workload's per-query event log (docs/pipeline.md), in one transaction; replaces
+  // what the workload had. Empty for a workload without one or a store before schema 5.
+  Status put_pipeline_events(WorkloadId id, const PipelineEventLogRecord& log);
+  Result<PipelineEventLogRecord> pipeline_events(WorkloadId id);
   // Rows with t >= since (run-relative seconds); all by default.
   Result<std::vector<ProgressRow>> progress(WorkloadId id, double since = -1e300);
   Result<std::vector<SampleRow>> samples(RunId run, double since = -1e300);

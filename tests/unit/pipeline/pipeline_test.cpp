@@ -24,7 +24,8 @@ using nlohmann::json;
 
 json chain(const std::string& load) {
   return json::parse(R"({"stages": [{"name": "a", "kind": "noop"}, {"name": "b", "kind": "noop"}],
-                         "load": )" + load + "}");
+                         "load": )" +
+                     load + "}");
 }
 
 std::string error_of(const json& doc) {
@@ -78,7 +79,8 @@ TEST(PipelineQueue, ManyProducersAndConsumersLoseNothing) {
 }
 
 TEST(PipelineConfig, ParsesAChainWithDefaults) {
-  auto c = parse_config(chain(R"({"kind": "poisson", "rate": "200", "duration": "10s", "seed": 7})"));
+  auto c =
+      parse_config(chain(R"({"kind": "poisson", "rate": "200", "duration": "10s", "seed": 7})"));
   ASSERT_TRUE(c) << c.error().message;
   ASSERT_EQ(c->order.size(), 2U);
   EXPECT_EQ(c->order[0], 0U);
@@ -476,7 +478,8 @@ TEST(PipelineEvents, RoundTripThroughTheFileFormat) {
 }
 
 TEST(PipelineEvents, MalformedLinesAreErrorsButATruncatedTailIsNot) {
-  std::stringstream bad("#colo-pipeline-events v1 stages=a\n0\tissued\t-\t5\t\n0\tnope\t-\t1\t\n1\t");
+  std::stringstream bad(
+      "#colo-pipeline-events v1 stages=a\n0\tissued\t-\t5\t\n0\tnope\t-\t1\t\n1\t");
   auto log = read_events(bad);
   ASSERT_FALSE(log);
   EXPECT_NE(log.error().message.find("line 3"), std::string::npos);
@@ -497,8 +500,8 @@ TEST(PipelineStages, LoaderReadsTheDatasetAndRefusesAMissingPath) {
   ASSERT_FALSE(missing);
   EXPECT_NE(missing.error().message.find("stage 'load': dataset path '/nonexistent/colo-dataset'"),
             std::string::npos);
-  const auto dir = std::filesystem::temp_directory_path() /
-                   ("colo-pipeline-test-" + std::to_string(::getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("colo-pipeline-test-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir);
   std::ofstream(dir / "0.bin") << "abc";
   std::ofstream(dir / "1.bin") << "defgh";

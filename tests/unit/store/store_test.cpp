@@ -38,7 +38,8 @@ class StoreTest : public ::testing::Test {
 
   // Makes the store look as a colo of schema `version` (1, 2 or 3) wrote it.
   bool downgrade_to(int version) const {
-    std::string sql = "DROP TABLE profiles; ";
+    std::string sql =
+        "DROP TABLE pipeline_events; DROP TABLE pipeline_stages; DROP TABLE profiles; ";
     sql += version < 3 ? "ALTER TABLE runs DROP COLUMN degraded; ALTER TABLE experiments DROP "
                          "COLUMN order_seed; "
                        : "";
@@ -80,6 +81,42 @@ TEST_F(StoreTest, CreatesSchemaInWalMode) {
   EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)), "wal");
   sqlite3_finalize(st);
   sqlite3_close(raw);
+}
+
+TEST_F(StoreTest, PipelineEventLogsRoundTripAndGoWithAResetRun) {
+  auto s = Store::open(db());
+  ASSERT_TRUE(s);
+  auto exp = make_experiment(*s);
+  RunRecord r;
+  r.key = "k";
+  r.mode = "solo";
+  r.mode_kind = "solo";
+  r.group = "a";
+  r.settings_json = "{}";
+  ASSERT_TRUE(s->add_runs(exp, {r}));
+  const RunId rid = (*s->runs(exp))[0].id;
+  WorkloadRecord w;
+  w.run_id = rid;
+  w.name = "a";
+  w.argv_json = "[]";
+  auto wid = s->add_workload(w);
+  ASSERT_TRUE(wid);
+  EXPECT_TRUE(s->pipeline_events(*wid)->events.empty());
+  PipelineEventLogRecord log{{"pre", "model"},
+                             {{0, "issued", -1, 10, ""}, {0, "failed", 1, 99, "stage 'model': x"}}};
+  ASSERT_TRUE(s->put_pipeline_events(*wid, log));
+  ASSERT_TRUE(s->put_pipeline_events(*wid, log));  // replaces, does not append
+  auto back = s->pipeline_events(*wid);
+  ASSERT_TRUE(back) << back.error().what();
+  EXPECT_EQ(back->stages, log.stages);
+  ASSERT_EQ(back->events.size(), 2U);
+  EXPECT_EQ(back->events[1].kind, "failed");
+  EXPECT_EQ(back->events[1].stage, 1);
+  EXPECT_EQ(back->events[1].t_ns, 99);
+  EXPECT_EQ(back->events[1].detail, "stage 'model': x");
+  ASSERT_TRUE(s->reset_run(rid));
+  EXPECT_TRUE(s->pipeline_events(*wid)->events.empty());
+  EXPECT_TRUE(s->pipeline_events(*wid)->stages.empty());
 }
 
 TEST_F(StoreTest, RoundTripsExperimentRunsWorkloadsAndSeries) {
@@ -505,7 +542,7 @@ TEST_F(StoreTest, ProfilesRoundTripAndSchemaThreeStores) {
   }
   auto rw = Store::open(db());
   ASSERT_TRUE(rw) << rw.error().what();
-  EXPECT_EQ(rw->schema_version(), 4);
+  EXPECT_EQ(rw->schema_version(), Store::k_schema_version);
   EXPECT_TRUE(rw->profiles()->empty());
 }
 
