@@ -69,6 +69,13 @@ struct Runner::Impl {
     const std::size_t n = queues.size();
     while (auto item = queues[k]->pop()) {
       QueryPtr q = std::move(*item);
+      if (r.m_abort) {
+        q->status = QueryStatus::dropped;
+        q->done_ns = rel();
+        q->error = fmt::format("the pipeline was stopped before stage '{}' ran it", names[k]);
+        finish(std::move(q));
+        continue;
+      }
       const std::int64_t start = rel();
       q->stages[k].start_ns = start;
       {
@@ -108,7 +115,7 @@ struct Runner::Impl {
             std::lock_guard lock(done_mutex);
             stopped_by_failure = true;
           }
-          r.m_stop = true;
+          r.request_stop();
         }
         finish(std::move(q));
         continue;

@@ -35,8 +35,12 @@ class Runner {
 
   // Runs to the end; t = 0 of every record is the call. Call once.
   RunResult run();
-  // Stops issuing (thread-safe, async-signal-unsafe); run() then drains and returns.
-  void request_stop() { m_stop = true; }
+  // Stops issuing (thread-safe, async-signal-unsafe); queries already being served finish,
+  // queries still waiting in a queue are dropped ("stopped before it ran"); run() then returns.
+  void request_stop() {
+    m_abort = true;
+    m_stop = true;
+  }
 
  private:
   struct Impl;
@@ -45,7 +49,8 @@ class Runner {
   const Clock& m_clock;
   Waiter& m_waiter;
   std::function<void(const QueryRecord&)> m_on_done;
-  std::atomic<bool> m_stop{false};
+  std::atomic<bool> m_stop{false};   // no more queries are issued
+  std::atomic<bool> m_abort{false};  // and the queued ones are dropped
 };
 
 }  // namespace colo::pipeline

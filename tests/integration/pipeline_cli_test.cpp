@@ -128,7 +128,8 @@ TEST_F(PipelineCli, BadPipelinesAreRefusedBeforeAnythingRuns) {
   auto depth = run_with("outstanding: 1}", "outstanding: 1, queue_depth: 0}");
   EXPECT_EQ(depth.rc, 2);
   EXPECT_NE(depth.err.find("queue depth 0"), std::string::npos) << depth.err;
-  auto cycle = run_with("{name: pre, kind: preprocess,", "{name: pre, next: load, kind: preprocess,");
+  auto cycle =
+      run_with("{name: pre, kind: preprocess,", "{name: pre, next: load, kind: preprocess,");
   EXPECT_EQ(cycle.rc, 2);
   EXPECT_NE(cycle.err.find("not connected"), std::string::npos) << cycle.err;
   auto data = run_with("path: data", "path: nowhere");

@@ -195,10 +195,10 @@ int main(int argc, char** argv) {
                          ? std::chrono::duration_cast<colo::Nanos>(*config->load.latency_bound)
                          : colo::Nanos(0);
   const auto stats = colo::pipeline::summarize(records, result.stage_names, bound.count());
-  std::fprintf(stderr, "colo-pipeline: %lld queries: %s%s\n",
-               static_cast<long long>(stats.issued), colo::pipeline::one_line(stats).c_str(),
-               result.stopped_by_failure ? " (stopped at the first failure: on_failure: stop)"
-                                         : "");
+  std::fprintf(
+      stderr, "colo-pipeline: %lld queries: %s%s\n", static_cast<long long>(stats.issued),
+      colo::pipeline::one_line(stats).c_str(),
+      result.stopped_by_failure ? " (stopped at the first failure: on_failure: stop)" : "");
   progress.done();
   return 0;
 }

@@ -323,6 +323,31 @@ TEST(PipelineRunner, StopPolicyEndsTheRunAtTheFirstFailure) {
   EXPECT_EQ(res.queries[5]->error, "stage 'bad': disk gone");
 }
 
+TEST(PipelineRunner, AStopDropsTheQueuedQueriesAndFinishesTheServedOnes) {
+  const auto cfg = config(R"({"stages": [{"name": "gate", "kind": "noop"}],
+      "load": {"kind": "offline", "max_queries": 100, "queue_depth": 100}})");
+  FakeClock clock;
+  FakeWaiter waiter(clock);
+  std::atomic<bool> open{false};
+  Runner* self = nullptr;
+  std::vector<std::unique_ptr<Stage>> stages;
+  stages.push_back(std::make_unique<FunctionStage>([&](QueryRecord& q) -> Status {
+    if (q.id == 0) {
+      self->request_stop();  // e.g. SIGTERM while the first query is served
+    }
+    return {};
+  }));
+  Runner runner(cfg, std::move(stages), clock, waiter);
+  self = &runner;
+  const auto res = runner.run();
+  ASSERT_FALSE(res.queries.empty());
+  EXPECT_EQ(res.queries[0]->status, QueryStatus::completed);
+  for (std::size_t i = 1; i < res.queries.size(); ++i) {
+    EXPECT_EQ(res.queries[i]->status, QueryStatus::dropped);
+    EXPECT_NE(res.queries[i]->error.find("stopped before stage 'gate' ran it"), std::string::npos);
+  }
+}
+
 TEST(PipelineRunner, AHangingStageFailsTheQueryAtTheStageTimeout) {
   const auto cfg = config(R"({"stages": [{"name": "hang", "kind": "noop"}],
       "load": {"kind": "closed", "max_queries": 3}, "stage_timeout": "1s"})");
