@@ -29,6 +29,9 @@
 #include "engine/backend_factory.hpp"
 #include "engine/engine.hpp"
 #include "launch/interrupt.hpp"
+#include "pipeline/events.hpp"
+#include "pipeline/rows.hpp"
+#include "pipeline/stats.hpp"
 #include "report/compare.hpp"
 #include "report/export.hpp"
 #include "report/report.hpp"
@@ -199,6 +202,29 @@ int cmd_export(const std::string& results, const std::string& id, const std::str
   return write_output(text, output, out, err);
 }
 
+// A pipeline workload's report row from its stored event log; nothing for other workloads.
+Result<std::optional<PipelineRow>> pipeline_row(Store& store, const RunData& rd,
+                                                const WorkloadRecord& w) {
+  auto stored = store.pipeline_events(w.id);
+  if (!stored) {
+    return fail(stored.error());
+  }
+  if (stored->stages.empty()) {
+    return std::optional<PipelineRow>{};
+  }
+  auto log = pipeline::from_store(*stored);
+  if (!log) {
+    return fail(log.error());
+  }
+  auto row =
+      pipeline::to_report(pipeline::summarize(pipeline::records_from_events(*log), log->stages));
+  row.run = rd.run.key;
+  row.mode = rd.run.mode;
+  row.group = rd.run.group;
+  row.workload = fmt::format("{}#{}", w.name, w.copy);
+  return std::optional<PipelineRow>{std::move(row)};
+}
+
 // Everything a report shows: the store's rows handed to report's ReportBuilder run by run.
 Result<ReportInput> build_report_input(const std::string& results, const std::string& id_text,
                                        double max_slowdown) {
@@ -208,6 +234,7 @@ Result<ReportInput> build_report_input(const std::string& results, const std::st
   }
   auto& store = loaded->store;
   ReportBuilder builder(loaded->experiment, loaded->runs, max_slowdown);
+  std::vector<PipelineRow> pipelines;
   for (const auto& rd : loaded->runs) {
     if (!ReportBuilder::wants(rd)) {
       continue;
@@ -219,6 +246,13 @@ Result<ReportInput> build_report_input(const std::string& results, const std::st
         return fail(prog.error());
       }
       progress.push_back(std::move(*prog));
+      auto row = pipeline_row(store, rd, w);
+      if (!row) {
+        return fail(row.error());
+      }
+      if (*row) {
+        pipelines.push_back(std::move(**row));
+      }
     }
     auto samples = store.samples(rd.run.id);
     if (!samples) {
@@ -226,7 +260,9 @@ Result<ReportInput> build_report_input(const std::string& results, const std::st
     }
     builder.add_run(rd, progress, *samples);
   }
-  return builder.finish();
+  auto in = builder.finish();
+  in.pipelines = std::move(pipelines);
+  return in;
 }
 
 int cmd_report(const std::string& results, const std::string& id, const std::string& format,

@@ -22,6 +22,7 @@
 #include "monitor/sampler.hpp"
 #include "pipeline/config.hpp"
 #include "pipeline/events.hpp"
+#include "pipeline/rows.hpp"
 #include "pipeline/stats.hpp"
 #include "store/store.hpp"
 
@@ -386,13 +387,7 @@ Result<std::string> store_pipeline_events(Store& store, WorkloadId id, const std
   if (!log) {
     return fmt::format("pipeline event log {}: {}", path, log.error().message);
   }
-  PipelineEventLogRecord rec;
-  rec.stages = log->stages;
-  rec.events.reserve(log->events.size());
-  for (const auto& e : log->events) {
-    rec.events.push_back({e.query, pipeline::to_string(e.kind), e.stage, e.t_ns, e.detail});
-  }
-  COLO_TRY(store.put_pipeline_events(id, rec));
+  COLO_TRY(store.put_pipeline_events(id, pipeline::to_store(*log)));
   const auto stats = pipeline::summarize(pipeline::records_from_events(*log), log->stages);
   return pipeline::one_line(stats);
 }

@@ -260,6 +260,62 @@ json latency_chart(const ReportInput& in) {
             {"tooltip", {{{"field", "who"}}, {{"field", "percentile"}}, {{"field", "ms"}}}}}}};
 }
 
+json pipeline_cdf_chart(const ReportInput& in) {
+  json rows = json::array();
+  for (const auto& p : in.pipelines) {
+    const std::string who = p.workload + " / " + p.mode + " / " + p.group;
+    for (const auto& [ms, q] : p.cdf) {
+      rows.push_back({{"who", who}, {"run", p.run}, {"ms", std::max(ms, 1e-3)}, {"fraction", q}});
+    }
+  }
+  if (rows.empty()) {
+    return nullptr;
+  }
+  return {{"$schema", k_schema},
+          {"title", title("Pipeline latency CDF",
+                          "end to end, from each query's scheduled arrival (log scale)")},
+          {"data", {{"values", rows}}},
+          {"mark", {{"type", "line"}, {"interpolate", "step-after"}}},
+          {"encoding",
+           {{"x",
+             {{"field", "ms"},
+              {"type", "quantitative"},
+              {"scale", {{"type", "log"}}},
+              {"title", "latency (ms)"}}},
+            {"y", {{"field", "fraction"}, {"type", "quantitative"}, {"title", "fraction <="}}},
+            {"color", {{"field", "who"}, {"type", "nominal"}, {"title", nullptr}}},
+            {"detail", {{"field", "run"}, {"type", "nominal"}}},
+            {"tooltip", {{{"field", "who"}}, {{"field", "ms"}}, {{"field", "fraction"}}}}}}};
+}
+
+json pipeline_stage_chart(const ReportInput& in) {
+  json rows = json::array();
+  for (const auto& p : in.pipelines) {
+    const std::string who = p.workload + " / " + p.mode + " / " + p.group;
+    for (const auto& st : p.stages) {
+      rows.push_back(
+          {{"who", who}, {"stage", st.name}, {"part", "queue wait"}, {"ms", st.wait.p50}});
+      rows.push_back(
+          {{"who", who}, {"stage", st.name}, {"part", "service"}, {"ms", st.service.p50}});
+    }
+  }
+  if (rows.empty()) {
+    return nullptr;
+  }
+  return {
+      {"$schema", k_schema},
+      {"title", title("Pipeline stages", "median queue wait and service time per stage (ms)")},
+      {"data", {{"values", rows}}},
+      {"mark", "bar"},
+      {"encoding",
+       {{"y", {{"field", "who"}, {"type", "nominal"}, {"title", nullptr}}},
+        {"x", {{"field", "ms"}, {"type", "quantitative"}, {"title", "p50 (ms), stacked"}}},
+        {"color", {{"field", "stage"}, {"type", "nominal"}}},
+        {"opacity", {{"field", "part"}, {"type", "nominal"}, {"scale", {{"range", {0.45, 1.0}}}}}},
+        {"tooltip",
+         {{{"field", "who"}}, {{"field", "stage"}}, {{"field", "part"}}, {{"field", "ms"}}}}}}};
+}
+
 json sweep_chart(const Summary& s) {
   struct Row {
     std::string param;
@@ -354,7 +410,8 @@ json sweep_chart(const Summary& s) {
 std::vector<json> report_charts(const ReportInput& in) {
   std::vector<json> out;
   for (auto c : {speedup_chart(in.summary), interference_chart(in.summary), sweep_chart(in.summary),
-                 rate_chart(in), telemetry_chart(in), latency_chart(in)}) {
+                 rate_chart(in), telemetry_chart(in), latency_chart(in), pipeline_cdf_chart(in),
+                 pipeline_stage_chart(in)}) {
     if (!c.is_null()) {
       out.push_back(std::move(c));
     }

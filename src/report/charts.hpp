@@ -24,6 +24,9 @@ nlohmann::json latency_chart(const ReportInput& in);
 // Any of speed-up, worst slowdown, aggregate rate and solo rates against a swept parameter
 // (selectors for the parameter and the metric); null without a sweep.
 nlohmann::json sweep_chart(const Summary& s);
+// Pipelines: end-to-end latency CDFs (log x), and per-stage median queue wait vs service time.
+nlohmann::json pipeline_cdf_chart(const ReportInput& in);
+nlohmann::json pipeline_stage_chart(const ReportInput& in);
 
 // Every chart above that has something to draw, in page order.
 std::vector<nlohmann::json> report_charts(const ReportInput& in);

@@ -83,6 +83,35 @@ TextTable latency_table(const ReportInput& in) {
   return t;
 }
 
+// Pipelines end to end, and their stages (queue wait vs service time).
+std::pair<TextTable, TextTable> pipeline_tables(const ReportInput& in) {
+  TextTable e2e;
+  e2e.head = {"mode",    "group",  "pipeline", "q/s",      "offered q/s", "completed",
+              "dropped", "failed", "p50 (ms)", "p90 (ms)", "p99 (ms)",    "p99.9 (ms)"};
+  e2e.right = {false, false, false, true, true, true, true, true, true, true, true, true};
+  TextTable stages;
+  stages.head = {"mode",          "group",         "pipeline",         "stage",
+                 "wait p50 (ms)", "wait p99 (ms)", "service p50 (ms)", "service p99 (ms)",
+                 "failed"};
+  stages.right = {false, false, false, false, true, true, true, true, true};
+  for (const auto& p : in.pipelines) {
+    e2e.rows.push_back({p.mode, p.group, p.workload, fixed4(p.achieved_qps),
+                        p.offered_qps > 0 ? fixed4(p.offered_qps) : std::string("-"),
+                        std::to_string(p.completed), std::to_string(p.dropped),
+                        std::to_string(p.failed), fixed4(p.e2e.p50), fixed4(p.e2e.p90),
+                        fixed4(p.e2e.p99), fixed4(p.e2e.p999)});
+    for (const auto& st : p.stages) {
+      stages.rows.push_back({p.mode, p.group, p.workload, st.name, fixed4(st.wait.p50),
+                             fixed4(st.wait.p99), fixed4(st.service.p50), fixed4(st.service.p99),
+                             std::to_string(st.failed)});
+    }
+  }
+  return {e2e, stages};
+}
+
+constexpr const char* k_pipeline_title = "Pipelines: end-to-end latency from the scheduled arrival";
+constexpr const char* k_stage_title = "Pipeline stages: queue wait vs service time";
+
 std::string markdown(const ReportInput& in) {
   const auto& s = in.summary;
   std::string out = fmt::format("# colo report: experiment {} \"{}\"\n\n", s.id, s.experiment);
@@ -113,6 +142,11 @@ std::string markdown(const ReportInput& in) {
   }
   if (!in.latencies.empty()) {
     out += "## Step latency after warm-up\n\n" + latency_table(in).markdown() + "\n";
+  }
+  if (!in.pipelines.empty()) {
+    const auto [e2e, stages] = pipeline_tables(in);
+    out += fmt::format("## {}\n\n{}\n## {}\n\n{}\n", k_pipeline_title, e2e.markdown(),
+                       k_stage_title, stages.markdown());
   }
   out += k_noise_note + std::string("\n");
   return out;
@@ -183,6 +217,7 @@ json tables_json(const ReportInput& in) {
             {"workloads", json::array()},
             {"groups", json::array()},
             {"latency_ms", json::array()},
+            {"pipelines", json::array()},
             {"completion", json::array()},
             {"failures", json::array()}};
   auto o = [](const std::optional<double>& v) { return v ? json(*v) : json(nullptr); };
@@ -240,6 +275,32 @@ json tables_json(const ReportInput& in) {
                                {"p50", l.p50},
                                {"p95", l.p95},
                                {"p99", l.p99}});
+  }
+  auto lat = [](const PipelineLatency& l) {
+    return json{{"n", l.n},     {"mean", l.mean}, {"p50", l.p50},
+                {"p90", l.p90}, {"p99", l.p99},   {"p999", l.p999}};
+  };
+  for (const auto& p : in.pipelines) {
+    json stages = json::array();
+    for (const auto& st : p.stages) {
+      stages.push_back({{"name", st.name},
+                        {"wait_ms", lat(st.wait)},
+                        {"service_ms", lat(st.service)},
+                        {"failed", st.failed}});
+    }
+    j["pipelines"].push_back({{"run", p.run},
+                              {"mode", p.mode},
+                              {"group", p.group},
+                              {"workload", p.workload},
+                              {"issued", p.issued},
+                              {"completed", p.completed},
+                              {"dropped", p.dropped},
+                              {"failed", p.failed},
+                              {"offered_qps", p.offered_qps},
+                              {"achieved_qps", p.achieved_qps},
+                              {"latency_ms", lat(p.e2e)},
+                              {"stages", stages},
+                              {"cdf", p.cdf}});
   }
   for (const auto& f : s.failures) {
     j["failures"].push_back({{"run", f.run_key},
@@ -346,6 +407,11 @@ std::string html(const ReportInput& in) {
     const auto t = latency_table(in);
     o += "<h2>Step latency after warm-up</h2>" + html_table(t.head, t.rows);
   }
+  if (!in.pipelines.empty()) {
+    const auto [e2e, stages] = pipeline_tables(in);
+    o += "<h2>" + esc(k_pipeline_title) + "</h2>" + html_table(e2e.head, e2e.rows);
+    o += "<h2>" + esc(k_stage_title) + "</h2>" + html_table(stages.head, stages.rows);
+  }
   o += "<p class=\"note\">" + esc(k_noise_note) + "</p>";
   json charts = json::array();
   for (auto& c : report_charts(in)) {
@@ -436,6 +502,11 @@ std::string text(const ReportInput& in) {
     out += b + "\n";
   }
   out += render_text(in.summary);
+  if (!in.pipelines.empty()) {
+    const auto [e2e, stages] = pipeline_tables(in);
+    out += fmt::format("\n{}\n{}\n{}\n{}", k_pipeline_title, e2e.render(), k_stage_title,
+                       stages.render());
+  }
   for (const auto& r : recommendations(in.summary, in.max_slowdown_x)) {
     out += "recommendation: " + r + "\n";
   }

@@ -45,12 +45,47 @@ struct LatencyRow {
   double p99 = 0;
 };
 
+// Latency percentiles of a pipeline (docs/pipeline.md), milliseconds.
+struct PipelineLatency {
+  std::int64_t n = 0;
+  double mean = 0;
+  double p50 = 0;
+  double p90 = 0;
+  double p99 = 0;
+  double p999 = 0;
+};
+
+struct PipelineStageRow {
+  std::string name;
+  PipelineLatency wait;     // queue wait before the stage
+  PipelineLatency service;  // the stage's own time
+  std::int64_t failed = 0;
+};
+
+// One pipeline workload of one run: end to end (from the scheduled arrival) and per stage.
+struct PipelineRow {
+  std::string run;  // run key
+  std::string mode;
+  std::string group;
+  std::string workload;  // "name#copy"
+  std::int64_t issued = 0;
+  std::int64_t completed = 0;
+  std::int64_t dropped = 0;
+  std::int64_t failed = 0;
+  double offered_qps = 0;  // 0 for closed loops (no schedule of their own)
+  double achieved_qps = 0;
+  PipelineLatency e2e;
+  std::vector<PipelineStageRow> stages;
+  std::vector<std::pair<double, double>> cdf;  // (latency ms, fraction of completed <=)
+};
+
 struct ReportInput {
   ExperimentRecord exp;
   Summary summary;
   std::vector<RunData> runs;
   std::vector<Timeline> timelines;
   std::vector<LatencyRow> latencies;
+  std::vector<PipelineRow> pipelines;      // pipeline workloads of done runs (their event logs)
   std::map<std::string, double> warmup_s;  // run key -> warm-up length (shaded)
   double max_slowdown_x = 2.0;
   bool partial = false;  // the experiment is still running or was interrupted

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <filesystem>
 #include <fstream>
@@ -113,6 +114,18 @@ TEST_F(PipelineCli, CollocatedPipelinesReportStageLatenciesAndStoreTheirEvents) 
     EXPECT_EQ(kinds["scheduled"], kinds["completed"] + kinds["failed"] + kinds["dropped"]);
     EXPECT_GT(w.throughput.value_or(0), 0) << w.name;
   }
+  // The report's pipeline tables and CDF come from the stored event logs.
+  auto rep = colo({"report", "--format", "json"});
+  ASSERT_EQ(rep.rc, 0) << rep.err;
+  const auto j = nlohmann::json::parse(rep.out);
+  ASSERT_EQ(j.at("pipelines").size(), 2U);
+  for (const auto& p : j["pipelines"]) {
+    EXPECT_GT(p["completed"].get<int>(), 5);
+    EXPECT_GT(p["latency_ms"]["p99"].get<double>(), 0);
+    EXPECT_FALSE(p["cdf"].empty());
+  }
+  auto md = colo({"report", "--format", "md"});
+  EXPECT_NE(md.out.find("Pipeline stages: queue wait vs service time"), std::string::npos);
 }
 
 TEST_F(PipelineCli, BadPipelinesAreRefusedBeforeAnythingRuns) {

@@ -153,6 +153,47 @@ TEST(Formats, HtmlIsSelfContainedAndEscapesTheSpec) {
   EXPECT_LT(h.size(), 5U << 20);
 }
 
+TEST(Formats, PipelinesShowEndToEndAndStageLatenciesAndACdf) {
+  auto in = input(true, false);
+  PipelineRow p;
+  p.run = "r0";
+  p.mode = "mps";
+  p.group = "infer+train";
+  p.workload = "infer#0";
+  p.completed = 90;
+  p.dropped = 3;
+  p.offered_qps = 100;
+  p.achieved_qps = 90;
+  p.e2e = {90, 5, 4.5, 7, 9.25, 12};
+  p.stages = {{"pre", {90, 0.1, 0.05, 0.2, 0.3, 0.4}, {90, 1, 1.5, 2, 2.5, 3}, 0},
+              {"model", {90, 1, 0.5, 2, 3, 4}, {90, 3, 3.25, 4, 5, 6}, 2}};
+  p.cdf = {{1.0, 0.0}, {4.5, 0.5}, {12.0, 1.0}};
+  in.pipelines.push_back(p);
+  const auto md = render_report(in, ReportFormat::markdown);
+  EXPECT_NE(md.find("## Pipelines: end-to-end latency from the scheduled arrival"),
+            std::string::npos);
+  EXPECT_NE(md.find("| mps | infer+train | infer#0 | 90.00 | 100.0 | 90 | 3 | 0 | 4.500 | 7.000 | "
+                    "9.250 | 12.00 |"),
+            std::string::npos)
+      << md;
+  EXPECT_NE(md.find("| mps | infer+train | infer#0 | model | 0.5000 | 3.000 | 3.250 | 5.000 | 2 |"),
+            std::string::npos)
+      << md;
+  const auto text = render_report(in, ReportFormat::text);
+  EXPECT_NE(text.find("Pipeline stages: queue wait vs service time"), std::string::npos);
+  const auto j = nlohmann::json::parse(render_report(in, ReportFormat::json));
+  ASSERT_EQ(j.at("pipelines").size(), 1U);
+  EXPECT_DOUBLE_EQ(j["pipelines"][0]["latency_ms"]["p99"].get<double>(), 9.25);
+  EXPECT_EQ(j["pipelines"][0]["stages"][1]["name"], "model");
+  EXPECT_EQ(j["pipelines"][0]["cdf"].size(), 3U);
+  const auto h = render_report(in, ReportFormat::html);
+  EXPECT_NE(h.find("Pipeline latency CDF"), std::string::npos);
+  EXPECT_NE(h.find("Pipeline stages"), std::string::npos);
+  // Without pipelines, none of it.
+  EXPECT_EQ(render_report(input(true, false), ReportFormat::markdown).find("Pipelines"),
+            std::string::npos);
+}
+
 TEST(Formats, UnknownFormatIsAClearError) {
   auto f = report_format_from("pdf");
   ASSERT_FALSE(f);

@@ -1,0 +1,60 @@
+#include "pipeline/rows.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+namespace colo::pipeline {
+
+PipelineEventLogRecord to_store(const EventLog& log) {
+  PipelineEventLogRecord rec;
+  rec.stages = log.stages;
+  rec.events.reserve(log.events.size());
+  for (const auto& e : log.events) {
+    rec.events.push_back({e.query, to_string(e.kind), e.stage, e.t_ns, e.detail});
+  }
+  return rec;
+}
+
+Result<EventLog> from_store(const PipelineEventLogRecord& rec) {
+  static const EventKind k_kinds[] = {EventKind::scheduled,  EventKind::issued,
+                                      EventKind::stage_start, EventKind::stage_end,
+                                      EventKind::completed,   EventKind::dropped,
+                                      EventKind::failed};
+  EventLog log;
+  log.stages = rec.stages;
+  log.events.reserve(rec.events.size());
+  for (const auto& r : rec.events) {
+    const auto* kind = std::find_if(std::begin(k_kinds), std::end(k_kinds),
+                                    [&](EventKind k) { return r.kind == to_string(k); });
+    if (kind == std::end(k_kinds)) {
+      return fail(ErrorCode::store, fmt::format("unknown pipeline event kind '{}'", r.kind));
+    }
+    log.events.push_back({r.query, *kind, r.stage, r.t_ns, r.detail});
+  }
+  return log;
+}
+
+namespace {
+PipelineLatency latency(const Percentiles& p) {
+  return {p.count, p.mean_ms, p.p50_ms, p.p90_ms, p.p99_ms, p.p999_ms};
+}
+}  // namespace
+
+PipelineRow to_report(const PipelineStats& s) {
+  PipelineRow row;
+  row.issued = s.issued;
+  row.completed = s.completed;
+  row.dropped = s.dropped;
+  row.failed = s.failed;
+  row.offered_qps = s.offered_qps;
+  row.achieved_qps = s.achieved_qps;
+  row.e2e = latency(s.latency);
+  for (const auto& st : s.stages) {
+    row.stages.push_back({st.name, latency(st.queue_wait), latency(st.service), st.failed});
+  }
+  row.cdf = s.cdf;
+  return row;
+}
+
+}  // namespace colo::pipeline
