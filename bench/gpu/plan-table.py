@@ -83,28 +83,58 @@ def main(out):
               f"({len(errors_all)})")
 
 
+def measured_speed(out, w, t):
+    """Speed at t% vs 100% of workload w from any measurement of it alone in OUTDIR: the
+    right-sizing checks (rightsize-W*.measured.json, 3 repetitions) and fine curves
+    (fine-W.json); None where t% was not measured."""
+    if t == 100:
+        return 1.0
+    files = sorted(glob.glob(os.path.join(out, f"rightsize-{w}.measured.json")) +
+                   glob.glob(os.path.join(out, f"rightsize-{w}-*.measured.json")) +
+                   glob.glob(os.path.join(out, f"fine-{w}.json")))
+    for path in files:
+        for prof in json.load(open(path)):
+            if prof["workload"] != w:
+                continue
+            curve = {round(p["share"] * 100): p["throughput"] for p in prof["mps_curve"]}
+            if curve.get(t) is not None and curve.get(100):
+                return curve[t] / curve[100]
+    return None
+
+
 def rightsize(out):
     rows = []
-    for path in sorted(glob.glob(os.path.join(out, "rightsize-*.measured.json"))):
-        w = re.search(r"rightsize-(.+)\.measured\.json", path).group(1)
-        answer = json.load(open(os.path.join(out, f"rightsize-{w}.json")))
-        t = answer["mps"]["thread_percent"]
-        measured = json.load(open(path))
-        prof = next((p for p in measured if p["workload"] == w), None)
-        if not prof:
+    for path in sorted(glob.glob(os.path.join(out, "rightsize-*.json"))):
+        m = re.fullmatch(r"rightsize-([^.]+)\.json", os.path.basename(path))
+        if not m:
             continue
-        curve = {round(p["share"] * 100): p["throughput"] for p in prof["mps_curve"]}
-        speed = curve.get(t, 0) / curve[100] if curve.get(100) else None
-        holds = speed is not None and speed >= 1 - answer["within"] - 1e-9
-        rows.append(f"| {w} | {t}% | {answer['mps']['speed']:.3f} | {fmt(speed, '{:.3f}')} | "
-                    f"{'yes' if holds else 'NO'} |")
+        w = m.group(1)
+        answer = json.load(open(path))
+        if not answer.get("mps"):
+            continue
+        t = answer["mps"]["thread_percent"]
+        within = answer["within"]
+        speed = measured_speed(out, w, t)
+        holds = "-" if speed is None else ("yes" if speed >= 1 - within - 1e-9 else "NO")
+        row = f"| {w} | {t}% | {answer['mps']['speed']:.3f} | {fmt(speed, '{:.3f}')} | {holds} |"
+        un = answer.get("mps_unmeasured")
+        if un:
+            us = measured_speed(out, w, un["thread_percent"])
+            row += (f" {un['thread_percent']}% ({un['interpolated_speed']:.3f}): measured "
+                    f"{fmt(us, '{:.3f}')} |")
+        else:
+            row += " - |"
+        rows.append(row)
     if rows:
         print()
-        print("Right-sizing (`--right-size JOB --within 10%`, MPS answer; measured alone at that "
-              "share vs 100%, 3 repetitions):")
+        print("Right-sizing (`--right-size JOB --within 10%`, MPS answer: the smallest profiled "
+              "share; measured alone at that share vs 100%, 3 repetitions; 100% holds by "
+              "definition). The last column is the smaller share a straight line between "
+              "profiled shares suggests, which colo reports as unmeasured, and what it measured:")
         print()
-        print("| workload | answer | predicted speed | measured speed | holds (>= 0.90) |")
-        print("|---|---|---|---|---|")
+        print("| workload | answer | profiled speed | measured speed | holds (>= 0.90) | "
+              "interpolated share (speed) |")
+        print("|---|---|---|---|---|---|")
         for r in rows:
             print(r)
 

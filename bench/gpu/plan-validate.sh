@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# colo plan's validation on the H200 (issue 13, docs/plan.md "Validation on the H200"). Prepared
-# on a machine without a GPU, NOT yet run. Binaries as bench/gpu/run-specs.sh expects them
+# colo plan's validation on the H200 (issue 13, docs/plan.md "Validation on the H200"); run on
+# 2 x H200 on 2026-11-30 (bench/results/2026-11-30-h200-plan-validation/). Binaries as bench/gpu/run-specs.sh expects them
 # ($CARRY/colo, $CARRY/colo-cuda-work built with nvcc, libraries in $CARRY/lib); needs python3
 # with PyTorch for workloads/torch.
 #
@@ -14,8 +14,10 @@
 # Work is spread over every GPU nvidia-smi lists: workload i is profiled on GPU i mod G, mix i runs
 # on GPU i mod G, each GPU's share one after another, the GPUs in parallel, each colo with its own
 # results directory (a per-GPU spec copy sets `gpus: [g]`). Device time: on `nvidia-h200-x8` about
-# 1.5 min of profiles and 5 min of mixes (one call, under 10 min); on one GPU about 4 min of
-# profiles and ~3-4 min per mix: split `mixes` over several calls of <= 2 mixes each.
+# 1.5 min of profiles and 5 min of mixes (one call, under 10 min). Measured on 2 GPUs: profiles
+# 193 s, a two-job PyTorch mix ~5 min (15 runs of ~19 s, mostly PyTorch start-up), a native mix
+# ~1.5 min: split `mixes` over calls of <= 4 mixes on 2 GPUs, <= 2 on one. Set RESULTS outside
+# OUTDIR and keep OUTDIR's files few (the device tool returns a limited number of files).
 # Every mix: `colo plan MIX --gpus g --with-rules -o` (the plan's choice and the simple rules
 # "always time-slice", "always uncapped MPS", "equal MPS caps", each the same mode once), then
 # `colo run --plan` (3 repetitions, each job's solo baseline): predicted vs measured per candidate,

@@ -630,16 +630,26 @@ RightSize right_size(const PlanJob& job, const GpuSlot& gpu, double within,
   r.within = within;
   const auto& p = job.profile;
   const double target = 1.0 - within;
-  const int t = min_percent(p, target);
-  r.thread_percent = t;
-  r.mps_speed = p.speed_at(t / 100.0);
+  for (const auto& pt : p.mps_curve) {
+    const double speed = curve_speed_measured(p.mps_curve, pt.share);
+    if (speed >= target - k_eps) {
+      r.thread_percent = std::clamp(static_cast<int>(std::lround(pt.share * 100)), 1, 100);
+      r.mps_speed = speed;
+      break;
+    }
+  }
+  if (const int t = min_percent(p, target); r.thread_percent && t < *r.thread_percent) {
+    r.unmeasured_percent = t;
+    r.unmeasured_speed = p.speed_at(t / 100.0);
+  }
   const int slices = mig_sm_slices(gpu.mig_table);
   const MigProfile* best = nullptr;
   for (const auto& m : gpu.mig_table) {
     if (m.name.find('+') != std::string::npos || slices <= 0) {
       continue;
     }
-    const double speed = p.speed_at(static_cast<double>(m.sm_slices) / slices);
+    const double speed =
+        curve_speed_measured(p.mps_curve, static_cast<double>(m.sm_slices) / slices);
     if (speed >= target - k_eps && p.peak_mem_bytes <= static_cast<double>(m.memory_bytes) &&
         (!best ||
          std::tie(m.sm_slices, m.memory_bytes) < std::tie(best->sm_slices, best->memory_bytes))) {
@@ -648,14 +658,21 @@ RightSize right_size(const PlanJob& job, const GpuSlot& gpu, double within,
   }
   if (best) {
     r.mig_profile = best->name;
-    r.mig_speed = p.speed_at(static_cast<double>(best->sm_slices) / slices);
+    r.mig_speed = curve_speed_measured(p.mps_curve, static_cast<double>(best->sm_slices) / slices);
   }
-  if (p.supports_green() && gpu.sms > 0) {
+  r.green_profiled = p.supports_green();
+  if (p.supports_green() && gpu.sms > 0 && p.solo_throughput() > 0) {
+    auto c = p.green_curve;
+    if (c.back().share < 1.0) {
+      c.push_back({1.0, p.solo_throughput()});
+    }
     const int gran = std::max(1, green_sm_granularity);
-    for (int sms = gran; sms <= gpu.sms; sms += gran) {
-      const double speed = p.green_speed_at(static_cast<double>(sms) / gpu.sms);
+    for (const auto& pt : c) {
+      const double speed = curve_speed_measured(c, pt.share);
       if (speed >= target - k_eps) {
-        r.green_sms = sms;
+        // A profiled SM count, rounded up to the granularity green contexts are made in.
+        const int sms = static_cast<int>(std::lround(pt.share * gpu.sms));
+        r.green_sms = std::min(gpu.sms, (sms + gran - 1) / gran * gran);
         r.green_speed = speed;
         break;
       }
@@ -766,6 +783,10 @@ nlohmann::json to_json(const RightSize& r) {
   if (r.thread_percent) {
     j["mps"] = {{"thread_percent", *r.thread_percent}, {"speed", *r.mps_speed}};
   }
+  j["mps_unmeasured"] = r.unmeasured_percent
+                            ? nlohmann::json{{"thread_percent", *r.unmeasured_percent},
+                                             {"interpolated_speed", *r.unmeasured_speed}}
+                            : nlohmann::json(nullptr);
   j["mig"] = r.mig_profile ? nlohmann::json{{"profile", *r.mig_profile}, {"speed", *r.mig_speed}}
                            : nlohmann::json(nullptr);
   j["green"] = r.green_sms ? nlohmann::json{{"sms", *r.green_sms}, {"speed", *r.green_speed}}
@@ -827,16 +848,23 @@ std::string render_text(const Plan& p) {
 std::string render_text(const RightSize& r) {
   std::string out =
       fmt::format("Right-size '{}' within {:g}% of its speed alone:\n", r.job, r.within * 100);
-  if (r.thread_percent) {
-    out += fmt::format("  MPS: {}% active threads (predicted speed {:.3f})\n", *r.thread_percent,
-                       *r.mps_speed);
+  out += r.thread_percent ? fmt::format("  MPS: {}% active threads (profiled speed {:.3f})\n",
+                                        *r.thread_percent, *r.mps_speed)
+                          : std::string("  MPS: no profiled share keeps it\n");
+  if (r.unmeasured_percent) {
+    out += fmt::format(
+        "    {}% might do (speed {:.3f} on a straight line between profiled shares, not "
+        "measured): profile that share before using it\n",
+        *r.unmeasured_percent, *r.unmeasured_speed);
   }
-  out += r.mig_profile
-             ? fmt::format("  MIG: {} (predicted speed {:.3f})\n", *r.mig_profile, *r.mig_speed)
-             : std::string("  MIG: no profile of this GPU keeps it (or no MIG table)\n");
-  out += r.green_sms ? fmt::format("  green: {} SMs (predicted speed {:.3f})\n", *r.green_sms,
-                                   *r.green_speed)
-                     : std::string("  green: not profiled with green contexts\n");
+  out += r.mig_profile ? fmt::format("  MIG: {} (profiled speed {:.3f} at or below its SM share)\n",
+                                     *r.mig_profile, *r.mig_speed)
+                       : std::string("  MIG: no profile of this GPU keeps it (or no MIG table)\n");
+  out +=
+      r.green_sms
+          ? fmt::format("  green: {} SMs (profiled speed {:.3f})\n", *r.green_sms, *r.green_speed)
+          : std::string(r.green_profiled ? "  green: no profiled SM count keeps it\n"
+                                         : "  green: not profiled with green contexts\n");
   return out;
 }
 

@@ -93,14 +93,23 @@ struct Plan {
 Result<Plan> make_plan(const std::vector<PlanJob>& jobs, const std::vector<GpuSlot>& gpus,
                        const PlanOptions& opts);
 
-// The smallest partitions keeping the job within `within` (0.10 = 10%) of its speed alone.
+// The smallest partitions keeping the job within `within` (0.10 = 10%) of its speed alone, each
+// a share that was measured: the smallest profiled MPS share, the smallest MIG profile whose SM
+// fraction is at or above a profiled share that keeps the speed (and whose memory holds the
+// job's peak), the smallest profiled green SM count. A straight line between profiled shares
+// is never trusted for an answer (measured on the H200: triad 0.72 from 50% to 90%, 1.00 at
+// 100%); where it would give a smaller MPS share, that share is reported as unmeasured, to be
+// profiled (`colo profile SPEC --workload W --shares N`) before it is used.
 struct RightSize {
   std::string job;
   double within = 0.1;
-  std::optional<int> thread_percent;  // MPS active-thread %
-  std::optional<double> mps_speed;
+  std::optional<int> thread_percent;       // MPS active-thread % (a profiled share)
+  std::optional<double> mps_speed;         // measured there, relative to solo
+  std::optional<int> unmeasured_percent;   // smaller share the interpolated curve suggests
+  std::optional<double> unmeasured_speed;  // its interpolated (unmeasured) speed
   std::optional<std::string> mig_profile;  // smallest MIG profile (memory fits too)
-  std::optional<double> mig_speed;
+  std::optional<double> mig_speed;         // measured at a share <= the profile's SM fraction
+  bool green_profiled = false;             // the profile has a green-context curve
   std::optional<int> green_sms;
   std::optional<double> green_speed;
 };

@@ -74,6 +74,20 @@ double curve_speed(const std::vector<SharePoint>& curve, double share) {
   return 1.0;
 }
 
+double curve_speed_measured(const std::vector<SharePoint>& curve, double share) {
+  if (curve.empty() || curve.back().throughput <= 0) {
+    return 0;
+  }
+  double t = 0;
+  for (const auto& p : curve) {
+    if (p.share > share + 1e-9) {
+      break;
+    }
+    t = p.throughput;
+  }
+  return std::clamp(t / curve.back().throughput, 0.0, 1.0);
+}
+
 double Profile::solo_throughput() const {
   return mps_curve.empty() ? 0 : mps_curve.back().throughput;
 }

@@ -64,4 +64,11 @@ std::string workload_key(const WorkloadSpec& w);
 // Relative speed at `share` on a curve (see Profile::speed_at).
 double curve_speed(const std::vector<SharePoint>& curve, double share);
 
+// What `share` is known to give: the relative speed measured at the largest share <= `share`
+// (0 below the smallest), capped at 1. A lower bound where speed does not fall as the share
+// grows; unlike curve_speed it never trusts a straight line between two measured shares (a
+// kernel whose grid is sized to every SM is a step, not a line: measured on the H200, triad
+// 0.72 from 50% to 90% of the SMs and 1.00 at 100%).
+double curve_speed_measured(const std::vector<SharePoint>& curve, double share);
+
 }  // namespace colo::plan

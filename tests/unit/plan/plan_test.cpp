@@ -289,10 +289,53 @@ TEST(PlanPlanner, RightSizeFindsSmallestShares) {
   auto j = job("a", make_profile("a", 0.5, 10, 0.5));
   auto r = right_size(j, h200(0), 0.10);
   ASSERT_TRUE(r.thread_percent);
-  EXPECT_EQ(*r.thread_percent, 45);  // speed 0.9 at 45% of a 50% knee
+  EXPECT_EQ(*r.thread_percent, 50);  // the smallest profiled share at >= 0.9 (1.0 at the knee)
+  ASSERT_TRUE(r.unmeasured_percent);
+  EXPECT_EQ(*r.unmeasured_percent, 45);  // 0.9 on the line from 30% (0.6) to 50% (1.0)
+  EXPECT_NEAR(*r.unmeasured_speed, 0.9, 1e-9);
   ASSERT_TRUE(r.mig_profile);
-  EXPECT_EQ(*r.mig_profile, "4g.71gb");  // 4/7 = 57% >= 45%; 3g is 43%
+  EXPECT_EQ(*r.mig_profile, "4g.71gb");  // 4/7 = 57%: profiled 50% keeps it; 3g (43%): 30%, no
   EXPECT_FALSE(r.green_sms);
+  EXPECT_FALSE(r.green_profiled);
+  EXPECT_NE(render_text(r).find("profile that share before using it"), std::string::npos);
+}
+
+// A kernel whose grid is sized to every SM (measured on the H200: triad 0.72 from 50% to 90% of
+// the SMs, 1.00 at 100%): no share below 100% keeps it within 10%, whatever a line would say.
+TEST(PlanPlanner, RightSizeNeverAnswersBetweenProfiledShares) {
+  auto p = make_profile("triad", 0.99, 4);
+  p.mps_curve = {{0.25, 360}, {0.5, 720}, {1.0, 1000}};
+  auto r = right_size(job("t", p), h200(0), 0.10);
+  ASSERT_TRUE(r.thread_percent);
+  EXPECT_EQ(*r.thread_percent, 100);
+  EXPECT_DOUBLE_EQ(*r.mps_speed, 1.0);
+  ASSERT_TRUE(r.unmeasured_percent);  // the line from (50%, 0.72) to (100%, 1) crosses 0.9 at 83%
+  EXPECT_EQ(*r.unmeasured_percent, 83);
+  ASSERT_TRUE(r.mig_profile);
+  EXPECT_EQ(*r.mig_profile, "7g.141gb");
+  // Profiled at 90% too: the step shows, still 100%.
+  p.mps_curve = {{0.5, 720}, {0.9, 700}, {1.0, 1000}};
+  r = right_size(job("t", p), h200(0), 0.10);
+  EXPECT_EQ(*r.thread_percent, 100);
+  // Green: the smallest profiled SM count that keeps it, rounded up to the granularity.
+  p.mps_curve = {{0.5, 950}, {1.0, 1000}};
+  p.green_curve = {{30.0 / 132, 500}, {66.0 / 132, 950}};
+  r = right_size(job("t", p), h200(0), 0.10, 8);
+  EXPECT_EQ(*r.thread_percent, 50);
+  ASSERT_TRUE(r.unmeasured_percent);  // below the smallest share: the line through (0, 0)
+  EXPECT_EQ(*r.unmeasured_percent, 48);
+  ASSERT_TRUE(r.green_sms);
+  EXPECT_EQ(*r.green_sms, 72);
+  EXPECT_NEAR(*r.green_speed, 0.95, 1e-9);
+}
+
+TEST(PlanProfile, MeasuredSpeedIsTheLargestProfiledShareBelow) {
+  const std::vector<SharePoint> c{{0.25, 250}, {0.5, 700}, {1.0, 1000}};
+  EXPECT_DOUBLE_EQ(curve_speed_measured(c, 0.2), 0.0);
+  EXPECT_DOUBLE_EQ(curve_speed_measured(c, 0.25), 0.25);
+  EXPECT_DOUBLE_EQ(curve_speed_measured(c, 0.99), 0.7);
+  EXPECT_DOUBLE_EQ(curve_speed_measured(c, 1.0), 1.0);
+  EXPECT_DOUBLE_EQ(curve_speed_measured({}, 0.5), 0.0);
 }
 
 TEST(PlanEmit, OneSpecPerGroupWithTheMechanism) {
