@@ -12,3 +12,7 @@ endif()
 if(COLO_BUILD_BENCH)
   find_package(benchmark REQUIRED)
 endif()
+# cpp-httplib (libcpp-httplib-dev, `colo serve`): Debian ships it compiled, with a pkg-config
+# file carrying the feature macros the library was built with (they change its ABI).
+find_package(PkgConfig REQUIRED)
+pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)

@@ -4,7 +4,7 @@
 # Needs root (or sudo) for apt. Idempotent: does nothing when everything is present.
 set -euo pipefail
 pkgs=(build-essential cmake ninja-build pkg-config git
-      libcli11-dev nlohmann-json3-dev libyaml-cpp-dev libsqlite3-dev sqlite3
+      libcli11-dev nlohmann-json3-dev libcpp-httplib-dev libyaml-cpp-dev libsqlite3-dev sqlite3
       libfmt-dev libspdlog-dev libexpected-dev libgtest-dev libgmock-dev libbenchmark-dev
       clang-19 clang-format-19 clang-tidy-19 libclang-rt-19-dev python3 procps jq
       chromium tmux

@@ -24,12 +24,13 @@ cmake --preset fuzz >/dev/null
 cmake --build --preset fuzz -j "$jobs"
 ./scripts/fuzz.sh build/fuzz "${COLO_FUZZ_SECONDS:-60}"
 # ThreadSanitizer over the threaded modules only (monitor's sampler thread, the supervisor,
-# the engine's run loop with its sampler, the pipeline runner's stage threads and queues): their
-# test binaries, not the whole tree.
-echo "=== build + test: tsan (monitor, launch, engine, pipeline)"
+# the engine's run loop with its sampler, the pipeline runner's stage threads and queues, colo
+# serve's task store and worker pool): their test binaries, not the whole tree.
+echo "=== build + test: tsan (monitor, launch, engine, pipeline, serve)"
 cmake --preset tsan >/dev/null
-cmake --build --preset tsan -j "$jobs" --target unit_monitor unit_launch unit_engine unit_pipeline
+cmake --build --preset tsan -j "$jobs" --target unit_monitor unit_launch unit_engine unit_pipeline \
+  unit_serve
 TSAN_OPTIONS="halt_on_error=1 second_deadlock_stack=1" \
-  ctest --preset tsan -j "$jobs" --timeout 300 -L unit -R '^(ProcStats|Sampler|SupervisorTest|ProgressProtocol|ExitClassify|EngineTest|Pipeline[A-Za-z]*)\.'
+  ctest --preset tsan -j "$jobs" --timeout 300 -L unit -R '^(ProcStats|Sampler|SupervisorTest|ProgressProtocol|ExitClassify|EngineTest|Pipeline[A-Za-z]*|TaskStoreThreads|PoolThreads)\.'
 ./scripts/tidy.sh build/asan
 echo "all tests passed (gcc -Werror, clang-19 ASan+UBSan, fuzzers, clang-19 TSan of the threaded modules, clang-tidy)"

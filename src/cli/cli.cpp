@@ -19,6 +19,7 @@
 
 #include "cli/cli_common.hpp"
 #include "cli/plan_cmd.hpp"
+#include "cli/serve_cmd.hpp"
 #include "cli/sim_cmd.hpp"
 #include "cli/slurm_cmd.hpp"
 #include "cli/top.hpp"
@@ -510,6 +511,7 @@ int cli_main(int argc, char** argv, std::ostream& out, std::ostream& err) {
       "doctor", "Check the driver, NVML, MPS, cgroups and the store; say what to fix");
   auto plan_cli = register_plan_commands(app, *run);
   auto slurm_cli = register_slurm_commands(app, *run, ropts);
+  auto serve_cli = register_serve_commands(app);
 
   try {
     app.parse(argc, argv);
@@ -523,6 +525,9 @@ int cli_main(int argc, char** argv, std::ostream& out, std::ostream& err) {
   }
   // A Slurm job's colo (colo run --slurm) resumes its experiment or creates it.
   ropts.resume_or_create = !ropts.only_mode.empty() || !ropts.only_group.empty();
+  if (const int rc = run_serve_commands(*serve_cli, out, err); rc >= 0) {
+    return rc;  // colo serve/call use no results directory
+  }
   const bool uses_results = !*gpus && !(*simc && !sopt.save);
   if (auto ok = uses_results ? check_results_dir(results) : Status{}; !ok) {
     return report_error(err, ok.error());

@@ -32,8 +32,8 @@ bool is_executable_file(const std::string& p) {
 // Child side of spawn(): only async-signal-safe calls from here to exec.
 // `cgroup_fds`: open cgroup.procs files (-1 ends the list) the child enters first of all.
 [[noreturn]] void child_exec(const char* path, char* const* argv, char* const* envp,
-                             const char* cwd, int out_fd, int err_fd, int progress_fd, int start_fd,
-                             int status_fd, pid_t parent, const int* cgroup_fds) {
+                             const char* cwd, int in_fd, int out_fd, int err_fd, int progress_fd,
+                             int start_fd, int status_fd, pid_t parent, const int* cgroup_fds) {
   auto die = [&](int err) {
     (void)!::write(status_fd, &err, sizeof(err));
     ::_exit(127);
@@ -54,8 +54,10 @@ bool is_executable_file(const std::string& p) {
   for (int s : {SIGINT, SIGTERM, SIGPIPE, SIGCHLD, SIGHUP, SIGQUIT}) {
     ::signal(s, SIG_DFL);
   }
-  int devnull = ::open("/dev/null", O_RDONLY);
-  if (devnull < 0 || ::dup2(devnull, 0) < 0 || ::dup2(out_fd, 1) < 0 || ::dup2(err_fd, 2) < 0) {
+  if (in_fd < 0) {
+    in_fd = ::open("/dev/null", O_RDONLY);
+  }
+  if (in_fd < 0 || ::dup2(in_fd, 0) < 0 || ::dup2(out_fd, 1) < 0 || ::dup2(err_fd, 2) < 0) {
     die(errno);
   }
   // Move the protocol fds to 3 and 4 without clobbering each other or status_fd.
@@ -221,11 +223,15 @@ Result<Spawned> spawn(const SpawnRequest& req) {
     cgroup_fds.push_back(fd);
   }
   cgroup_fds.push_back(-1);
-  auto out_fd = output_fd(req.stdout_path, "stdout", req.output_limit, fds, out.outputs);
+  auto out_fd = req.stdout_fd >= 0
+                    ? Result<int>(req.stdout_fd)
+                    : output_fd(req.stdout_path, "stdout", req.output_limit, fds, out.outputs);
   if (!out_fd) {
     return fail(out_fd.error());
   }
-  auto err_fd = output_fd(req.stderr_path, "stderr", req.output_limit, fds, out.outputs);
+  auto err_fd = req.stderr_fd >= 0
+                    ? Result<int>(req.stderr_fd)
+                    : output_fd(req.stderr_path, "stderr", req.output_limit, fds, out.outputs);
   if (!err_fd) {
     return fail(err_fd.error());
   }
@@ -237,8 +243,9 @@ Result<Spawned> spawn(const SpawnRequest& req) {
   const pid_t pid = ::fork();
   if (pid == 0) {
     ::close(status_pipe[0]);
-    child_exec(exe->c_str(), argv.data(), envp.data(), req.cwd.c_str(), *out_fd, *err_fd,
-               req.progress_write_fd, req.start_read_fd, status_pipe[1], parent, cgroup_fds.data());
+    child_exec(exe->c_str(), argv.data(), envp.data(), req.cwd.c_str(), req.stdin_fd, *out_fd,
+               *err_fd, req.progress_write_fd, req.start_read_fd, status_pipe[1], parent,
+               cgroup_fds.data());
   }
   const int fork_errno = errno;
   ::close(status_pipe[1]);

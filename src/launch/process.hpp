@@ -22,6 +22,11 @@ struct SpawnRequest {
   std::string cwd;                         // empty: colo's
   std::string stdout_path;                 // created/truncated; empty: /dev/null
   std::string stderr_path;
+  // >= 0: the child's stdin / stdout / stderr is this fd instead (a pipe of a warm worker,
+  // src/serve); stdout_fd/stderr_fd override stdout_path/stderr_path. The caller keeps it open.
+  int stdin_fd = -1;
+  int stdout_fd = -1;
+  int stderr_fd = -1;
   int progress_write_fd = -1;  // becomes fd 3 in the child (or closed)
   int start_read_fd = -1;      // becomes fd 4 in the child (or closed)
   // Containment: non-empty `cgroup_token` puts the child in a cgroup of its own under

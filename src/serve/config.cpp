@@ -1,0 +1,397 @@
+#include "serve/config.hpp"
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+namespace colo::serve {
+namespace {
+
+// Builds "file:line: field: message" errors.
+class Ctx {
+ public:
+  explicit Ctx(std::string source) : m_source(std::move(source)) {}
+  [[nodiscard]] Error error(const YAML::Node& node, const std::string& field,
+                            const std::string& msg) const {
+    const int line = node.IsDefined() ? node.Mark().line + 1 : 0;
+    const std::string where = line > 0 ? fmt::format("{}:{}", m_source, line) : m_source;
+    return Error{ErrorCode::invalid_argument, fmt::format("{}: {}: {}", where, field, msg), {}};
+  }
+  Status check_keys(const YAML::Node& map, const std::string& field,
+                    std::initializer_list<const char*> allowed) const {
+    if (!map.IsMap()) {
+      return fail(error(map, field, "expected a mapping"));
+    }
+    for (auto it = map.begin(); it != map.end(); ++it) {
+      const auto key = it->first.as<std::string>();
+      if (std::none_of(allowed.begin(), allowed.end(), [&](const char* a) { return key == a; })) {
+        std::string list;
+        for (const char* a : allowed) {
+          list += list.empty() ? a : fmt::format(", {}", a);
+        }
+        return fail(error(it->first, field.empty() ? key : field + "." + key,
+                          fmt::format("unknown key (expected one of: {})", list)));
+      }
+    }
+    return {};
+  }
+  template <typename T>
+  Status get(const YAML::Node& map, const char* key, const std::string& field, T& out) const {
+    const YAML::Node n = map[key];
+    if (!n) {
+      return {};
+    }
+    try {
+      out = n.as<T>();
+    } catch (const YAML::Exception&) {
+      return fail(error(n, field, "wrong type"));
+    }
+    return {};
+  }
+
+ private:
+  std::string m_source;
+};
+
+bool valid_name(const std::string& s) {
+  return !s.empty() && s.size() <= 64 && std::all_of(s.begin(), s.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '_' || c == '-' || c == '.';
+  });
+}
+
+Result<PartitionSpec> parse_partition(const Ctx& ctx, const YAML::Node& n,
+                                      const std::string& field) {
+  COLO_TRY(ctx.check_keys(n, field,
+                          {"kind", "device", "thread_percent", "mem_limit_mib", "green_sms",
+                           "mig_uuid"}));
+  PartitionSpec p;
+  std::string kind = "none";
+  COLO_TRY(ctx.get(n, "kind", field + ".kind", kind));
+  if (kind == "none") {
+    p.kind = PartitionKind::none;
+  } else if (kind == "gpu") {
+    p.kind = PartitionKind::gpu;
+  } else if (kind == "mps") {
+    p.kind = PartitionKind::mps;
+  } else if (kind == "mig") {
+    p.kind = PartitionKind::mig;
+  } else if (kind == "green") {
+    p.kind = PartitionKind::green;
+  } else {
+    return fail(ctx.error(n["kind"], field + ".kind",
+                          fmt::format("'{}' is not a partition kind (none, gpu, mps, mig, green)",
+                                      kind)));
+  }
+  COLO_TRY(ctx.get(n, "device", field + ".device", p.device));
+  if (p.device < 0) {
+    return fail(ctx.error(n["device"], field + ".device", "must be >= 0"));
+  }
+  if (n["thread_percent"]) {
+    int t = 0;
+    COLO_TRY(ctx.get(n, "thread_percent", field + ".thread_percent", t));
+    if (t < 1 || t > 100 || p.kind != PartitionKind::mps) {
+      return fail(ctx.error(n["thread_percent"], field + ".thread_percent",
+                            "must be 1..100, with kind mps"));
+    }
+    p.thread_percent = t;
+  }
+  if (n["mem_limit_mib"]) {
+    std::int64_t m = 0;
+    COLO_TRY(ctx.get(n, "mem_limit_mib", field + ".mem_limit_mib", m));
+    if (m < 1 || p.kind != PartitionKind::mps) {
+      return fail(ctx.error(n["mem_limit_mib"], field + ".mem_limit_mib",
+                            "must be >= 1, with kind mps"));
+    }
+    p.mem_limit = static_cast<std::uint64_t>(m) << 20U;
+  }
+  if (n["green_sms"]) {
+    int g = 0;
+    COLO_TRY(ctx.get(n, "green_sms", field + ".green_sms", g));
+    if (g < 1 || p.kind != PartitionKind::green) {
+      return fail(ctx.error(n["green_sms"], field + ".green_sms", "must be >= 1, with kind green"));
+    }
+    p.green_sms = g;
+  }
+  if (p.kind == PartitionKind::green && !p.green_sms) {
+    return fail(ctx.error(n, field, "kind green needs green_sms"));
+  }
+  COLO_TRY(ctx.get(n, "mig_uuid", field + ".mig_uuid", p.mig_uuid));
+  if ((p.kind == PartitionKind::mig) != !p.mig_uuid.empty()) {
+    return fail(ctx.error(n, field, "mig_uuid is given with kind mig, and only then"));
+  }
+  return p;
+}
+
+Result<FunctionConfig> parse_function(const Ctx& ctx, const YAML::Node& n,
+                                      const std::string& field) {
+  COLO_TRY(ctx.check_keys(n, field,
+                          {"name", "kind", "argv", "entry", "python_path", "env", "cwd", "workers",
+                           "min_workers", "max_workers", "idempotent", "max_attempts",
+                           "timeout_s", "queue_capacity", "scale_up_queue_per_worker",
+                           "scale_down_idle_s", "partition"}));
+  FunctionConfig f;
+  COLO_TRY(ctx.get(n, "name", field + ".name", f.name));
+  if (!valid_name(f.name)) {
+    return fail(ctx.error(n["name"] ? n["name"] : n, field + ".name",
+                          "needs 1..64 characters of [A-Za-z0-9_.-]"));
+  }
+  const std::string fld = fmt::format("functions.{}", f.name);
+  std::string kind = "command";
+  COLO_TRY(ctx.get(n, "kind", fld + ".kind", kind));
+  if (kind == "command") {
+    f.kind = FunctionKind::command;
+  } else if (kind == "python") {
+    f.kind = FunctionKind::python;
+  } else if (kind == "builtin") {
+    f.kind = FunctionKind::builtin;
+  } else {
+    return fail(ctx.error(n["kind"], fld + ".kind",
+                          fmt::format("'{}' is not a function kind (command, python, builtin)",
+                                      kind)));
+  }
+  COLO_TRY(ctx.get(n, "argv", fld + ".argv", f.argv));
+  COLO_TRY(ctx.get(n, "entry", fld + ".entry", f.entry));
+  COLO_TRY(ctx.get(n, "python_path", fld + ".python_path", f.python_path));
+  COLO_TRY(ctx.get(n, "env", fld + ".env", f.env));
+  COLO_TRY(ctx.get(n, "cwd", fld + ".cwd", f.cwd));
+  COLO_TRY(ctx.get(n, "workers", fld + ".workers", f.workers));
+  f.min_workers = f.workers;
+  f.max_workers = f.workers;
+  COLO_TRY(ctx.get(n, "min_workers", fld + ".min_workers", f.min_workers));
+  COLO_TRY(ctx.get(n, "max_workers", fld + ".max_workers", f.max_workers));
+  COLO_TRY(ctx.get(n, "idempotent", fld + ".idempotent", f.idempotent));
+  COLO_TRY(ctx.get(n, "max_attempts", fld + ".max_attempts", f.max_attempts));
+  COLO_TRY(ctx.get(n, "timeout_s", fld + ".timeout_s", f.timeout_s));
+  COLO_TRY(ctx.get(n, "queue_capacity", fld + ".queue_capacity", f.queue_capacity));
+  COLO_TRY(ctx.get(n, "scale_up_queue_per_worker", fld + ".scale_up_queue_per_worker",
+                   f.scale_up_queue_per_worker));
+  COLO_TRY(ctx.get(n, "scale_down_idle_s", fld + ".scale_down_idle_s", f.scale_down_idle_s));
+  if (n["partition"]) {
+    auto p = parse_partition(ctx, n["partition"], fld + ".partition");
+    if (!p) {
+      return fail(p.error());
+    }
+    f.partition = *p;
+  }
+  if (auto ok = validate_function(f, ctx.error(n, fld, "").message); !ok) {
+    return fail(ok.error());
+  }
+  return f;
+}
+
+}  // namespace
+
+const char* to_string(FunctionKind k) {
+  switch (k) {
+    case FunctionKind::command:
+      return "command";
+    case FunctionKind::python:
+      return "python";
+    case FunctionKind::builtin:
+      return "builtin";
+  }
+  return "?";
+}
+
+const char* to_string(PartitionKind k) {
+  switch (k) {
+    case PartitionKind::none:
+      return "none";
+    case PartitionKind::gpu:
+      return "gpu";
+    case PartitionKind::mps:
+      return "mps";
+    case PartitionKind::mig:
+      return "mig";
+    case PartitionKind::green:
+      return "green";
+  }
+  return "?";
+}
+
+Status validate_function(const FunctionConfig& f, const std::string& where) {
+  auto bad = [&](const std::string& msg) {
+    return fail(ErrorCode::invalid_argument, fmt::format("{}{}", where, msg));
+  };
+  switch (f.kind) {
+    case FunctionKind::command:
+      if (f.argv.empty() || f.argv[0].empty()) {
+        return bad("kind command needs argv (the worker program and its arguments)");
+      }
+      if (!f.entry.empty()) {
+        return bad("entry is for kind python");
+      }
+      break;
+    case FunctionKind::python: {
+      const auto colon = f.entry.find(':');
+      if (colon == std::string::npos || colon == 0 || colon + 1 == f.entry.size()) {
+        return bad("kind python needs entry: \"module:function\"");
+      }
+      break;
+    }
+    case FunctionKind::builtin:
+      return bad(
+          "kind builtin (colo's native CUDA functions) is not available in this version of colo "
+          "serve; run colo-cuda-work through a command worker instead (docs/serve.md)");
+  }
+  if (f.min_workers < 0 || f.max_workers < 1 || f.min_workers > f.max_workers ||
+      f.workers < f.min_workers || f.workers > f.max_workers || f.max_workers > 256) {
+    return bad(fmt::format(
+        "workers {} must lie in min_workers {} .. max_workers {} (0 <= min <= max, 1 <= max <= "
+        "256)",
+        f.workers, f.min_workers, f.max_workers));
+  }
+  if (f.max_attempts < 1 || f.max_attempts > 100) {
+    return bad("max_attempts must be 1..100");
+  }
+  if (!(f.timeout_s > 0) || f.timeout_s > 86400 * 7) {
+    return bad("timeout_s must be > 0 (seconds, at most a week)");
+  }
+  if (f.queue_capacity < 1 || f.queue_capacity > 10'000'000) {
+    return bad("queue_capacity must be 1..10000000");
+  }
+  if (!(f.scale_up_queue_per_worker > 0) || !(f.scale_down_idle_s >= 0)) {
+    return bad("scale_up_queue_per_worker must be > 0 and scale_down_idle_s >= 0");
+  }
+  return {};
+}
+
+bool is_loopback(const std::string& host) {
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+Status apply_listen(const std::string& listen, ServeConfig& cfg) {
+  std::string host;
+  std::string port;
+  if (!listen.empty() && listen[0] == '[') {
+    const auto close = listen.find("]:");
+    if (close == std::string::npos) {
+      return fail(ErrorCode::invalid_argument,
+                  fmt::format("listen '{}': expected [IPV6]:PORT", listen));
+    }
+    host = listen.substr(1, close - 1);
+    port = listen.substr(close + 2);
+  } else {
+    const auto colon = listen.rfind(':');
+    if (colon == std::string::npos || colon == 0) {
+      return fail(ErrorCode::invalid_argument,
+                  fmt::format("listen '{}': expected HOST:PORT, e.g. 127.0.0.1:8470", listen));
+    }
+    host = listen.substr(0, colon);
+    port = listen.substr(colon + 1);
+  }
+  int p = -1;
+  if (!port.empty() && port.size() <= 5 &&
+      std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    p = std::stoi(port);
+  }
+  if (p < 0 || p > 65535 || host.empty()) {
+    return fail(ErrorCode::invalid_argument,
+                fmt::format("listen '{}': the port must be 0..65535 and the host non-empty",
+                            listen));
+  }
+  cfg.host = host;
+  cfg.port = p;
+  return {};
+}
+
+Result<ServeConfig> parse_serve_config(const std::string& yaml_text, const std::string& source,
+                                       const std::map<std::string, std::string>& environment) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml_text);
+  } catch (const YAML::Exception& e) {
+    return fail(ErrorCode::invalid_argument,
+                fmt::format("{}:{}: invalid YAML: {}", source, e.mark.line + 1, e.msg));
+  }
+  const Ctx ctx(source);
+  COLO_TRY(ctx.check_keys(root, "",
+                          {"listen", "token_env", "max_body_bytes", "max_connections",
+                           "read_timeout_s", "write_timeout_s", "keep_alive_s", "max_batch",
+                           "result_retention", "drain_s", "functions"}));
+  ServeConfig cfg;
+  if (root["listen"]) {
+    std::string listen;
+    COLO_TRY(ctx.get(root, "listen", "listen", listen));
+    if (auto ok = apply_listen(listen, cfg); !ok) {
+      return fail(ctx.error(root["listen"], "listen", ok.error().message));
+    }
+  }
+  COLO_TRY(ctx.get(root, "token_env", "token_env", cfg.token_env));
+  COLO_TRY(ctx.get(root, "max_body_bytes", "max_body_bytes", cfg.max_body_bytes));
+  COLO_TRY(ctx.get(root, "max_connections", "max_connections", cfg.max_connections));
+  COLO_TRY(ctx.get(root, "read_timeout_s", "read_timeout_s", cfg.read_timeout_s));
+  COLO_TRY(ctx.get(root, "write_timeout_s", "write_timeout_s", cfg.write_timeout_s));
+  COLO_TRY(ctx.get(root, "keep_alive_s", "keep_alive_s", cfg.keep_alive_s));
+  COLO_TRY(ctx.get(root, "max_batch", "max_batch", cfg.max_batch));
+  COLO_TRY(ctx.get(root, "result_retention", "result_retention", cfg.result_retention));
+  COLO_TRY(ctx.get(root, "drain_s", "drain_s", cfg.drain_s));
+  if (cfg.max_body_bytes < 64 || cfg.max_connections < 1 || cfg.max_connections > 4096 ||
+      !(cfg.read_timeout_s > 0) || !(cfg.write_timeout_s > 0) || !(cfg.keep_alive_s > 0) ||
+      cfg.max_batch < 1 || cfg.result_retention < 1 || !(cfg.drain_s >= 0)) {
+    return fail(ctx.error(root, "limits",
+                          "max_body_bytes >= 64, max_connections 1..4096, timeouts > 0, "
+                          "max_batch >= 1, result_retention >= 1, drain_s >= 0"));
+  }
+  const YAML::Node fns = root["functions"];
+  if (!fns || !fns.IsSequence() || fns.size() == 0) {
+    return fail(ctx.error(fns ? fns : root, "functions", "needs a list of at least one function"));
+  }
+  for (std::size_t i = 0; i < fns.size(); ++i) {
+    auto f = parse_function(ctx, fns[i], fmt::format("functions[{}]", i));
+    if (!f) {
+      return fail(f.error());
+    }
+    for (const auto& g : cfg.functions) {
+      if (g.name == f->name) {
+        return fail(ctx.error(fns[i]["name"], "functions", fmt::format("'{}' is defined twice",
+                                                                        f->name)));
+      }
+    }
+    cfg.functions.push_back(std::move(*f));
+  }
+  if (auto it = environment.find(cfg.token_env); it != environment.end()) {
+    cfg.token = it->second;
+  }
+  return cfg;
+}
+
+Result<PartitionSpec> parse_partition_text(const std::string& text, const std::string& source) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    return fail(ErrorCode::invalid_argument, fmt::format("{}: invalid partition: {}", source,
+                                                         e.msg));
+  }
+  return parse_partition(Ctx(source), root, "partition");
+}
+
+Result<ServeConfig> load_serve_config(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) {
+    return fail(ErrorCode::not_found, fmt::format("cannot read serve config '{}'", path));
+  }
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::map<std::string, std::string> env;
+  for (const char* name : {"COLO_SERVE_TOKEN"}) {
+    if (const char* v = std::getenv(name)) {
+      env[name] = v;
+    }
+  }
+  auto cfg = parse_serve_config(ss.str(), path, env);
+  if (cfg && cfg->token_env != "COLO_SERVE_TOKEN") {
+    if (const char* v = std::getenv(cfg->token_env.c_str())) {
+      cfg->token = v;
+    }
+  }
+  return cfg;
+}
+
+}  // namespace colo::serve

@@ -1,0 +1,608 @@
+#include "serve/daemon.hpp"
+
+#include <poll.h>
+
+#include <fmt/format.h>
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include <csignal>
+#include <deque>
+#include <functional>
+#include <ostream>
+
+#include "serve/auth.hpp"
+
+namespace colo::serve {
+namespace {
+
+using nlohmann::json;
+
+// True on an HTTP thread that serves a connection beyond max_connections: every request on it is
+// answered 429 and the connection closed.
+thread_local bool t_over_limit = false;
+
+// httplib's task queue with a connection limit: `limit` threads serve one connection each; a
+// connection beyond them goes to a small reject pool that answers 429 at once (rather than
+// waiting unseen in an unbounded queue).
+class ConnectionQueue final : public httplib::TaskQueue {
+ public:
+  ConnectionQueue(int limit, int reject_threads) : m_limit(limit) {
+    for (int i = 0; i < limit; ++i) {
+      m_threads.emplace_back([this] { loop(m_main, false); });
+    }
+    for (int i = 0; i < reject_threads; ++i) {
+      m_threads.emplace_back([this] { loop(m_reject, true); });
+    }
+  }
+  ConnectionQueue(const ConnectionQueue&) = delete;
+  ConnectionQueue& operator=(const ConnectionQueue&) = delete;
+  ~ConnectionQueue() override { shutdown(); }
+
+  void enqueue(std::function<void()> fn) override {
+    {
+      const std::lock_guard lock(m_mutex);
+      if (m_open < m_limit) {
+        ++m_open;
+        m_main.push_back(std::move(fn));
+      } else {
+        m_reject.push_back(std::move(fn));
+      }
+    }
+    m_cv.notify_all();
+  }
+
+  void shutdown() override {
+    {
+      const std::lock_guard lock(m_mutex);
+      if (m_stop) {
+        return;
+      }
+      m_stop = true;
+    }
+    m_cv.notify_all();
+    for (auto& t : m_threads) {
+      t.join();
+    }
+  }
+
+ private:
+  void loop(std::deque<std::function<void()>>& q, bool reject) {
+    t_over_limit = reject;
+    while (true) {
+      std::function<void()> fn;
+      {
+        std::unique_lock lock(m_mutex);
+        m_cv.wait(lock, [&] { return m_stop || !q.empty(); });
+        if (q.empty()) {
+          return;  // stopping, nothing left
+        }
+        fn = std::move(q.front());
+        q.pop_front();
+      }
+      fn();
+      if (!reject) {
+        const std::lock_guard lock(m_mutex);
+        --m_open;
+      }
+    }
+  }
+
+  int m_limit;
+  std::mutex m_mutex;
+  std::condition_variable m_cv;
+  std::deque<std::function<void()>> m_main;
+  std::deque<std::function<void()>> m_reject;
+  int m_open = 0;
+  bool m_stop = false;
+  std::vector<std::thread> m_threads;
+};
+
+void send_json(httplib::Response& res, int status, const std::string& body) {
+  res.status = status;
+  res.set_content(body, "application/json");
+}
+
+void send_error(httplib::Response& res, int status, const std::string& msg) {
+  send_json(res, status, json{{"error", msg}}.dump());
+}
+
+// The status of an Error from the store or a pool.
+int status_for(const Error& e) {
+  switch (e.code) {
+    case ErrorCode::not_found:
+      return 404;
+    case ErrorCode::busy:
+      return 429;
+    case ErrorCode::interrupted:
+      return 503;
+    case ErrorCode::invalid_argument:
+      return 400;
+    default:
+      return 500;
+  }
+}
+
+// A task as JSON; the result is already JSON text, spliced in without a parse.
+std::string view_json(const TaskView& v) {
+  std::string out = json{{"id", v.id},
+                         {"function", v.function},
+                         {"state", to_string(v.state)},
+                         {"attempts", v.attempts},
+                         {"queued_s", v.queued_s},
+                         {"total_s", v.total_s}}
+                        .dump();
+  out.pop_back();  // '}'
+  if (v.state == TaskState::succeeded) {
+    out += ",\"result\":";
+    out += v.result.empty() ? "null" : v.result;
+  }
+  if (!v.error.empty()) {
+    out += ",\"error\":";
+    out += json(v.error).dump();
+  }
+  out += '}';
+  return out;
+}
+
+// Parses a JSON object body; on failure answers 400 and returns nullopt.
+std::optional<json> body_object(const httplib::Request& req, httplib::Response& res) {
+  auto j = json::parse(req.body, nullptr, false);
+  if (j.is_discarded()) {
+    send_error(res, 400, "the body is not valid JSON");
+    return std::nullopt;
+  }
+  if (!j.is_object()) {
+    send_error(res, 400, "the body must be a JSON object");
+    return std::nullopt;
+  }
+  return j;
+}
+
+// `key` of `j` as a positive number of seconds, or `fallback`; nullopt (400 sent) when invalid.
+std::optional<double> seconds_field(const json& j, const char* key, double fallback,
+                                    double max, httplib::Response& res) {
+  auto it = j.find(key);
+  if (it == j.end() || it->is_null()) {
+    return fallback;
+  }
+  if (!it->is_number() || !(it->get<double>() >= 0) || it->get<double>() > max) {
+    send_error(res, 400, fmt::format("\"{}\" must be a number of seconds in 0..{}", key, max));
+    return std::nullopt;
+  }
+  return it->get<double>();
+}
+
+Nanos to_nanos(double s) {
+  return std::chrono::duration_cast<Nanos>(Seconds(s));
+}
+
+}  // namespace
+
+Daemon::Daemon(ServeConfig cfg, PoolContext ctx, const Clock& clock, std::ostream& log)
+    : m_cfg(std::move(cfg)),
+      m_ctx(std::move(ctx)),
+      m_clock(clock),
+      m_log(log),
+      m_store(clock, m_cfg.result_retention) {}
+
+Daemon::~Daemon() {
+  shutdown();
+}
+
+Pool* Daemon::pool(const std::string& name) const {
+  for (const auto& p : m_pools) {
+    if (p->config().name == name) {
+      return p.get();
+    }
+  }
+  return nullptr;
+}
+
+Status Daemon::start() {
+  if (!is_loopback(m_cfg.host) && m_cfg.token.empty()) {
+    return fail(ErrorCode::invalid_argument,
+                fmt::format("listening on {} (beyond loopback) needs a bearer token: set {} "
+                            "(docs/serve.md)",
+                            m_cfg.host, m_cfg.token_env));
+  }
+  // A worker that exits while colo writes to it must not kill the daemon.
+  std::signal(SIGPIPE, SIG_IGN);
+  m_started = m_clock.now();
+  m_http = std::make_unique<httplib::Server>();
+  auto& s = *m_http;
+  const int limit = m_cfg.max_connections;
+  s.new_task_queue = [limit] { return new ConnectionQueue(limit, 2); };
+  s.set_payload_max_length(m_cfg.max_body_bytes);
+  s.set_read_timeout(std::chrono::duration_cast<std::chrono::microseconds>(
+      Seconds(m_cfg.read_timeout_s)));
+  s.set_write_timeout(std::chrono::duration_cast<std::chrono::microseconds>(
+      Seconds(m_cfg.write_timeout_s)));
+  s.set_keep_alive_timeout(static_cast<time_t>(std::max(1.0, m_cfg.keep_alive_s)));
+  s.set_keep_alive_max_count(1'000'000);
+  routes();
+  const int port = m_cfg.port == 0 ? s.bind_to_any_port(m_cfg.host)
+                                   : (s.bind_to_port(m_cfg.host, m_cfg.port) ? m_cfg.port : -1);
+  if (port <= 0) {
+    return fail(ErrorCode::io, fmt::format("cannot listen on {}:{}", m_cfg.host, m_cfg.port),
+                "address in use, or not an address of this host");
+  }
+  m_port = port;
+  for (const auto& f : m_cfg.functions) {
+    m_store.add_function(f.name, f.queue_capacity);
+    m_pools.push_back(std::make_unique<Pool>(f, m_store, m_clock, m_ctx));
+  }
+  for (auto& p : m_pools) {
+    p->start();
+  }
+  m_listener = std::thread([this] { m_http->listen_after_bind(); });
+  m_log << fmt::format("colo serve: listening on http://{}:{} ({} function{}, {})\n", m_cfg.host,
+                       m_port, m_pools.size(), m_pools.size() == 1 ? "" : "s",
+                       m_cfg.token.empty() ? "no token" : "bearer token required")
+        << std::flush;
+  return {};
+}
+
+void Daemon::routes() {
+  auto& s = *m_http;
+  s.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
+    if (t_over_limit) {
+      ++m_http_rejected;
+      res.set_header("Retry-After", "1");
+      res.set_header("Connection", "close");
+      send_error(res, 429,
+                 fmt::format("too many connections (max_connections {})", m_cfg.max_connections));
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    if (req.path != "/healthz" &&
+        !authorized(req.get_header_value("Authorization"), m_cfg.token)) {
+      res.set_header("WWW-Authenticate", "Bearer");
+      send_error(res, 401, "missing or wrong bearer token");
+      return httplib::Server::HandlerResponse::Handled;
+    }
+    return httplib::Server::HandlerResponse::Unhandled;
+  });
+  s.set_exception_handler(
+      [](const httplib::Request&, httplib::Response& res, const std::exception_ptr& ep) {
+        std::string what = "internal error";
+        try {
+          std::rethrow_exception(ep);
+        } catch (const std::exception& e) {
+          what = fmt::format("internal error: {}", e.what());
+        } catch (...) {
+        }
+        send_error(res, 500, what);
+      });
+  s.set_error_handler([](const httplib::Request& req, httplib::Response& res) {
+    if (!res.body.empty()) {
+      return;
+    }
+    if (res.status == 404) {
+      send_error(res, 404, fmt::format("no route {} {}", req.method, req.path));
+    } else if (res.status == 413) {
+      send_error(res, 413, "the body is larger than max_body_bytes");
+    } else {
+      send_error(res, res.status, fmt::format("HTTP {}", res.status));
+    }
+  });
+  s.Get("/healthz", [this](const httplib::Request&, httplib::Response& res) {
+    send_json(res, m_shutting_down ? 503 : 200,
+              json{{"status", m_shutting_down ? "shutting down" : "ok"}}.dump());
+  });
+  s.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+    res.set_content(metrics_text(), "text/plain; version=0.0.4; charset=utf-8");
+  });
+  s.Get("/v1/functions", [this](const httplib::Request&, httplib::Response& res) {
+    json out = json::array();
+    for (const auto& p : m_pools) {
+      const auto& f = p->config();
+      const auto st = p->stats();
+      out.push_back({{"name", f.name},
+                     {"kind", to_string(f.kind)},
+                     {"idempotent", f.idempotent},
+                     {"timeout_s", f.timeout_s},
+                     {"queue_length", m_store.queue_length(f.name)},
+                     {"pool",
+                      {{"workers", st.workers},
+                       {"min_workers", f.min_workers},
+                       {"max_workers", f.max_workers},
+                       {"alive", st.alive},
+                       {"busy", st.busy},
+                       {"restarts", st.restarts},
+                       {"generation", st.generation},
+                       {"partition", to_string(st.partition.kind)}}}});
+    }
+    send_json(res, 200, json{{"functions", out}}.dump());
+  });
+  // Submission: one task (sync with "wait": true) or a batch.
+  auto submit = [this](const httplib::Request& req, httplib::Response& res, bool batch) {
+    if (m_shutting_down) {
+      send_error(res, 503, "the daemon is shutting down");
+      return;
+    }
+    auto body = body_object(req, res);
+    if (!body) {
+      return;
+    }
+    auto fn = body->find("function");
+    if (fn == body->end() || !fn->is_string()) {
+      send_error(res, 400, "\"function\" (a string) is required");
+      return;
+    }
+    const std::string name = fn->get<std::string>();
+    Pool* p = pool(name);
+    if (p == nullptr) {
+      send_error(res, 404, fmt::format("unknown function '{}'", name));
+      return;
+    }
+    const auto timeout =
+        seconds_field(*body, "timeout_s", p->config().timeout_s, 86400.0 * 7, res);
+    if (!timeout) {
+      return;
+    }
+    std::vector<std::string> inputs;
+    if (batch) {
+      auto in = body->find("inputs");
+      if (in == body->end() || !in->is_array() || in->empty()) {
+        send_error(res, 400, "\"inputs\" (a non-empty array) is required");
+        return;
+      }
+      if (in->size() > m_cfg.max_batch) {
+        send_error(res, 413, fmt::format("{} inputs: max_batch is {}", in->size(),
+                                         m_cfg.max_batch));
+        return;
+      }
+      inputs.reserve(in->size());
+      for (const auto& x : *in) {
+        inputs.push_back(x.dump());
+      }
+    } else {
+      auto in = body->find("input");
+      inputs.push_back(in == body->end() ? "null" : in->dump());
+    }
+    auto ids = m_store.submit(name, inputs, to_nanos(*timeout));
+    if (!ids) {
+      if (ids.error().code == ErrorCode::busy) {
+        res.set_header("Retry-After", "1");
+      }
+      send_error(res, status_for(ids.error()), ids.error().message);
+      return;
+    }
+    if (batch) {
+      send_json(res, 202, json{{"ids", *ids}}.dump());
+      return;
+    }
+    auto w = body->find("wait");
+    if (w != body->end() && !w->is_boolean()) {
+      send_error(res, 400, "\"wait\" must be true or false");
+      return;
+    }
+    if (w != body->end() && w->get<bool>()) {
+      // Sync: the deadline ends the task; a second more covers the expiry tick.
+      auto v = m_store.wait(ids->front(), to_nanos(*timeout + 1.0));
+      if (v) {
+        send_json(res, finished(v->state) ? 200 : 202, view_json(*v));
+        return;
+      }
+    }
+    send_json(res, 202, json{{"id", ids->front()}, {"state", "queued"}}.dump());
+  };
+  s.Post("/v1/tasks", [submit](const httplib::Request& req, httplib::Response& res) {
+    submit(req, res, false);
+  });
+  s.Post("/v1/batch", [submit](const httplib::Request& req, httplib::Response& res) {
+    submit(req, res, true);
+  });
+  s.Post("/v1/results", [this](const httplib::Request& req, httplib::Response& res) {
+    auto body = body_object(req, res);
+    if (!body) {
+      return;
+    }
+    auto ids = body->find("ids");
+    if (ids == body->end() || !ids->is_array() || ids->size() > m_cfg.max_batch) {
+      send_error(res, 400, fmt::format("\"ids\" (an array of at most {} task ids) is required",
+                                       m_cfg.max_batch));
+      return;
+    }
+    const auto wait_s = seconds_field(*body, "wait_s", 0, 60, res);
+    if (!wait_s) {
+      return;
+    }
+    const auto until = std::chrono::steady_clock::now() + to_nanos(*wait_s);
+    std::string out = "{\"tasks\":[";
+    bool first = true;
+    for (const auto& id : *ids) {
+      if (!id.is_string()) {
+        send_error(res, 400, "task ids are strings");
+        return;
+      }
+      const auto left = std::max(Nanos(0), std::chrono::duration_cast<Nanos>(
+                                               until - std::chrono::steady_clock::now()));
+      auto v = m_store.wait(id.get<std::string>(), left);
+      out += first ? "" : ",";
+      first = false;
+      out += v ? view_json(*v)
+               : json{{"id", id}, {"state", "unknown"}, {"error", "no such task"}}.dump();
+    }
+    out += "]}";
+    send_json(res, 200, out);
+  });
+  s.Get(R"(/v1/tasks/([A-Za-z0-9]+))", [this](const httplib::Request& req,
+                                              httplib::Response& res) {
+    double wait_s = 0;
+    if (req.has_param("wait_s")) {
+      char* end = nullptr;
+      const std::string w = req.get_param_value("wait_s");
+      wait_s = std::strtod(w.c_str(), &end);
+      if (end == w.c_str() || *end != '\0' || !(wait_s >= 0) || wait_s > 60) {
+        send_error(res, 400, "wait_s must be a number of seconds in 0..60");
+        return;
+      }
+    }
+    auto v = m_store.wait(req.matches[1], to_nanos(wait_s));
+    if (!v) {
+      send_error(res, 404, fmt::format("no task '{}'", std::string(req.matches[1])));
+      return;
+    }
+    send_json(res, 200, view_json(*v));
+  });
+  s.Delete(R"(/v1/tasks/([A-Za-z0-9]+))", [this](const httplib::Request& req,
+                                                 httplib::Response& res) {
+    auto st = m_store.cancel(req.matches[1]);
+    if (!st) {
+      send_error(res, st.error().code == ErrorCode::busy ? 409 : status_for(st.error()),
+                 st.error().message);
+      return;
+    }
+    send_json(res, 200, json{{"id", std::string(req.matches[1])}, {"state", to_string(*st)}}
+                            .dump());
+  });
+  s.Put(R"(/v1/functions/([A-Za-z0-9_.-]+)/pool)", [this](const httplib::Request& req,
+                                                           httplib::Response& res) {
+    Pool* p = pool(req.matches[1]);
+    if (p == nullptr) {
+      send_error(res, 404, fmt::format("unknown function '{}'", std::string(req.matches[1])));
+      return;
+    }
+    auto body = body_object(req, res);
+    if (!body) {
+      return;
+    }
+    int workers = p->stats().workers;
+    if (auto w = body->find("workers"); w != body->end()) {
+      if (!w->is_number_integer()) {
+        send_error(res, 400, "\"workers\" must be an integer");
+        return;
+      }
+      workers = w->get<int>();
+    }
+    std::optional<PartitionSpec> partition;
+    if (auto pj = body->find("partition"); pj != body->end()) {
+      auto ps = parse_partition_text(pj->dump(), "request");
+      if (!ps) {
+        send_error(res, 400, ps.error().message);
+        return;
+      }
+      partition = *ps;
+    }
+    if (auto ok = p->resize(workers, partition); !ok) {
+      send_error(res, status_for(ok.error()), ok.error().message);
+      return;
+    }
+    m_log << fmt::format("colo serve: pool '{}' resized to {} worker(s){}\n", p->config().name,
+                         workers, partition ? fmt::format(", partition {}",
+                                                          to_string(partition->kind))
+                                            : "")
+          << std::flush;
+    const auto st = p->stats();
+    send_json(res, 200, json{{"function", p->config().name},
+                             {"workers", st.workers},
+                             {"alive", st.alive},
+                             {"generation", st.generation},
+                             {"partition", to_string(st.partition.kind)}}
+                            .dump());
+  });
+}
+
+std::string Daemon::metrics_text() const {
+  MetricFamily queue{"colo_serve_queue_length", "Tasks waiting in a function's queue",
+                     MetricType::gauge, {}};
+  MetricFamily running{"colo_serve_tasks_running", "Tasks running now", MetricType::gauge, {}};
+  MetricFamily submitted{"colo_serve_tasks_submitted_total", "Tasks accepted",
+                         MetricType::counter, {}};
+  MetricFamily done{"colo_serve_tasks_finished_total",
+                    "Tasks finished, by final state (succeeded, failed, expired, cancelled)",
+                    MetricType::counter, {}};
+  MetricFamily rejected{"colo_serve_tasks_rejected_total",
+                        "Tasks refused with 429 because the queue was full", MetricType::counter,
+                        {}};
+  MetricFamily retries{"colo_serve_task_retries_total",
+                       "Attempts queued again after a worker crash (idempotent functions)",
+                       MetricType::counter, {}};
+  MetricFamily latency{"colo_serve_task_duration_seconds",
+                       "Submission to completion of succeeded tasks", MetricType::histogram, {}};
+  MetricFamily workers{"colo_serve_workers", "Target pool size", MetricType::gauge, {}};
+  MetricFamily alive{"colo_serve_workers_alive", "Worker processes running", MetricType::gauge,
+                     {}};
+  MetricFamily busy{"colo_serve_workers_busy", "Workers running a task", MetricType::gauge, {}};
+  MetricFamily restarts{"colo_serve_worker_restarts_total",
+                        "Workers started again after a crash or a deadline kill",
+                        MetricType::counter, {}};
+  for (const auto& p : m_pools) {
+    const std::string& name = p->config().name;
+    const std::map<std::string, std::string> l{{"function", name}};
+    const auto c = m_store.counters(name);
+    const auto st = p->stats();
+    queue.samples.push_back({"", l, static_cast<double>(c.queued)});
+    running.samples.push_back({"", l, static_cast<double>(c.running)});
+    submitted.samples.push_back({"", l, static_cast<double>(c.submitted)});
+    for (const auto& [state, n] : {std::pair{"succeeded", c.succeeded},
+                                   {"failed", c.failed},
+                                   {"expired", c.expired},
+                                   {"cancelled", c.cancelled}}) {
+      done.samples.push_back(
+          {"", {{"function", name}, {"state", state}}, static_cast<double>(n)});
+    }
+    rejected.samples.push_back({"", l, static_cast<double>(c.rejected)});
+    retries.samples.push_back({"", l, static_cast<double>(c.retried)});
+    if (const Histogram* h = m_store.latency(name)) {
+      h->append_to(latency, l);
+    }
+    workers.samples.push_back({"", l, static_cast<double>(st.workers)});
+    alive.samples.push_back({"", l, static_cast<double>(st.alive)});
+    busy.samples.push_back({"", l, static_cast<double>(st.busy)});
+    restarts.samples.push_back({"", l, static_cast<double>(st.restarts)});
+  }
+  MetricFamily conns{"colo_serve_http_connections_rejected_total",
+                     "Connections answered 429 beyond max_connections", MetricType::counter,
+                     {{"", {}, static_cast<double>(m_http_rejected.load())}}};
+  MetricFamily uptime{"colo_serve_uptime_seconds", "Seconds since the daemon started",
+                      MetricType::gauge, {{"", {}, to_seconds(m_clock.now() - m_started)}}};
+  return render({queue, running, submitted, done, rejected, retries, latency, workers, alive,
+                 busy, restarts, conns, uptime});
+}
+
+void Daemon::run_until(int stop_fd) {
+  while (true) {
+    pollfd p{stop_fd, POLLIN, 0};
+    if (::poll(&p, 1, 200) > 0) {
+      break;
+    }
+    (void)m_store.expire_overdue();
+    for (auto& pool : m_pools) {
+      pool->autoscale();
+    }
+  }
+  shutdown();
+}
+
+void Daemon::shutdown() {
+  if (m_shutting_down.exchange(true)) {
+    return;
+  }
+  if (!m_http) {
+    return;
+  }
+  m_log << "colo serve: shutting down (queued tasks fail; running ones get drain_s)\n"
+        << std::flush;
+  m_store.close("the daemon is shutting down");
+  for (auto& p : m_pools) {
+    p->stop(to_nanos(m_cfg.drain_s));
+  }
+  m_http->stop();
+  if (m_listener.joinable()) {
+    m_listener.join();
+  }
+  const auto total = [&] {
+    std::uint64_t n = 0;
+    for (const auto& p : m_pools) {
+      const auto c = m_store.counters(p->config().name);
+      n += c.succeeded + c.failed + c.expired + c.cancelled;
+    }
+    return n;
+  }();
+  m_log << fmt::format("colo serve: stopped; {} task(s) finished, no worker left\n", total)
+        << std::flush;
+}
+
+}  // namespace colo::serve

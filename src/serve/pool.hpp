@@ -1,0 +1,104 @@
+#pragma once
+// A function's worker pool: K threads, each owning one warm WorkerProcess, taking the function's
+// tasks from the TaskStore. A crashed worker is restarted with exponential backoff and its task
+// retried when the function is idempotent (else failed with the reason); a task past its
+// deadline kills its worker and fails. resize() changes the size or the partition live: queued
+// tasks stay queued, running ones finish, workers restart with the new share. Thread-safe.
+#include <sys/types.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/clock.hpp"
+#include "serve/config.hpp"
+#include "serve/task_store.hpp"
+
+namespace colo::serve {
+
+// Where a pool finds colo's files and what every worker carries.
+struct PoolContext {
+  std::string python_dir;  // colo_serve_worker.py (kind python)
+  std::string run_token;   // COLO_RUN_TOKEN of every worker (the daemon's guard sweeps it)
+};
+
+// The environment a worker of `f` gets for its partition (src/gpu/mode's share_env) plus
+// COLO_SERVE_FUNCTION/COLO_SERVE_WORKER. Pure.
+std::map<std::string, std::string> worker_env(const FunctionConfig& f, int worker_index);
+// The worker's argv: `argv` (command), or python3 colo_serve_worker.py module:function. Pure.
+std::vector<std::string> worker_argv(const FunctionConfig& f, const std::string& python_dir);
+
+// The autoscaler's decision (pure): `current` workers, `queued` tasks, `busy` workers,
+// `idle_for_s` since the pool last had work. Grows by up to doubling while the queue exceeds
+// scale_up_queue_per_worker per worker; shrinks by one after scale_down_idle_s idle; always
+// within min_workers..max_workers.
+int desired_workers(const FunctionConfig& f, int current, std::size_t queued, int busy,
+                    double idle_for_s);
+
+struct PoolStats {
+  int workers = 0;  // target size
+  int alive = 0;    // worker processes running now
+  int busy = 0;     // running a task now
+  std::uint64_t restarts = 0;  // workers started again after a crash or a deadline kill
+  std::uint64_t spawn_failures = 0;
+  int generation = 0;  // partition changes applied
+  PartitionSpec partition;
+};
+
+class Pool {
+ public:
+  Pool(FunctionConfig f, TaskStore& store, const Clock& clock, PoolContext ctx);
+  Pool(const Pool&) = delete;
+  Pool& operator=(const Pool&) = delete;
+  ~Pool();
+
+  void start();
+  // New size (and partition, when given). Returns when retired workers have finished their task
+  // and stopped and, for a new partition, every worker has restarted with it (each after its
+  // running task; at most `k_repartition_wait`). Errors: invalid_argument (outside min..max, or a bad partition).
+  Status resize(int workers, const std::optional<PartitionSpec>& partition);
+  // The autoscaler's tick (the daemon calls it about every 200 ms).
+  void autoscale();
+  // Stops every worker: running tasks get `drain` to finish, then their workers are killed and
+  // the tasks fail. Idempotent.
+  void stop(Nanos drain);
+
+  [[nodiscard]] PoolStats stats() const;
+  static constexpr auto k_repartition_wait = std::chrono::seconds(60);
+  [[nodiscard]] const FunctionConfig& config() const { return m_f; }
+
+ private:
+  struct Slot {
+    std::thread thread;
+    std::atomic<bool> retire{false};
+    std::atomic<pid_t> pid{-1};  // its worker process (stop() kills it after the drain)
+    std::atomic<int> generation{-1};  // the partition generation its worker was started with
+  };
+  void run_worker(Slot& slot, int index);
+  void set_size(int workers);  // m_mutex held
+  // Sleeps up to `d` unless the pool stops; false when it stopped.
+  bool pause(Nanos d);
+
+  FunctionConfig m_f;  // partition and sizes guarded by m_mutex after start()
+  TaskStore& m_store;
+  const Clock& m_clock;
+  PoolContext m_ctx;
+  mutable std::mutex m_mutex;
+  std::condition_variable m_wake;
+  std::vector<std::unique_ptr<Slot>> m_slots;
+  std::vector<std::unique_ptr<Slot>> m_retired;  // joined by resize()/stop()
+  std::atomic<bool> m_stopping{false};
+  std::atomic<int> m_alive{0};
+  std::atomic<int> m_busy{0};
+  std::atomic<std::uint64_t> m_restarts{0};
+  std::atomic<std::uint64_t> m_spawn_failures{0};
+  int m_generation = 0;
+  Nanos m_last_busy{0};
+};
+
+}  // namespace colo::serve

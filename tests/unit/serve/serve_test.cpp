@@ -1,0 +1,395 @@
+// Unit tests of colo serve's pure parts and its task store on a FakeClock: config parsing and
+// validation, bearer-token checks, the Prometheus exposition, queue/deadline/retry/cancel logic,
+// the autoscaling decision and the workers' environment per partition.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+#include "serve/auth.hpp"
+#include "serve/config.hpp"
+#include "serve/metrics.hpp"
+#include "serve/pool.hpp"
+#include "serve/task_store.hpp"
+
+namespace colo::serve {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+Result<ServeConfig> parse(const std::string& text,
+                          const std::map<std::string, std::string>& env = {}) {
+  return parse_serve_config(text, "serve.yaml", env);
+}
+
+TEST(ServeConfig, ParsesFunctionsAndDefaults) {
+  auto cfg = parse(R"(
+listen: 0.0.0.0:9000
+max_connections: 8
+functions:
+  - name: echo
+    argv: [colo-serve-echo, --flag]
+    workers: 2
+    max_workers: 4
+    idempotent: true
+    partition: {kind: mps, device: 1, thread_percent: 25, mem_limit_mib: 2048}
+  - name: py
+    kind: python
+    entry: mymod:run
+    python_path: [/opt/models]
+)",
+                   {{"COLO_SERVE_TOKEN", "s3cret"}});
+  ASSERT_TRUE(cfg) << cfg.error().what();
+  EXPECT_EQ(cfg->host, "0.0.0.0");
+  EXPECT_EQ(cfg->port, 9000);
+  EXPECT_EQ(cfg->token, "s3cret");
+  EXPECT_EQ(cfg->max_connections, 8);
+  ASSERT_EQ(cfg->functions.size(), 2U);
+  const auto& e = cfg->functions[0];
+  EXPECT_EQ(e.argv, (std::vector<std::string>{"colo-serve-echo", "--flag"}));
+  EXPECT_EQ(e.workers, 2);
+  EXPECT_EQ(e.min_workers, 2);
+  EXPECT_EQ(e.max_workers, 4);
+  EXPECT_TRUE(e.idempotent);
+  EXPECT_EQ(e.partition.kind, PartitionKind::mps);
+  EXPECT_EQ(e.partition.device, 1);
+  EXPECT_EQ(e.partition.thread_percent, 25);
+  EXPECT_EQ(e.partition.mem_limit, std::uint64_t{2048} << 20U);
+  EXPECT_EQ(cfg->functions[1].kind, FunctionKind::python);
+  EXPECT_EQ(cfg->functions[1].entry, "mymod:run");
+}
+
+TEST(ServeConfig, ErrorsNameFileLineAndField) {
+  struct Case {
+    const char* yaml;
+    const char* expect;
+  };
+  const Case cases[] = {
+      {"functions:\n  - name: a\n    argv: [x]\n    bogus: 1\n", "serve.yaml:4: functions[0].bogus"},
+      {"functions:\n  - name: a\n", "kind command needs argv"},
+      {"functions:\n  - name: 'a b'\n    argv: [x]\n", "functions[0].name"},
+      {"functions:\n  - name: a\n    kind: python\n    entry: nocolon\n", "module:function"},
+      {"functions:\n  - name: a\n    kind: builtin\n", "not available"},
+      {"functions:\n  - name: a\n    argv: [x]\n    workers: 5\n    max_workers: 2\n",
+       "must lie in min_workers"},
+      {"functions:\n  - name: a\n    argv: [x]\n  - name: a\n    argv: [y]\n", "defined twice"},
+      {"functions:\n  - name: a\n    argv: [x]\n    partition: {kind: mps, thread_percent: 0}\n",
+       "thread_percent"},
+      {"functions:\n  - name: a\n    argv: [x]\n    partition: {kind: green}\n",
+       "needs green_sms"},
+      {"functions:\n  - name: a\n    argv: [x]\n    timeout_s: -1\n", "timeout_s"},
+      {"functions: []\n", "at least one function"},
+      {"listen: nowhere\nfunctions:\n  - name: a\n    argv: [x]\n", "serve.yaml:1: listen"},
+      {"functions: [\n", "invalid YAML"},
+      {"max_connections: 0\nfunctions:\n  - name: a\n    argv: [x]\n", "max_connections"},
+  };
+  for (const auto& c : cases) {
+    auto cfg = parse(c.yaml);
+    ASSERT_FALSE(cfg) << c.yaml;
+    EXPECT_NE(cfg.error().message.find(c.expect), std::string::npos)
+        << c.yaml << " -> " << cfg.error().message;
+  }
+}
+
+TEST(ServeConfig, ListenAndLoopback) {
+  ServeConfig cfg;
+  ASSERT_TRUE(apply_listen("127.0.0.1:0", cfg));
+  EXPECT_EQ(cfg.port, 0);
+  ASSERT_TRUE(apply_listen("[::1]:8080", cfg));
+  EXPECT_EQ(cfg.host, "::1");
+  EXPECT_EQ(cfg.port, 8080);
+  EXPECT_FALSE(apply_listen("127.0.0.1:70000", cfg));
+  EXPECT_FALSE(apply_listen(":80", cfg));
+  EXPECT_FALSE(apply_listen("host", cfg));
+  EXPECT_TRUE(is_loopback("127.0.0.1"));
+  EXPECT_TRUE(is_loopback("localhost"));
+  EXPECT_TRUE(is_loopback("::1"));
+  EXPECT_FALSE(is_loopback("0.0.0.0"));
+  EXPECT_FALSE(is_loopback("10.0.0.1"));
+}
+
+TEST(ServeAuth, ConstantTimeCompareAndBearer) {
+  EXPECT_TRUE(constant_time_equal("abc", "abc"));
+  EXPECT_FALSE(constant_time_equal("abc", "abd"));
+  EXPECT_FALSE(constant_time_equal("abc", "abcd"));
+  EXPECT_FALSE(constant_time_equal("", "a"));
+  EXPECT_TRUE(constant_time_equal("", ""));
+  EXPECT_TRUE(authorized("Bearer tok", "tok"));
+  EXPECT_FALSE(authorized("Bearer tok2", "tok"));
+  EXPECT_FALSE(authorized("bearer tok", "tok"));
+  EXPECT_FALSE(authorized("tok", "tok"));
+  EXPECT_FALSE(authorized("", "tok"));
+  EXPECT_TRUE(authorized("", ""));  // no token configured (loopback)
+}
+
+TEST(ServeMetrics, RendersExpositionFormat) {
+  MetricFamily c{"colo_x_total", "Things\nand more", MetricType::counter, {}};
+  c.samples.push_back({"", {{"function", "a\"b\\c\nd"}}, 3});
+  MetricFamily h{"colo_lat_seconds", "Latency", MetricType::histogram, {}};
+  Histogram hist({0.1, 1});
+  hist.observe(0.05);
+  hist.observe(0.5);
+  hist.observe(7);
+  hist.append_to(h, {{"function", "f"}});
+  const std::string text = render({c, h});
+  EXPECT_NE(text.find("# HELP colo_x_total Things\\nand more\n# TYPE colo_x_total counter\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("colo_x_total{function=\"a\\\"b\\\\c\\nd\"} 3\n"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("colo_lat_seconds_bucket{function=\"f\",le=\"0.1\"} 1\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("colo_lat_seconds_bucket{function=\"f\",le=\"1\"} 2\n"), std::string::npos);
+  EXPECT_NE(text.find("colo_lat_seconds_bucket{function=\"f\",le=\"+Inf\"} 3\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("colo_lat_seconds_sum{function=\"f\"} 7.55\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("colo_lat_seconds_count{function=\"f\"} 3\n"), std::string::npos);
+}
+
+class TaskStoreTest : public ::testing::Test {
+ protected:
+  FakeClock clock;
+  TaskStore store{clock, 100};
+  void SetUp() override { store.add_function("f", 3); }
+};
+
+TEST_F(TaskStoreTest, FifoLifecycleAndCounters) {
+  auto ids = store.submit("f", {"1", "2"}, seconds(10));
+  ASSERT_TRUE(ids);
+  ASSERT_EQ(ids->size(), 2U);
+  EXPECT_EQ(store.queue_length("f"), 2U);
+  auto a = store.take("f", Nanos(0));
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->id, (*ids)[0]);
+  EXPECT_EQ(a->input, "1");
+  EXPECT_EQ(store.get(a->id)->state, TaskState::running);
+  clock.advance(milliseconds(20));
+  store.succeed(a->id, "{\"ok\":1}");
+  auto v = store.get(a->id);
+  EXPECT_EQ(v->state, TaskState::succeeded);
+  EXPECT_EQ(v->result, "{\"ok\":1}");
+  EXPECT_NEAR(v->total_s, 0.02, 1e-9);
+  auto b = store.take("f", Nanos(0));
+  store.fail(b->id, "bad input");
+  EXPECT_EQ(store.get(b->id)->error, "bad input");
+  EXPECT_FALSE(store.take("f", Nanos(0)));
+  const auto c = store.counters("f");
+  EXPECT_EQ(c.submitted, 2U);
+  EXPECT_EQ(c.succeeded, 1U);
+  EXPECT_EQ(c.failed, 1U);
+  EXPECT_EQ(c.queued, 0U);
+  EXPECT_EQ(c.running, 0U);
+}
+
+TEST_F(TaskStoreTest, BoundedQueueRejectsWholeBatch) {
+  ASSERT_TRUE(store.submit("f", {"1", "2"}, seconds(1)));
+  auto full = store.submit("f", {"3", "4"}, seconds(1));
+  ASSERT_FALSE(full);
+  EXPECT_EQ(full.error().code, ErrorCode::busy);
+  EXPECT_EQ(store.queue_length("f"), 2U);  // all or none
+  EXPECT_EQ(store.counters("f").rejected, 2U);
+  EXPECT_TRUE(store.submit("f", {"3"}, seconds(1)));
+  auto unknown = store.submit("nope", {"1"}, seconds(1));
+  ASSERT_FALSE(unknown);
+  EXPECT_EQ(unknown.error().code, ErrorCode::not_found);
+}
+
+TEST_F(TaskStoreTest, DeadlinesExpireQueuedTasks) {
+  auto ids = store.submit("f", {"1", "2"}, seconds(1));
+  ASSERT_TRUE(store.submit("f", {"3"}, seconds(5)));
+  clock.advance(seconds(2));
+  auto t = store.take("f", Nanos(0));  // skips the two expired ones
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->input, "3");
+  EXPECT_EQ(store.get((*ids)[0])->state, TaskState::expired);
+  EXPECT_EQ(store.counters("f").expired, 2U);
+  ASSERT_TRUE(store.submit("f", {"4"}, seconds(1)));
+  clock.advance(seconds(3));
+  EXPECT_EQ(store.expire_overdue(), 1U);
+  EXPECT_EQ(store.queue_length("f"), 0U);
+}
+
+TEST_F(TaskStoreTest, RetryGoesFirstUntilAttemptsRunOut) {
+  auto ids = store.submit("f", {"1", "2"}, seconds(10));
+  auto a = store.take("f", Nanos(0));
+  EXPECT_TRUE(store.retry_or_fail(a->id, "worker crashed", true, 2));
+  auto again = store.take("f", Nanos(0));
+  EXPECT_EQ(again->id, a->id);  // retried before the next task
+  EXPECT_EQ(again->attempt, 2);
+  EXPECT_FALSE(store.retry_or_fail(again->id, "worker crashed", true, 2));
+  auto v = store.get(a->id);
+  EXPECT_EQ(v->state, TaskState::failed);
+  EXPECT_NE(v->error.find("no attempts left"), std::string::npos) << v->error;
+  auto b = store.take("f", Nanos(0));
+  EXPECT_FALSE(store.retry_or_fail(b->id, "worker crashed", false, 5));
+  EXPECT_NE(store.get(b->id)->error.find("not idempotent"), std::string::npos);
+  EXPECT_EQ(store.counters("f").retried, 1U);
+}
+
+TEST_F(TaskStoreTest, CancelQueuedNotRunning) {
+  auto ids = store.submit("f", {"1", "2"}, seconds(10));
+  auto a = store.take("f", Nanos(0));
+  auto running = store.cancel(a->id);
+  ASSERT_FALSE(running);
+  EXPECT_EQ(running.error().code, ErrorCode::busy);
+  auto c = store.cancel((*ids)[1]);
+  ASSERT_TRUE(c);
+  EXPECT_EQ(*c, TaskState::cancelled);
+  EXPECT_FALSE(store.take("f", Nanos(0)));
+  EXPECT_EQ(store.queue_length("f"), 0U);
+  EXPECT_FALSE(store.cancel("t999"));
+  EXPECT_FALSE(store.cancel("garbage"));
+}
+
+TEST_F(TaskStoreTest, CloseFailsQueuedAndRefusesMore) {
+  auto ids = store.submit("f", {"1", "2"}, seconds(10));
+  auto a = store.take("f", Nanos(0));
+  store.close("shutting down");
+  EXPECT_EQ(store.get((*ids)[1])->state, TaskState::failed);
+  EXPECT_EQ(store.get((*ids)[1])->error, "shutting down");
+  EXPECT_EQ(store.get(a->id)->state, TaskState::running);  // running ones finish or fail later
+  auto more = store.submit("f", {"3"}, seconds(1));
+  ASSERT_FALSE(more);
+  EXPECT_EQ(more.error().code, ErrorCode::interrupted);
+  EXPECT_FALSE(store.retry_or_fail(a->id, "worker killed", true, 5));
+  EXPECT_EQ(store.get(a->id)->state, TaskState::failed);
+}
+
+TEST(TaskStoreRetention, DropsOldestFinished) {
+  FakeClock clock;
+  TaskStore store(clock, 2);
+  store.add_function("f", 10);
+  auto ids = store.submit("f", {"1", "2", "3"}, seconds(10));
+  for (int i = 0; i < 3; ++i) {
+    auto t = store.take("f", Nanos(0));
+    store.succeed(t->id, "null");
+  }
+  EXPECT_FALSE(store.get((*ids)[0]));
+  EXPECT_TRUE(store.get((*ids)[1]));
+  EXPECT_TRUE(store.get((*ids)[2]));
+}
+
+TEST(ServeAutoscale, GrowsOnQueueShrinksWhenIdle) {
+  FunctionConfig f;
+  f.min_workers = 1;
+  f.max_workers = 8;
+  f.scale_up_queue_per_worker = 4;
+  f.scale_down_idle_s = 30;
+  EXPECT_EQ(desired_workers(f, 1, 5, 1, 0), 2);
+  EXPECT_EQ(desired_workers(f, 2, 9, 2, 0), 4);
+  EXPECT_EQ(desired_workers(f, 4, 100, 4, 0), 8);
+  EXPECT_EQ(desired_workers(f, 8, 1000, 8, 0), 8);  // max
+  EXPECT_EQ(desired_workers(f, 4, 16, 4, 0), 4);    // at the threshold: stays
+  EXPECT_EQ(desired_workers(f, 4, 0, 0, 10), 4);    // not idle long enough
+  EXPECT_EQ(desired_workers(f, 4, 0, 0, 31), 3);
+  EXPECT_EQ(desired_workers(f, 1, 0, 0, 1000), 1);  // min
+}
+
+TEST(ServeWorkerEnv, PartitionsThroughTheModeLayer) {
+  FunctionConfig f;
+  f.name = "fn";
+  f.env = {{"MY", "1"}};
+  EXPECT_EQ(worker_env(f, 3).count("CUDA_VISIBLE_DEVICES"), 0U);
+  EXPECT_EQ(worker_env(f, 3).at("COLO_SERVE_WORKER"), "3");
+  EXPECT_EQ(worker_env(f, 3).at("MY"), "1");
+  f.partition.kind = PartitionKind::mps;
+  f.partition.device = 1;
+  f.partition.thread_percent = 30;
+  f.partition.mem_limit = std::uint64_t{4096} << 20U;
+  auto env = worker_env(f, 0);
+  EXPECT_EQ(env.at("CUDA_VISIBLE_DEVICES"), "1");
+  EXPECT_EQ(env.at("CUDA_MPS_ACTIVE_THREAD_PERCENTAGE"), "30");
+  EXPECT_EQ(env.at("CUDA_MPS_PINNED_DEVICE_MEM_LIMIT"), "0=4096M");
+  f.partition = {};
+  f.partition.kind = PartitionKind::mig;
+  f.partition.mig_uuid = "MIG-abc";
+  EXPECT_EQ(worker_env(f, 0).at("CUDA_VISIBLE_DEVICES"), "MIG-abc");
+  f.partition = {};
+  f.partition.kind = PartitionKind::green;
+  f.partition.green_sms = 16;
+  EXPECT_EQ(worker_env(f, 0).at("COLO_GREEN_SMS"), "16");
+  f.kind = FunctionKind::python;
+  f.entry = "m:f";
+  EXPECT_EQ(worker_argv(f, "/p").back(), "m:f");
+}
+
+TEST(ServePartition, ParsesJsonText) {
+  auto p = parse_partition_text(R"({"kind":"mps","thread_percent":50})", "request");
+  ASSERT_TRUE(p) << p.error().what();
+  EXPECT_EQ(p->thread_percent, 50);
+  EXPECT_FALSE(parse_partition_text(R"({"kind":"warp"})", "request"));
+  EXPECT_FALSE(parse_partition_text("[1", "request"));
+}
+
+}  // namespace
+}  // namespace colo::serve
+
+namespace colo::serve {
+namespace {
+
+// Producers and consumers on one store at once (TSan runs this).
+TEST(TaskStoreThreads, ConcurrentSubmitTakeFinish) {
+  SteadyClock clock;
+  TaskStore store(clock, 100000);
+  store.add_function("f", 100000);
+  constexpr int k_per_producer = 500;
+  std::atomic<int> done{0};
+  std::vector<std::thread> threads;
+  for (int p = 0; p < 2; ++p) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < k_per_producer; ++i) {
+        ASSERT_TRUE(store.submit("f", {"1"}, std::chrono::seconds(60)));
+      }
+    });
+  }
+  for (int c = 0; c < 3; ++c) {
+    threads.emplace_back([&] {
+      while (done < 2 * k_per_producer) {
+        if (auto t = store.take("f", std::chrono::milliseconds(10))) {
+          store.succeed(t->id, "1");
+          ++done;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) {
+    t.join();
+  }
+  const auto c = store.counters("f");
+  EXPECT_EQ(c.succeeded, 2U * k_per_producer);
+  EXPECT_EQ(c.queued, 0U);
+}
+
+// A real pool of two shell workers (the test's own program, not colo's: colo runs argv only).
+TEST(PoolThreads, RunsTasksResizesAndStops) {
+  SteadyClock clock;
+  TaskStore store(clock, 1000);
+  FunctionConfig f;
+  f.name = "sh";
+  f.argv = {"/bin/sh", "-c", "while read -r l; do echo '{\"result\": 1}'; done"};
+  f.workers = 2;
+  f.min_workers = 1;
+  f.max_workers = 3;
+  store.add_function(f.name, 1000);
+  Pool pool(f, store, clock, PoolContext{"", "unit-test-token"});
+  pool.start();
+  auto ids = store.submit("sh", std::vector<std::string>(50, "null"), std::chrono::seconds(30));
+  ASSERT_TRUE(ids);
+  ASSERT_TRUE(pool.resize(3, std::nullopt));
+  for (const auto& id : *ids) {
+    auto v = store.wait(id, std::chrono::seconds(20));
+    ASSERT_TRUE(v);
+    EXPECT_EQ(v->state, TaskState::succeeded) << v->error;
+  }
+  EXPECT_FALSE(pool.resize(4, std::nullopt));  // beyond max_workers
+  EXPECT_EQ(pool.stats().workers, 3);
+  store.close("stopping");
+  pool.stop(std::chrono::seconds(1));
+  EXPECT_EQ(pool.stats().alive, 0);
+}
+
+}  // namespace
+}  // namespace colo::serve
