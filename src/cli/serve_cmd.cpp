@@ -45,12 +45,16 @@ ServeCliPtr register_serve_commands(CLI::App& app) {
   c->call = app.add_subcommand("call", "Call a function of a running colo serve");
   c->call->add_option("function", c->function, "Function name");
   c->call->add_option("input", c->input, "Task input as JSON (default: null)");
-  c->call->add_option("--url", c->url, "The daemon (default http://127.0.0.1:8470); token: env "
-                                       "COLO_SERVE_TOKEN")
+  c->call
+      ->add_option("--url", c->url,
+                   "The daemon (default http://127.0.0.1:8470); token: env "
+                   "COLO_SERVE_TOKEN")
       ->capture_default_str();
   c->call->add_flag("--async", c->async, "Submit and print the task id without waiting");
-  c->call->add_option("--timeout", c->timeout_s, "Task deadline in seconds (default: the "
-                                                 "function's timeout_s)")
+  c->call
+      ->add_option("--timeout", c->timeout_s,
+                   "Task deadline in seconds (default: the "
+                   "function's timeout_s)")
       ->check(CLI::PositiveNumber);
   c->call->add_option("--task", c->task, "Show task ID (its state or result) instead of calling");
   c->call->add_option("--wait", c->wait_s, "With --task: wait up to this many seconds for it")
@@ -108,8 +112,8 @@ int cmd_call(const ServeCli& c, std::ostream& out, std::ostream& err) {
     return 2;
   }
   cli.set_connection_timeout(std::chrono::seconds(5));
-  cli.set_read_timeout(std::chrono::seconds(
-      static_cast<long>(std::max(c.timeout_s, c.wait_s) + 3600)));
+  cli.set_read_timeout(
+      std::chrono::seconds(static_cast<long>(std::max(c.timeout_s, c.wait_s) + 3600)));
   httplib::Headers headers;
   if (const char* t = std::getenv("COLO_SERVE_TOKEN"); t != nullptr && *t != '\0') {
     headers.emplace("Authorization", std::string("Bearer ") + t);

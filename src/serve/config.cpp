@@ -59,16 +59,15 @@ class Ctx {
 
 bool valid_name(const std::string& s) {
   return !s.empty() && s.size() <= 64 && std::all_of(s.begin(), s.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '-' || c == '.';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+           c == '-' || c == '.';
   });
 }
 
 Result<PartitionSpec> parse_partition(const Ctx& ctx, const YAML::Node& n,
                                       const std::string& field) {
-  COLO_TRY(ctx.check_keys(n, field,
-                          {"kind", "device", "thread_percent", "mem_limit_mib", "green_sms",
-                           "mig_uuid"}));
+  COLO_TRY(ctx.check_keys(
+      n, field, {"kind", "device", "thread_percent", "mem_limit_mib", "green_sms", "mig_uuid"}));
   PartitionSpec p;
   std::string kind = "none";
   COLO_TRY(ctx.get(n, "kind", field + ".kind", kind));
@@ -83,9 +82,9 @@ Result<PartitionSpec> parse_partition(const Ctx& ctx, const YAML::Node& n,
   } else if (kind == "green") {
     p.kind = PartitionKind::green;
   } else {
-    return fail(ctx.error(n["kind"], field + ".kind",
-                          fmt::format("'{}' is not a partition kind (none, gpu, mps, mig, green)",
-                                      kind)));
+    return fail(
+        ctx.error(n["kind"], field + ".kind",
+                  fmt::format("'{}' is not a partition kind (none, gpu, mps, mig, green)", kind)));
   }
   COLO_TRY(ctx.get(n, "device", field + ".device", p.device));
   if (p.device < 0) {
@@ -104,8 +103,8 @@ Result<PartitionSpec> parse_partition(const Ctx& ctx, const YAML::Node& n,
     std::int64_t m = 0;
     COLO_TRY(ctx.get(n, "mem_limit_mib", field + ".mem_limit_mib", m));
     if (m < 1 || p.kind != PartitionKind::mps) {
-      return fail(ctx.error(n["mem_limit_mib"], field + ".mem_limit_mib",
-                            "must be >= 1, with kind mps"));
+      return fail(
+          ctx.error(n["mem_limit_mib"], field + ".mem_limit_mib", "must be >= 1, with kind mps"));
     }
     p.mem_limit = static_cast<std::uint64_t>(m) << 20U;
   }
@@ -129,11 +128,11 @@ Result<PartitionSpec> parse_partition(const Ctx& ctx, const YAML::Node& n,
 
 Result<FunctionConfig> parse_function(const Ctx& ctx, const YAML::Node& n,
                                       const std::string& field) {
-  COLO_TRY(ctx.check_keys(n, field,
-                          {"name", "kind", "argv", "entry", "python_path", "env", "cwd", "workers",
-                           "min_workers", "max_workers", "idempotent", "max_attempts",
-                           "timeout_s", "queue_capacity", "scale_up_queue_per_worker",
-                           "scale_down_idle_s", "partition"}));
+  COLO_TRY(ctx.check_keys(
+      n, field,
+      {"name", "kind", "argv", "entry", "python_path", "env", "cwd", "workers", "min_workers",
+       "max_workers", "idempotent", "max_attempts", "timeout_s", "queue_capacity",
+       "scale_up_queue_per_worker", "scale_down_idle_s", "partition"}));
   FunctionConfig f;
   COLO_TRY(ctx.get(n, "name", field + ".name", f.name));
   if (!valid_name(f.name)) {
@@ -150,9 +149,9 @@ Result<FunctionConfig> parse_function(const Ctx& ctx, const YAML::Node& n,
   } else if (kind == "builtin") {
     f.kind = FunctionKind::builtin;
   } else {
-    return fail(ctx.error(n["kind"], fld + ".kind",
-                          fmt::format("'{}' is not a function kind (command, python, builtin)",
-                                      kind)));
+    return fail(
+        ctx.error(n["kind"], fld + ".kind",
+                  fmt::format("'{}' is not a function kind (command, python, builtin)", kind)));
   }
   COLO_TRY(ctx.get(n, "argv", fld + ".argv", f.argv));
   COLO_TRY(ctx.get(n, "entry", fld + ".entry", f.entry));
@@ -291,9 +290,9 @@ Status apply_listen(const std::string& listen, ServeConfig& cfg) {
     p = std::stoi(port);
   }
   if (p < 0 || p > 65535 || host.empty()) {
-    return fail(ErrorCode::invalid_argument,
-                fmt::format("listen '{}': the port must be 0..65535 and the host non-empty",
-                            listen));
+    return fail(
+        ErrorCode::invalid_argument,
+        fmt::format("listen '{}': the port must be 0..65535 and the host non-empty", listen));
   }
   cfg.host = host;
   cfg.port = p;
@@ -349,8 +348,8 @@ Result<ServeConfig> parse_serve_config(const std::string& yaml_text, const std::
     }
     for (const auto& g : cfg.functions) {
       if (g.name == f->name) {
-        return fail(ctx.error(fns[i]["name"], "functions", fmt::format("'{}' is defined twice",
-                                                                        f->name)));
+        return fail(
+            ctx.error(fns[i]["name"], "functions", fmt::format("'{}' is defined twice", f->name)));
       }
     }
     cfg.functions.push_back(std::move(*f));
@@ -366,8 +365,8 @@ Result<PartitionSpec> parse_partition_text(const std::string& text, const std::s
   try {
     root = YAML::Load(text);
   } catch (const YAML::Exception& e) {
-    return fail(ErrorCode::invalid_argument, fmt::format("{}: invalid partition: {}", source,
-                                                         e.msg));
+    return fail(ErrorCode::invalid_argument,
+                fmt::format("{}: invalid partition: {}", source, e.msg));
   }
   return parse_partition(Ctx(source), root, "partition");
 }

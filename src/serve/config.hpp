@@ -30,18 +30,18 @@ struct PartitionSpec {
 struct FunctionConfig {
   std::string name;  // [A-Za-z0-9_.-]{1,64}
   FunctionKind kind = FunctionKind::command;
-  std::vector<std::string> argv;  // command: the worker program and its arguments (no shell)
-  std::string entry;              // python: "module:function"
-  std::vector<std::string> python_path;       // python: added to PYTHONPATH
-  std::map<std::string, std::string> env;    // added to the workers' environment
-  std::string cwd;                            // empty: the daemon's
-  int workers = 1;                            // workers started with the pool
-  int min_workers = 1;                        // autoscaling bounds (min == max: fixed size)
+  std::vector<std::string> argv;         // command: the worker program and its arguments (no shell)
+  std::string entry;                     // python: "module:function"
+  std::vector<std::string> python_path;  // python: added to PYTHONPATH
+  std::map<std::string, std::string> env;  // added to the workers' environment
+  std::string cwd;                         // empty: the daemon's
+  int workers = 1;                         // workers started with the pool
+  int min_workers = 1;                     // autoscaling bounds (min == max: fixed size)
   int max_workers = 1;
-  bool idempotent = false;     // a task whose worker crashed is retried (else failed)
-  int max_attempts = 3;        // idempotent: attempts per task, crashes included
-  double timeout_s = 60;       // default per-task deadline, from submission
-  std::size_t queue_capacity = 1024;  // queued tasks beyond this: 429
+  bool idempotent = false;               // a task whose worker crashed is retried (else failed)
+  int max_attempts = 3;                  // idempotent: attempts per task, crashes included
+  double timeout_s = 60;                 // default per-task deadline, from submission
+  std::size_t queue_capacity = 1024;     // queued tasks beyond this: 429
   double scale_up_queue_per_worker = 4;  // autoscaler: more workers above this queue length
   double scale_down_idle_s = 30;         // autoscaler: fewer workers after this long idle
   PartitionSpec partition;
@@ -50,14 +50,14 @@ struct FunctionConfig {
 struct ServeConfig {
   std::string host = "127.0.0.1";
   int port = 8470;
-  std::string token;             // bearer token (from token_env); required beyond loopback
+  std::string token;  // bearer token (from token_env); required beyond loopback
   std::string token_env = "COLO_SERVE_TOKEN";
   std::size_t max_body_bytes = std::size_t{1} << 20;
-  int max_connections = 64;      // concurrent connections; more: 429 and close
-  double read_timeout_s = 5;     // a client silent this long is dropped
+  int max_connections = 64;   // concurrent connections; more: 429 and close
+  double read_timeout_s = 5;  // a client silent this long is dropped
   double write_timeout_s = 5;
   double keep_alive_s = 5;
-  std::size_t max_batch = 10000;        // tasks per batch request
+  std::size_t max_batch = 10000;          // tasks per batch request
   std::size_t result_retention = 100000;  // finished tasks kept for GET /v1/tasks/ID
   double drain_s = 10;  // SIGTERM: in-flight tasks get this long before they are failed
   std::vector<FunctionConfig> functions;

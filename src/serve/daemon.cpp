@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include <csignal>
+#include <cstdio>
 #include <deque>
 #include <functional>
 #include <ostream>
@@ -125,13 +126,14 @@ int status_for(const Error& e) {
 
 // A task as JSON; the result is already JSON text, spliced in without a parse.
 std::string view_json(const TaskView& v) {
-  std::string out = json{{"id", v.id},
-                         {"function", v.function},
-                         {"state", to_string(v.state)},
-                         {"attempts", v.attempts},
-                         {"queued_s", v.queued_s},
-                         {"total_s", v.total_s}}
-                        .dump();
+  std::string out = json{
+      {"id", v.id},
+      {"function", v.function},
+      {"state", to_string(v.state)},
+      {"attempts", v.attempts},
+      {"queued_s", v.queued_s},
+      {"total_s",
+       v.total_s}}.dump();
   out.pop_back();  // '}'
   if (v.state == TaskState::succeeded) {
     out += ",\"result\":";
@@ -160,8 +162,8 @@ std::optional<json> body_object(const httplib::Request& req, httplib::Response& 
 }
 
 // `key` of `j` as a positive number of seconds, or `fallback`; nullopt (400 sent) when invalid.
-std::optional<double> seconds_field(const json& j, const char* key, double fallback,
-                                    double max, httplib::Response& res) {
+std::optional<double> seconds_field(const json& j, const char* key, double fallback, double max,
+                                    httplib::Response& res) {
   auto it = j.find(key);
   if (it == j.end() || it->is_null()) {
     return fallback;
@@ -187,7 +189,11 @@ Daemon::Daemon(ServeConfig cfg, PoolContext ctx, const Clock& clock, std::ostrea
       m_store(clock, m_cfg.result_retention) {}
 
 Daemon::~Daemon() {
-  shutdown();
+  try {
+    shutdown();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "colo serve: shutdown failed: %s\n", e.what());
+  }
 }
 
 Pool* Daemon::pool(const std::string& name) const {
@@ -214,10 +220,10 @@ Status Daemon::start() {
   const int limit = m_cfg.max_connections;
   s.new_task_queue = [limit] { return new ConnectionQueue(limit, 2); };
   s.set_payload_max_length(m_cfg.max_body_bytes);
-  s.set_read_timeout(std::chrono::duration_cast<std::chrono::microseconds>(
-      Seconds(m_cfg.read_timeout_s)));
-  s.set_write_timeout(std::chrono::duration_cast<std::chrono::microseconds>(
-      Seconds(m_cfg.write_timeout_s)));
+  s.set_read_timeout(
+      std::chrono::duration_cast<std::chrono::microseconds>(Seconds(m_cfg.read_timeout_s)));
+  s.set_write_timeout(
+      std::chrono::duration_cast<std::chrono::microseconds>(Seconds(m_cfg.write_timeout_s)));
   s.set_keep_alive_timeout(static_cast<time_t>(std::max(1.0, m_cfg.keep_alive_s)));
   s.set_keep_alive_max_count(1'000'000);
   routes();
@@ -254,8 +260,7 @@ void Daemon::routes() {
                  fmt::format("too many connections (max_connections {})", m_cfg.max_connections));
       return httplib::Server::HandlerResponse::Handled;
     }
-    if (req.path != "/healthz" &&
-        !authorized(req.get_header_value("Authorization"), m_cfg.token)) {
+    if (req.path != "/healthz" && !authorized(req.get_header_value("Authorization"), m_cfg.token)) {
       res.set_header("WWW-Authenticate", "Bearer");
       send_error(res, 401, "missing or wrong bearer token");
       return httplib::Server::HandlerResponse::Handled;
@@ -270,6 +275,7 @@ void Daemon::routes() {
         } catch (const std::exception& e) {
           what = fmt::format("internal error: {}", e.what());
         } catch (...) {
+          what = "internal error (not a std::exception)";
         }
         send_error(res, 500, what);
       });
@@ -335,8 +341,7 @@ void Daemon::routes() {
       send_error(res, 404, fmt::format("unknown function '{}'", name));
       return;
     }
-    const auto timeout =
-        seconds_field(*body, "timeout_s", p->config().timeout_s, 86400.0 * 7, res);
+    const auto timeout = seconds_field(*body, "timeout_s", p->config().timeout_s, 86400.0 * 7, res);
     if (!timeout) {
       return;
     }
@@ -348,8 +353,8 @@ void Daemon::routes() {
         return;
       }
       if (in->size() > m_cfg.max_batch) {
-        send_error(res, 413, fmt::format("{} inputs: max_batch is {}", in->size(),
-                                         m_cfg.max_batch));
+        send_error(res, 413,
+                   fmt::format("{} inputs: max_batch is {}", in->size(), m_cfg.max_batch));
         return;
       }
       inputs.reserve(in->size());
@@ -390,9 +395,8 @@ void Daemon::routes() {
   s.Post("/v1/tasks", [submit](const httplib::Request& req, httplib::Response& res) {
     submit(req, res, false);
   });
-  s.Post("/v1/batch", [submit](const httplib::Request& req, httplib::Response& res) {
-    submit(req, res, true);
-  });
+  s.Post("/v1/batch",
+         [submit](const httplib::Request& req, httplib::Response& res) { submit(req, res, true); });
   s.Post("/v1/results", [this](const httplib::Request& req, httplib::Response& res) {
     auto body = body_object(req, res);
     if (!body) {
@@ -400,8 +404,9 @@ void Daemon::routes() {
     }
     auto ids = body->find("ids");
     if (ids == body->end() || !ids->is_array() || ids->size() > m_cfg.max_batch) {
-      send_error(res, 400, fmt::format("\"ids\" (an array of at most {} task ids) is required",
-                                       m_cfg.max_batch));
+      send_error(
+          res, 400,
+          fmt::format("\"ids\" (an array of at most {} task ids) is required", m_cfg.max_batch));
       return;
     }
     const auto wait_s = seconds_field(*body, "wait_s", 0, 60, res);
@@ -416,8 +421,8 @@ void Daemon::routes() {
         send_error(res, 400, "task ids are strings");
         return;
       }
-      const auto left = std::max(Nanos(0), std::chrono::duration_cast<Nanos>(
-                                               until - std::chrono::steady_clock::now()));
+      const auto left = std::max(
+          Nanos(0), std::chrono::duration_cast<Nanos>(until - std::chrono::steady_clock::now()));
       auto v = m_store.wait(id.get<std::string>(), left);
       out += first ? "" : ",";
       first = false;
@@ -427,8 +432,7 @@ void Daemon::routes() {
     out += "]}";
     send_json(res, 200, out);
   });
-  s.Get(R"(/v1/tasks/([A-Za-z0-9]+))", [this](const httplib::Request& req,
-                                              httplib::Response& res) {
+  s.Get(R"(/v1/tasks/([A-Za-z0-9]+))", [this](const httplib::Request& req, httplib::Response& res) {
     double wait_s = 0;
     if (req.has_param("wait_s")) {
       char* end = nullptr;
@@ -446,19 +450,19 @@ void Daemon::routes() {
     }
     send_json(res, 200, view_json(*v));
   });
-  s.Delete(R"(/v1/tasks/([A-Za-z0-9]+))", [this](const httplib::Request& req,
-                                                 httplib::Response& res) {
-    auto st = m_store.cancel(req.matches[1]);
-    if (!st) {
-      send_error(res, st.error().code == ErrorCode::busy ? 409 : status_for(st.error()),
-                 st.error().message);
-      return;
-    }
-    send_json(res, 200, json{{"id", std::string(req.matches[1])}, {"state", to_string(*st)}}
-                            .dump());
-  });
+  s.Delete(R"(/v1/tasks/([A-Za-z0-9]+))",
+           [this](const httplib::Request& req, httplib::Response& res) {
+             auto st = m_store.cancel(req.matches[1]);
+             if (!st) {
+               send_error(res, st.error().code == ErrorCode::busy ? 409 : status_for(st.error()),
+                          st.error().message);
+               return;
+             }
+             send_json(res, 200,
+                       json{{"id", std::string(req.matches[1])}, {"state", to_string(*st)}}.dump());
+           });
   s.Put(R"(/v1/functions/([A-Za-z0-9_.-]+)/pool)", [this](const httplib::Request& req,
-                                                           httplib::Response& res) {
+                                                          httplib::Response& res) {
     Pool* p = pool(req.matches[1]);
     if (p == nullptr) {
       send_error(res, 404, fmt::format("unknown function '{}'", std::string(req.matches[1])));
@@ -490,44 +494,49 @@ void Daemon::routes() {
       return;
     }
     m_log << fmt::format("colo serve: pool '{}' resized to {} worker(s){}\n", p->config().name,
-                         workers, partition ? fmt::format(", partition {}",
-                                                          to_string(partition->kind))
-                                            : "")
+                         workers,
+                         partition ? fmt::format(", partition {}", to_string(partition->kind)) : "")
           << std::flush;
     const auto st = p->stats();
-    send_json(res, 200, json{{"function", p->config().name},
-                             {"workers", st.workers},
-                             {"alive", st.alive},
-                             {"generation", st.generation},
-                             {"partition", to_string(st.partition.kind)}}
-                            .dump());
+    send_json(res, 200,
+              json{{"function", p->config().name},
+                   {"workers", st.workers},
+                   {"alive", st.alive},
+                   {"generation", st.generation},
+                   {"partition", to_string(st.partition.kind)}}
+                  .dump());
   });
 }
 
 std::string Daemon::metrics_text() const {
-  MetricFamily queue{"colo_serve_queue_length", "Tasks waiting in a function's queue",
-                     MetricType::gauge, {}};
+  MetricFamily queue{
+      "colo_serve_queue_length", "Tasks waiting in a function's queue", MetricType::gauge, {}};
   MetricFamily running{"colo_serve_tasks_running", "Tasks running now", MetricType::gauge, {}};
-  MetricFamily submitted{"colo_serve_tasks_submitted_total", "Tasks accepted",
-                         MetricType::counter, {}};
+  MetricFamily submitted{
+      "colo_serve_tasks_submitted_total", "Tasks accepted", MetricType::counter, {}};
   MetricFamily done{"colo_serve_tasks_finished_total",
                     "Tasks finished, by final state (succeeded, failed, expired, cancelled)",
-                    MetricType::counter, {}};
+                    MetricType::counter,
+                    {}};
   MetricFamily rejected{"colo_serve_tasks_rejected_total",
-                        "Tasks refused with 429 because the queue was full", MetricType::counter,
+                        "Tasks refused with 429 because the queue was full",
+                        MetricType::counter,
                         {}};
   MetricFamily retries{"colo_serve_task_retries_total",
                        "Attempts queued again after a worker crash (idempotent functions)",
-                       MetricType::counter, {}};
+                       MetricType::counter,
+                       {}};
   MetricFamily latency{"colo_serve_task_duration_seconds",
-                       "Submission to completion of succeeded tasks", MetricType::histogram, {}};
+                       "Submission to completion of succeeded tasks",
+                       MetricType::histogram,
+                       {}};
   MetricFamily workers{"colo_serve_workers", "Target pool size", MetricType::gauge, {}};
-  MetricFamily alive{"colo_serve_workers_alive", "Worker processes running", MetricType::gauge,
-                     {}};
+  MetricFamily alive{"colo_serve_workers_alive", "Worker processes running", MetricType::gauge, {}};
   MetricFamily busy{"colo_serve_workers_busy", "Workers running a task", MetricType::gauge, {}};
   MetricFamily restarts{"colo_serve_worker_restarts_total",
                         "Workers started again after a crash or a deadline kill",
-                        MetricType::counter, {}};
+                        MetricType::counter,
+                        {}};
   for (const auto& p : m_pools) {
     const std::string& name = p->config().name;
     const std::map<std::string, std::string> l{{"function", name}};
@@ -540,8 +549,7 @@ std::string Daemon::metrics_text() const {
                                    {"failed", c.failed},
                                    {"expired", c.expired},
                                    {"cancelled", c.cancelled}}) {
-      done.samples.push_back(
-          {"", {{"function", name}, {"state", state}}, static_cast<double>(n)});
+      done.samples.push_back({"", {{"function", name}, {"state", state}}, static_cast<double>(n)});
     }
     rejected.samples.push_back({"", l, static_cast<double>(c.rejected)});
     retries.samples.push_back({"", l, static_cast<double>(c.retried)});
@@ -554,12 +562,15 @@ std::string Daemon::metrics_text() const {
     restarts.samples.push_back({"", l, static_cast<double>(st.restarts)});
   }
   MetricFamily conns{"colo_serve_http_connections_rejected_total",
-                     "Connections answered 429 beyond max_connections", MetricType::counter,
+                     "Connections answered 429 beyond max_connections",
+                     MetricType::counter,
                      {{"", {}, static_cast<double>(m_http_rejected.load())}}};
-  MetricFamily uptime{"colo_serve_uptime_seconds", "Seconds since the daemon started",
-                      MetricType::gauge, {{"", {}, to_seconds(m_clock.now() - m_started)}}};
-  return render({queue, running, submitted, done, rejected, retries, latency, workers, alive,
-                 busy, restarts, conns, uptime});
+  MetricFamily uptime{"colo_serve_uptime_seconds",
+                      "Seconds since the daemon started",
+                      MetricType::gauge,
+                      {{"", {}, to_seconds(m_clock.now() - m_started)}}};
+  return render({queue, running, submitted, done, rejected, retries, latency, workers, alive, busy,
+                 restarts, conns, uptime});
 }
 
 void Daemon::run_until(int stop_fd) {

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <csignal>
+#include <cstdio>
 #include <iostream>
 
 #include "gpu/mode/mode_env.hpp"
@@ -27,8 +28,9 @@ struct Answer {
 Answer parse_answer(const std::string& line) {
   auto j = nlohmann::json::parse(line, nullptr, false);
   if (j.is_discarded() || !j.is_object()) {
-    return {false, "the worker wrote a line that is not a JSON object (docs/serve.md: the worker "
-                   "protocol)"};
+    return {false,
+            "the worker wrote a line that is not a JSON object (docs/serve.md: the worker "
+            "protocol)"};
   }
   if (auto r = j.find("result"); r != j.end()) {
     return {true, r->dump()};
@@ -96,7 +98,11 @@ Pool::Pool(FunctionConfig f, TaskStore& store, const Clock& clock, PoolContext c
     : m_f(std::move(f)), m_store(store), m_clock(clock), m_ctx(std::move(ctx)) {}
 
 Pool::~Pool() {
-  stop(Nanos(0));
+  try {
+    stop(Nanos(0));
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "colo serve: stopping a pool failed: %s\n", e.what());
+  }
 }
 
 void Pool::start() {
@@ -193,9 +199,8 @@ void Pool::run_worker(Slot& slot, int index) {
     nlohmann::json task = {{"id", lease->id}, {"attempt", lease->attempt}};
     task["input"] = nlohmann::json::parse(lease->input, nullptr, false);
     const Nanos left = lease->deadline - m_clock.now();
-    const CallResult r = left > Nanos(0)
-                             ? proc->call(task.dump(), left)
-                             : CallResult{CallStatus::timeout, {}, "deadline passed"};
+    const CallResult r = left > Nanos(0) ? proc->call(task.dump(), left)
+                                         : CallResult{CallStatus::timeout, {}, "deadline passed"};
     --m_busy;
     if (r.status == CallStatus::ok) {
       backoff = Nanos(k_backoff_first);
@@ -289,8 +294,7 @@ void Pool::autoscale() {
     if (busy > 0 || queued > 0) {
       m_last_busy = now;
     }
-    const int want =
-        desired_workers(m_f, m_f.workers, queued, busy, to_seconds(now - m_last_busy));
+    const int want = desired_workers(m_f, m_f.workers, queued, busy, to_seconds(now - m_last_busy));
     if (want != m_f.workers) {
       set_size(want);
       if (want < m_f.workers) {

@@ -41,9 +41,9 @@ int desired_workers(const FunctionConfig& f, int current, std::size_t queued, in
                     double idle_for_s);
 
 struct PoolStats {
-  int workers = 0;  // target size
-  int alive = 0;    // worker processes running now
-  int busy = 0;     // running a task now
+  int workers = 0;             // target size
+  int alive = 0;               // worker processes running now
+  int busy = 0;                // running a task now
   std::uint64_t restarts = 0;  // workers started again after a crash or a deadline kill
   std::uint64_t spawn_failures = 0;
   int generation = 0;  // partition changes applied
@@ -60,7 +60,8 @@ class Pool {
   void start();
   // New size (and partition, when given). Returns when retired workers have finished their task
   // and stopped and, for a new partition, every worker has restarted with it (each after its
-  // running task; at most `k_repartition_wait`). Errors: invalid_argument (outside min..max, or a bad partition).
+  // running task; at most `k_repartition_wait`). Errors: invalid_argument (outside min..max, or a
+  // bad partition).
   Status resize(int workers, const std::optional<PartitionSpec>& partition);
   // The autoscaler's tick (the daemon calls it about every 200 ms).
   void autoscale();
@@ -76,7 +77,7 @@ class Pool {
   struct Slot {
     std::thread thread;
     std::atomic<bool> retire{false};
-    std::atomic<pid_t> pid{-1};  // its worker process (stop() kills it after the drain)
+    std::atomic<pid_t> pid{-1};       // its worker process (stop() kills it after the drain)
     std::atomic<int> generation{-1};  // the partition generation its worker was started with
   };
   void run_worker(Slot& slot, int index);

@@ -63,8 +63,8 @@ Result<std::vector<std::string>> TaskStore::submit(const std::string& function,
     if (q.counters.queued + inputs.size() > q.capacity) {
       q.counters.rejected += inputs.size();
       return colo::fail(ErrorCode::busy,
-                        fmt::format("the queue of '{}' is full ({} queued, capacity {})",
-                                    function, q.counters.queued, q.capacity));
+                        fmt::format("the queue of '{}' is full ({} queued, capacity {})", function,
+                                    q.counters.queued, q.capacity));
     }
     const Nanos now = m_clock.now();
     ids.reserve(inputs.size());
@@ -117,8 +117,7 @@ std::optional<TaskLease> TaskStore::take(const std::string& function, Nanos wait
       ++q.counters.running;
       return TaskLease{fmt::format("t{}", seq), task.input, task.deadline, task.attempts};
     }
-    if (m_closed || wait <= Nanos(0) ||
-        q.cv.wait_until(lock, until) == std::cv_status::timeout) {
+    if (m_closed || wait <= Nanos(0) || q.cv.wait_until(lock, until) == std::cv_status::timeout) {
       if (q.order.empty()) {
         return std::nullopt;
       }
@@ -196,8 +195,8 @@ bool TaskStore::retry_or_fail(const std::string& id, const std::string& reason, 
   Task& task = t->second;
   if (!retry || task.attempts >= max_attempts || m_closed) {
     task.error = retry && !m_closed
-                     ? fmt::format("{} (attempt {} of {}; no attempts left)", reason,
-                                   task.attempts, max_attempts)
+                     ? fmt::format("{} (attempt {} of {}; no attempts left)", reason, task.attempts,
+                                   max_attempts)
                      : fmt::format("{} (the function is not idempotent: not retried)", reason);
     if (m_closed) {
       task.error = fmt::format("{} ({})", reason, m_close_reason);

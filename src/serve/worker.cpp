@@ -57,8 +57,8 @@ WorkerProcess::~WorkerProcess() {
 }
 
 CallResult WorkerProcess::call(std::string_view line, Nanos timeout) {
-  const auto until =
-      std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::nanoseconds>(timeout);
+  const auto until = std::chrono::steady_clock::now() +
+                     std::chrono::duration_cast<std::chrono::nanoseconds>(timeout);
   if (m_in < 0 || m_out < 0) {
     return {CallStatus::crashed, {}, "worker is stopped"};
   }
@@ -92,7 +92,8 @@ CallResult WorkerProcess::call(std::string_view line, Nanos timeout) {
       return r;
     }
     if (m_buf.size() > k_max_line) {
-      return {CallStatus::crashed, {},
+      return {CallStatus::crashed,
+              {},
               fmt::format("the worker's answer exceeded {} bytes without a newline", k_max_line)};
     }
     pollfd p{m_out, POLLIN, 0};
@@ -111,8 +112,9 @@ CallResult WorkerProcess::call(std::string_view line, Nanos timeout) {
     } else if (n == 0) {
       return {CallStatus::crashed, {}, reap_reason(std::chrono::seconds(1))};
     } else if (errno != EAGAIN && errno != EINTR) {
-      return {CallStatus::crashed, {}, fmt::format("reading the worker failed: {}",
-                                                   std::strerror(errno))};
+      return {CallStatus::crashed,
+              {},
+              fmt::format("reading the worker failed: {}", std::strerror(errno))};
     }
   }
 }

@@ -55,8 +55,8 @@ class ServeTest : public ::testing::Test {
 
   // A function of colo-serve-echo with the test's marker; `extra`: more YAML keys, indented.
   std::string echo_fn(const std::string& name, const std::string& extra = "") const {
-    return "  - name: " + name + "\n    argv: [" + k_bin + "/colo-serve-echo]\n    env: {COLO_SERVE_TEST: '" +
-           marker + "'}\n" + extra;
+    return "  - name: " + name + "\n    argv: [" + k_bin +
+           "/colo-serve-echo]\n    env: {COLO_SERVE_TEST: '" + marker + "'}\n" + extra;
   }
 
   // Starts the daemon with `yaml` and waits for its "listening on" line.
@@ -64,9 +64,9 @@ class ServeTest : public ::testing::Test {
     {
       std::ofstream(dir / "serve.yaml") << yaml;
     }
-    pid = colo::test::start_in(dir, {k_bin + "/colo", "serve", "--config", "serve.yaml",
-                                     "--listen", "127.0.0.1:0"},
-                               "serve");
+    pid = colo::test::start_in(
+        dir, {k_bin + "/colo", "serve", "--config", "serve.yaml", "--listen", "127.0.0.1:0"},
+        "serve");
     const std::regex re("listening on http://127\\.0\\.0\\.1:([0-9]+)");
     for (int i = 0; i < 200 && port == 0; ++i) {
       std::smatch m;
@@ -169,9 +169,10 @@ TEST_F(ServeTest, SyncAsyncBatchMetricsAndCleanShutdown) {
 }
 
 TEST_F(ServeTest, HostileInputGetsClean4xx) {
-  start("max_body_bytes: 4096\nmax_connections: 2\nread_timeout_s: 1\nkeep_alive_s: 1\n"
-        "functions:\n" +
-        echo_fn("echo"));
+  start(
+      "max_body_bytes: 4096\nmax_connections: 2\nread_timeout_s: 1\nkeep_alive_s: 1\n"
+      "functions:\n" +
+      echo_fn("echo"));
   auto c = client();
   auto send = [&](const std::string& body) {
     auto r = c.Post("/v1/tasks", body, "application/json");
@@ -272,8 +273,7 @@ TEST_F(ServeTest, DeadlinesExpireAndCancelQueued) {
   EXPECT_EQ(late["state"], "expired") << late;
   EXPECT_LT(late["total_s"].get<double>(), 3.0);
   EXPECT_EQ(call("f", "next")["result"], "next");  // a fresh worker
-  auto running =
-      post("/v1/tasks", {{"function", "f"}, {"input", {{"sleep_ms", 500}}}}, 202)["id"];
+  auto running = post("/v1/tasks", {{"function", "f"}, {"input", {{"sleep_ms", 500}}}}, 202)["id"];
   auto queued = post("/v1/tasks", {{"function", "f"}, {"input", 1}}, 202)["id"];
   std::this_thread::sleep_for(100ms);
   auto c = client();
@@ -289,18 +289,19 @@ TEST_F(ServeTest, DeadlinesExpireAndCancelQueued) {
 }
 
 TEST_F(ServeTest, LiveResizeLosesNoTask) {
-  start("functions:\n" + echo_fn("f", "    workers: 1\n    max_workers: 3\n    min_workers: 1\n"
-                                      "    scale_down_idle_s: 3600\n"));
+  start("functions:\n" + echo_fn("f",
+                                 "    workers: 1\n    max_workers: 3\n    min_workers: 1\n"
+                                 "    scale_down_idle_s: 3600\n"));
   json inputs = json::array();
   for (int i = 0; i < 200; ++i) {
     inputs.push_back({{"sleep_ms", 2}});
   }
   auto ids = post("/v1/batch", {{"function", "f"}, {"inputs", inputs}}, 202)["ids"];
   auto c = client();
-  auto r = c.Put("/v1/functions/f/pool",
-                 json{{"workers", 3}, {"partition", {{"kind", "mps"}, {"thread_percent", 50}}}}
-                     .dump(),
-                 "application/json");
+  auto r =
+      c.Put("/v1/functions/f/pool",
+            json{{"workers", 3}, {"partition", {{"kind", "mps"}, {"thread_percent", 50}}}}.dump(),
+            "application/json");
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 200) << r->body;
   EXPECT_EQ(json::parse(r->body)["workers"], 3);
@@ -325,8 +326,9 @@ TEST_F(ServeTest, LiveResizeLosesNoTask) {
 }
 
 TEST_F(ServeTest, AutoscalerGrowsOnQueueLength) {
-  start("functions:\n" + echo_fn("f", "    workers: 1\n    min_workers: 1\n    max_workers: 4\n"
-                                      "    scale_up_queue_per_worker: 2\n"));
+  start("functions:\n" + echo_fn("f",
+                                 "    workers: 1\n    min_workers: 1\n    max_workers: 4\n"
+                                 "    scale_up_queue_per_worker: 2\n"));
   json inputs = json::array();
   for (int i = 0; i < 60; ++i) {
     inputs.push_back({{"sleep_ms", 20}});
@@ -359,7 +361,8 @@ TEST_F(ServeTest, TokenRequiredAndNeverLogged) {
   EXPECT_EQ(c.Get("/v1/functions", {{"Authorization", "Bearer tok-very-secret"}})->status, 200);
   EXPECT_EQ(c.Get("/healthz")->status, 200);  // probes need no token
   EXPECT_EQ(stop(), 0);
-  const std::string logs = colo::test::slurp(dir / "serve.out") + colo::test::slurp(dir / "serve.err");
+  const std::string logs =
+      colo::test::slurp(dir / "serve.out") + colo::test::slurp(dir / "serve.err");
   EXPECT_EQ(logs.find("tok-very-secret"), std::string::npos) << logs;
 }
 
@@ -374,8 +377,8 @@ TEST_F(ServeTest, BeyondLoopbackWithoutTokenIsRefused) {
   EXPECT_EQ(o.rc, 2);
   EXPECT_NE(o.err.find("needs a bearer token"), std::string::npos) << o.err;
   EXPECT_EQ(leftover_workers(), 0);
-  const pid_t q = colo::test::start_in(dir, {k_bin + "/colo", "serve", "--config", "nope.yaml"},
-                                       "n");
+  const pid_t q =
+      colo::test::start_in(dir, {k_bin + "/colo", "serve", "--config", "nope.yaml"}, "n");
   EXPECT_EQ(colo::test::finish_in(dir, q, "n").rc, 2);
 }
 
@@ -397,10 +400,13 @@ TEST_F(ServeTest, PythonFunctionsColoCallAndPythonClient) {
                                        "    return {'twice': x * 2, 'loads': len(LOADS)}\n"
                                        "def boom(x):\n    raise ValueError('no ' + str(x))\n";
   }
-  start("functions:\n  - name: double\n    kind: python\n    entry: mymod:double\n"
-        "    python_path: [" + dir.string() + "]\n    env: {COLO_SERVE_TEST: '" + marker + "'}\n"
-        "  - name: boom\n    kind: python\n    entry: mymod:boom\n    python_path: [" +
-        dir.string() + "]\n    env: {COLO_SERVE_TEST: '" + marker + "'}\n" + echo_fn("echo"));
+  start(
+      "functions:\n  - name: double\n    kind: python\n    entry: mymod:double\n"
+      "    python_path: [" +
+      dir.string() + "]\n    env: {COLO_SERVE_TEST: '" + marker +
+      "'}\n"
+      "  - name: boom\n    kind: python\n    entry: mymod:boom\n    python_path: [" +
+      dir.string() + "]\n    env: {COLO_SERVE_TEST: '" + marker + "'}\n" + echo_fn("echo"));
   for (int i = 0; i < 3; ++i) {
     auto r = call("double", 21);
     EXPECT_EQ(r["result"]["twice"], 42) << r;
@@ -411,8 +417,9 @@ TEST_F(ServeTest, PythonFunctionsColoCallAndPythonClient) {
   EXPECT_EQ(b["error"], "ValueError: no 3");
   const std::string url = "http://127.0.0.1:" + std::to_string(port);
   auto ok = colo::test::finish_in(
-      dir, colo::test::start_in(dir, {k_bin + "/colo", "call", "echo", "{\"a\": 1}", "--url", url},
-                                "call1"),
+      dir,
+      colo::test::start_in(dir, {k_bin + "/colo", "call", "echo", "{\"a\": 1}", "--url", url},
+                           "call1"),
       "call1");
   EXPECT_EQ(ok.rc, 0) << ok.err;
   EXPECT_NE(ok.out.find("\"succeeded\""), std::string::npos) << ok.out;

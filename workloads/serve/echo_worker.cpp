@@ -20,8 +20,9 @@
 
 #include <nlohmann/json.hpp>
 
-int main() {
-  std::ios::sync_with_stdio(false);
+namespace {
+
+int serve_lines() {
   std::string line;
   while (std::getline(std::cin, line)) {
     auto task = nlohmann::json::parse(line, nullptr, false);
@@ -55,4 +56,16 @@ int main() {
     std::cout << answer.dump() << '\n' << std::flush;
   }
   return 0;
+}
+
+}  // namespace
+
+int main() {
+  std::ios::sync_with_stdio(false);
+  try {
+    return serve_lines();
+  } catch (const std::exception& e) {  // a task field of the wrong type
+    std::cerr << "colo-serve-echo: " << e.what() << "\n";
+    return 1;
+  }
 }

@@ -67,7 +67,8 @@ TEST(ServeConfig, ErrorsNameFileLineAndField) {
     const char* expect;
   };
   const Case cases[] = {
-      {"functions:\n  - name: a\n    argv: [x]\n    bogus: 1\n", "serve.yaml:4: functions[0].bogus"},
+      {"functions:\n  - name: a\n    argv: [x]\n    bogus: 1\n",
+       "serve.yaml:4: functions[0].bogus"},
       {"functions:\n  - name: a\n", "kind command needs argv"},
       {"functions:\n  - name: 'a b'\n    argv: [x]\n", "functions[0].name"},
       {"functions:\n  - name: a\n    kind: python\n    entry: nocolon\n", "module:function"},
@@ -77,8 +78,7 @@ TEST(ServeConfig, ErrorsNameFileLineAndField) {
       {"functions:\n  - name: a\n    argv: [x]\n  - name: a\n    argv: [y]\n", "defined twice"},
       {"functions:\n  - name: a\n    argv: [x]\n    partition: {kind: mps, thread_percent: 0}\n",
        "thread_percent"},
-      {"functions:\n  - name: a\n    argv: [x]\n    partition: {kind: green}\n",
-       "needs green_sms"},
+      {"functions:\n  - name: a\n    argv: [x]\n    partition: {kind: green}\n", "needs green_sms"},
       {"functions:\n  - name: a\n    argv: [x]\n    timeout_s: -1\n", "timeout_s"},
       {"functions: []\n", "at least one function"},
       {"listen: nowhere\nfunctions:\n  - name: a\n    argv: [x]\n", "serve.yaml:1: listen"},
@@ -137,10 +137,8 @@ TEST(ServeMetrics, RendersExpositionFormat) {
   EXPECT_NE(text.find("# HELP colo_x_total Things\\nand more\n# TYPE colo_x_total counter\n"),
             std::string::npos)
       << text;
-  EXPECT_NE(text.find("colo_x_total{function=\"a\\\"b\\\\c\\nd\"} 3\n"), std::string::npos)
-      << text;
-  EXPECT_NE(text.find("colo_lat_seconds_bucket{function=\"f\",le=\"0.1\"} 1\n"),
-            std::string::npos)
+  EXPECT_NE(text.find("colo_x_total{function=\"a\\\"b\\\\c\\nd\"} 3\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("colo_lat_seconds_bucket{function=\"f\",le=\"0.1\"} 1\n"), std::string::npos)
       << text;
   EXPECT_NE(text.find("colo_lat_seconds_bucket{function=\"f\",le=\"1\"} 2\n"), std::string::npos);
   EXPECT_NE(text.find("colo_lat_seconds_bucket{function=\"f\",le=\"+Inf\"} 3\n"),
