@@ -112,6 +112,7 @@ int cmd_call(const ServeCli& c, std::ostream& out, std::ostream& err) {
     return 2;
   }
   cli.set_connection_timeout(std::chrono::seconds(5));
+  cli.set_tcp_nodelay(true);
   cli.set_read_timeout(
       std::chrono::seconds(static_cast<long>(std::max(c.timeout_s, c.wait_s) + 3600)));
   httplib::Headers headers;
