@@ -60,8 +60,8 @@ Daemon start_daemon(const fs::path& dir, int workers) {
     std::freopen((dir / "serve.err").c_str(), "w", stderr);
     const std::string colo = bin + "/colo";
     const std::string cfg = (dir / "serve.yaml").string();
-    ::execl(colo.c_str(), colo.c_str(), "serve", "--config", cfg.c_str(), "--listen",
-            "127.0.0.1:0", static_cast<char*>(nullptr));
+    ::execl(colo.c_str(), colo.c_str(), "serve", "--config", cfg.c_str(), "--listen", "127.0.0.1:0",
+            static_cast<char*>(nullptr));
     ::_exit(127);
   }
   const std::regex re("listening on http://127\\.0\\.0\\.1:([0-9]+)");
@@ -152,8 +152,8 @@ SyncResult sync_run(int port, int clients, double seconds, double rate) {
   std::vector<SyncResult> per(static_cast<std::size_t>(clients));
   const std::string body = json{{"function", "noop"}, {"input", nullptr}, {"wait", true}}.dump();
   const auto t0 = Clock::now();
-  const auto end = t0 + std::chrono::duration_cast<Clock::duration>(
-                            std::chrono::duration<double>(seconds));
+  const auto end =
+      t0 + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
   for (int i = 0; i < clients; ++i) {
     threads.emplace_back([&, i] {
       httplib::Client c("127.0.0.1", port);
@@ -240,7 +240,8 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  const fs::path dir = fs::temp_directory_path() / ("colo-bench-serve-" + std::to_string(::getpid()));
+  const fs::path dir =
+      fs::temp_directory_path() / ("colo-bench-serve-" + std::to_string(::getpid()));
   fs::create_directories(dir);
   const Daemon d = start_daemon(dir, workers);
   if (d.port == 0) {
@@ -270,9 +271,10 @@ int main(int argc, char** argv) {
   out["half_peak_p50_ms"] = percentile(at_half.latencies_ms, 0.5);
   out["half_peak_p99_ms"] = percentile(at_half.latencies_ms, 0.99);
   out["half_peak_errors"] = at_half.errors;
-  std::printf("at half of peak (%.0f/s offered, open loop): p50 %.3f ms, p99 %.3f ms   (targets "
-              "< 1 ms, < 5 ms)\n",
-              half, percentile(at_half.latencies_ms, 0.5), percentile(at_half.latencies_ms, 0.99));
+  std::printf(
+      "at half of peak (%.0f/s offered, open loop): p50 %.3f ms, p99 %.3f ms   (targets "
+      "< 1 ms, < 5 ms)\n",
+      half, percentile(at_half.latencies_ms, 0.5), percentile(at_half.latencies_ms, 0.99));
   if (soak_seconds > 0) {
     const auto [rss0, fds0] = rss_and_fds(d.pid);
     const SyncResult soak = sync_run(d.port, clients, soak_seconds, half);
@@ -291,11 +293,12 @@ int main(int argc, char** argv) {
                    {"fds_end", fds1},
                    {"counters", c},
                    {"lost", c.value("submitted", 0.0) - finished}};
-    std::printf("soak %.0f s at %.0f/s: %zu tasks, %zu errors, p99 %.3f ms, RSS %ld -> %ld KiB, "
-                "fds %ld -> %ld, submitted %.0f = finished %.0f (lost %.0f)\n",
-                soak_seconds, half, soak.latencies_ms.size(), soak.errors,
-                percentile(soak.latencies_ms, 0.99), rss0, rss1, fds0, fds1,
-                c.value("submitted", 0.0), finished, c.value("submitted", 0.0) - finished);
+    std::printf(
+        "soak %.0f s at %.0f/s: %zu tasks, %zu errors, p99 %.3f ms, RSS %ld -> %ld KiB, "
+        "fds %ld -> %ld, submitted %.0f = finished %.0f (lost %.0f)\n",
+        soak_seconds, half, soak.latencies_ms.size(), soak.errors,
+        percentile(soak.latencies_ms, 0.99), rss0, rss1, fds0, fds1, c.value("submitted", 0.0),
+        finished, c.value("submitted", 0.0) - finished);
   }
   ::kill(d.pid, SIGTERM);
   int st = 0;

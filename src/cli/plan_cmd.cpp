@@ -197,14 +197,11 @@ int cmd_profile_import(const PlanCli& c, const EngineOptions& base, std::ostream
     return report_error(err, ok.error());
   }
   const auto db = store_path(base.results_dir);
-  auto lock = StoreLock::acquire(db);
-  if (!lock) {
-    return report_error(err, lock.error());
+  auto locked = open_locked(db);
+  if (!locked) {
+    return report_error(err, locked.error());
   }
-  auto store = Store::open(db);
-  if (!store) {
-    return report_error(err, store.error());
-  }
+  Store* store = &locked->store;
   for (const auto& p : ps) {
     const ProfileRecord rec{0,
                             p.key,

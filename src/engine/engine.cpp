@@ -1032,14 +1032,11 @@ Result<EngineResult> run_experiment(const ExperimentSpec& spec, const EngineOpti
   // its logs directory is colo's own and made 0700.
   COLO_TRY(create_private_dir(opts.results_dir, ExistingDir::keep_mode));
   COLO_TRY(create_private_dir(opts.results_dir + "/logs"));
-  auto lock = StoreLock::acquire(db);
-  if (!lock) {
-    return fail(lock.error());
+  auto locked = open_locked(db);
+  if (!locked) {
+    return fail(locked.error());
   }
-  auto store = Store::open(db);
-  if (!store) {
-    return fail(store.error());
-  }
+  Store* store = &locked->store;
   for (const char* suffix : {"", "-wal", "-shm"}) {
     (void)make_private_file(db + suffix);  // 0600; best effort, the directory is what guards
   }

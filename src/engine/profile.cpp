@@ -323,14 +323,11 @@ Result<std::vector<ProfileOutcome>> profile_workloads(const ExperimentSpec& spec
           fmt::format("profiling {} was interrupted (experiment {} is stored)", w.name, r->id));
     }
     const auto db = store_path(opts.results_dir);
-    auto lock = StoreLock::acquire(db);
-    if (!lock) {
-      return fail(lock.error());
+    auto locked = open_locked(db);
+    if (!locked) {
+      return fail(locked.error());
     }
-    auto store = Store::open(db);
-    if (!store) {
-      return fail(store.error());
-    }
+    Store* store = &locked->store;
     auto p = extract_profile(*store, r->id, w, device);
     if (!p) {
       return fail(p.error());

@@ -17,10 +17,9 @@ PipelineEventLogRecord to_store(const EventLog& log) {
 }
 
 Result<EventLog> from_store(const PipelineEventLogRecord& rec) {
-  static const EventKind k_kinds[] = {EventKind::scheduled,  EventKind::issued,
-                                      EventKind::stage_start, EventKind::stage_end,
-                                      EventKind::completed,   EventKind::dropped,
-                                      EventKind::failed};
+  static const EventKind k_kinds[] = {
+      EventKind::scheduled, EventKind::issued,  EventKind::stage_start, EventKind::stage_end,
+      EventKind::completed, EventKind::dropped, EventKind::failed};
   EventLog log;
   log.stages = rec.stages;
   log.events.reserve(rec.events.size());

@@ -1047,4 +1047,16 @@ Result<PipelineEventLogRecord> Store::pipeline_events(WorkloadId id) {
   return out;
 }
 
+Result<LockedStore> open_locked(const std::string& db_path) {
+  auto lock = StoreLock::acquire(db_path);
+  if (!lock) {
+    return fail(lock.error());
+  }
+  auto store = Store::open(db_path);
+  if (!store) {
+    return fail(store.error());
+  }
+  return LockedStore{std::move(*lock), std::move(*store)};
+}
+
 }  // namespace colo

@@ -118,4 +118,13 @@ class Store {
   std::vector<std::pair<std::string, std::int64_t>> m_metric_cache;
 };
 
+// A store opened for writing under its lock (colo run, colo profile, colo profile --import): the
+// store closes before the lock is released (members destroyed in reverse order). Errors: those of
+// StoreLock::acquire (another colo holds it) and of Store::open.
+struct LockedStore {
+  StoreLock lock;
+  Store store;
+};
+Result<LockedStore> open_locked(const std::string& db_path);
+
 }  // namespace colo

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <thread>
 
 #include "serve/auth.hpp"
@@ -22,6 +23,21 @@ using std::chrono::seconds;
 Result<ServeConfig> parse(const std::string& text,
                           const std::map<std::string, std::string>& env = {}) {
   return parse_serve_config(text, "serve.yaml", env);
+}
+
+// The configs the project ships (examples/serve*.yaml) parse.
+TEST(ServeConfig, ShippedConfigsParse) {
+  const auto root = std::filesystem::path(COLO_SOURCE_DIR) / "examples";
+  int n = 0;
+  for (const auto& e : std::filesystem::directory_iterator(root)) {
+    const auto name = e.path().filename().string();
+    if (name.starts_with("serve") && e.path().extension() == ".yaml") {
+      auto cfg = load_serve_config(e.path().string());
+      EXPECT_TRUE(cfg) << e.path() << ": " << cfg.error().what();
+      ++n;
+    }
+  }
+  EXPECT_GE(n, 1);
 }
 
 TEST(ServeConfig, ParsesFunctionsAndDefaults) {
