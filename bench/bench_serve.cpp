@@ -109,6 +109,7 @@ double percentile(std::vector<double> v, double p) {
 double batch_rate(int port, int rounds, int size) {
   httplib::Client c("127.0.0.1", port);
   c.set_read_timeout(std::chrono::seconds(120));
+  c.set_tcp_nodelay(true);
   json inputs = json::array();
   for (int i = 0; i < size; ++i) {
     inputs.push_back(nullptr);
@@ -127,7 +128,8 @@ double batch_rate(int port, int rounds, int size) {
     if (!res) {
       return 0;
     }
-    for (const auto& t : json::parse(res->body)["tasks"]) {
+    const json answer = json::parse(res->body);  // kept: a range over a temporary's member dangles
+    for (const auto& t : answer["tasks"]) {
       done += t["state"] == "succeeded" ? 1 : 0;
     }
   }
@@ -158,6 +160,7 @@ SyncResult sync_run(int port, int clients, double seconds, double rate) {
     threads.emplace_back([&, i] {
       httplib::Client c("127.0.0.1", port);
       c.set_keep_alive(true);
+      c.set_tcp_nodelay(true);
       c.set_read_timeout(std::chrono::seconds(30));
       auto& r = per[static_cast<std::size_t>(i)];
       const double gap = rate > 0 ? clients / rate : 0;
