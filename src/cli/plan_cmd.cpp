@@ -12,6 +12,7 @@
 
 #include "cli/cli.hpp"
 #include "cli/cli_common.hpp"
+#include "cluster/plan_slurm.hpp"
 #include "core/clock.hpp"
 #include "core/private_dir.hpp"
 #include "core/run_plan.hpp"
@@ -470,6 +471,41 @@ Result<double> parse_within(const std::string& text) {
   }
 }
 
+// `--emit slurm`: an sbatch script per job of the plan (cluster/plan_slurm), each running its
+// workload's command from the workloads spec (builtins resolved to colo's binaries).
+int emit_slurm_scripts(const plan::Plan& p, const ExperimentSpec& spec, const std::string& prefix,
+                       const std::string& dir, std::ostream& err) {
+  std::map<std::string, cluster::JobCommand> commands;
+  const auto paths = colo_paths();
+  for (const auto& w : spec.workloads) {
+    cluster::JobCommand cmd;
+    if (!w.builtin.empty()) {
+      cmd.argv = builtin_command(paths.workload_dir, w.builtin);
+      for (const auto& [k, v] : w.args) {
+        cmd.argv.push_back("--" + k);
+        cmd.argv.push_back(v);
+      }
+    } else {
+      cmd.argv = w.cmd;
+    }
+    cmd.env = w.env;
+    cmd.cwd = w.cwd.empty()
+                  ? spec.source_dir
+                  : (std::filesystem::path(spec.source_dir) / w.cwd).lexically_normal().string();
+    commands[w.name] = std::move(cmd);
+  }
+  cluster::PlanSlurmOptions opts;
+  opts.prefix = prefix;
+  for (const auto& s : cluster::emit_slurm(p, commands, opts)) {
+    const auto path = (std::filesystem::path(dir) / s.file).string();
+    if (auto ok = write_file_atomically(path, s.text); !ok) {
+      return report_error(err, ok.error());
+    }
+    err << fmt::format("colo: wrote {} (--gres={})\n", path, s.gres);
+  }
+  return 0;
+}
+
 int cmd_plan(const PlanCli& c, const EngineOptions& base, std::ostream& out, std::ostream& err) {
   const auto opts = engine_options(c, base);
   auto in = load_plan_input(c, opts);
@@ -529,6 +565,11 @@ int cmd_plan(const PlanCli& c, const EngineOptions& base, std::ostream& out, std
         return report_error(err, ok.error());
       }
       err << fmt::format("colo: wrote {}\n", path);
+    }
+  }
+  if (c.emit == "slurm") {
+    if (const int rc = emit_slurm_scripts(*p, in->spec, prefix, c.emit_dir, err); rc != 0) {
+      return rc;
     }
   }
   out << (c.format == "json" ? j.dump(2) + "\n" : plan::render_text(*p));
@@ -799,8 +840,10 @@ PlanCliPtr register_plan_commands(CLI::App& app, CLI::App& run) {
                 "Per-job slowdown bound (solo/shared rate) unless a job sets its own")
       ->check(CLI::Range(1.0, 1e6));
   q->add_option("-o,--output", c->output, "Write the plan as JSON (for colo run --plan)");
-  q->add_option("--emit", c->emit, "spec: write the colo run spec of each GPU group")
-      ->check(CLI::IsMember({"spec"}));
+  q->add_option("--emit", c->emit,
+                "spec: the colo run spec of each GPU group; slurm: an sbatch script per job "
+                "asking for its share (docs/slurm.md)")
+      ->check(CLI::IsMember({"spec", "slurm"}));
   q->add_option("--emit-dir", c->emit_dir, "Directory of --emit spec files (default .)");
   q->add_flag("--with-rules", c->with_rules,
               "Emitted specs also run the simple rules (always time-slice, always uncapped MPS, "

@@ -930,6 +930,10 @@ EngineOptions absolute_paths(EngineOptions opts) {
 
 }  // namespace
 
+std::vector<std::string> builtin_command(const std::string& workload_dir, const std::string& name) {
+  return builtin_argv(workload_dir, name);
+}
+
 ColoPaths colo_paths(const std::string& exe_dir_in) {
   const fs::path exe = exe_dir_in.empty() ? fs::path(self_dir()) : fs::path(exe_dir_in);
   std::error_code ec;

@@ -73,6 +73,10 @@ struct ColoPaths {
 // `exe_dir`: the directory of the colo executable ("" = of this process).
 ColoPaths colo_paths(const std::string& exe_dir = "");
 
+// The argv prefix of builtin workload `name` ("cpu", "sim-gpu", "cuda-gemm", ...) whose binaries
+// are in `workload_dir`: its program and, for the CUDA ones, the kernel.
+std::vector<std::string> builtin_command(const std::string& workload_dir, const std::string& name);
+
 // Validates `spec` against `backend` (modes, devices, builtins, executables, working
 // directories) and returns the planned runs with builtins resolved. Touches no store.
 Result<std::vector<RunPlan>> plan_experiment(const ExperimentSpec& spec, const EngineOptions& opts,

@@ -103,6 +103,40 @@ check "resume after a cancelled job: exit 0 ($rc)" test "$rc" -eq 0
 check "resume submits only what is not done" test "$(grep -c 'submitted job' <<<"$out")" -lt 3
 check "resumed experiment is done" grep -q "slurm-cancel *done" <<<"$("$colo" --results res2 ls)"
 
+# colo plan --emit slurm: a script per job, each accepted by this cluster (sbatch --test-only
+# checks the gres it asks for without running it).
+cat > w.yaml <<'Y'
+name: plan-slurm
+gpu: sim
+warmup: 0.1s
+stop: {duration: 0.3s}
+sample_period: 100ms
+workloads:
+  - {name: small, builtin: sim-gpu, args: {duty: 0.4, sm: 0.3, bw: 0.1, mem: 6G, step-ms: 10}}
+  - {name: large, builtin: sim-gpu, args: {duty: 0.8, sm: 0.7, bw: 0.3, mem: 50G, step-ms: 10}}
+Y
+cat > jobs.yaml <<'Y'
+workloads: w.yaml
+jobs:
+  - {name: a, workload: small, kind: training}
+  - {name: b, workload: small, kind: training}
+  - {name: c, workload: large, kind: training}
+Y
+"$colo" --results res3 profile w.yaml --shares 30,100 > profile.out 2>&1
+check "colo profile for the plan" test $? -eq 0
+mkdir -p emitted
+out=$("$colo" --results res3 plan jobs.yaml --emit slurm --emit-dir emitted 2>&1); rc=$?
+echo "$out" | grep "wrote"
+check "plan --emit slurm: exit 0 ($rc)" test "$rc" -eq 0
+n=0
+for f in emitted/*.sbatch; do
+  [ -f "$f" ] || continue
+  n=$((n + 1))
+  check "$(basename "$f") asks for --gres=$(sed -n 's/^#SBATCH --gres=//p' "$f")" grep -q '^#SBATCH --gres=' "$f"
+  check "$(basename "$f") is accepted by the cluster" sbatch --test-only "$f"
+done
+check "a script per job of the plan (got $n)" test "$n" -eq 3
+
 # The controller down: a clear message.
 ctld=$(cat "$SLURM_FIXTURE_DIR/slurmctld.pid")
 kill "$ctld"

@@ -5,6 +5,7 @@
 
 #include <deque>
 
+#include "cluster/plan_slurm.hpp"
 #include "cluster/slurm_client.hpp"
 #include "cluster/slurm_conf.hpp"
 #include "cluster/slurm_jobs.hpp"
@@ -250,6 +251,78 @@ TEST(SlurmClient, FinalStateFallsBackToSacct) {
   ASSERT_TRUE(s);
   EXPECT_EQ(s->state, "TIMEOUT");
   EXPECT_EQ(r.calls.back().front(), "sacct");
+}
+
+}  // namespace
+}  // namespace colo::cluster
+
+namespace colo::cluster {
+namespace {
+
+plan::Plan two_group_plan() {
+  plan::Plan p;
+  p.simulated = true;
+  plan::GroupPlan a;
+  a.gpu = 0;
+  a.gpu_model = "NVIDIA H200";
+  a.mechanism = plan::Mechanism::mps_limits;
+  plan::JobPlacement j1;
+  j1.job = "train";
+  j1.workload = "r18";
+  j1.thread_percent = 60;
+  plan::JobPlacement j2 = j1;
+  j2.job = "serve";
+  j2.workload = "srv";
+  j2.thread_percent = 40;
+  a.jobs = {j1, j2};
+  plan::GroupPlan b;
+  b.gpu = 1;
+  b.gpu_model = "NVIDIA H200";
+  b.mechanism = plan::Mechanism::mig;
+  plan::JobPlacement j3 = j1;
+  j3.job = "small";
+  j3.thread_percent.reset();
+  j3.mig_profile = "3g.71gb";
+  b.jobs = {j3};
+  p.groups = {a, b};
+  return p;
+}
+
+TEST(PlanSlurm, GresPerMechanism) {
+  plan::GroupPlan g;
+  plan::JobPlacement j;
+  j.share = 0.25;
+  g.jobs = {j, j, j};
+  g.mechanism = plan::Mechanism::timeslice;
+  EXPECT_EQ(gres_for_placement(g, j, 100), "shard:1");
+  g.mechanism = plan::Mechanism::mps;
+  EXPECT_EQ(gres_for_placement(g, j, 100), "mps:33");
+  g.mechanism = plan::Mechanism::green;
+  EXPECT_EQ(gres_for_placement(g, j, 100), "mps:25");
+  g.mechanism = plan::Mechanism::sequential;
+  EXPECT_EQ(gres_for_placement(g, j, 100), "gpu:1");
+  j.thread_percent = 30;
+  g.mechanism = plan::Mechanism::mig_equivalent;
+  EXPECT_EQ(gres_for_placement(g, j, 200), "mps:60");  // Count 200 per GPU
+}
+
+TEST(PlanSlurm, ScriptPerJobWithItsShareAndCommand) {
+  std::map<std::string, JobCommand> cmds;
+  cmds["r18"] = {{"python3", "train.py", "--model", "resnet18"}, {{"A", "b c"}}, "/w"};
+  const auto s = emit_slurm(two_group_plan(), cmds, {"mix", "gpu", "", "1:00:00", 100});
+  ASSERT_EQ(s.size(), 3U);
+  EXPECT_EQ(s[0].file, "mix-gpu0-train.sbatch");
+  EXPECT_EQ(s[0].gres, "mps:60");
+  EXPECT_EQ(s[1].gres, "mps:40");
+  EXPECT_EQ(s[2].gres, "gpu:3g.71gb:1");
+  EXPECT_NE(s[0].text.find("#SBATCH --partition=gpu\n"), std::string::npos);
+  EXPECT_NE(s[0].text.find("#SBATCH --time=1:00:00\n"), std::string::npos);
+  EXPECT_NE(s[0].text.find("cd '/w'\nexport A='b c'\nexec 'python3' 'train.py' '--model' "
+                           "'resnet18'\n"),
+            std::string::npos)
+      << s[0].text;
+  EXPECT_NE(s[0].text.find("SIMULATED"), std::string::npos);
+  EXPECT_NE(s[1].text.find("no command for workload srv"), std::string::npos);
 }
 
 }  // namespace
