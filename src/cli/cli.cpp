@@ -337,15 +337,7 @@ int cmd_compare(const std::string& results, const CompareArgs& args, std::ostrea
 
 int cmd_gpus(const std::string& which, const std::string& topology, bool json, std::ostream& out,
              std::ostream& err) {
-  SteadyClock clock;
-  auto choice = make_backend(which, clock, topology);
-  if (!choice) {
-    return report_error(err, choice.error());
-  }
-  if (!choice->notice.empty()) {
-    err << "colo: " << choice->notice << "\n";
-  }
-  auto devs = choice->backend->devices();
+  auto devs = detect_gpus(which, topology, err);
   if (!devs) {
     return report_error(err, devs.error());
   }

@@ -11,8 +11,26 @@
 #include <ostream>
 
 #include "cli/cli.hpp"
+#include "core/clock.hpp"
+#include "engine/backend_factory.hpp"
 
 namespace colo {
+
+Result<std::vector<DeviceInfo>> detect_gpus(const std::string& which, const std::string& topology,
+                                            std::ostream& err, bool* simulated) {
+  SteadyClock clock;
+  auto choice = make_backend(which, clock, topology);
+  if (!choice) {
+    return fail(choice.error());
+  }
+  if (!choice->notice.empty()) {
+    err << "colo: " << choice->notice << "\n";
+  }
+  if (simulated != nullptr) {
+    *simulated = choice->backend->simulated();
+  }
+  return choice->backend->devices();
+}
 
 int report_error(std::ostream& err, const Error& e) {
   err << "colo: error: " << e.what() << "\n";

@@ -16,6 +16,12 @@ int report_error(std::ostream& err, const Error& e);
 
 Result<ExperimentId> parse_id(const std::string& text);
 
+// The GPUs that backend `which` (auto, sim, nvml; `topology` for the simulated GPU) sees; its
+// notice (auto fell back to the simulated GPU) is said on `err`. `simulated`, when given, says
+// whether the backend is the simulated GPU.
+Result<std::vector<DeviceInfo>> detect_gpus(const std::string& which, const std::string& topology,
+                                            std::ostream& err, bool* simulated = nullptr);
+
 // Checks the --results directory before any command uses it: not empty, a directory or not yet
 // there, reachable (no symlink loop, no over-long name), and the same for its colo.db. Errors
 // are invalid_argument (exit 2) naming the option, the path and the reason.

@@ -12,6 +12,7 @@
 
 #include "cli/cli.hpp"
 #include "cli/cli_common.hpp"
+#include "cluster/plan_k8s.hpp"
 #include "cluster/plan_slurm.hpp"
 #include "core/clock.hpp"
 #include "core/private_dir.hpp"
@@ -471,10 +472,9 @@ Result<double> parse_within(const std::string& text) {
   }
 }
 
-// `--emit slurm`: an sbatch script per job of the plan (cluster/plan_slurm), each running its
-// workload's command from the workloads spec (builtins resolved to colo's binaries).
-int emit_slurm_scripts(const plan::Plan& p, const ExperimentSpec& spec, const std::string& prefix,
-                       const std::string& dir, std::ostream& err) {
+// The command of every workload of the workloads spec, as emitted jobs run it (builtins
+// resolved to colo's binaries, cwd absolute).
+std::map<std::string, cluster::JobCommand> job_commands(const ExperimentSpec& spec) {
   std::map<std::string, cluster::JobCommand> commands;
   const auto paths = colo_paths();
   for (const auto& w : spec.workloads) {
@@ -494,14 +494,40 @@ int emit_slurm_scripts(const plan::Plan& p, const ExperimentSpec& spec, const st
                   : (std::filesystem::path(spec.source_dir) / w.cwd).lexically_normal().string();
     commands[w.name] = std::move(cmd);
   }
-  cluster::PlanSlurmOptions opts;
-  opts.prefix = prefix;
-  for (const auto& s : cluster::emit_slurm(p, commands, opts)) {
-    const auto path = (std::filesystem::path(dir) / s.file).string();
-    if (auto ok = write_file_atomically(path, s.text); !ok) {
+  return commands;
+}
+
+// `--emit slurm|k8s|kuberay` (cluster/plan_slurm, cluster/plan_k8s): writes the files into
+// `dir` and names each on `err`.
+int emit_cluster_files(const std::string& what, const plan::Plan& p, const ExperimentSpec& spec,
+                       const std::string& prefix, const std::string& dir, std::ostream& err) {
+  std::vector<std::pair<std::string, std::string>> files;  // name, text
+  std::vector<std::string> notes;
+  if (what == "slurm") {
+    cluster::PlanSlurmOptions opts;
+    opts.prefix = prefix;
+    for (auto& s : cluster::emit_slurm(p, job_commands(spec), opts)) {
+      files.emplace_back(s.file, std::move(s.text));
+      notes.push_back(" (--gres=" + s.gres + ")");
+    }
+  } else {
+    cluster::K8sOptions opts;
+    opts.prefix = prefix;
+    auto emitted = what == "k8s" ? cluster::emit_k8s(p, job_commands(spec), opts)
+                                 : cluster::emit_kuberay(p, opts,
+                                                         "python -c 'import ray; ray.init(); "
+                                                         "print(ray.cluster_resources())'");
+    for (auto& f : emitted) {
+      files.emplace_back(f.file, std::move(f.text));
+      notes.emplace_back();
+    }
+  }
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    const auto path = (std::filesystem::path(dir) / files[i].first).string();
+    if (auto ok = write_file_atomically(path, files[i].second); !ok) {
       return report_error(err, ok.error());
     }
-    err << fmt::format("colo: wrote {} (--gres={})\n", path, s.gres);
+    err << fmt::format("colo: wrote {}{}\n", path, notes[i]);
   }
   return 0;
 }
@@ -567,8 +593,8 @@ int cmd_plan(const PlanCli& c, const EngineOptions& base, std::ostream& out, std
       err << fmt::format("colo: wrote {}\n", path);
     }
   }
-  if (c.emit == "slurm") {
-    if (const int rc = emit_slurm_scripts(*p, in->spec, prefix, c.emit_dir, err); rc != 0) {
+  if (c.emit == "slurm" || c.emit == "k8s" || c.emit == "kuberay") {
+    if (const int rc = emit_cluster_files(c.emit, *p, in->spec, prefix, c.emit_dir, err); rc != 0) {
       return rc;
     }
   }
@@ -842,8 +868,10 @@ PlanCliPtr register_plan_commands(CLI::App& app, CLI::App& run) {
   q->add_option("-o,--output", c->output, "Write the plan as JSON (for colo run --plan)");
   q->add_option("--emit", c->emit,
                 "spec: the colo run spec of each GPU group; slurm: an sbatch script per job "
-                "asking for its share (docs/slurm.md)")
-      ->check(CLI::IsMember({"spec", "slurm"}));
+                "asking for its share (docs/slurm.md); k8s: device-plugin sharing and "
+                "mig-parted configs and pods; kuberay: a RayCluster and RayJob with fractional "
+                "num-gpus (docs/kubernetes.md)")
+      ->check(CLI::IsMember({"spec", "slurm", "k8s", "kuberay"}));
   q->add_option("--emit-dir", c->emit_dir, "Directory of --emit spec files (default .)");
   q->add_flag("--with-rules", c->with_rules,
               "Emitted specs also run the simple rules (always time-slice, always uncapped MPS, "

@@ -60,15 +60,8 @@ std::string short_host() {
 }
 
 int cmd_slurm_config(const SlurmCli& c, std::ostream& out, std::ostream& err) {
-  SteadyClock clock;
-  auto choice = make_backend(c.gpu, clock, c.topology);
-  if (!choice) {
-    return report_error(err, choice.error());
-  }
-  if (!choice->notice.empty()) {
-    err << "colo: " << choice->notice << "\n";
-  }
-  auto devs = choice->backend->devices();
+  bool simulated = false;
+  auto devs = detect_gpus(c.gpu, c.topology, err, &simulated);
   if (!devs) {
     return report_error(err, devs.error());
   }
@@ -81,7 +74,7 @@ int cmd_slurm_config(const SlurmCli& c, std::ostream& out, std::ostream& err) {
     opts.node = short_host();
   }
   if (!c.check) {
-    out << render_slurm_config(slurm_config(gpus, opts), gpus, opts, choice->backend->simulated());
+    out << render_slurm_config(slurm_config(gpus, opts), gpus, opts, simulated);
     return 0;
   }
   ProcessRunner runner;
@@ -96,7 +89,7 @@ int cmd_slurm_config(const SlurmCli& c, std::ostream& out, std::ostream& err) {
   }
   const auto items = check_slurm(*config, *nodes, gpus, opts);
   out << fmt::format("colo slurm config --check: node {}, {} GPU(s){}\n", opts.node, gpus.size(),
-                     choice->backend->simulated() ? " (SIMULATED GPU)" : "");
+                     simulated ? " (SIMULATED GPU)" : "");
   out << render_check(items);
   return std::all_of(items.begin(), items.end(), [](const CheckItem& i) { return i.ok; }) ? 0 : 1;
 }
@@ -173,11 +166,15 @@ struct Submitted {
   std::string state = "SUBMITTED";
 };
 
-// Polls the jobs until all have left the queue; scancels them on SIGINT/SIGTERM. Returns false
-// when interrupted.
-bool follow(SlurmClient& slurm, std::vector<Submitted>& jobs, std::ostream& err) {
+enum class Followed { finished, interrupted, lost };
+
+// Polls the jobs until all have left the queue; scancels them on SIGINT/SIGTERM. `lost` when
+// squeue failed k_max_poll_failures times in a row (the controller gone: the jobs may still run).
+Followed follow(SlurmClient& slurm, std::vector<Submitted>& jobs, std::ostream& err) {
+  constexpr int k_max_poll_failures = 30;  // about a minute
   std::size_t finished = 0;
   std::set<std::string> final;
+  int failures = 0;
   while (finished < jobs.size()) {
     if (Interrupt::raised()) {
       std::vector<std::string> live;
@@ -190,7 +187,7 @@ bool follow(SlurmClient& slurm, std::vector<Submitted>& jobs, std::ostream& err)
       if (auto st = slurm.cancel(live); !st) {
         err << "colo: error: " << st.error().what() << "\n";
       }
-      return false;
+      return Followed::interrupted;
     }
     std::vector<std::string> ids;
     for (const auto& j : jobs) {
@@ -200,10 +197,15 @@ bool follow(SlurmClient& slurm, std::vector<Submitted>& jobs, std::ostream& err)
     }
     auto q = slurm.queue(ids);
     if (!q) {
+      if (++failures >= k_max_poll_failures) {
+        err << fmt::format("colo: error: lost contact with Slurm: {}\n", q.error().what());
+        return Followed::lost;
+      }
       err << fmt::format("colo: warning: {}; retrying\n", q.error().what());
       std::this_thread::sleep_for(k_poll * 4);
       continue;
     }
+    failures = 0;
     std::map<std::string, JobState> live;
     for (auto& s : *q) {
       live[s.id] = s;
@@ -240,7 +242,7 @@ bool follow(SlurmClient& slurm, std::vector<Submitted>& jobs, std::ostream& err)
       std::this_thread::sleep_for(k_poll);
     }
   }
-  return true;
+  return Followed::finished;
 }
 
 int cmd_run_slurm(const SlurmCli& c, const std::string& spec_path, const EngineOptions& ropts,
@@ -324,9 +326,15 @@ int cmd_run_slurm(const SlurmCli& c, const std::string& spec_path, const EngineO
   const std::string resume_hint =
       fmt::format("colo run --slurm --resume {}{}", spec_path,
                   ropts.results_dir == "colo-results" ? "" : " --results " + ropts.results_dir);
-  if (!follow(slurm, jobs, err)) {
+  const auto followed = follow(slurm, jobs, err);
+  if (followed == Followed::interrupted) {
     err << "colo: interrupted; finished runs are stored. Continue with: " << resume_hint << "\n";
     return 130;
+  }
+  if (followed == Followed::lost) {
+    err << "colo: the jobs may still be queued or running (squeue -n " << job_name
+        << "); finished runs are stored. Continue with: " << resume_hint << "\n";
+    return 1;
   }
   int bad = 0;
   for (const auto& j : jobs) {

@@ -45,6 +45,9 @@ std::string render_slurm_config(const SlurmConfigLines& lines, const std::vector
 
 using KeyValues = std::map<std::string, std::string>;
 
+// `s` without leading and trailing white space (the parsers of Slurm's output).
+std::string_view trim(std::string_view s);
+
 // `scontrol show config`: "Key = value" lines (header and blank lines skipped).
 KeyValues parse_show_config(std::string_view text);
 

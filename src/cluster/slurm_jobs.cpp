@@ -10,16 +10,6 @@
 namespace colo::cluster {
 namespace {
 
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.front())) != 0) {
-    s.remove_prefix(1);
-  }
-  while (!s.empty() && std::isspace(static_cast<unsigned char>(s.back())) != 0) {
-    s.remove_suffix(1);
-  }
-  return s;
-}
-
 // "mps:40" -> 40 (0 for other gres).
 int mps_share(const std::string& gres) {
   return gres.rfind("mps:", 0) == 0 ? std::stoi(gres.substr(4)) : 0;

@@ -103,6 +103,23 @@ check "resume after a cancelled job: exit 0 ($rc)" test "$rc" -eq 0
 check "resume submits only what is not done" test "$(grep -c 'submitted job' <<<"$out")" -lt 3
 check "resumed experiment is done" grep -q "slurm-cancel *done" <<<"$("$colo" --results res2 ls)"
 
+# Ctrl-C (SIGINT) while colo follows its jobs: it scancels them, says how to resume, exit 130.
+sed -e 's/slurm-mix/slurm-int/' -e 's/duration: 0.5s/duration: 3s/' spec.yaml > int.yaml
+"$colo" --results res4 run int.yaml --slurm > int.out 2>&1 &
+pid=$!
+for _ in $(seq 100); do
+  [ -n "$(squeue -h -t R -n colo-slurm-int -o %i)" ] && break
+  sleep 0.2
+done
+kill -INT "$pid"
+wait "$pid"; rc=$?
+cat int.out | tail -3
+check "SIGINT: exit 130 ($rc)" test "$rc" -eq 130
+check "SIGINT: the jobs were cancelled" grep -q "cancelling 4 Slurm job(s)" int.out
+for _ in $(seq 50); do [ -z "$(squeue -h -n colo-slurm-int -o %i)" ] && break; sleep 0.2; done
+check "SIGINT: no job of the experiment left in the queue" test -z "$(squeue -h -n colo-slurm-int -o %i)"
+check "SIGINT: resume hint" grep -q "colo run --slurm --resume int.yaml" int.out
+
 # colo plan --emit slurm: a script per job, each accepted by this cluster (sbatch --test-only
 # checks the gres it asks for without running it).
 cat > w.yaml <<'Y'

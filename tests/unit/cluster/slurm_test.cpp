@@ -2,9 +2,14 @@
 // units and their gres, sbatch scripts, job states, and the Slurm client's errors (with a fake
 // command runner). The real Slurm is exercised by tests/slurm/slurm_test.sh.
 #include <gtest/gtest.h>
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <set>
 
 #include <deque>
 
+#include "cluster/plan_k8s.hpp"
 #include "cluster/plan_slurm.hpp"
 #include "cluster/slurm_client.hpp"
 #include "cluster/slurm_conf.hpp"
@@ -323,6 +328,165 @@ TEST(PlanSlurm, ScriptPerJobWithItsShareAndCommand) {
       << s[0].text;
   EXPECT_NE(s[0].text.find("SIMULATED"), std::string::npos);
   EXPECT_NE(s[1].text.find("no command for workload srv"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace colo::cluster
+
+namespace colo::cluster {
+namespace {
+
+// The keys of a YAML map, sorted.
+std::set<std::string> keys(const YAML::Node& n) {
+  std::set<std::string> out;
+  for (const auto& kv : n) {
+    out.insert(kv.first.as<std::string>());
+  }
+  return out;
+}
+
+bool subset(const std::set<std::string>& a, const std::set<std::string>& allowed) {
+  return std::includes(allowed.begin(), allowed.end(), a.begin(), a.end());
+}
+
+plan::Plan timeslice_and_mig_plan() {
+  plan::Plan p;
+  plan::GroupPlan ts;
+  ts.gpu = 0;
+  ts.gpu_model = "NVIDIA H100 80GB HBM3";
+  ts.mechanism = plan::Mechanism::timeslice;
+  plan::JobPlacement a;
+  a.job = "a";
+  a.workload = "small";
+  a.speed = 0.6;
+  plan::JobPlacement b = a;
+  b.job = "b";
+  ts.jobs = {a, b};
+  plan::GroupPlan mps = ts;
+  mps.gpu = 1;
+  mps.mechanism = plan::Mechanism::mps_limits;
+  mps.jobs[0].thread_percent = 70;
+  mps.jobs[1].thread_percent = 30;
+  mps.jobs[0].job = "c";
+  mps.jobs[1].job = "d";
+  plan::GroupPlan mig = ts;
+  mig.gpu = 2;
+  mig.mechanism = plan::Mechanism::mig;
+  mig.jobs[0].mig_profile = "3g.40gb";
+  mig.jobs[1].mig_profile = "3g.40gb";
+  mig.jobs[0].job = "e";
+  mig.jobs[1].job = "f";
+  p.groups = {ts, mps, mig};
+  return p;
+}
+
+const EmittedFile& file(const std::vector<EmittedFile>& files, const std::string& name) {
+  for (const auto& f : files) {
+    if (f.file == name) {
+      return f;
+    }
+  }
+  ADD_FAILURE() << "no file " << name;
+  static const EmittedFile none;
+  return none;
+}
+
+// Field names of NVIDIA k8s-device-plugin's config (api/config/v1: Config, Sharing,
+// ReplicatedResources, ReplicatedResource) and of mig-parted's (api/spec/v1: Spec,
+// MigConfigSpec).
+TEST(PlanK8s, DevicePluginAndMigPartedConfigsUseTheirPublishedFields) {
+  const auto files = emit_k8s(timeslice_and_mig_plan(), {}, {"mix", "img", "2.9.0", "ray"});
+  const auto ts = YAML::Load(file(files, "mix-gpu0-device-plugin.yaml").text);
+  EXPECT_TRUE(subset(keys(ts), {"version", "flags", "sharing", "resources", "imex", "health"}));
+  EXPECT_EQ(ts["version"].as<std::string>(), "v1");
+  EXPECT_EQ(keys(ts["sharing"]), (std::set<std::string>{"timeSlicing"}));
+  const auto r = ts["sharing"]["timeSlicing"];
+  EXPECT_TRUE(
+      subset(keys(r), {"renameByDefault", "failRequestsGreaterThanOne", "resources", "strategy"}));
+  EXPECT_EQ(r["resources"][0]["name"].as<std::string>(), "nvidia.com/gpu");
+  EXPECT_EQ(r["resources"][0]["replicas"].as<int>(), 2);
+  EXPECT_TRUE(subset(keys(r["resources"][0]), {"name", "rename", "devices", "replicas"}));
+  const auto mps = YAML::Load(file(files, "mix-gpu1-device-plugin.yaml").text);
+  EXPECT_EQ(keys(mps["sharing"]), (std::set<std::string>{"mps"}));
+  EXPECT_EQ(mps["sharing"]["mps"]["resources"][0]["replicas"].as<int>(), 2);
+
+  const auto mig = YAML::Load(file(files, "mix-mig-parted.yaml").text);
+  EXPECT_EQ(keys(mig), (std::set<std::string>{"version", "mig-configs"}));
+  const auto spec = mig["mig-configs"]["mix-gpu2"];
+  ASSERT_TRUE(spec.IsSequence());
+  EXPECT_TRUE(subset(keys(spec[0]), {"device-filter", "devices", "mig-enabled", "mig-devices"}));
+  EXPECT_EQ(spec[0]["devices"][0].as<int>(), 2);
+  EXPECT_TRUE(spec[0]["mig-enabled"].as<bool>());
+  EXPECT_EQ(spec[0]["mig-devices"]["3g.40gb"].as<int>(), 2);
+}
+
+TEST(PlanK8s, PodsRequestTheirShare) {
+  std::map<std::string, JobCommand> cmds;
+  cmds["small"] = {{"python3", "train.py"}, {{"X", "1"}}, "/w"};
+  const auto files = emit_k8s(timeslice_and_mig_plan(), cmds, {"mix", "img", "2.9.0", "ray"});
+  const auto docs = YAML::LoadAll(file(files, "mix-pods.yaml").text);
+  ASSERT_EQ(docs.size(), 6U);
+  for (const auto& d : docs) {
+    EXPECT_EQ(d["apiVersion"].as<std::string>(), "v1");
+    EXPECT_EQ(d["kind"].as<std::string>(), "Pod");
+    EXPECT_TRUE(subset(keys(d), {"apiVersion", "kind", "metadata", "spec"}));
+    EXPECT_TRUE(subset(keys(d["spec"]), {"restartPolicy", "nodeSelector", "containers"}));
+    const auto c = d["spec"]["containers"][0];
+    EXPECT_TRUE(subset(keys(c), {"name", "image", "command", "workingDir", "env", "resources"}));
+    EXPECT_EQ(c["command"][1].as<std::string>(), "train.py");
+  }
+  // Time-sliced: one replica of nvidia.com/gpu on a node running the group's config.
+  EXPECT_EQ(docs[0]["spec"]["containers"][0]["resources"]["limits"]["nvidia.com/gpu"].as<int>(), 1);
+  EXPECT_EQ(docs[0]["spec"]["nodeSelector"]["nvidia.com/device-plugin.config"].as<std::string>(),
+            "mix-gpu0");
+  // MPS limits: the client's share as CUDA_MPS_ACTIVE_THREAD_PERCENTAGE.
+  bool found = false;
+  for (const auto& e : docs[2]["spec"]["containers"][0]["env"]) {
+    if (e["name"].as<std::string>() == "CUDA_MPS_ACTIVE_THREAD_PERCENTAGE") {
+      EXPECT_EQ(e["value"].as<std::string>(), "70");
+      found = true;
+    }
+  }
+  EXPECT_TRUE(found);
+  // MIG: the mixed strategy's resource name.
+  EXPECT_EQ(
+      docs[4]["spec"]["containers"][0]["resources"]["limits"]["nvidia.com/mig-3g.40gb"].as<int>(),
+      1);
+  EXPECT_FALSE(docs[4]["spec"]["nodeSelector"]);
+}
+
+// KubeRay's ray.io/v1 RayCluster and RayJob fields (ray-operator/apis/ray/v1).
+TEST(PlanK8s, KubeRayWorkersAskForFractionalGpus) {
+  const auto files =
+      emit_kuberay(timeslice_and_mig_plan(), {"mix", "img", "2.9.0", "rayproject/ray:2.9.0-gpu"},
+                   "python driver.py");
+  const auto rc = YAML::Load(file(files, "mix-raycluster.yaml").text);
+  EXPECT_EQ(rc["apiVersion"].as<std::string>(), "ray.io/v1");
+  EXPECT_EQ(rc["kind"].as<std::string>(), "RayCluster");
+  EXPECT_TRUE(subset(keys(rc["spec"]),
+                     {"rayVersion", "headGroupSpec", "workerGroupSpecs", "enableInTreeAutoscaling",
+                      "autoscalerOptions", "suspend", "headServiceAnnotations"}));
+  EXPECT_TRUE(subset(keys(rc["spec"]["headGroupSpec"]),
+                     {"rayStartParams", "template", "serviceType", "headService"}));
+  const auto workers = rc["spec"]["workerGroupSpecs"];
+  ASSERT_EQ(workers.size(), 6U);
+  for (const auto& w : workers) {
+    EXPECT_TRUE(subset(keys(w), {"groupName", "replicas", "minReplicas", "maxReplicas",
+                                 "rayStartParams", "template", "numOfHosts", "suspend"}));
+  }
+  EXPECT_EQ(workers[0]["rayStartParams"]["num-gpus"].as<std::string>(), "0.5");  // 1 of 2
+  EXPECT_EQ(workers[2]["rayStartParams"]["num-gpus"].as<std::string>(), "0.7");  // MPS 70%
+  EXPECT_EQ(workers[4]["rayStartParams"]["num-gpus"].as<std::string>(), "1");    // a MIG slice
+  EXPECT_EQ(workers[4]["template"]["spec"]["containers"][0]["resources"]["limits"]
+                   ["nvidia.com/mig-3g.40gb"]
+                       .as<int>(),
+            1);
+  const auto job = YAML::Load(file(files, "mix-rayjob.yaml").text);
+  EXPECT_EQ(job["kind"].as<std::string>(), "RayJob");
+  EXPECT_TRUE(subset(keys(job["spec"]), {"entrypoint", "rayClusterSpec", "shutdownAfterJobFinishes",
+                                         "ttlSecondsAfterFinished", "runtimeEnvYAML"}));
+  EXPECT_EQ(job["spec"]["entrypoint"].as<std::string>(), "python driver.py");
+  EXPECT_EQ(job["spec"]["rayClusterSpec"]["workerGroupSpecs"].size(), 6U);
 }
 
 }  // namespace
