@@ -13,6 +13,7 @@
 
 #include "core/units.hpp"
 #include "gpu/sim/sim_registry.hpp"
+#include "pipeline/worker_stage.hpp"
 
 namespace colo::pipeline {
 
@@ -41,6 +42,7 @@ const std::map<std::string, std::vector<ParamSpec>>& param_table() {
         {"sm", ParamSpec::number, 0.001, 1},
         {"bw", ParamSpec::number, 0, 1},
         {"mem", ParamSpec::size, 0, 1e15}}},
+      {"worker", {{"cmd", ParamSpec::text, 0, 0}, {"ready_timeout", ParamSpec::number, 0.1, 3600}}},
   };
   return k_table;
 }
@@ -310,6 +312,10 @@ Status check_stage_params(const std::string& kind, const std::map<std::string, s
                               s->lo, s->hi));
     }
   }
+  if (kind == "worker" &&
+      (!p.count("cmd") || p.at("cmd").find_first_not_of(' ') == std::string::npos)) {
+    return fail(ErrorCode::invalid_argument, "a worker needs 'cmd' (the worker's command line)");
+  }
   if (kind == "loader" && !p.count("path")) {
     return fail(ErrorCode::invalid_argument, "a loader needs 'path' (the dataset directory)");
   }
@@ -330,6 +336,10 @@ Result<std::unique_ptr<Stage>> make_stage(const StageConfig& c, const StageEnv& 
   }
   if (c.kind == "loader") {
     return make_loader(c);
+  }
+  if (c.kind == "worker") {
+    return make_worker_stage(c.name, c.params.at("cmd"), c.threads,
+                             number_param(c.params, "ready_timeout", 300));
   }
   if (c.kind == "preprocess") {
     return std::make_unique<PreprocessStage>(static_cast<int>(number_param(c.params, "size", 64)),

@@ -17,6 +17,9 @@
 //                             a model on the simulated GPU (colo-sim-gpu's model): each query
 //                             takes step-ms divided by the contention model's speed given the
 //                             other simulated clients; needs COLO_SIM_GPU_DIR. Simulated.
+//   worker     cmd (required), ready_timeout
+//                             a warm worker process per stage thread speaking JSON lines
+//                             (worker_stage.hpp), e.g. a PyTorch model on a real GPU
 #include <functional>
 #include <map>
 #include <memory>

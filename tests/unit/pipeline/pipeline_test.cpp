@@ -549,5 +549,60 @@ TEST(PipelineStages, LoaderReadsTheDatasetAndRefusesAMissingPath) {
   EXPECT_NE(no_sim.error().message.find("simulated GPU"), std::string::npos);
 }
 
+// A worker: ready, then per request ok, except query 2 (an error), query 3 (it exits) and
+// query 5 (it hangs).
+constexpr const char* k_worker = R"(import json, sys, time
+print(json.dumps({"ready": True}), flush=True)
+for line in sys.stdin:
+    q = json.loads(line)["query"]
+    if q == 2:
+        print(json.dumps({"error": "bad input"}), flush=True)
+    elif q == 3:
+        sys.exit(1)
+    elif q == 5:
+        time.sleep(60)
+    else:
+        print(json.dumps({"ok": True}), flush=True)
+)";
+
+TEST(PipelineStages, WorkerProcessesAnswerFailExitAndAreRestarted) {
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("colo-worker-test-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  std::ofstream(dir / "w.py") << k_worker;
+  FakeClock clock;
+  FakeWaiter waiter(clock);
+  StageEnv env{&clock, &waiter, "", ""};
+  StageConfig c{"model", "worker", 1, 4, {}, {{"cmd", "python3 " + (dir / "w.py").string()}}};
+  auto stage = make_stage(c, env);
+  ASSERT_TRUE(stage) << stage.error().message;
+  for (std::int64_t id : {0, 1, 2, 3, 4}) {
+    QueryRecord q;
+    q.id = id;
+    const auto st = (*stage)->process(q);
+    if (id == 2) {
+      ASSERT_FALSE(st);
+      EXPECT_NE(st.error().message.find("bad input"), std::string::npos);
+    } else if (id == 3) {
+      ASSERT_FALSE(st);
+      EXPECT_NE(st.error().message.find("exited"), std::string::npos) << st.error().message;
+    } else {
+      EXPECT_TRUE(st) << id << ": " << st.error().message;  // 4: a new worker
+    }
+  }
+  QueryRecord hang;
+  hang.id = 5;
+  hang.cancel.value = true;  // as the watchdog does at the stage timeout
+  EXPECT_FALSE((*stage)->process(hang));
+  QueryRecord after;
+  after.id = 6;
+  EXPECT_TRUE((*stage)->process(after));
+  StageConfig bad{"model", "worker", 1, 4, {}, {{"cmd", "/nonexistent/worker"}}};
+  auto none = make_stage(bad, env);
+  ASSERT_FALSE(none);
+  EXPECT_NE(none.error().message.find("did not say ready"), std::string::npos);
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace colo::pipeline
