@@ -87,7 +87,8 @@ void poisson(double rate, double seconds) {
   const double err = 100.0 * (achieved - rate) / rate;
   const auto j = percentiles(jitter);
   fmt::print(
-      "poisson {:.0f} q/s for {:.0f} s: {:.0f} arrivals = {:.1f} q/s, {:+.2f}% of the requested rate "
+      "poisson {:.0f} q/s for {:.0f} s: {:.0f} arrivals = {:.1f} q/s, {:+.2f}% of the requested "
+      "rate "
       "(target within 1%: {}); last issue at {:.3f} s; {} dropped\n",
       rate, seconds, n, achieved, err, met(std::abs(err) <= 1.0),
       static_cast<double>(last_issued) / 1e9, dropped);

@@ -60,6 +60,18 @@ Result<std::int64_t> integer(const nlohmann::json& v, const std::string& field, 
   return n;
 }
 
+// A queue depth in [1, k_max_queue_depth]; 0 is named as the problem it is.
+Result<std::size_t> queue_depth(const nlohmann::json& v, const std::string& field) {
+  auto d = integer(v, field, 0, static_cast<std::int64_t>(k_max_queue_depth));
+  if (!d) {
+    return fail(d.error());
+  }
+  if (*d == 0) {
+    return bad(field, "queue depth 0 cannot hold a query (at least 1)");
+  }
+  return static_cast<std::size_t>(*d);
+}
+
 Result<Seconds> duration(const nlohmann::json& v, const std::string& field) {
   auto t = text(v, field);
   if (!t) {
@@ -124,15 +136,11 @@ Result<StageConfig> parse_stage(const nlohmann::json& n, const std::string& f) {
     s.threads = static_cast<int>(*t);
   }
   if (n.contains("queue_depth")) {
-    auto d = integer(n["queue_depth"], f + ".queue_depth", 0,
-                     static_cast<std::int64_t>(k_max_queue_depth));
+    auto d = queue_depth(n["queue_depth"], f + ".queue_depth");
     if (!d) {
       return fail(d.error());
     }
-    if (*d == 0) {
-      return bad(f + ".queue_depth", "queue depth 0 cannot hold a query (at least 1)");
-    }
-    s.queue_depth = static_cast<std::size_t>(*d);
+    s.queue_depth = *d;
   }
   if (n.contains("next")) {
     const auto& nx = n["next"];
@@ -261,15 +269,11 @@ Result<LoadConfig> parse_load(const nlohmann::json& n) {
     l.duration = *d;
   }
   if (n.contains("queue_depth")) {
-    auto d = integer(n["queue_depth"], f + ".queue_depth", 0,
-                     static_cast<std::int64_t>(k_max_queue_depth));
+    auto d = queue_depth(n["queue_depth"], f + ".queue_depth");
     if (!d) {
       return fail(d.error());
     }
-    if (*d == 0) {
-      return bad(f + ".queue_depth", "queue depth 0 cannot hold a query (at least 1)");
-    }
-    l.queue_depth = static_cast<std::size_t>(*d);
+    l.queue_depth = *d;
   }
   if (n.contains("seed")) {
     auto s = integer(n["seed"], f + ".seed", 0, std::numeric_limits<std::int64_t>::max());

@@ -56,6 +56,15 @@ const char* to_string(EventKind kind) {
   return "?";
 }
 
+std::optional<EventKind> parse_event_kind(std::string_view name) {
+  for (auto k : k_kinds) {
+    if (name == to_string(k)) {
+      return k;
+    }
+  }
+  return std::nullopt;
+}
+
 void append_events(const QueryRecord& q, std::vector<Event>& out) {
   out.push_back({q.id, EventKind::scheduled, -1, q.scheduled_ns, {}});
   if (q.status == QueryStatus::dropped) {
@@ -130,9 +139,8 @@ Result<EventLog> read_events(std::istream& in) {
       ok = !f[0].empty() && *end == '\0';
       e.t_ns = std::strtoll(f[3].c_str(), &end, 10);
       ok = ok && !f[3].empty() && *end == '\0';
-      const auto* kind = std::find_if(std::begin(k_kinds), std::end(k_kinds),
-                                      [&](EventKind x) { return f[1] == to_string(x); });
-      ok = ok && kind != std::end(k_kinds);
+      const auto kind = parse_event_kind(f[1]);
+      ok = ok && kind.has_value();
       if (ok) {
         e.kind = *kind;
       }

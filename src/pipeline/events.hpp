@@ -6,8 +6,10 @@
 #include <atomic>
 #include <cstdint>
 #include <istream>
+#include <optional>
 #include <ostream>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/result.hpp"
@@ -55,6 +57,8 @@ struct QueryRecord {
 
 enum class EventKind { scheduled, issued, stage_start, stage_end, completed, dropped, failed };
 const char* to_string(EventKind kind);
+// The kind to_string() names; nothing for any other text.
+std::optional<EventKind> parse_event_kind(std::string_view name);
 
 struct Event {
   std::int64_t query = 0;

@@ -17,16 +17,12 @@ PipelineEventLogRecord to_store(const EventLog& log) {
 }
 
 Result<EventLog> from_store(const PipelineEventLogRecord& rec) {
-  static const EventKind k_kinds[] = {
-      EventKind::scheduled, EventKind::issued,  EventKind::stage_start, EventKind::stage_end,
-      EventKind::completed, EventKind::dropped, EventKind::failed};
   EventLog log;
   log.stages = rec.stages;
   log.events.reserve(rec.events.size());
   for (const auto& r : rec.events) {
-    const auto* kind = std::find_if(std::begin(k_kinds), std::end(k_kinds),
-                                    [&](EventKind k) { return r.kind == to_string(k); });
-    if (kind == std::end(k_kinds)) {
+    const auto kind = parse_event_kind(r.kind);
+    if (!kind) {
       return fail(ErrorCode::store, fmt::format("unknown pipeline event kind '{}'", r.kind));
     }
     log.events.push_back({r.query, *kind, r.stage, r.t_ns, r.detail});

@@ -10,8 +10,8 @@
 #include <nlohmann/json.hpp>
 
 #include <cerrno>
-#include <csignal>
 #include <chrono>
+#include <csignal>
 #include <cstring>
 #include <mutex>
 #include <sstream>
@@ -38,8 +38,8 @@ class Worker {
     int in[2];
     int out[2];
     if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0) {
-      return fail(ErrorCode::process, fmt::format("stage '{}': pipe: {}", m_name,
-                                                  std::strerror(errno)));
+      return fail(ErrorCode::process,
+                  fmt::format("stage '{}': pipe: {}", m_name, std::strerror(errno)));
     }
     std::vector<char*> argv;
     for (const auto& a : m_argv) {
@@ -56,8 +56,8 @@ class Worker {
     const pid_t parent = ::getpid();
     const pid_t pid = ::fork();
     if (pid < 0) {
-      return fail(ErrorCode::process, fmt::format("stage '{}': fork: {}", m_name,
-                                                  std::strerror(errno)));
+      return fail(ErrorCode::process,
+                  fmt::format("stage '{}': fork: {}", m_name, std::strerror(errno)));
     }
     if (pid == 0) {
       // Child: only async-signal-safe calls.
@@ -79,9 +79,8 @@ class Worker {
     auto line = read_line(timeout_s, cancel);
     if (!line) {
       stop();
-      return fail(ErrorCode::process,
-                  fmt::format("stage '{}': worker '{}' did not say ready: {}", m_name, m_argv[0],
-                              line.error().message));
+      return fail(ErrorCode::process, fmt::format("stage '{}': worker '{}' did not say ready: {}",
+                                                  m_name, m_argv[0], line.error().message));
     }
     auto j = nlohmann::json::parse(*line, nullptr, false);
     if (!j.is_object() || !j.value("ready", false)) {
@@ -99,8 +98,7 @@ class Worker {
     if (!running()) {
       COLO_TRY(start(ready_timeout_s, &q.cancel));
     }
-    const std::string req =
-        nlohmann::json{{"query", q.id}, {"samples", q.samples}}.dump() + "\n";
+    const std::string req = nlohmann::json{{"query", q.id}, {"samples", q.samples}}.dump() + "\n";
     std::size_t done = 0;
     while (done < req.size()) {
       const ssize_t n = ::write(m_in, req.data() + done, req.size() - done);
