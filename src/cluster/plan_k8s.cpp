@@ -49,8 +49,8 @@ std::string caveat(const plan::Plan& p, const plan::GroupPlan& g, const plan::Jo
 }
 
 // One pod: a YAML document (without its "---" line).
-void emit_pod(YAML::Emitter& y, const plan::Plan& p, const plan::GroupPlan& g,
-              const plan::JobPlacement& j, const JobCommand* cmd, const K8sOptions& o) {
+void emit_pod(YAML::Emitter& y, const plan::GroupPlan& g, const plan::JobPlacement& j,
+              const JobCommand* cmd, const K8sOptions& o) {
   y << YAML::BeginMap;
   y << YAML::Key << "apiVersion" << YAML::Value << "v1";
   y << YAML::Key << "kind" << YAML::Value << "Pod";
@@ -220,7 +220,7 @@ std::vector<EmittedFile> emit_k8s(const plan::Plan& plan,
     for (const auto& j : g.jobs) {
       auto it = commands.find(j.workload);
       YAML::Emitter y;
-      emit_pod(y, plan, g, j, it == commands.end() ? nullptr : &it->second, opts);
+      emit_pod(y, g, j, it == commands.end() ? nullptr : &it->second, opts);
       pods += "---\n# " + caveat(plan, g, j) + "\n" + y.c_str() + "\n";
     }
   }

@@ -203,9 +203,9 @@ Result<std::map<std::string, long long>> parse_gres(std::string_view gres) {
     const std::string name(parts.front());
     long long count = 1;  // "gpu" alone is one
     if (parts.size() > 1) {
-      const auto last = parts.back();
-      const auto* end = last.data() + last.size();
-      auto [p, ec] = std::from_chars(last.data(), end, count);
+      const std::string last(parts.back());
+      const char* end = last.c_str() + last.size();
+      auto [p, ec] = std::from_chars(last.c_str(), end, count);
       if (ec != std::errc() || p != end) {
         if (parts.size() == 2) {
           count = 1;  // "gpu:h100": a type, one GPU

@@ -18,7 +18,7 @@ int mps_share(const std::string& gres) {
 }  // namespace
 
 std::string gres_for_run(const RunPlan& run, int gpu_count) {
-  const std::string whole = fmt::format("gpu:{}", std::max(1, gpu_count));
+  std::string whole = fmt::format("gpu:{}", std::max(1, gpu_count));
   if (run.mode.kind != ModeKind::mps || gpu_count != 1 || run.clients.empty()) {
     return whole;
   }
