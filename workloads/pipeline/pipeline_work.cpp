@@ -72,7 +72,7 @@ int make_dataset(const std::map<std::string, std::string>& f) {
   namespace fs = std::filesystem;
   const fs::path dir = f.at("make-dataset");
   const long files = flag_number(f, "files", 16);
-  const long bytes = flag_number(f, "bytes", 64 * 1024);
+  const long bytes = flag_number(f, "bytes", 64L * 1024);
   std::mt19937_64 rng(static_cast<std::uint64_t>(flag_number(f, "seed", 1)));
   std::error_code ec;
   fs::create_directories(dir, ec);
