@@ -328,7 +328,6 @@ TEST(PipelineRunner, AStopDropsTheQueuedQueriesAndFinishesTheServedOnes) {
       "load": {"kind": "offline", "max_queries": 100, "queue_depth": 100}})");
   FakeClock clock;
   FakeWaiter waiter(clock);
-  std::atomic<bool> open{false};
   Runner* self = nullptr;
   std::vector<std::unique_ptr<Stage>> stages;
   stages.push_back(std::make_unique<FunctionStage>([&](QueryRecord& q) -> Status {
