@@ -661,11 +661,7 @@ RightSize right_size(const PlanJob& job, const GpuSlot& gpu, double within,
     r.mig_speed = curve_speed_measured(p.mps_curve, static_cast<double>(best->sm_slices) / slices);
   }
   r.green_profiled = p.supports_green();
-  if (p.supports_green() && gpu.sms > 0 && p.solo_throughput() > 0) {
-    auto c = p.green_curve;
-    if (c.back().share < 1.0) {
-      c.push_back({1.0, p.solo_throughput()});
-    }
+  if (const auto c = p.green_curve_with_solo(); !c.empty() && gpu.sms > 0) {
     const int gran = std::max(1, green_sm_granularity);
     for (const auto& pt : c) {
       const double speed = curve_speed_measured(c, pt.share);

@@ -96,16 +96,20 @@ double Profile::speed_at(double share) const {
   return curve_speed(mps_curve, share);
 }
 
-double Profile::green_speed_at(double share) const {
+std::vector<SharePoint> Profile::green_curve_with_solo() const {
   // The green curve is relative to the same solo run as the MPS curve.
   if (green_curve.empty() || solo_throughput() <= 0) {
-    return 0;
+    return {};
   }
   auto c = green_curve;
   if (c.back().share < 1.0) {
     c.push_back({1.0, solo_throughput()});
   }
-  return curve_speed(c, share);
+  return c;
+}
+
+double Profile::green_speed_at(double share) const {
+  return curve_speed(green_curve_with_solo(), share);
 }
 
 nlohmann::json to_json(const Profile& p) {

@@ -52,6 +52,9 @@ struct Profile {
   [[nodiscard]] double speed_at(double share) const;
   [[nodiscard]] double green_speed_at(double share) const;
   [[nodiscard]] bool supports_green() const { return !green_curve.empty(); }
+  // The green curve with the solo run as its share-1 point where it lacks one (empty without a
+  // green curve or a solo throughput).
+  [[nodiscard]] std::vector<SharePoint> green_curve_with_solo() const;
 };
 
 nlohmann::json to_json(const Profile& p);
