@@ -164,6 +164,9 @@ Outcome kill_case(const std::string& tag, const std::vector<double>& moments, mi
     sleep_s(moments[i]);
     ::kill(pid, SIGKILL);
     const auto r = c.finish(pid);
+    if (!r.hung.empty()) {
+      o.problems.push_back(r.hung);
+    }
     if (r.signal != SIGKILL && r.rc != 0) {
       o.problems.push_back(fmt::format("colo exited {} before the kill: {}", r.rc, r.err));
     }
@@ -323,6 +326,9 @@ TEST_F(FaultSuite, EverySignal) {
     }
     ::kill(pid, sig);
     const auto r = c.finish(pid);
+    if (!r.hung.empty()) {
+      o.problems.push_back(fmt::format("{}: {}", strsignal(sig), r.hung));
+    }
     if (handled) {
       if (r.rc != 130 || r.signal != 0) {
         o.problems.push_back(fmt::format(
@@ -423,7 +429,9 @@ TEST_F(FaultSuite, DiskFullAtSeveralPoints) {
         how = "RLIMIT_FSIZE of 16, 160, 256 and 320 KiB (no tmpfs mount)";
         r = c.run({"run", spec.string()}, sizes[static_cast<std::size_t>(point)]);
       }
-      if (r.signal != 0) {
+      if (!r.hung.empty()) {
+        o.problems.push_back(r.hung);
+      } else if (r.signal != 0) {
         o.problems.push_back(fmt::format("colo died of signal {} on a full disk: {}", r.signal,
                                          r.err.substr(0, 400)));
       }
@@ -514,6 +522,9 @@ TEST_F(FaultSuite, EscapedProcessesDieWithTheRunAndWithAKilledColo) {
       ::kill(pid, SIGKILL);
     }
     const auto r = c.finish(pid);
+    if (!r.hung.empty()) {
+      o.problems.push_back(r.hung);
+    }
     if (!kill_colo && r.rc != 0) {
       o.problems.push_back(fmt::format("colo exited {}: {}", r.rc, r.err.substr(0, 400)));
     }

@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <iostream>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -165,12 +166,77 @@ pid_t Case::start(const std::vector<std::string>& args, long fsize_limit) {
   return pid;
 }
 
+namespace {
+
+std::string first_line(const fs::path& p) {
+  std::ifstream in(p);
+  std::string line;
+  std::getline(in, line);
+  return line;
+}
+
+// `pid` and its descendants (by /proc/<pid>/task/*/children), parents first.
+std::vector<pid_t> process_tree(pid_t pid) {
+  std::vector<pid_t> out{pid};
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    std::error_code ec;
+    for (const auto& task : fs::directory_iterator(fmt::format("/proc/{}/task", out[i]), ec)) {
+      std::ifstream in(task.path() / "children");
+      pid_t child = 0;
+      while (in >> child) {
+        out.push_back(child);
+      }
+    }
+  }
+  return out;
+}
+
+// What each process of the tree is doing: state and the kernel function each thread waits in.
+std::string describe_tree(const std::vector<pid_t>& tree) {
+  std::string out;
+  for (pid_t p : tree) {
+    const std::string stat = first_line(fmt::format("/proc/{}/stat", p));
+    const auto close = stat.rfind(')');
+    const std::string state = close == std::string::npos ? "?" : stat.substr(close + 2, 1);
+    out += fmt::format("\n  pid {} state {} {}:", p, state,
+                       first_line(fmt::format("/proc/{}/cmdline", p)).c_str());
+    std::error_code ec;
+    for (const auto& task : fs::directory_iterator(fmt::format("/proc/{}/task", p), ec)) {
+      out += fmt::format(" [{} {}]", task.path().filename().string(),
+                         first_line(task.path() / "wchan"));
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
 ColoRun Case::finish(pid_t pid) {
   int st = 0;
-  while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
-  }
   ColoRun r;
   const auto [call, t0] = m_started[pid];
+  for (;;) {
+    const pid_t got = ::waitpid(pid, &st, WNOHANG);
+    if (got == pid || (got < 0 && errno != EINTR)) {
+      break;
+    }
+    if (std::chrono::steady_clock::now() - t0 > k_colo_deadline) {
+      // A hung colo fails its case with what it was doing, instead of the whole test timing out
+      // with nothing said.
+      const auto tree = process_tree(pid);
+      r.hung =
+          fmt::format("colo still running after {} s; process tree:{}",
+                      std::chrono::duration_cast<std::chrono::seconds>(k_colo_deadline).count(),
+                      describe_tree(tree));
+      for (pid_t p : tree) {
+        ::kill(p, SIGKILL);
+      }
+      while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
+      }
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (WIFEXITED(st)) {
     r.rc = WEXITSTATUS(st);
@@ -180,6 +246,10 @@ ColoRun Case::finish(pid_t pid) {
   }
   r.out = slurp(m_dir / fmt::format("colo{}.out", call));
   r.err = slurp(m_dir / fmt::format("colo{}.err", call));
+  if (!r.hung.empty()) {
+    std::cerr << "FAULTS HUNG " << m_name << ": " << r.hung << "\n" << r.err << std::endl;
+    r.err = r.hung + "\n" + r.err;
+  }
   return r;
 }
 

@@ -40,7 +40,12 @@ struct ColoRun {
   std::string out;  // its stdout and stderr
   std::string err;
   double seconds = 0;
+  std::string hung;  // non-empty: colo outlived k_colo_deadline and was killed (what it did)
 };
+
+// How long one colo invocation of the suite may take (an uninterrupted run takes about a
+// second) before the case fails as hung.
+inline constexpr std::chrono::seconds k_colo_deadline{100};
 
 // One case's directory, experiment name and colo invocations.
 class Case {
