@@ -217,8 +217,7 @@ Result<std::optional<PipelineRow>> pipeline_row(Store& store, const RunData& rd,
   if (!log) {
     return fail(log.error());
   }
-  auto row =
-      pipeline::to_report(pipeline::summarize(pipeline::records_from_events(*log), log->stages));
+  auto row = pipeline::to_report(pipeline::summarize(*log));
   row.run = rd.run.key;
   row.mode = rd.run.mode;
   row.group = rd.run.group;

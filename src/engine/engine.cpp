@@ -107,6 +107,13 @@ std::string sanitize(const std::string& s) {
   return out.substr(0, 48);
 }
 
+// Whether this build's colo-pipeline has the cuda-model stage (it was built with nvcc).
+#ifdef COLO_PIPELINE_HAS_CUDA
+constexpr bool k_pipeline_has_cuda = true;
+#else
+constexpr bool k_pipeline_has_cuda = false;
+#endif
+
 // A pipeline workload's config (its `--config` JSON, sweep values substituted) is checked by
 // the pipeline module, with what only colo knows: a simulated model needs the simulated GPU, a
 // loader's dataset directory (relative to the workload's cwd) must exist.
@@ -130,6 +137,21 @@ Status check_pipeline(const WorkloadSpec& w, ClientPlan& c, const std::string& s
                   fmt::format("{}.stages[{}]: stage kind 'sim-model' runs only on the simulated "
                               "GPU (--gpu sim)",
                               where, i));
+    }
+    if (st.kind == "cuda-model") {
+      if (!k_pipeline_has_cuda) {
+        return fail(ErrorCode::unsupported,
+                    fmt::format("{}.stages[{}]: colo-pipeline was built without CUDA (nvcc was "
+                                "not found at build time): stage kind 'cuda-model' is not "
+                                "available; build colo where nvcc is, or use a worker stage",
+                                where, i));
+      }
+      if (simulated) {
+        return fail(ErrorCode::invalid_argument,
+                    fmt::format("{}.stages[{}]: stage kind 'cuda-model' runs native CUDA on a real "
+                                "GPU; on the simulated GPU use sim-model",
+                                where, i));
+      }
     }
     if (st.kind == "loader") {
       const fs::path path = fs::path(c.cwd) / st.params.at("path");
@@ -388,7 +410,7 @@ Result<std::string> store_pipeline_events(Store& store, WorkloadId id, const std
     return fmt::format("pipeline event log {}: {}", path, log.error().message);
   }
   COLO_TRY(store.put_pipeline_events(id, pipeline::to_store(*log)));
-  const auto stats = pipeline::summarize(pipeline::records_from_events(*log), log->stages);
+  const auto stats = pipeline::summarize(*log);
   return pipeline::one_line(stats);
 }
 

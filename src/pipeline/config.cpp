@@ -189,7 +189,7 @@ Result<LoadConfig> parse_load(const nlohmann::json& n) {
   const std::string f = "load";
   COLO_TRY(known_fields(n, f,
                         {"kind", "outstanding", "rate", "interval", "samples", "latency_bound",
-                         "max_queries", "duration", "queue_depth", "seed"}));
+                         "latency_percentile", "max_queries", "duration", "queue_depth", "seed"}));
   LoadConfig l;
   if (!n.contains("kind")) {
     return bad(f, "needs 'kind' (closed, poisson, single-stream, multi-stream, server, offline)");
@@ -250,6 +250,19 @@ Result<LoadConfig> parse_load(const nlohmann::json& n) {
       return fail(d.error());
     }
     l.latency_bound = *d;
+  }
+  if (n.contains("latency_percentile")) {
+    auto t = text(n["latency_percentile"], f + ".latency_percentile");
+    if (!t) {
+      return fail(t.error());
+    }
+    char* end = nullptr;
+    const double p = std::strtod(t->c_str(), &end);
+    if (t->empty() || *end != '\0' || !(p > 0 && p <= 100)) {
+      return bad(f + ".latency_percentile",
+                 fmt::format("'{}' is not a percentile in (0, 100]", *t));
+    }
+    l.latency_percentile = p;
   }
   if (n.contains("max_queries")) {
     auto m = integer(n["max_queries"], f + ".max_queries", 1, std::int64_t{1} << 40);
@@ -378,7 +391,8 @@ Result<std::vector<std::size_t>> chain_order(const std::vector<StageConfig>& sta
 }
 
 Result<PipelineConfig> parse_config(const nlohmann::json& doc) {
-  COLO_TRY(known_fields(doc, "pipeline", {"stages", "load", "on_failure", "stage_timeout"}));
+  COLO_TRY(known_fields(doc, "pipeline",
+                        {"stages", "load", "on_failure", "stage_timeout", "max_events"}));
   PipelineConfig c;
   if (!doc.contains("stages") || !doc["stages"].is_array()) {
     return bad("stages", "a pipeline needs a list of stages");
@@ -425,6 +439,13 @@ Result<PipelineConfig> parse_config(const nlohmann::json& doc) {
       return fail(d.error());
     }
     c.stage_timeout = *d;
+  }
+  if (doc.contains("max_events")) {
+    auto m = integer(doc["max_events"], "max_events", 0, std::int64_t{1} << 40);
+    if (!m) {
+      return fail(m.error());
+    }
+    c.max_events = *m;
   }
   return c;
 }

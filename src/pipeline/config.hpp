@@ -21,6 +21,8 @@ inline constexpr std::size_t k_max_stages = 64;
 inline constexpr std::size_t k_max_queue_depth = 1'000'000;
 inline constexpr int k_max_stage_threads = 256;
 inline constexpr double k_max_rate = 10'000'000;  // queries/s an open-loop generator may ask for
+// Events kept in memory for the event log by default; the rest are counted (max_events).
+inline constexpr std::int64_t k_default_max_events = 1'000'000;
 
 // The load generators (docs/pipeline.md, "Load").
 enum class LoadKind {
@@ -48,11 +50,13 @@ struct StageConfig {
 
 struct LoadConfig {
   LoadKind kind = LoadKind::closed;
-  int outstanding = 1;                      // closed: queries in flight
-  double rate = 0;                          // poisson, server: queries/s (> 0)
-  Seconds interval{0};                      // multi_stream: one query every interval
-  int samples = 1;                          // multi_stream: samples per query
-  std::optional<Seconds> latency_bound;     // server: a query over it counts as over-bound
+  int outstanding = 1;                   // closed: queries in flight
+  double rate = 0;                       // poisson, server: queries/s (> 0)
+  Seconds interval{0};                   // multi_stream: one query every interval
+  int samples = 1;                       // multi_stream: samples per query
+  std::optional<Seconds> latency_bound;  // server: a query over it counts as over-bound
+  // server: the bound holds when this percentile of the latencies is within it (MLPerf: 99)
+  double latency_percentile = 99;
   std::optional<std::int64_t> max_queries;  // stop issuing after this many
   std::optional<Seconds> duration;          // stop issuing this long after the start
   // Queries waiting to enter the first stage; an open-loop arrival finding it full is dropped.
@@ -67,6 +71,9 @@ struct PipelineConfig {
   FailurePolicy on_failure = FailurePolicy::keep_running;
   // A stage busy with one query longer than this fails the query (the stage named); 0: never.
   Seconds stage_timeout{10};
+  // The in-memory event log keeps the events of the first queries that finish, up to this many
+  // events (whole queries only); the rest are counted, not kept, and the log says how many.
+  std::int64_t max_events = k_default_max_events;
 };
 
 // Parses and validates a pipeline document (the spec's `pipeline:` mapping as JSON). Checks:

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <cstring>
 #include <map>
 #include <sstream>
 
@@ -25,7 +27,8 @@ const char* to_string(QueryStatus status) {
 namespace {
 constexpr EventKind k_kinds[] = {EventKind::scheduled, EventKind::issued,    EventKind::stage_start,
                                  EventKind::stage_end, EventKind::completed, EventKind::dropped,
-                                 EventKind::failed};
+                                 EventKind::failed,    EventKind::meta};
+constexpr const char* k_batch_prefix = "batch=";
 constexpr const char* k_header = "#colo-pipeline-events v1 stages=";
 
 std::string clean(const std::string& s) {
@@ -52,8 +55,46 @@ const char* to_string(EventKind kind) {
       return "dropped";
     case EventKind::failed:
       return "failed";
+    case EventKind::meta:
+      return "meta";
   }
   return "?";
+}
+
+Event meta_event(const LogMeta& m, std::int64_t t_ns) {
+  return {-1, EventKind::meta, -1, t_ns,
+          fmt::format("latency_bound_ns={} latency_percentile={} events_not_logged={} "
+                      "queries_not_logged={}",
+                      m.latency_bound_ns, m.latency_percentile, m.events_not_logged,
+                      m.queries_not_logged)};
+}
+
+LogMeta log_meta(const EventLog& log) {
+  LogMeta m;
+  for (const auto& e : log.events) {
+    if (e.kind != EventKind::meta) {
+      continue;
+    }
+    std::stringstream words(e.detail);
+    for (std::string w; words >> w;) {
+      const auto eq = w.find('=');
+      if (eq == std::string::npos) {
+        continue;
+      }
+      const std::string key = w.substr(0, eq);
+      const char* value = w.c_str() + eq + 1;
+      if (key == "latency_bound_ns") {
+        m.latency_bound_ns = std::strtoll(value, nullptr, 10);
+      } else if (key == "latency_percentile") {
+        m.latency_percentile = std::strtod(value, nullptr);
+      } else if (key == "events_not_logged") {
+        m.events_not_logged = std::strtoll(value, nullptr, 10);
+      } else if (key == "queries_not_logged") {
+        m.queries_not_logged = std::strtoll(value, nullptr, 10);
+      }
+    }
+  }
+  return m;
 }
 
 std::optional<EventKind> parse_event_kind(std::string_view name) {
@@ -78,7 +119,9 @@ void append_events(const QueryRecord& q, std::vector<Event>& out) {
       out.push_back({q.id, EventKind::stage_start, si, q.stages[s].start_ns, {}});
     }
     if (q.stages[s].end_ns >= 0) {
-      out.push_back({q.id, EventKind::stage_end, si, q.stages[s].end_ns, {}});
+      out.push_back(
+          {q.id, EventKind::stage_end, si, q.stages[s].end_ns,
+           q.stages[s].batch > 0 ? fmt::format("{}{}", k_batch_prefix, q.stages[s].batch) : ""});
     }
   }
   if (q.status == QueryStatus::completed) {
@@ -86,6 +129,17 @@ void append_events(const QueryRecord& q, std::vector<Event>& out) {
   } else if (q.status == QueryStatus::failed) {
     out.push_back({q.id, EventKind::failed, q.failed_stage, q.done_ns, q.error});
   }
+}
+
+std::size_t event_count(const QueryRecord& q) {
+  if (q.status == QueryStatus::dropped) {
+    return 2;
+  }
+  std::size_t n = 2;  // scheduled, issued
+  for (const auto& t : q.stages) {
+    n += (t.start_ns >= 0 ? 1 : 0) + (t.end_ns >= 0 ? 1 : 0);
+  }
+  return n + (q.status == QueryStatus::completed || q.status == QueryStatus::failed ? 1 : 0);
 }
 
 void write_event_header(std::ostream& out, const std::vector<std::string>& stages) {
@@ -167,6 +221,9 @@ Result<EventLog> read_events(std::istream& in) {
 std::vector<QueryRecord> records_from_events(const EventLog& log) {
   std::map<std::int64_t, QueryRecord> by_id;
   for (const auto& e : log.events) {
+    if (e.kind == EventKind::meta) {
+      continue;
+    }
     auto& q = by_id[e.query];
     q.id = e.query;
     if (q.stages.size() != log.stages.size()) {
@@ -185,6 +242,10 @@ std::vector<QueryRecord> records_from_events(const EventLog& log) {
         break;
       case EventKind::stage_end:
         q.stages[s].end_ns = e.t_ns;
+        if (e.detail.rfind(k_batch_prefix, 0) == 0) {
+          q.stages[s].batch = static_cast<int>(
+              std::strtol(e.detail.c_str() + std::strlen(k_batch_prefix), nullptr, 10));
+        }
         break;
       case EventKind::completed:
         q.status = QueryStatus::completed;
@@ -200,6 +261,8 @@ std::vector<QueryRecord> records_from_events(const EventLog& log) {
         q.done_ns = e.t_ns;
         q.failed_stage = e.stage;
         q.error = e.detail;
+        break;
+      case EventKind::meta:
         break;
     }
   }

@@ -37,6 +37,7 @@ struct CancelFlag {
 struct StageTimes {
   std::int64_t start_ns = -1;  // -1: the stage never started this query
   std::int64_t end_ns = -1;
+  int batch = 0;  // a batching stage: the size of the batch it sent this query on in; else 0
 };
 
 // One query. Owned by one thread at a time (it travels through the queues), except `cancel`,
@@ -55,7 +56,17 @@ struct QueryRecord {
   CancelFlag cancel;
 };
 
-enum class EventKind { scheduled, issued, stage_start, stage_end, completed, dropped, failed };
+// `meta` is not about a query (query -1): the log's settings and counts (LogMeta) in its detail.
+enum class EventKind {
+  scheduled,
+  issued,
+  stage_start,
+  stage_end,
+  completed,
+  dropped,
+  failed,
+  meta
+};
 const char* to_string(EventKind kind);
 // The kind to_string() names; nothing for any other text.
 std::optional<EventKind> parse_event_kind(std::string_view name);
@@ -65,7 +76,8 @@ struct Event {
   EventKind kind = EventKind::issued;
   int stage = -1;  // stage_start, stage_end, failed (-1: none)
   std::int64_t t_ns = 0;
-  std::string detail;  // failed, dropped: the reason
+  // failed, dropped: the reason; a batching stage's stage_end: "batch=N"; meta: "key=value ..."
+  std::string detail;
 };
 
 struct EventLog {
@@ -73,8 +85,22 @@ struct EventLog {
   std::vector<Event> events;
 };
 
+// What a log says about itself (its meta event): the Server scenario's latency bound, and the
+// events the writer counted but did not keep (the in-memory log's cap, max_events). A log
+// without a meta event (written before it existed) has the defaults.
+struct LogMeta {
+  std::int64_t latency_bound_ns = 0;  // 0: none
+  double latency_percentile = 99;     // the percentile the bound applies to
+  std::int64_t events_not_logged = 0;
+  std::int64_t queries_not_logged = 0;
+};
+Event meta_event(const LogMeta& meta, std::int64_t t_ns);
+LogMeta log_meta(const EventLog& log);
+
 // A query's events, in time order of its life.
 void append_events(const QueryRecord& q, std::vector<Event>& out);
+// How many events append_events gives for q.
+std::size_t event_count(const QueryRecord& q);
 
 // The event-log file: a header line `#colo-pipeline-events v1 stages=a,b,c`, then one line per
 // event: `query<TAB>kind<TAB>stage<TAB>t_ns<TAB>detail` (stage "-" when none; tabs and newlines
@@ -86,7 +112,8 @@ void write_events(std::ostream& out, const std::vector<std::string>& stages,
 // truncated last line (a killed writer) is ignored, not an error.
 Result<EventLog> read_events(std::istream& in);
 
-// Rebuilds query records (without payloads) from a log, ordered by query id.
+// Rebuilds query records (without payloads) from a log, ordered by query id (meta events are
+// not queries: left out).
 std::vector<QueryRecord> records_from_events(const EventLog& log);
 
 }  // namespace colo::pipeline

@@ -1,8 +1,10 @@
 #pragma once
 // A bounded multi-producer multi-consumer FIFO joining two pipeline stages. push blocks while
 // the queue is full, try_push does not (an open-loop arrival finding it full is dropped), pop
-// blocks while it is empty. close() wakes everyone: pushes fail from then on, pops drain what is
-// left and then return nothing. Thread-safety: every member may be called from any thread.
+// blocks while it is empty, pop_for at most a timeout. close() wakes everyone: pushes fail from
+// then on, pops drain what is left and then return nothing. Thread-safety: every member may be
+// called from any thread.
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
@@ -47,14 +49,18 @@ class BoundedQueue {
   std::optional<T> pop() {
     std::unique_lock lock(m_mutex);
     m_not_empty.wait(lock, [&] { return m_closed || !m_items.empty(); });
-    if (m_items.empty()) {
-      return std::nullopt;
+    return take(lock);
+  }
+
+  // Waits at most `timeout` (real time) for an item; nothing on timeout, or once the queue is
+  // closed and drained. A timeout <= 0 only takes what is there.
+  std::optional<T> pop_for(std::chrono::nanoseconds timeout) {
+    std::unique_lock lock(m_mutex);
+    const auto ready = [&] { return m_closed || !m_items.empty(); };
+    if (timeout > std::chrono::nanoseconds(0)) {
+      m_not_empty.wait_for(lock, timeout, ready);
     }
-    T item = std::move(m_items.front());
-    m_items.pop_front();
-    lock.unlock();
-    m_not_full.notify_one();
-    return item;
+    return take(lock);
   }
 
   void close() {
@@ -73,6 +79,18 @@ class BoundedQueue {
   [[nodiscard]] std::size_t capacity() const { return m_capacity; }
 
  private:
+  // The front item, if any; releases `lock` (held on entry) before waking a producer.
+  std::optional<T> take(std::unique_lock<std::mutex>& lock) {
+    if (m_items.empty()) {
+      return std::nullopt;
+    }
+    T item = std::move(m_items.front());
+    m_items.pop_front();
+    lock.unlock();
+    m_not_full.notify_one();
+    return item;
+  }
+
   const std::size_t m_capacity;
   mutable std::mutex m_mutex;
   std::condition_variable m_not_empty;

@@ -46,9 +46,16 @@ PipelineRow to_report(const PipelineStats& s) {
   row.achieved_qps = s.achieved_qps;
   row.e2e = latency(s.latency);
   for (const auto& st : s.stages) {
-    row.stages.push_back({st.name, latency(st.queue_wait), latency(st.service), st.failed});
+    row.stages.push_back(
+        {st.name, latency(st.queue_wait), latency(st.service), st.failed, st.batches});
   }
   row.cdf = s.cdf;
+  row.latency_bound_ms = s.latency_bound_ms;
+  row.bound_percentile = s.bound_percentile;
+  row.latency_at_percentile_ms = s.latency_at_percentile_ms;
+  row.bound_met = s.bound_met;
+  row.events_not_logged = s.events_not_logged;
+  row.queries_not_logged = s.queries_not_logged;
   return row;
 }
 

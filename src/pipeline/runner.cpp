@@ -12,12 +12,14 @@
 namespace colo::pipeline {
 
 using QueryPtr = std::unique_ptr<QueryRecord>;
+// What travels between stages: one query, or the queries a batching stage sent on together.
+using Batch = std::vector<QueryPtr>;
 
 struct Runner::Impl {
   // What a worker is busy with, for the watchdog.
   struct Slot {
     std::mutex mutex;
-    QueryRecord* query = nullptr;
+    std::vector<QueryRecord*> queries;
     std::int64_t start_ns = 0;
     bool timed_out = false;
   };
@@ -26,15 +28,20 @@ struct Runner::Impl {
   const PipelineConfig& cfg;
   Nanos t0{0};
   std::vector<std::string> names;
-  std::vector<std::unique_ptr<BoundedQueue<QueryPtr>>> queues;  // [i]: in front of stage i
-  std::vector<int> live_workers;                                // per stage, under done_mutex
-  std::vector<std::unique_ptr<Slot>> slots;                     // one per worker
+  std::vector<std::unique_ptr<BoundedQueue<Batch>>> queues;  // [i]: in front of stage i
+  std::vector<int> live_workers;                             // per stage, under done_mutex
+
+  std::vector<std::unique_ptr<Slot>> slots;  // one per worker
 
   std::mutex done_mutex;
   std::condition_variable done_cv;
   std::vector<QueryPtr> done;
   std::int64_t in_flight = 0;
   bool stopped_by_failure = false;
+  std::int64_t logged_events = 0;
+  std::int64_t events_not_logged = 0;
+  std::int64_t queries_not_logged = 0;
+  std::int64_t last_not_logged_ns = 0;
 
   std::mutex watch_mutex;
   std::condition_variable watch_cv;
@@ -47,91 +54,159 @@ struct Runner::Impl {
     for (std::size_t k = 0; k < cfg.order.size(); ++k) {
       const auto& sc = cfg.stages[cfg.order[k]];
       queues.push_back(
-          std::make_unique<BoundedQueue<QueryPtr>>(k == 0 ? cfg.load.queue_depth : sc.queue_depth));
+          std::make_unique<BoundedQueue<Batch>>(k == 0 ? cfg.load.queue_depth : sc.queue_depth));
       live_workers.push_back(sc.threads);
     }
   }
 
   [[nodiscard]] std::int64_t rel() const { return (r.m_clock.now() - t0).count(); }
 
+  // A finished query: progress, then the event log's record while it holds max_events (whole
+  // queries), else only counted.
   void finish(QueryPtr q) {
     std::lock_guard lock(done_mutex);
     if (r.m_on_done) {
       r.m_on_done(*q);
     }
-    done.push_back(std::move(q));
+    const auto events = static_cast<std::int64_t>(event_count(*q));
+    if (logged_events + events <= cfg.max_events) {
+      logged_events += events;
+      done.push_back(std::move(q));
+    } else {
+      events_not_logged += events;
+      ++queries_not_logged;
+      last_not_logged_ns = std::max(last_not_logged_ns, q->done_ns);
+    }
     --in_flight;
     done_cv.notify_all();
   }
 
+  void drop(Batch& b, std::size_t k) {
+    for (auto& q : b) {
+      q->status = QueryStatus::dropped;
+      q->done_ns = rel();
+      q->error = fmt::format("the pipeline was stopped before stage '{}' ran it", names[k]);
+      finish(std::move(q));
+    }
+    b.clear();
+  }
+
+  void fail_all(Batch& b, std::size_t k, std::int64_t at, const std::string& why) {
+    for (auto& q : b) {
+      q->status = QueryStatus::failed;
+      q->failed_stage = static_cast<int>(k);
+      q->done_ns = at;
+      q->error = why;
+      finish(std::move(q));
+    }
+    b.clear();
+  }
+
+  // Hands what stage k served to stage k + 1, or completes it after the last stage.
+  void forward(std::size_t k, Batch b) {
+    if (b.empty()) {
+      return;
+    }
+    if (k + 1 < queues.size()) {
+      if (!queues[k + 1]->push(b)) {  // cannot happen: closed only after this stage ends
+        fail_all(b, k, rel(), "internal: the next stage's queue was closed");
+      }
+      return;
+    }
+    for (auto& q : b) {
+      q->status = QueryStatus::completed;
+      q->done_ns = q->stages[k].end_ns;
+      finish(std::move(q));
+    }
+  }
+
+  // Runs stage k on `b` (all of it in one call for a stage that takes batches) under the
+  // watchdog; failed queries are finished, the rest stay in `b`.
+  void serve(std::size_t k, Slot& slot, Stage& stage, Batch& b) {
+    std::vector<QueryRecord*> ptrs;
+    ptrs.reserve(b.size());
+    for (auto& q : b) {
+      ptrs.push_back(q.get());
+    }
+    const std::int64_t start = rel();
+    for (auto* q : ptrs) {
+      q->stages[k].start_ns = start;
+    }
+    {
+      std::lock_guard lock(slot.mutex);
+      slot.queries = ptrs;
+      slot.start_ns = start;
+      slot.timed_out = false;
+    }
+    Status st;
+    try {
+      st = ptrs.size() == 1 && !stage.takes_batches() ? stage.process(*ptrs[0])
+                                                      : stage.process_batch(ptrs);
+    } catch (const std::exception& e) {
+      st = fail(ErrorCode::internal, fmt::format("threw: {}", e.what()));
+    } catch (...) {
+      st = fail(ErrorCode::internal, "threw a non-standard exception");
+    }
+    const std::int64_t end = rel();
+    for (auto* q : ptrs) {
+      q->stages[k].end_ns = end;
+    }
+    bool timed_out = false;
+    {
+      std::lock_guard lock(slot.mutex);
+      slot.queries.clear();
+      timed_out = slot.timed_out;
+    }
+    // A stage that returned, but later than the timeout, fails its queries too.
+    const auto limit = std::chrono::duration_cast<Nanos>(cfg.stage_timeout).count();
+    timed_out = timed_out || (limit > 0 && end - start > limit);
+    if (!timed_out && st) {
+      return;
+    }
+    if (cfg.on_failure == FailurePolicy::stop) {
+      {
+        std::lock_guard lock(done_mutex);
+        stopped_by_failure = true;
+      }
+      r.request_stop();
+    }
+    fail_all(b, k, end,
+             timed_out ? fmt::format("stage '{}' exceeded stage_timeout ({:.3g} s)", names[k],
+                                     cfg.stage_timeout.count())
+                       : fmt::format("stage '{}': {}", names[k], st.error().message));
+  }
+
+  // A stage that does not take batches serves a batch query by query.
+  void serve_each(std::size_t k, Slot& slot, Stage& stage, Batch& in) {
+    Batch out;
+    for (auto& q : in) {
+      Batch one;
+      one.push_back(std::move(q));
+      serve(k, slot, stage, one);
+      if (!one.empty()) {
+        out.push_back(std::move(one.front()));
+      }
+    }
+    in = std::move(out);
+  }
+
   void worker(std::size_t k, Slot& slot) {
     Stage& stage = *r.m_stages[k];
-    const std::size_t n = queues.size();
-    while (auto item = queues[k]->pop()) {
-      QueryPtr q = std::move(*item);
-      if (r.m_abort) {
-        q->status = QueryStatus::dropped;
-        q->done_ns = rel();
-        q->error = fmt::format("the pipeline was stopped before stage '{}' ran it", names[k]);
-        finish(std::move(q));
-        continue;
-      }
-      const std::int64_t start = rel();
-      q->stages[k].start_ns = start;
-      {
-        std::lock_guard lock(slot.mutex);
-        slot.query = q.get();
-        slot.start_ns = start;
-        slot.timed_out = false;
-      }
-      Status st;
-      try {
-        st = stage.process(*q);
-      } catch (const std::exception& e) {
-        st = fail(ErrorCode::internal, fmt::format("threw: {}", e.what()));
-      } catch (...) {
-        st = fail(ErrorCode::internal, "threw a non-standard exception");
-      }
-      const std::int64_t end = rel();
-      q->stages[k].end_ns = end;
-      bool timed_out = false;
-      {
-        std::lock_guard lock(slot.mutex);
-        slot.query = nullptr;
-        timed_out = slot.timed_out;
-      }
-      // A stage that returned, but later than the timeout, fails its query too.
-      const auto limit = std::chrono::duration_cast<Nanos>(cfg.stage_timeout).count();
-      timed_out = timed_out || (limit > 0 && end - start > limit);
-      if (timed_out || !st) {
-        q->status = QueryStatus::failed;
-        q->failed_stage = static_cast<int>(k);
-        q->done_ns = end;
-        q->error = timed_out ? fmt::format("stage '{}' exceeded stage_timeout ({:.3g} s)", names[k],
-                                           cfg.stage_timeout.count())
-                             : fmt::format("stage '{}': {}", names[k], st.error().message);
-        if (cfg.on_failure == FailurePolicy::stop) {
-          {
-            std::lock_guard lock(done_mutex);
-            stopped_by_failure = true;
-          }
-          r.request_stop();
+    if (const auto policy = stage.batching()) {
+      batcher(k, *policy);
+    } else {
+      while (auto item = queues[k]->pop()) {
+        Batch b = std::move(*item);
+        if (r.m_abort) {
+          drop(b, k);
+          continue;
         }
-        finish(std::move(q));
-        continue;
-      }
-      if (k + 1 < n) {
-        if (!queues[k + 1]->push(q)) {  // cannot happen: closed only after this stage ends
-          q->status = QueryStatus::failed;
-          q->failed_stage = static_cast<int>(k);
-          q->done_ns = end;
-          q->error = "internal: the next stage's queue was closed";
-          finish(std::move(q));
+        if (stage.takes_batches() || b.size() == 1) {
+          serve(k, slot, stage, b);
+        } else {
+          serve_each(k, slot, stage, b);
         }
-      } else {
-        q->status = QueryStatus::completed;
-        q->done_ns = end;
-        finish(std::move(q));
+        forward(k, std::move(b));
       }
     }
     bool last = false;
@@ -139,8 +214,56 @@ struct Runner::Impl {
       std::lock_guard lock(done_mutex);
       last = --live_workers[k] == 0;
     }
-    if (last && k + 1 < n) {
+    if (last && k + 1 < queues.size()) {
       queues[k + 1]->close();
+    }
+  }
+
+  // A batching stage's worker: takes the queries as they come (each one's stage start), up to
+  // max_batch, until max_wait after the first has passed on the clock or the queue is closed and
+  // drained; then sends them on as one batch (each one's stage end, and the batch's size).
+  void batcher(std::size_t k, const BatchPolicy& policy) {
+    const auto max = static_cast<std::size_t>(std::max(policy.max_batch, 1));
+    Batch pending;  // taken from the queue but beyond the batch being built
+    for (;;) {
+      const auto take = [&](Batch&& in, Batch& into) {
+        for (auto& q : in) {
+          q->stages[k].start_ns = rel();
+          (into.size() < max ? into : pending).push_back(std::move(q));
+        }
+      };
+      Batch batch;
+      const std::size_t carried = std::min(pending.size(), max);
+      for (std::size_t i = 0; i < carried; ++i) {
+        batch.push_back(std::move(pending[i]));
+      }
+      pending.erase(pending.begin(), pending.begin() + static_cast<std::ptrdiff_t>(carried));
+      if (batch.empty()) {
+        auto first = queues[k]->pop();
+        if (!first) {
+          break;
+        }
+        take(std::move(*first), batch);
+      }
+      const Nanos deadline = r.m_clock.now() + policy.max_wait;
+      while (batch.size() < max && !r.m_abort) {
+        auto more = queues[k]->pop_for(deadline - r.m_clock.now());
+        if (!more) {
+          break;  // max_wait passed, or the queue is closed and drained
+        }
+        take(std::move(*more), batch);
+      }
+      if (r.m_abort) {
+        drop(batch, k);
+        drop(pending, k);
+        continue;
+      }
+      const std::int64_t end = rel();
+      for (auto& q : batch) {
+        q->stages[k].end_ns = end;
+        q->stages[k].batch = static_cast<int>(batch.size());
+      }
+      forward(k, std::move(batch));
     }
   }
 
@@ -155,9 +278,11 @@ struct Runner::Impl {
       const std::int64_t now = rel();
       for (auto& s : slots) {
         std::lock_guard slot_lock(s->mutex);
-        if (s->query && !s->timed_out && now - s->start_ns > limit) {
+        if (!s->queries.empty() && !s->timed_out && now - s->start_ns > limit) {
           s->timed_out = true;
-          s->query->cancel.value = true;
+          for (auto* q : s->queries) {
+            q->cancel.value = true;
+          }
         }
       }
     }
@@ -208,13 +333,16 @@ struct Runner::Impl {
         ++in_flight;
       }
       q->issued_ns = rel();
-      const bool pushed = drops ? queues[0]->try_push(q) : queues[0]->push(q);
+      Batch b;
+      b.push_back(std::move(q));
+      const bool pushed = drops ? queues[0]->try_push(b) : queues[0]->push(b);
       if (!pushed) {
-        q->status = QueryStatus::dropped;
-        q->done_ns = q->issued_ns;
-        q->error = fmt::format("the first stage's queue (load.queue_depth {}) was full",
-                               queues[0]->capacity());
-        finish(std::move(q));
+        auto& dropped = b.front();
+        dropped->status = QueryStatus::dropped;
+        dropped->done_ns = dropped->issued_ns;
+        dropped->error = fmt::format("the first stage's queue (load.queue_depth {}) was full",
+                                     queues[0]->capacity());
+        finish(std::move(dropped));
       }
     }
     queues[0]->close();
@@ -264,6 +392,9 @@ RunResult Runner::run() {
   RunResult out;
   out.stage_names = impl.names;
   out.stopped_by_failure = impl.stopped_by_failure;
+  out.events_not_logged = impl.events_not_logged;
+  out.queries_not_logged = impl.queries_not_logged;
+  out.last_not_logged_ns = impl.last_not_logged_ns;
   out.queries = std::move(impl.done);
   std::sort(out.queries.begin(), out.queries.end(),
             [](const QueryPtr& a, const QueryPtr& b) { return a->id < b->id; });

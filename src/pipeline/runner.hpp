@@ -4,6 +4,10 @@
 // passes only through the injected Waiter (unit tests: FakeClock + FakeWaiter).
 // Lifecycle: construct, run() once (blocks until the stop rule, request_stop() or the failure
 // policy ends issuing and every issued query has completed, failed or been dropped).
+// Batches: a stage whose batching() gives a policy collects queries for the next stages; the
+// queries of a batch travel together from then on (a stage that takes_batches() serves them in
+// one call, others one by one). A batching stage's wait for more queries is a wait on its queue
+// bounded by max_wait measured on the Clock (real time passes in it, not through the Waiter).
 #include <atomic>
 #include <functional>
 #include <memory>
@@ -18,10 +22,15 @@
 namespace colo::pipeline {
 
 struct RunResult {
-  std::vector<std::string> stage_names;               // chain order
-  std::vector<std::unique_ptr<QueryRecord>> queries;  // every issued or dropped query, by id
-  bool stopped_by_failure = false;                    // on_failure: stop ended the run
-  Nanos issue_window{0};                              // start to the last scheduled arrival
+  std::vector<std::string> stage_names;  // chain order
+  // Every issued or dropped query, by id, while their events fit in config.max_events (the
+  // first to finish); the rest only counted below.
+  std::vector<std::unique_ptr<QueryRecord>> queries;
+  bool stopped_by_failure = false;  // on_failure: stop ended the run
+  Nanos issue_window{0};            // start to the last scheduled arrival (of the kept queries)
+  std::int64_t events_not_logged = 0;
+  std::int64_t queries_not_logged = 0;
+  std::int64_t last_not_logged_ns = 0;  // when the last query not kept finished
 };
 
 class Runner {

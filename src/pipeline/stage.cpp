@@ -7,6 +7,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <initializer_list>
 #include <mutex>
 #include <set>
 #include <stdexcept>
@@ -23,7 +24,7 @@ namespace {
 
 struct ParamSpec {
   std::string name;
-  enum Type { number, integer, size, text } type;
+  enum Type { number, integer, size, text, duration } type;  // duration: lo, hi in seconds
   double lo;
   double hi;
 };
@@ -31,6 +32,9 @@ struct ParamSpec {
 const std::map<std::string, std::vector<ParamSpec>>& param_table() {
   static const std::map<std::string, std::vector<ParamSpec>> k_table{
       {"noop", {}},
+      {"batch",
+       {{"max_batch", ParamSpec::integer, 1, 1'000'000},
+        {"max_wait", ParamSpec::duration, 0, 3600}}},
       {"sleep", {{"ms", ParamSpec::number, 0, 3.6e6}}},
       {"fail", {{"every", ParamSpec::integer, 1, 1e12}}},
       {"loader", {{"path", ParamSpec::text, 0, 0}, {"max_bytes", ParamSpec::size, 1, 1e12}}},
@@ -43,6 +47,17 @@ const std::map<std::string, std::vector<ParamSpec>>& param_table() {
         {"bw", ParamSpec::number, 0, 1},
         {"mem", ParamSpec::size, 0, 1e15}}},
       {"worker", {{"cmd", ParamSpec::text, 0, 0}, {"ready_timeout", ParamSpec::number, 0.1, 3600}}},
+      {"cuda-model",
+       {{"model", ParamSpec::text, 0, 0},
+        {"mode", ParamSpec::text, 0, 0},
+        {"precision", ParamSpec::text, 0, 0},
+        {"hidden", ParamSpec::integer, 8, 65536},
+        {"layers", ParamSpec::integer, 1, 1000},
+        {"seq", ParamSpec::integer, 1, 65536},
+        {"heads", ParamSpec::integer, 1, 1024},
+        {"batch", ParamSpec::integer, 1, 65536},
+        {"seed", ParamSpec::integer, 0, 1e15},
+        {"lr", ParamSpec::number, 0, 1}}},
   };
   return k_table;
 }
@@ -56,6 +71,16 @@ double number_param(const std::map<std::string, std::string>& p, const std::stri
 class NoopStage final : public Stage {
  public:
   Status process(QueryRecord&) override { return {}; }
+};
+
+class BatchStage final : public Stage {
+ public:
+  explicit BatchStage(BatchPolicy policy) : m_policy(policy) {}
+  Status process(QueryRecord&) override { return {}; }
+  [[nodiscard]] std::optional<BatchPolicy> batching() const override { return m_policy; }
+
+ private:
+  BatchPolicy m_policy;
 };
 
 class SleepStage final : public Stage {
@@ -259,6 +284,42 @@ Result<std::unique_ptr<Stage>> make_sim_model(const StageConfig& c, const StageE
                                          number_param(c.params, "step-ms", 20));
 }
 
+// The cuda-model stage's choices and shape rules (workloads/cuda/model.cuh checks the same at
+// build time of the model; this is the check colo can make without CUDA, at planning).
+Status check_cuda_model_params(const std::map<std::string, std::string>& p) {
+  const auto choice = [&](const char* key, std::initializer_list<const char*> allowed) -> Status {
+    auto it = p.find(key);
+    if (it == p.end()) {
+      return {};
+    }
+    for (const char* a : allowed) {
+      if (it->second == a) {
+        return {};
+      }
+    }
+    return fail(ErrorCode::invalid_argument, fmt::format("{}: '{}' is not one of {}", key,
+                                                         it->second, fmt::join(allowed, ", ")));
+  };
+  COLO_TRY(choice("model", {"mlp", "transformer"}));
+  COLO_TRY(choice("mode", {"infer", "train"}));
+  COLO_TRY(choice("precision", {"bf16", "fp16"}));
+  const auto hidden = static_cast<long>(number_param(p, "hidden", 1024));
+  const auto heads = static_cast<long>(number_param(p, "heads", 16));
+  if (hidden % 8 != 0) {
+    return fail(ErrorCode::invalid_argument,
+                fmt::format("hidden: {} is not a multiple of 8", hidden));
+  }
+  if (p.count("model") && p.at("model") == "mlp") {
+    return {};
+  }
+  if (hidden % heads != 0 || (hidden / heads) % 8 != 0) {
+    return fail(ErrorCode::invalid_argument,
+                fmt::format("hidden {} / heads {}: the head width must be a whole multiple of 8",
+                            hidden, heads));
+  }
+  return {};
+}
+
 }  // namespace
 
 std::vector<std::string> known_stage_kinds() {
@@ -294,6 +355,10 @@ Status check_stage_params(const std::string& kind, const std::map<std::string, s
       auto b = parse_bytes(value);
       ok = b.has_value();
       v = ok ? static_cast<double>(*b) : 0;
+    } else if (s->type == ParamSpec::duration) {
+      auto d = parse_duration(value);
+      ok = d.has_value();
+      v = ok ? d->count() : 0;
     } else if (s->type != ParamSpec::text) {
       char* end = nullptr;
       v = std::strtod(value.c_str(), &end);
@@ -306,9 +371,10 @@ Status check_stage_params(const std::string& kind, const std::map<std::string, s
     if (!ok) {
       return fail(ErrorCode::invalid_argument,
                   fmt::format("{}: '{}' is not {} in [{}, {}]", key, value,
-                              s->type == ParamSpec::integer ? "an integer"
-                              : s->type == ParamSpec::size  ? "a size"
-                                                            : "a number",
+                              s->type == ParamSpec::integer    ? "an integer"
+                              : s->type == ParamSpec::size     ? "a size"
+                              : s->type == ParamSpec::duration ? "a duration (s)"
+                                                               : "a number",
                               s->lo, s->hi));
     }
   }
@@ -319,6 +385,9 @@ Status check_stage_params(const std::string& kind, const std::map<std::string, s
   if (kind == "loader" && !p.count("path")) {
     return fail(ErrorCode::invalid_argument, "a loader needs 'path' (the dataset directory)");
   }
+  if (kind == "cuda-model") {
+    return check_cuda_model_params(p);
+  }
   return {};
 }
 
@@ -326,6 +395,15 @@ Result<std::unique_ptr<Stage>> make_stage(const StageConfig& c, const StageEnv& 
   COLO_TRY(check_stage_params(c.kind, c.params));
   if (c.kind == "noop") {
     return std::make_unique<NoopStage>();
+  }
+  if (c.kind == "batch") {
+    BatchPolicy policy;
+    policy.max_batch = static_cast<int>(number_param(c.params, "max_batch", policy.max_batch));
+    if (auto it = c.params.find("max_wait"); it != c.params.end()) {
+      policy.max_wait =
+          std::chrono::duration_cast<Nanos>(parse_duration(it->second).value_or(Seconds(0.002)));
+    }
+    return std::make_unique<BatchStage>(policy);
   }
   if (c.kind == "sleep") {
     return std::make_unique<SleepStage>(env, number_param(c.params, "ms", 1));
@@ -340,6 +418,15 @@ Result<std::unique_ptr<Stage>> make_stage(const StageConfig& c, const StageEnv& 
   if (c.kind == "worker") {
     return make_worker_stage(c.name, c.params.at("cmd"), c.threads,
                              number_param(c.params, "ready_timeout", 300));
+  }
+  if (c.kind == "cuda-model") {
+    if (!env.cuda_model) {
+      return fail(ErrorCode::unsupported,
+                  fmt::format("stage '{}': colo-pipeline was built without CUDA (nvcc was not "
+                              "found at build time): stage kind 'cuda-model' is not available",
+                              c.name));
+    }
+    return env.cuda_model(c, env);
   }
   if (c.kind == "preprocess") {
     return std::make_unique<PreprocessStage>(static_cast<int>(number_param(c.params, "size", 64)),

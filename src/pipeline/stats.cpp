@@ -41,14 +41,19 @@ Percentiles percentiles(std::vector<std::int64_t>& ns) {
 }
 
 PipelineStats summarize(const std::vector<QueryRecord>& queries,
-                        const std::vector<std::string>& stage_names, std::int64_t latency_bound_ns,
+                        const std::vector<std::string>& stage_names, const LogMeta& meta,
                         std::size_t cdf_points) {
   PipelineStats s;
+  const std::int64_t latency_bound_ns = meta.latency_bound_ns;
+  s.events_not_logged = meta.events_not_logged;
+  s.queries_not_logged = meta.queries_not_logged;
   const std::size_t ns = stage_names.size();
   std::vector<std::int64_t> e2e;
   std::vector<std::vector<std::int64_t>> wait(ns);
   std::vector<std::vector<std::int64_t>> service(ns);
   std::vector<std::int64_t> failed_at(ns, 0);
+  // Per stage, batch size -> queries sent on in batches of that size.
+  std::vector<std::map<int, std::int64_t>> batched(ns);
   std::int64_t last_scheduled = 0;
   std::int64_t last_done = 0;
   for (const auto& q : queries) {
@@ -89,6 +94,9 @@ PipelineStats summarize(const std::vector<QueryRecord>& queries,
       if (t.end_ns < 0) {
         break;
       }
+      if (t.batch > 0) {
+        ++batched[i][t.batch];
+      }
       service[i].push_back(t.end_ns - t.start_ns);
       ready = t.end_ns;
     }
@@ -100,6 +108,15 @@ PipelineStats summarize(const std::vector<QueryRecord>& queries,
     s.achieved_qps = static_cast<double>(s.completed) / (static_cast<double>(last_done) / 1e9);
   }
   s.latency = percentiles(e2e);  // sorts e2e
+  if (latency_bound_ns > 0) {
+    s.latency_bound_ms = ms(latency_bound_ns);
+    s.bound_percentile = meta.latency_percentile;
+    if (!e2e.empty()) {
+      const std::int64_t at = rank(e2e, meta.latency_percentile / 100.0);
+      s.latency_at_percentile_ms = ms(at);
+      s.bound_met = at <= latency_bound_ns;
+    }
+  }
   if (!e2e.empty()) {
     const std::size_t points = std::max<std::size_t>(cdf_points, 2);
     for (std::size_t k = 0; k < points; ++k) {
@@ -110,9 +127,27 @@ PipelineStats summarize(const std::vector<QueryRecord>& queries,
   }
   for (std::size_t i = 0; i < ns; ++i) {
     s.stages.push_back(
-        {stage_names[i], percentiles(wait[i]), percentiles(service[i]), failed_at[i]});
+        {stage_names[i], percentiles(wait[i]), percentiles(service[i]), failed_at[i], {}});
+    // A batch of n sent n queries on, each saying n (a batch cut by the event-log cap or a
+    // failure counts as the part that was logged, rounded up).
+    for (const auto& [size, n] : batched[i]) {
+      s.stages.back().batches[size] = (n + size - 1) / size;
+    }
   }
   return s;
+}
+
+PipelineStats summarize(const EventLog& log, std::size_t cdf_points) {
+  return summarize(records_from_events(log), log.stages, log_meta(log), cdf_points);
+}
+
+std::string bound_verdict(const PipelineStats& s) {
+  if (s.latency_bound_ms <= 0) {
+    return "";
+  }
+  return fmt::format("p{:g} {:.3g} ms {} bound {:.3g} ms: {}", s.bound_percentile,
+                     s.latency_at_percentile_ms, s.bound_met ? "<=" : ">", s.latency_bound_ms,
+                     s.bound_met ? "met" : "NOT met");
 }
 
 std::string one_line(const PipelineStats& s) {
@@ -127,6 +162,30 @@ std::string one_line(const PipelineStats& s) {
     out += fmt::format(" of {:.4g} offered", s.offered_qps);
   }
   out += fmt::format(", {} dropped, {} failed", s.dropped, s.failed);
+  for (const auto& st : s.stages) {
+    if (st.batches.empty()) {
+      continue;
+    }
+    std::int64_t batches = 0;
+    std::int64_t queries = 0;
+    std::string sizes;
+    for (const auto& [size, n] : st.batches) {
+      batches += n;
+      queries += n * size;
+      sizes += fmt::format(" {}:{}", size, n);
+    }
+    out += fmt::format("; {} batches: mean size {:.3g} (size:batches{})", st.name,
+                       static_cast<double>(queries) / static_cast<double>(batches), sizes);
+  }
+  if (const auto verdict = bound_verdict(s); !verdict.empty()) {
+    out += "; latency bound: " + verdict;
+  }
+  if (s.events_not_logged > 0) {
+    out += fmt::format(
+        "; {} events of {} queries NOT in the event log (max_events): the "
+        "latencies are of the logged queries",
+        s.events_not_logged, s.queries_not_logged);
+  }
   return out;
 }
 

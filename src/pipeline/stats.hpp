@@ -3,6 +3,7 @@
 // percentiles (from the scheduled arrival), per stage the queue wait (ready to start) and service
 // time (start to end), achieved against offered load, dropped and failed queries. Pure.
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,8 @@ struct StageStats {
   Percentiles queue_wait;  // previous stage's end (or issue) to this stage's start
   Percentiles service;     // this stage's start to end
   std::int64_t failed = 0;
+  // A batching stage: batch size -> batches it sent on (empty for other stages).
+  std::map<int, std::int64_t> batches;
 };
 
 struct PipelineStats {
@@ -42,14 +45,29 @@ struct PipelineStats {
   std::vector<StageStats> stages;
   // The latency CDF, at most cdf_points points (latency ms, fraction of completed queries <=).
   std::vector<std::pair<double, double>> cdf;
+  // MLPerf Server's check (when the log has a latency bound): the latency at the bound's
+  // percentile (nearest rank over completed queries) is at most the bound. Not met when nothing
+  // completed.
+  double latency_bound_ms = 0;  // 0: no bound
+  double bound_percentile = 0;
+  double latency_at_percentile_ms = 0;
+  bool bound_met = false;
+  // Events the writer counted but did not keep (max_events); statistics cover the rest.
+  std::int64_t events_not_logged = 0;
+  std::int64_t queries_not_logged = 0;
 };
 
-// `latency_bound_ns` <= 0: no bound. `cdf_points` >= 2.
+// The latency bound and not-logged counts come from `meta`. `cdf_points` >= 2.
 PipelineStats summarize(const std::vector<QueryRecord>& queries,
-                        const std::vector<std::string>& stage_names,
-                        std::int64_t latency_bound_ns = 0, std::size_t cdf_points = 101);
+                        const std::vector<std::string>& stage_names, const LogMeta& meta = {},
+                        std::size_t cdf_points = 101);
+// The statistics of a stored or written log (its records and its meta event).
+PipelineStats summarize(const EventLog& log, std::size_t cdf_points = 101);
 
-// One line: "e2e p50 1.2 ms p99 3.4 ms; loader p50 ... ; 812 q/s of 800 offered, 0 dropped".
+// One line: "e2e p50 1.2 ms p99 3.4 ms; loader p50 ... ; 812 q/s of 800 offered, 0 dropped",
+// then, when they apply, the batch sizes, the latency bound met or not, the events not logged.
 std::string one_line(const PipelineStats& s);
+// "p99 12.3 ms <= bound 20 ms: met" (or "> ...: NOT met"); "" without a bound.
+std::string bound_verdict(const PipelineStats& s);
 
 }  // namespace colo::pipeline

@@ -109,7 +109,50 @@ std::pair<TextTable, TextTable> pipeline_tables(const ReportInput& in) {
   return {e2e, stages};
 }
 
+// What the tables do not show, one line per pipeline and run: the Server scenario's latency
+// bound met or not, a batching stage's batch sizes, events left out of the event log.
+std::vector<std::string> pipeline_notes(const ReportInput& in) {
+  std::vector<std::string> out;
+  for (const auto& p : in.pipelines) {
+    const std::string who = fmt::format("{} {} {}", p.mode, p.group, p.workload);
+    if (p.latency_bound_ms > 0) {
+      out.push_back(
+          p.latency_at_percentile_ms > 0 || p.completed > 0
+              ? fmt::format("{}: latency bound {}: p{:g} {:.4g} ms {} {:.4g} ms", who,
+                            p.bound_met ? "met" : "NOT met", p.bound_percentile,
+                            p.latency_at_percentile_ms, p.bound_met ? "<=" : ">",
+                            p.latency_bound_ms)
+              : fmt::format("{}: latency bound NOT met: no query completed (bound {:.4g} ms)", who,
+                            p.latency_bound_ms));
+    }
+    for (const auto& st : p.stages) {
+      if (st.batches.empty()) {
+        continue;
+      }
+      std::string sizes;
+      std::int64_t batches = 0;
+      std::int64_t queries = 0;
+      for (const auto& [size, n] : st.batches) {
+        sizes += fmt::format(" {}:{}", size, n);
+        batches += n;
+        queries += n * size;
+      }
+      out.push_back(fmt::format(
+          "{}: stage {} sent {} batches, mean size {:.3g} (size:batches{})", who, st.name, batches,
+          static_cast<double>(queries) / static_cast<double>(batches), sizes));
+    }
+    if (p.events_not_logged > 0) {
+      out.push_back(
+          fmt::format("{}: {} events of {} queries are NOT in the event log (its "
+                      "max_events cap): the latencies are of the logged queries",
+                      who, p.events_not_logged, p.queries_not_logged));
+    }
+  }
+  return out;
+}
+
 constexpr const char* k_pipeline_title = "Pipelines: end-to-end latency from the scheduled arrival";
+constexpr const char* k_notes_title = "Pipelines: latency bounds, batches, event logs";
 constexpr const char* k_stage_title = "Pipeline stages: queue wait vs service time";
 
 std::string markdown(const ReportInput& in) {
@@ -147,6 +190,14 @@ std::string markdown(const ReportInput& in) {
     const auto [e2e, stages] = pipeline_tables(in);
     out += fmt::format("## {}\n\n{}\n## {}\n\n{}\n", k_pipeline_title, e2e.markdown(),
                        k_stage_title, stages.markdown());
+    const auto notes = pipeline_notes(in);
+    if (!notes.empty()) {
+      out += fmt::format("## {}\n\n", k_notes_title);
+      for (const auto& n : notes) {
+        out += "- " + n + "\n";
+      }
+      out += "\n";
+    }
   }
   out += k_noise_note + std::string("\n");
   return out;
@@ -283,10 +334,15 @@ json tables_json(const ReportInput& in) {
   for (const auto& p : in.pipelines) {
     json stages = json::array();
     for (const auto& st : p.stages) {
+      json batches = json::object();
+      for (const auto& [size, n] : st.batches) {
+        batches[std::to_string(size)] = n;
+      }
       stages.push_back({{"name", st.name},
                         {"wait_ms", lat(st.wait)},
                         {"service_ms", lat(st.service)},
-                        {"failed", st.failed}});
+                        {"failed", st.failed},
+                        {"batches", batches}});
     }
     j["pipelines"].push_back({{"run", p.run},
                               {"mode", p.mode},
@@ -300,7 +356,13 @@ json tables_json(const ReportInput& in) {
                               {"achieved_qps", p.achieved_qps},
                               {"latency_ms", lat(p.e2e)},
                               {"stages", stages},
-                              {"cdf", p.cdf}});
+                              {"cdf", p.cdf},
+                              {"latency_bound_ms", p.latency_bound_ms},
+                              {"bound_percentile", p.bound_percentile},
+                              {"latency_at_percentile_ms", p.latency_at_percentile_ms},
+                              {"bound_met", p.latency_bound_ms > 0 ? json(p.bound_met) : json()},
+                              {"events_not_logged", p.events_not_logged},
+                              {"queries_not_logged", p.queries_not_logged}});
   }
   for (const auto& f : s.failures) {
     j["failures"].push_back({{"run", f.run_key},
@@ -411,6 +473,14 @@ std::string html(const ReportInput& in) {
     const auto [e2e, stages] = pipeline_tables(in);
     o += "<h2>" + esc(k_pipeline_title) + "</h2>" + html_table(e2e.head, e2e.rows);
     o += "<h2>" + esc(k_stage_title) + "</h2>" + html_table(stages.head, stages.rows);
+    const auto notes = pipeline_notes(in);
+    if (!notes.empty()) {
+      o += "<h2>" + esc(k_notes_title) + "</h2><ul>";
+      for (const auto& n : notes) {
+        o += "<li>" + esc(n) + "</li>";
+      }
+      o += "</ul>";
+    }
   }
   o += "<p class=\"note\">" + esc(k_noise_note) + "</p>";
   json charts = json::array();
@@ -506,6 +576,13 @@ std::string text(const ReportInput& in) {
     const auto [e2e, stages] = pipeline_tables(in);
     out += fmt::format("\n{}\n{}\n{}\n{}", k_pipeline_title, e2e.render(), k_stage_title,
                        stages.render());
+    const auto notes = pipeline_notes(in);
+    if (!notes.empty()) {
+      out += fmt::format("\n{}\n", k_notes_title);
+      for (const auto& n : notes) {
+        out += "  " + n + "\n";
+      }
+    }
   }
   for (const auto& r : recommendations(in.summary, in.max_slowdown_x)) {
     out += "recommendation: " + r + "\n";

@@ -60,6 +60,7 @@ struct PipelineStageRow {
   PipelineLatency wait;     // queue wait before the stage
   PipelineLatency service;  // the stage's own time
   std::int64_t failed = 0;
+  std::map<int, std::int64_t> batches;  // a batching stage: batch size -> batches sent on
 };
 
 // One pipeline workload of one run: end to end (from the scheduled arrival) and per stage.
@@ -77,6 +78,14 @@ struct PipelineRow {
   PipelineLatency e2e;
   std::vector<PipelineStageRow> stages;
   std::vector<std::pair<double, double>> cdf;  // (latency ms, fraction of completed <=)
+  // MLPerf Server's latency bound (latency_bound_ms 0: none): the latency at bound_percentile
+  // against the bound.
+  double latency_bound_ms = 0;
+  double bound_percentile = 0;
+  double latency_at_percentile_ms = 0;
+  bool bound_met = false;
+  std::int64_t events_not_logged = 0;  // counted by the pipeline but not in its event log
+  std::int64_t queries_not_logged = 0;
 };
 
 struct ReportInput {

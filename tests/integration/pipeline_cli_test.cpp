@@ -145,6 +145,17 @@ TEST_F(PipelineCli, BadPipelinesAreRefusedBeforeAnythingRuns) {
       run_with("{name: pre, kind: preprocess,", "{name: pre, next: load, kind: preprocess,");
   EXPECT_EQ(cycle.rc, 2);
   EXPECT_NE(cycle.err.find("not connected"), std::string::npos) << cycle.err;
+  // cuda-model: refused on the simulated GPU, or by a colo built without nvcc, at planning.
+  auto cuda = run_with(
+      "{name: step, kind: sim-model, params: {step-ms: 20, duty: 0.9, sm: 0.8, "
+      "mem: 8G}}",
+      "{name: step, kind: cuda-model, params: {layers: 2}}");
+  EXPECT_EQ(cuda.rc, 2);
+  EXPECT_NE(cuda.err.find("pipes.yaml:16: workloads.train.pipeline.stages[0]: "), std::string::npos)
+      << cuda.err;
+  EXPECT_TRUE(cuda.err.find("colo-pipeline was built without CUDA") != std::string::npos ||
+              cuda.err.find("'cuda-model' runs native CUDA on a real GPU") != std::string::npos)
+      << cuda.err;
   auto data = run_with("path: data", "path: nowhere");
   EXPECT_EQ(data.rc, 2);
   EXPECT_NE(data.err.find("stages[0].params.path: dataset directory"), std::string::npos)

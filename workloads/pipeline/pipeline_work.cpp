@@ -6,6 +6,7 @@
 //   colo-pipeline --config JSON
 //   colo-pipeline --make-dataset DIR [--files N] [--bytes B] [--seed S]   (a loader dataset)
 // Exit codes: 0 done, 1 a stage could not start (a GPU error), 2 bad config or flags.
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -19,6 +20,9 @@
 #include <thread>
 
 #include "colo/progress.hpp"
+#ifdef COLO_HAVE_CUDA_MODEL
+#include "cuda_model_stage.hpp"
+#endif
 #include "core/clock.hpp"
 #include "pipeline/config.hpp"
 #include "pipeline/events.hpp"
@@ -127,13 +131,26 @@ int main(int argc, char** argv) {
   env.sim_gpu_dir = sim_dir ? sim_dir : "";
   const char* label = std::getenv("COLO_WORKLOAD");
   env.workload = label ? label : "pipeline";
+#ifdef COLO_HAVE_CUDA_MODEL
+  env.cuda_model = colo::pipeline::make_cuda_model_stage;
+#endif
+  // A stage that lost its GPU says so once; the pipeline then stops (exit 1).
+  std::atomic<bool> fatal{false};
+  env.on_fatal = [&](const std::string& kind, const std::string& message) {
+    if (!fatal.exchange(true)) {
+      progress.error(kind.c_str(), message);
+      std::fprintf(stderr, "colo-pipeline: %s\n", message.c_str());
+      g_stop = true;
+    }
+  };
   std::vector<std::unique_ptr<colo::pipeline::Stage>> stages;
   for (auto i : config->order) {
     auto s = colo::pipeline::make_stage(config->stages[i], env);
     if (!s) {
       std::fprintf(stderr, "colo-pipeline: %s\n", s.error().message.c_str());
       if (s.error().code == colo::ErrorCode::gpu) {
-        progress.error("oom", s.error().message);
+        progress.error(s.error().context.empty() ? "oom" : s.error().context.c_str(),
+                       s.error().message);
         return 1;
       }
       return 2;
@@ -174,10 +191,21 @@ int main(int argc, char** argv) {
   auto result = runner.run();
   finished = true;
   reporter.join();
+  colo::pipeline::LogMeta meta;
+  if (config->load.latency_bound) {
+    meta.latency_bound_ns =
+        std::chrono::duration_cast<colo::Nanos>(*config->load.latency_bound).count();
+    meta.latency_percentile = config->load.latency_percentile;
+  }
+  meta.events_not_logged = result.events_not_logged;
+  meta.queries_not_logged = result.queries_not_logged;
   std::vector<colo::pipeline::Event> events;
+  std::int64_t last_ns = result.last_not_logged_ns;
   for (const auto& q : result.queries) {
     colo::pipeline::append_events(*q, events);
+    last_ns = std::max(last_ns, q->done_ns);
   }
+  events.push_back(colo::pipeline::meta_event(meta, last_ns));
   if (const char* path = std::getenv("COLO_PIPELINE_EVENTS"); path && *path) {
     std::ofstream out(path);
     colo::pipeline::write_event_header(out, result.stage_names);
@@ -191,14 +219,15 @@ int main(int argc, char** argv) {
   for (auto& q : result.queries) {
     records.push_back(std::move(*q));
   }
-  const auto bound = config->load.latency_bound
-                         ? std::chrono::duration_cast<colo::Nanos>(*config->load.latency_bound)
-                         : colo::Nanos(0);
-  const auto stats = colo::pipeline::summarize(records, result.stage_names, bound.count());
+  const auto stats = colo::pipeline::summarize(records, result.stage_names, meta);
+  const std::int64_t queries = stats.issued + stats.queries_not_logged;
   std::fprintf(
-      stderr, "colo-pipeline: %lld queries: %s%s\n", static_cast<long long>(stats.issued),
+      stderr, "colo-pipeline: %lld queries: %s%s\n", static_cast<long long>(queries),
       colo::pipeline::one_line(stats).c_str(),
       result.stopped_by_failure ? " (stopped at the first failure: on_failure: stop)" : "");
+  if (fatal) {
+    return 1;  // the error was reported through the progress protocol
+  }
   progress.done();
   return 0;
 }

@@ -5,6 +5,8 @@
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <mutex>
 #include <numeric>
 #include <sstream>
 #include <thread>
@@ -284,7 +286,7 @@ TEST(PipelineRunner, AThrowingStageFailsItsQueriesByNameAndTheRestGoOn) {
   FakeClock clock;
   FakeWaiter waiter(clock);
   std::vector<std::unique_ptr<Stage>> stages = noops(1);
-  StageEnv env{&clock, &waiter, "", ""};
+  StageEnv env{&clock, &waiter, "", "", {}, {}};
   stages.push_back(std::move(*make_stage(cfg.stages[1], env)));
   Runner runner(cfg, std::move(stages), clock, waiter);
   const auto res = runner.run();
@@ -377,7 +379,7 @@ TEST(PipelineRunner, SleepStageOverTheTimeoutFailsOnAFakeClock) {
       "load": {"kind": "single-stream", "max_queries": 2}, "stage_timeout": "1s"})");
   FakeClock clock;
   FakeWaiter waiter(clock);
-  StageEnv env{&clock, &waiter, "", ""};
+  StageEnv env{&clock, &waiter, "", "", {}, {}};
   std::vector<std::unique_ptr<Stage>> stages;
   stages.push_back(std::move(*make_stage(cfg.stages[0], env)));
   Runner runner(cfg, std::move(stages), clock, waiter);
@@ -439,7 +441,7 @@ TEST(PipelineStats, NearestRankPercentilesAndStageBreakdown) {
     q.done_ns = q.scheduled_ns + 10'000'000;
   }
   qs[2].status = QueryStatus::dropped;
-  const auto s = summarize(qs, {"pre", "model"}, 5'000'000);
+  const auto s = summarize(qs, {"pre", "model"}, LogMeta{5'000'000, 99, 0, 0});
   EXPECT_EQ(s.issued, 3);
   EXPECT_EQ(s.completed, 2);
   EXPECT_EQ(s.dropped, 1);
@@ -454,6 +456,216 @@ TEST(PipelineStats, NearestRankPercentilesAndStageBreakdown) {
   ASSERT_FALSE(s.cdf.empty());
   EXPECT_DOUBLE_EQ(s.cdf.back().second, 1.0);
   EXPECT_NE(one_line(s).find("e2e p50 10 ms p99 10 ms"), std::string::npos) << one_line(s);
+}
+
+// A model that serves a batch in one call and remembers the sizes it was given.
+class FakeBatchModel final : public Stage {
+ public:
+  Status process(QueryRecord& q) override { return process_batch({&q}); }
+  [[nodiscard]] bool takes_batches() const override { return true; }
+  Status process_batch(const std::vector<QueryRecord*>& batch) override {
+    std::lock_guard lock(m_mutex);
+    m_sizes.push_back(batch.size());
+    return {};
+  }
+  std::vector<std::size_t> sizes() {
+    std::lock_guard lock(m_mutex);
+    return m_sizes;
+  }
+
+ private:
+  std::mutex m_mutex;
+  std::vector<std::size_t> m_sizes;
+};
+
+std::vector<std::unique_ptr<Stage>> batch_then(const PipelineConfig& cfg,
+                                               std::unique_ptr<Stage> next) {
+  FakeClock clock;
+  FakeWaiter waiter(clock);
+  StageEnv env{&clock, &waiter, "", "", {}, {}};
+  std::vector<std::unique_ptr<Stage>> out;
+  auto b = make_stage(cfg.stages[cfg.order[0]], env);
+  EXPECT_TRUE(b);
+  out.push_back(std::move(*b));
+  out.push_back(std::move(next));
+  return out;
+}
+
+// Runs `cfg` (a batch stage, then a model) on a fake clock with a FakeBatchModel as the model.
+struct BatchedRun {
+  RunResult res;
+  std::vector<std::size_t> sizes;  // the batches the model was given
+};
+BatchedRun run_batched(const PipelineConfig& cfg) {
+  auto model = std::make_unique<FakeBatchModel>();
+  auto* m = model.get();
+  FakeClock clock;
+  FakeWaiter waiter(clock);
+  Runner runner(cfg, batch_then(cfg, std::move(model)), clock, waiter);
+  auto res = runner.run();
+  return {std::move(res), m->sizes()};
+}
+
+TEST(PipelineBatching, FullBatchesGoOnTogetherAndTheLastGoesAtTheEnd) {
+  // Offline: every query at t = 0; max_wait far beyond the run, so only max_batch and the
+  // end of the input cut batches (no time passes).
+  const auto cfg = config(R"({"stages": [
+      {"name": "batch", "kind": "batch", "params": {"max_batch": 4, "max_wait": "1h"}},
+      {"name": "model", "kind": "noop"}],
+      "load": {"kind": "offline", "max_queries": 10}})");
+  const auto [res, sizes] = run_batched(cfg);
+  EXPECT_EQ(sizes, (std::vector<std::size_t>{4, 4, 2}));
+  ASSERT_EQ(res.queries.size(), 10U);
+  std::vector<QueryRecord> records;
+  for (const auto& q : res.queries) {
+    EXPECT_EQ(q->status, QueryStatus::completed);
+    EXPECT_EQ(q->stages[0].batch, q->id < 8 ? 4 : 2);
+    EXPECT_EQ(q->stages[1].batch, 0);
+    EXPECT_EQ(q->stages[1].start_ns, q->stages[0].end_ns);  // no time passed: one batch moves
+    records.push_back(std::move(*q));
+  }
+  const auto stats = summarize(records, res.stage_names);
+  EXPECT_EQ(stats.stages[0].batches, (std::map<int, std::int64_t>{{2, 1}, {4, 2}}));
+  EXPECT_TRUE(stats.stages[1].batches.empty());
+  EXPECT_NE(one_line(stats).find("batch batches: mean size 3.33 (size:batches 2:1 4:2)"),
+            std::string::npos)
+      << one_line(stats);
+  // Through the event log and back.
+  std::vector<Event> events;
+  for (const auto& q : records) {
+    append_events(q, events);
+  }
+  const auto again = summarize(EventLog{res.stage_names, events});
+  EXPECT_EQ(again.stages[0].batches, stats.stages[0].batches);
+}
+
+TEST(PipelineBatching, AStageWithoutBatchesServesABatchQueryByQuery) {
+  const auto cfg = config(R"({"stages": [
+      {"name": "batch", "kind": "batch", "params": {"max_batch": 3, "max_wait": "1h"}},
+      {"name": "post", "kind": "noop"}],
+      "load": {"kind": "offline", "max_queries": 6}})");
+  std::atomic<int> calls{0};
+  FakeClock clock;
+  FakeWaiter waiter(clock);
+  Runner runner(cfg, batch_then(cfg, std::make_unique<FunctionStage>([&](QueryRecord&) {
+                                  ++calls;
+                                  return Status{};
+                                })),
+                clock, waiter);
+  const auto res = runner.run();
+  EXPECT_EQ(calls.load(), 6);
+  for (const auto& q : res.queries) {
+    EXPECT_EQ(q->status, QueryStatus::completed);
+    EXPECT_EQ(q->stages[0].batch, 3);
+  }
+}
+
+TEST(PipelineBatching, NoWaitSendsWhatIsThereAndLatencyStaysFromTheScheduledArrival) {
+  // max_wait 0: a batch is whatever the queue holds when the first query is taken.
+  const auto cfg = config(R"({"stages": [
+      {"name": "batch", "kind": "batch", "params": {"max_batch": 8, "max_wait": 0}},
+      {"name": "model", "kind": "noop"}],
+      "load": {"kind": "poisson", "rate": 2000, "max_queries": 400, "seed": 3}})");
+  const auto [res, sizes] = run_batched(cfg);
+  EXPECT_EQ(std::accumulate(sizes.begin(), sizes.end(), std::size_t{0}), 400U);
+  for (auto n : sizes) {
+    EXPECT_GE(n, 1U);
+    EXPECT_LE(n, 8U);
+  }
+  ASSERT_EQ(res.queries.size(), 400U);
+  for (const auto& q : res.queries) {
+    EXPECT_GE(q->stages[0].start_ns, q->scheduled_ns);
+    EXPECT_GE(q->done_ns, q->stages[0].end_ns);
+  }
+}
+
+TEST(PipelineBatching, BadBatchParamsAreRefused) {
+  const auto stage = [](const std::string& params) {
+    return json::parse(R"({"stages": [{"name": "b", "kind": "batch", "params": )" + params +
+                       R"(}], "load": {"kind": "closed"}})");
+  };
+  EXPECT_EQ(error_of(stage(R"({"max_batch": 16, "max_wait": "5ms"})")), "(no error)");
+  EXPECT_NE(error_of(stage(R"({"max_batch": 0})")).find("max_batch"), std::string::npos);
+  EXPECT_NE(error_of(stage(R"({"max_wait": "soon"})")).find("max_wait: 'soon' is not a duration"),
+            std::string::npos)
+      << error_of(stage(R"({"max_wait": "soon"})"));
+}
+
+TEST(PipelineEventLog, BeyondMaxEventsQueriesAreCountedNotKept) {
+  // A query through one stage gives 5 events (scheduled, issued, start, end, completed).
+  const auto cfg = config(R"({"stages": [{"name": "a", "kind": "noop"}], "max_events": 32,
+      "load": {"kind": "closed", "max_queries": 100}})");
+  FakeClock clock;
+  FakeWaiter waiter(clock);
+  std::atomic<int> seen{0};
+  Runner runner(cfg, noops(1), clock, waiter, [&](const QueryRecord&) { ++seen; });
+  const auto res = runner.run();
+  EXPECT_EQ(seen.load(), 100);  // progress still sees every query
+  ASSERT_EQ(res.queries.size(), 6U);
+  EXPECT_EQ(res.queries_not_logged, 94);
+  EXPECT_EQ(res.events_not_logged, 94 * 5);
+  std::vector<Event> events;
+  for (const auto& q : res.queries) {
+    append_events(*q, events);
+    EXPECT_EQ(event_count(*q), 5U);
+  }
+  EXPECT_LE(events.size(), 32U);
+  LogMeta meta;
+  meta.events_not_logged = res.events_not_logged;
+  meta.queries_not_logged = res.queries_not_logged;
+  events.push_back(meta_event(meta, 7));
+  // Through the file format: the count survives, and the summary says it.
+  std::stringstream file;
+  write_event_header(file, res.stage_names);
+  write_events(file, res.stage_names, events);
+  auto log = read_events(file);
+  ASSERT_TRUE(log) << log.error().message;
+  EXPECT_EQ(records_from_events(*log).size(), 6U);  // the meta event is not a query
+  const auto stats = summarize(*log);
+  EXPECT_EQ(stats.events_not_logged, 470);
+  EXPECT_EQ(stats.queries_not_logged, 94);
+  EXPECT_NE(one_line(stats).find("470 events of 94 queries NOT in the event log"),
+            std::string::npos)
+      << one_line(stats);
+  EXPECT_NE(error_of(json::parse(R"({"stages": [{"name": "a", "kind": "noop"}],
+      "max_events": -1, "load": {"kind": "closed"}})"))
+                .find("max_events"),
+            std::string::npos);
+  EXPECT_EQ(PipelineConfig{}.max_events, 1'000'000);
+}
+
+TEST(PipelineStats, TheServerLatencyBoundIsMetOrNotAtItsPercentile) {
+  std::vector<QueryRecord> qs(100);
+  for (int i = 0; i < 100; ++i) {
+    auto& q = qs[static_cast<std::size_t>(i)];
+    q.id = i;
+    q.scheduled_ns = i * 10'000'000LL;
+    q.status = QueryStatus::completed;
+    q.done_ns = q.scheduled_ns + (i + 1) * 1'000'000LL;  // latencies 1..100 ms
+  }
+  const auto met = summarize(qs, {}, LogMeta{99'000'000, 99, 0, 0});
+  EXPECT_DOUBLE_EQ(met.latency_at_percentile_ms, 99);
+  EXPECT_TRUE(met.bound_met);
+  EXPECT_EQ(bound_verdict(met), "p99 99 ms <= bound 99 ms: met");
+  const auto missed = summarize(qs, {}, LogMeta{90'000'000, 99, 0, 0});
+  EXPECT_FALSE(missed.bound_met);
+  EXPECT_EQ(bound_verdict(missed), "p99 99 ms > bound 90 ms: NOT met");
+  EXPECT_NE(one_line(missed).find("latency bound: p99 99 ms > bound 90 ms: NOT met"),
+            std::string::npos);
+  const auto p90 = summarize(qs, {}, LogMeta{90'000'000, 90, 0, 0});
+  EXPECT_TRUE(p90.bound_met);
+  EXPECT_EQ(bound_verdict(summarize(qs, {})), "");  // no bound, no verdict
+  const auto none = summarize({}, {}, LogMeta{1'000'000, 99, 0, 0});
+  EXPECT_FALSE(none.bound_met);  // nothing completed: not met
+  // The config: latency_percentile with the bound; a bad one is refused.
+  auto c = parse_config(chain(R"({"kind": "server", "rate": 10, "latency_bound": "20ms",
+      "latency_percentile": 99.9})"));
+  ASSERT_TRUE(c) << c.error().message;
+  EXPECT_DOUBLE_EQ(c->load.latency_percentile, 99.9);
+  EXPECT_NE(error_of(chain(R"({"kind": "server", "rate": 10, "latency_bound": "20ms",
+      "latency_percentile": 0})"))
+                .find("latency_percentile"),
+            std::string::npos);
 }
 
 TEST(PipelineEvents, RoundTripThroughTheFileFormat) {
@@ -518,7 +730,7 @@ TEST(PipelineEvents, MalformedLinesAreErrorsButATruncatedTailIsNot) {
 TEST(PipelineStages, LoaderReadsTheDatasetAndRefusesAMissingPath) {
   FakeClock clock;
   FakeWaiter waiter(clock);
-  StageEnv env{&clock, &waiter, "", ""};
+  StageEnv env{&clock, &waiter, "", "", {}, {}};
   StageConfig c{"load", "loader", 1, 4, {}, {{"path", "/nonexistent/colo-dataset"}}};
   auto missing = make_stage(c, env);
   ASSERT_FALSE(missing);
@@ -548,6 +760,42 @@ TEST(PipelineStages, LoaderReadsTheDatasetAndRefusesAMissingPath) {
   EXPECT_NE(no_sim.error().message.find("simulated GPU"), std::string::npos);
 }
 
+TEST(PipelineStages, CudaModelParamsAreCheckedAndTheStageNeedsACudaBuild) {
+  const auto stage = [](const std::string& params) {
+    return json::parse(R"({"stages": [{"name": "m", "kind": "cuda-model", "params": )" + params +
+                       R"(}], "load": {"kind": "closed"}})");
+  };
+  EXPECT_EQ(error_of(stage(R"({"model": "transformer", "mode": "train", "hidden": 512})")),
+            "(no error)");
+  EXPECT_NE(error_of(stage(R"({"model": "resnet"})")).find("model: 'resnet' is not one of mlp"),
+            std::string::npos);
+  EXPECT_NE(error_of(stage(R"({"mode": "serve"})")).find("mode: 'serve'"), std::string::npos);
+  EXPECT_NE(error_of(stage(R"({"precision": "fp8"})")).find("precision"), std::string::npos);
+  EXPECT_NE(error_of(stage(R"({"hidden": 1000, "heads": 16})")).find("head width"),
+            std::string::npos);
+  EXPECT_NE(error_of(stage(R"({"hidden": 12, "model": "mlp"})")).find("multiple of 8"),
+            std::string::npos);
+  EXPECT_NE(error_of(stage(R"({"layers": 0})")).find("layers"), std::string::npos);
+  EXPECT_NE(error_of(stage(R"({"width": 8})")).find("no parameter 'width'"), std::string::npos);
+  // Without a factory (a colo-pipeline built without CUDA) the stage is refused by name.
+  FakeClock clock;
+  FakeWaiter waiter(clock);
+  StageEnv env{&clock, &waiter, "", "t", {}, {}};
+  StageConfig model{"m", "cuda-model", 1, 4, {}, {}};
+  auto refused = make_stage(model, env);
+  ASSERT_FALSE(refused);
+  EXPECT_NE(refused.error().message.find("colo-pipeline was built without CUDA"), std::string::npos)
+      << refused.error().message;
+  // With one, the factory builds it.
+  int built = 0;
+  env.cuda_model = [&](const StageConfig&, const StageEnv&) -> Result<std::unique_ptr<Stage>> {
+    ++built;
+    return std::make_unique<FunctionStage>([](QueryRecord&) { return Status{}; });
+  };
+  EXPECT_TRUE(make_stage(model, env));
+  EXPECT_EQ(built, 1);
+}
+
 // A worker: ready, then per request ok, except query 2 (an error), query 3 (it exits) and
 // query 5 (it hangs).
 constexpr const char* k_worker = R"(import json, sys, time
@@ -571,7 +819,7 @@ TEST(PipelineStages, WorkerProcessesAnswerFailExitAndAreRestarted) {
   std::ofstream(dir / "w.py") << k_worker;
   FakeClock clock;
   FakeWaiter waiter(clock);
-  StageEnv env{&clock, &waiter, "", ""};
+  StageEnv env{&clock, &waiter, "", "", {}, {}};
   StageConfig c{"model", "worker", 1, 4, {}, {{"cmd", "python3 " + (dir / "w.py").string()}}};
   auto stage = make_stage(c, env);
   ASSERT_TRUE(stage) << stage.error().message;

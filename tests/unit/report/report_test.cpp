@@ -165,10 +165,21 @@ TEST(Formats, PipelinesShowEndToEndAndStageLatenciesAndACdf) {
   p.offered_qps = 100;
   p.achieved_qps = 90;
   p.e2e = {90, 5, 4.5, 7, 9.25, 12};
-  p.stages = {{"pre", {90, 0.1, 0.05, 0.2, 0.3, 0.4}, {90, 1, 1.5, 2, 2.5, 3}, 0},
-              {"model", {90, 1, 0.5, 2, 3, 4}, {90, 3, 3.25, 4, 5, 6}, 2}};
+  p.stages = {{"pre", {90, 0.1, 0.05, 0.2, 0.3, 0.4}, {90, 1, 1.5, 2, 2.5, 3}, 0, {}},
+              {"model", {90, 1, 0.5, 2, 3, 4}, {90, 3, 3.25, 4, 5, 6}, 2, {}}};
   p.cdf = {{1.0, 0.0}, {4.5, 0.5}, {12.0, 1.0}};
   in.pipelines.push_back(p);
+  // A second pipeline with a Server bound missed, a batching stage and events not logged.
+  PipelineRow s = p;
+  s.workload = "server#0";
+  s.latency_bound_ms = 8;
+  s.bound_percentile = 99;
+  s.latency_at_percentile_ms = 9.25;
+  s.bound_met = false;
+  s.stages[0].batches = {{1, 2}, {4, 22}};
+  s.events_not_logged = 1200;
+  s.queries_not_logged = 200;
+  in.pipelines.push_back(s);
   const auto md = render_report(in, ReportFormat::markdown);
   EXPECT_NE(md.find("## Pipelines: end-to-end latency from the scheduled arrival"),
             std::string::npos);
@@ -179,16 +190,34 @@ TEST(Formats, PipelinesShowEndToEndAndStageLatenciesAndACdf) {
   EXPECT_NE(md.find("| mps | infer+train | infer#0 | model | 0.5000 | 3.000 | 3.250 | 5.000 | 2 |"),
             std::string::npos)
       << md;
+  EXPECT_NE(md.find("## Pipelines: latency bounds, batches, event logs"), std::string::npos);
+  EXPECT_NE(md.find("- mps infer+train server#0: latency bound NOT met: p99 9.25 ms > 8 ms"),
+            std::string::npos)
+      << md;
+  EXPECT_NE(md.find("server#0: stage pre sent 24 batches, mean size 3.75 (size:batches 1:2 4:22)"),
+            std::string::npos)
+      << md;
+  EXPECT_NE(md.find("server#0: 1200 events of 200 queries are NOT in the event log"),
+            std::string::npos)
+      << md;
+  EXPECT_EQ(md.find("infer#0: latency bound"), std::string::npos);  // no bound, no line
   const auto text = render_report(in, ReportFormat::text);
   EXPECT_NE(text.find("Pipeline stages: queue wait vs service time"), std::string::npos);
+  EXPECT_NE(text.find("latency bound NOT met"), std::string::npos);
   const auto j = nlohmann::json::parse(render_report(in, ReportFormat::json));
-  ASSERT_EQ(j.at("pipelines").size(), 1U);
+  ASSERT_EQ(j.at("pipelines").size(), 2U);
+  EXPECT_TRUE(j["pipelines"][0]["bound_met"].is_null());
+  EXPECT_EQ(j["pipelines"][1]["bound_met"], false);
+  EXPECT_DOUBLE_EQ(j["pipelines"][1]["latency_at_percentile_ms"].get<double>(), 9.25);
+  EXPECT_EQ(j["pipelines"][1]["events_not_logged"], 1200);
+  EXPECT_EQ(j["pipelines"][1]["stages"][0]["batches"]["4"], 22);
   EXPECT_DOUBLE_EQ(j["pipelines"][0]["latency_ms"]["p99"].get<double>(), 9.25);
   EXPECT_EQ(j["pipelines"][0]["stages"][1]["name"], "model");
   EXPECT_EQ(j["pipelines"][0]["cdf"].size(), 3U);
   const auto h = render_report(in, ReportFormat::html);
   EXPECT_NE(h.find("Pipeline latency CDF"), std::string::npos);
   EXPECT_NE(h.find("Pipeline stages"), std::string::npos);
+  EXPECT_NE(h.find("<li>mps infer+train server#0: latency bound NOT met"), std::string::npos);
   // Without pipelines, none of it.
   EXPECT_EQ(render_report(input(true, false), ReportFormat::markdown).find("Pipelines"),
             std::string::npos);
