@@ -172,18 +172,13 @@ __global__ void loss_grad(const T* y, T* dy, std::size_t n, float inv_tokens) {
   }
 }
 
-// b[c] -= lr * sum_r g[r, c]: a bias's gradient and its SGD step (one thread per column).
+// p[i] = v.
 template <typename T>
-__global__ void bias_sgd(T* b, const T* g, std::size_t rows, int cols, float lr) {
-  const int c = blockIdx.x * blockDim.x + threadIdx.x;
-  if (c >= cols) {
-    return;
+__global__ void fill_value(T* p, std::size_t n, float v) {
+  for (std::size_t i = blockIdx.x * std::size_t{blockDim.x} + threadIdx.x; i < n;
+       i += std::size_t{gridDim.x} * blockDim.x) {
+    p[i] = from_f<T>(v);
   }
-  float s = 0;
-  for (std::size_t r = 0; r < rows; ++r) {
-    s += to_f(g[r * cols + c]);
-  }
-  b[c] = from_f<T>(to_f(b[c]) - lr * s);
 }
 
 // Block-wide sum or max of one value per thread (blockDim.x a multiple of 32, <= 1024).
@@ -669,6 +664,9 @@ class ModelImpl final : public Model::Impl {
     m_s = Scratch{};
     MODEL_TRY(alloc(m_acts_mem, m_s.y, n * d, "cudaMalloc (scratch)"));
     if (train) {
+      MODEL_TRY(alloc(m_acts_mem, m_ones, n, "cudaMalloc (ones)"));
+      fill_value<T><<<grid_for(n), k_threads, 0, m_stream>>>(m_ones, n, 1.0F);
+      MODEL_TRY(launched("fill_value"));
       for (T** p : {&m_s.dx, &m_s.dx2, &m_s.da}) {
         MODEL_TRY(alloc(m_acts_mem, *p, n * d, "cudaMalloc (gradients)"));
       }
@@ -737,17 +735,17 @@ class ModelImpl final : public Model::Impl {
                  std::size_t n) {
     return gemm(what, l, false, false, tokens(), n, k, 1.0F, x, k, w, n, 0.0F, y, n);
   }
-  // dX = dY W^T, then W -= lr X^T dY and b -= lr colsum(dY) (the data gradient first: it needs
-  // the weights before their update).
+  // dX = dY W^T, then W -= lr X^T dY and b -= lr 1^T dY (the bias's gradient, a column sum, as
+  // a GEMM with a row of ones). The data gradient comes first: it needs the weights before
+  // their update.
   Outcome linear_backward(const char* what, int l, const T* x, T* w, T* b, const T* dy, T* dx,
                           std::size_t k, std::size_t n) {
     if (dx != nullptr) {
       MODEL_TRY(gemm(what, l, false, true, tokens(), k, n, 1.0F, dy, n, w, n, 0.0F, dx, k));
     }
     MODEL_TRY(gemm(what, l, true, false, k, n, tokens(), -m_cfg.lr, x, k, dy, n, 1.0F, w, n));
-    bias_sgd<T><<<static_cast<unsigned>((n + k_threads - 1) / k_threads), k_threads, 0, m_stream>>>(
-        b, dy, tokens(), static_cast<int>(n), m_cfg.lr);
-    return launched("bias_sgd");
+    return gemm(what, l, false, false, 1, n, tokens(), -m_cfg.lr, m_ones, tokens(), dy, n, 1.0F, b,
+                n);
   }
 
   Outcome layer_norm_fwd(const T* x, T* y, float* mean, float* rstd) {
@@ -901,6 +899,7 @@ class ModelImpl final : public Model::Impl {
   std::vector<void*> m_acts_mem;
   std::vector<LayerWeights> m_layers;
   T* m_input = nullptr;
+  T* m_ones = nullptr;  // train: tokens ones, for the biases' gradients
   std::vector<T*> m_xs;
   std::vector<Acts> m_acts;
   Scratch m_s;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -48,6 +49,17 @@ TEST(PipelineQueue, FifoBoundedAndClosable) {
   EXPECT_FALSE(q.push(c));
   EXPECT_EQ(q.pop(), 2);  // drains after close
   EXPECT_EQ(q.pop(), std::nullopt);
+}
+
+TEST(PipelineQueue, PopForTakesWhatIsThereWithoutWaitingPastItsTimeout) {
+  BoundedQueue<int> q(4);
+  EXPECT_EQ(q.pop_for(std::chrono::nanoseconds(0)), std::nullopt);  // empty: no wait
+  EXPECT_EQ(q.pop_for(std::chrono::nanoseconds(-5)), std::nullopt);
+  int a = 7;
+  ASSERT_TRUE(q.push(a));
+  EXPECT_EQ(q.pop_for(std::chrono::hours(1)), 7);  // there: at once
+  q.close();
+  EXPECT_EQ(q.pop_for(std::chrono::hours(1)), std::nullopt);  // closed and drained: at once
 }
 
 TEST(PipelineQueue, ManyProducersAndConsumersLoseNothing) {
