@@ -6,9 +6,10 @@
 # colo-pipeline (built with nvcc, so with the cuda-model stage) come from $CARRY, as for
 # bench/gpu/run-specs.sh; about 5 minutes on an H200 (every colo call under `timeout`).
 # Usage: bench/gpu/pipeline-h200.sh OUTDIR
-#   CARRY: directory with colo, colo-pipeline and lib/ (default: $PWD/.carry)
+#   CARRY: directory with colo, colo-pipeline and lib/ (default: $PWD/.carry); with
+#          gpu_cuda_model (tests/gpu of a dev build) there, it runs first (GPU tests of the model)
 # Writes OUTDIR/pipeline-h200.tgz (the store colo.db, colo's run log, the report as Markdown and
-# JSON, host facts, summary.md) and prints summary.md: per mode, inference p50/p99 and training
+# JSON, host facts, the GPU tests' output, summary.md) and prints summary.md: per mode, inference p50/p99 and training
 # steps/s, against each alone. The store is kept outside OUTDIR until it is packed.
 # Exit: 0 done, 77 no GPU (skipped), 2 missing binaries, else colo's exit code.
 set -u
@@ -26,8 +27,15 @@ work=$(mktemp -d /tmp/colo-pipeline-h200.XXXX)
 mkdir -p "$work/pack"
 { date -u; nvidia-smi --query-gpu=name,driver_version --format=csv,noheader; "$COLO" --version; } \
   > "$work/pack/host.txt" 2>&1
+# The model's own GPU tests first when carried (gpu_cuda_model of a dev build: finite,
+# reproducible, the training loss falls, out of memory named), about 10 s.
+if [ -x "$CARRY/gpu_cuda_model" ]; then
+  COLO_TEST_BIN_DIR=$CARRY timeout 120 "$CARRY/gpu_cuda_model" > "$work/pack/gpu_cuda_model.txt" 2>&1
+  echo "gpu_cuda_model rc=$?" >> "$work/pack/gpu_cuda_model.txt"
+  tail -n 3 "$work/pack/gpu_cuda_model.txt"
+fi
 cd "$here/../specs" || exit 2
-timeout 470 "$COLO" --results "$work/results" run h200-pipeline-native.yaml > "$work/pack/run.log" 2>&1
+timeout 440 "$COLO" --results "$work/results" run h200-pipeline-native.yaml > "$work/pack/run.log" 2>&1
 rc=$?
 echo "rc=$rc" >> "$work/pack/run.log"
 "$COLO" --results "$work/results" report --format md -o "$work/pack/report.md" >> "$work/pack/run.log" 2>&1

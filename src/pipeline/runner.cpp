@@ -62,8 +62,9 @@ struct Runner::Impl {
   [[nodiscard]] std::int64_t rel() const { return (r.m_clock.now() - t0).count(); }
 
   // A finished query: progress, then the event log's record while it holds max_events (whole
-  // queries), else only counted.
+  // queries), else only counted. Its payload is freed: the log does not need it.
   void finish(QueryPtr q) {
+    std::vector<std::uint8_t>().swap(q->payload);
     std::lock_guard lock(done_mutex);
     if (r.m_on_done) {
       r.m_on_done(*q);

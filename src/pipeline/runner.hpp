@@ -24,7 +24,7 @@ namespace colo::pipeline {
 struct RunResult {
   std::vector<std::string> stage_names;  // chain order
   // Every issued or dropped query, by id, while their events fit in config.max_events (the
-  // first to finish); the rest only counted below.
+  // first to finish); the rest only counted below. Payloads are not kept.
   std::vector<std::unique_ptr<QueryRecord>> queries;
   bool stopped_by_failure = false;  // on_failure: stop ended the run
   Nanos issue_window{0};            // start to the last scheduled arrival (of the kept queries)

@@ -1,10 +1,12 @@
 // The native CUDA models (workloads/cuda/model.cuh) and colo-pipeline's cuda-model stage on a
 // real GPU. Label gpu; every test is skipped (reported as skipped) without a CUDA device.
+// Elsewhere than its build tree: COLO_TEST_BIN_DIR=DIR (colo-pipeline's directory).
 #include <gtest/gtest.h>
 
 #include <array>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 
 #include "cuda/model.cuh"
@@ -119,8 +121,10 @@ TEST(CudaModel, OutOfMemoryIsAnErrorNamingTheCall) {
 
 TEST(CudaModelStage, ColoPipelineRunsATransformerAndReportsLatency) {
   SKIP_WITHOUT_GPU();
+  // COLO_TEST_BIN_DIR: where colo-pipeline is when this binary runs away from its build tree.
+  const char* bin = std::getenv("COLO_TEST_BIN_DIR");
   const std::string cmd =
-      std::string(COLO_BIN_DIR) +
+      std::string(bin != nullptr ? bin : COLO_BIN_DIR) +
       "/colo-pipeline --config '{\"stages\": [{\"name\": \"m\", \"kind\": \"cuda-model\", "
       "\"params\": {\"model\": \"transformer\", \"hidden\": 256, \"layers\": 2, \"seq\": 64, "
       "\"heads\": 4}}], \"load\": {\"kind\": \"closed\", \"max_queries\": 50}}' 2>&1";

@@ -610,10 +610,19 @@ TEST(PipelineEventLog, BeyondMaxEventsQueriesAreCountedNotKept) {
   FakeClock clock;
   FakeWaiter waiter(clock);
   std::atomic<int> seen{0};
-  Runner runner(cfg, noops(1), clock, waiter, [&](const QueryRecord&) { ++seen; });
+  // Each query carries a 1 MiB payload through its stage; none of it stays in memory after.
+  std::vector<std::unique_ptr<Stage>> stages;
+  stages.push_back(std::make_unique<FunctionStage>([](QueryRecord& q) {
+    q.payload.resize(std::size_t{1} << 20);
+    return Status{};
+  }));
+  Runner runner(cfg, std::move(stages), clock, waiter, [&](const QueryRecord&) { ++seen; });
   const auto res = runner.run();
   EXPECT_EQ(seen.load(), 100);  // progress still sees every query
   ASSERT_EQ(res.queries.size(), 6U);
+  for (const auto& q : res.queries) {
+    EXPECT_EQ(q->payload.capacity(), 0U);
+  }
   EXPECT_EQ(res.queries_not_logged, 94);
   EXPECT_EQ(res.events_not_logged, 94 * 5);
   std::vector<Event> events;
