@@ -377,6 +377,8 @@ int cli_main(int argc, char** argv, std::ostream& out, std::ostream& err) {
       ->check(CLI::IsMember({"auto", "sim", "nvml"}));
   run->add_option("--sim-topology", ropts.sim_topology, "Topology file for the simulated GPU");
   run->add_flag("--dry-run", ropts.dry_run, "Validate the spec and print the planned runs");
+  run->add_flag("--parallel-gpus", ropts.parallel_gpus,
+                "Run runs on disjoint GPUs at the same time (as `parallel: true` in the spec)");
 
   auto* ls = app.add_subcommand("ls", "List experiments in the store");
   std::string id;

@@ -1,6 +1,7 @@
 #include "core/run_plan.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <filesystem>
@@ -49,6 +50,8 @@ nlohmann::json RunPlan::settings_json(const ExperimentSpec& spec) const {
   j["init_timeout_s"] = spec.init_timeout.count();
   j["sample_period_s"] = spec.sample_period.count();
   j["gpus"] = spec.gpus;
+  j["run_gpus"] = gpus;
+  j["parallel"] = spec.parallel;
   auto& cl = j["clients"] = nlohmann::json::array();
   for (const auto& c : clients) {
     nlohmann::json cj{{"workload", c.workload}, {"copy", c.copy},
@@ -117,10 +120,11 @@ ClientPlan make_client(const ExperimentSpec& spec, const WorkloadSpec& w, int co
   return c;
 }
 
-// A group: workload names, possibly repeated.
+// A group: workload names, possibly repeated, and its devices.
 struct Group {
   std::vector<std::string> members;
   std::string label;
+  std::vector<int> gpus;
 };
 
 std::string group_label(const std::vector<std::string>& members) {
@@ -142,11 +146,13 @@ std::vector<Group> groups_of(const ExperimentSpec& spec) {
   std::vector<Group> out;
   for (const auto& w : spec.workloads) {
     for (int n : w.copies) {
-      out.push_back({std::vector<std::string>(static_cast<std::size_t>(n), w.name), {}});
+      out.push_back({std::vector<std::string>(static_cast<std::size_t>(n), w.name),
+                     {},
+                     w.gpus.empty() ? spec.gpus : w.gpus});
     }
   }
   for (const auto& g : spec.groups) {
-    out.push_back({g, {}});
+    out.push_back({g.workloads, {}, g.gpus.empty() ? spec.gpus : g.gpus});
   }
   bool any_copies = false;
   for (const auto& w : spec.workloads) {
@@ -157,10 +163,19 @@ std::vector<Group> groups_of(const ExperimentSpec& spec) {
     for (const auto& w : spec.workloads) {
       all.members.push_back(w.name);
     }
+    all.gpus = spec.gpus;
     out.push_back(all);
   }
+  std::map<std::string, int> uses;
   for (auto& g : out) {
     g.label = group_label(g.members);
+    ++uses[g.label];
+  }
+  // The same mix pinned to different GPUs: the devices tell the groups (and run keys) apart.
+  for (auto& g : out) {
+    if (uses[g.label] > 1) {
+      g.label += fmt::format("@gpu{}", fmt::join(g.gpus, ","));
+    }
   }
   return out;
 }
@@ -186,6 +201,7 @@ Result<std::vector<RunPlan>> expand_runs(const ExperimentSpec& spec) {
           r.sweep_point = point;
           r.mode.kind = ModeKind::solo;
           r.group = w.name;
+          r.gpus = {w.gpus.empty() ? spec.gpus.front() : w.gpus.front()};
           r.clients.push_back(make_client(spec, w, 0, point));
           r.key = key_of("solo", r.group);
           runs.push_back(std::move(r));
@@ -208,6 +224,7 @@ Result<std::vector<RunPlan>> expand_runs(const ExperimentSpec& spec) {
             r.sweep_point = point;
             r.mode = ms;
             r.group = g.label;
+            r.gpus = g.gpus;
             std::map<std::string, int> copy_index;
             for (std::size_t i = 0; i < g.members.size(); ++i) {
               const auto* w = spec.find_workload(g.members[i]);
@@ -250,6 +267,12 @@ Result<std::vector<RunPlan>> expand_runs(const ExperimentSpec& spec) {
         fmt::format("{}: the spec plans no runs (add copies, groups or modes)", spec.source_path));
   }
   return runs;
+}
+
+bool gpus_overlap(const RunPlan& a, const RunPlan& b) {
+  return std::any_of(a.gpus.begin(), a.gpus.end(), [&](int d) {
+    return std::find(b.gpus.begin(), b.gpus.end(), d) != b.gpus.end();
+  });
 }
 
 void shuffle_runs(std::vector<RunPlan>& runs, std::uint64_t seed) {

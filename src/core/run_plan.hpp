@@ -35,14 +35,20 @@ struct RunPlan {
   int repetition = 0;
   std::vector<std::pair<std::string, std::string>> sweep_point;
   ModeSettings mode;
-  std::string group;  // "r18x4", "r18+r50"
+  std::string group;  // "r18x4", "r18+r50" ("r18x2@gpu1" when two groups share a label)
   std::vector<ClientPlan> clients;
+  // The devices of this run (clients round-robin over them): a solo baseline's one GPU, a
+  // group's `gpus:`, else the experiment's. Runs with disjoint sets may run concurrently.
+  std::vector<int> gpus;
 
   [[nodiscard]] bool is_solo() const { return mode.kind == ModeKind::solo; }
   [[nodiscard]] std::string sweep_label() const;
   // Every setting that determines this run, stored with its results.
   [[nodiscard]] nlohmann::json settings_json(const ExperimentSpec& spec) const;
 };
+
+// Whether two runs share a device.
+bool gpus_overlap(const RunPlan& a, const RunPlan& b);
 
 // Plans max(repeat, repeat_max) repetitions: with adaptive repetitions the engine stores the
 // first `repeat` and adds the others one repetition at a time while the CI target is not met.

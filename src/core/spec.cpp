@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 #include <nlohmann/json.hpp>
@@ -489,6 +490,30 @@ Result<std::vector<int>> int_list(const Ctx& ctx, const YAML::Node& n, const std
   return out;
 }
 
+// A `gpus:` list (0..63, no repeats). With `within` (a workload's or group's list), every index
+// must be one of the experiment's GPUs, so that the top-level list names every device used.
+Result<std::vector<int>> gpu_list(const Ctx& ctx, const YAML::Node& n, const std::string& field,
+                                  const std::vector<int>* within) {
+  auto g = int_list(ctx, n, field, 0, 63);
+  if (!g) {
+    return fail(g.error());
+  }
+  for (std::size_t i = 0; i < g->size(); ++i) {
+    const int d = (*g)[i];
+    if (std::find(g->begin(), g->begin() + static_cast<std::ptrdiff_t>(i), d) !=
+        g->begin() + static_cast<std::ptrdiff_t>(i)) {
+      return fail(ctx.error(n, field, fmt::format("GPU {} is listed twice", d)));
+    }
+    if (within && std::find(within->begin(), within->end(), d) == within->end()) {
+      return fail(ctx.error(n, field,
+                            fmt::format("GPU {} is not one of the experiment's gpus [{}]; add it "
+                                        "to the top-level gpus",
+                                        d, fmt::join(*within, ", "))));
+    }
+  }
+  return g;
+}
+
 // A mode parameter is a scalar, a list (a sweep) or a map workload -> scalar. Returns the sweep
 // alternatives, each a PerClient value.
 template <typename T, typename ParseOne>
@@ -713,7 +738,7 @@ Result<WorkloadSpec> parse_workload(const Ctx& ctx, const YAML::Node& n, const s
                                     const ExperimentSpec& spec) {
   COLO_TRY(ctx.check_keys(
       n, field,
-      {"name", "cmd", "builtin", "pipeline", "args", "env", "cwd", "copies", "progress"}));
+      {"name", "cmd", "builtin", "pipeline", "args", "env", "cwd", "copies", "progress", "gpus"}));
   WorkloadSpec w;
   w.line = n.Mark().line + 1;
   if (!n["name"]) {
@@ -816,6 +841,14 @@ Result<WorkloadSpec> parse_workload(const Ctx& ctx, const YAML::Node& n, const s
       return fail(c.error());
     }
     w.copies = *c;
+  }
+  if (n["gpus"]) {
+    auto g = gpu_list(ctx, n["gpus"], wf + ".gpus", &spec.gpus);
+    if (!g) {
+      return fail(g.error());
+    }
+    w.gpus = *g;
+    w.gpus_line = n["gpus"].Mark().line + 1;
   }
   if (n["progress"]) {
     auto p = ctx.scalar(n["progress"], wf + ".progress");
@@ -947,11 +980,11 @@ Status parse_top(const Ctx& ctx, const YAML::Node& root, ExperimentSpec& spec) {
   if (!root.IsMap()) {
     return fail(ctx.error(root, "(top level)", "expected a mapping with name, workloads, ..."));
   }
-  COLO_TRY(
-      ctx.check_keys(root, "",
-                     {"name", "gpu", "gpus", "repeat", "stop", "warmup", "grace", "init_timeout",
-                      "sample_period", "modes", "workloads", "groups", "sweep", "solo_baseline",
-                      "warmup_run", "limits", "order", "seed", "hello_timeout"}));
+  COLO_TRY(ctx.check_keys(root, "",
+                          {"name",      "gpu",    "gpus",         "repeat",        "stop",
+                           "warmup",    "grace",  "init_timeout", "sample_period", "modes",
+                           "workloads", "groups", "sweep",        "solo_baseline", "warmup_run",
+                           "limits",    "order",  "seed",         "hello_timeout", "parallel"}));
   if (!root["name"]) {
     return fail(ctx.error_at(1, "name", "missing experiment name"));
   }
@@ -974,11 +1007,19 @@ Status parse_top(const Ctx& ctx, const YAML::Node& root, ExperimentSpec& spec) {
     spec.gpu_backend = *g;
   }
   if (root["gpus"]) {
-    auto g = int_list(ctx, root["gpus"], "gpus", 0, 63);
+    auto g = gpu_list(ctx, root["gpus"], "gpus", nullptr);
     if (!g) {
       return fail(g.error());
     }
     spec.gpus = *g;
+    spec.gpus_line = root["gpus"].Mark().line + 1;
+  }
+  if (root["parallel"]) {
+    auto b = ctx.boolean(root["parallel"], "parallel");
+    if (!b) {
+      return fail(b.error());
+    }
+    spec.parallel = *b;
   }
   if (root["repeat"]) {
     COLO_TRY(parse_repeat(ctx, root["repeat"], spec));
@@ -1160,23 +1201,44 @@ Status parse_top(const Ctx& ctx, const YAML::Node& root, ExperimentSpec& spec) {
   // groups
   if (const auto& gs = root["groups"]) {
     if (!gs.IsSequence()) {
-      return fail(ctx.error(gs, "groups", "expected a list of groups (lists of workload names)"));
+      return fail(
+          ctx.error(gs, "groups",
+                    "expected a list of groups (lists of workload names, or {workloads, gpus})"));
     }
     for (std::size_t i = 0; i < gs.size(); ++i) {
-      auto g = ctx.string_list(gs[i], fmt::format("groups[{}]", i));
+      const std::string gf = fmt::format("groups[{}]", i);
+      GroupSpec group;
+      group.line = gs[i].Mark().line + 1;
+      if (gs[i].IsMap()) {
+        COLO_TRY(ctx.check_keys(gs[i], gf, {"workloads", "gpus"}));
+        if (!gs[i]["workloads"]) {
+          return fail(ctx.error(gs[i], gf, "missing 'workloads' (a list of workload names)"));
+        }
+        if (gs[i]["gpus"]) {
+          auto d = gpu_list(ctx, gs[i]["gpus"], gf + ".gpus", &spec.gpus);
+          if (!d) {
+            return fail(d.error());
+          }
+          group.gpus = *d;
+          group.gpus_line = gs[i]["gpus"].Mark().line + 1;
+        }
+      }
+      // (yaml-cpp: assigning to a Node writes into the node it refers to; never reassign one.)
+      const YAML::Node members = gs[i].IsMap() ? gs[i]["workloads"] : gs[i];
+      auto g = ctx.string_list(members, gs[i].IsMap() ? gf + ".workloads" : gf);
       if (!g) {
         return fail(g.error());
       }
       if (g->empty()) {
-        return fail(ctx.error(gs[i], fmt::format("groups[{}]", i), "empty group"));
+        return fail(ctx.error(gs[i], gf, "empty group"));
       }
       for (const auto& wn : *g) {
         if (!names.count(wn)) {
-          return fail(ctx.error(gs[i], fmt::format("groups[{}]", i),
-                                fmt::format("unknown workload '{}'", wn)));
+          return fail(ctx.error(gs[i], gf, fmt::format("unknown workload '{}'", wn)));
         }
       }
-      spec.groups.push_back(*g);
+      group.workloads = *g;
+      spec.groups.push_back(std::move(group));
     }
   }
   if (const double runs = planned_runs_bound(spec); runs > static_cast<double>(k_max_runs)) {

@@ -97,7 +97,21 @@ struct WorkloadSpec {
   std::string cwd;          // relative to the spec file's directory
   std::vector<int> copies;  // homogeneous groups of N copies
   ProgressMode progress = ProgressMode::automatic;
-  int line = 0;  // where it was defined, for messages
+  // `gpus:` (docs/spec.md, multi-GPU): where this workload's solo baselines and copies groups
+  // run; empty = solo baselines on the experiment's first GPU, copies groups on all of its GPUs.
+  std::vector<int> gpus;
+  int gpus_line = 0;  // where `gpus:` was written, for messages
+  int line = 0;       // where it was defined, for messages
+};
+
+// An explicit mix of workloads (`groups:`), as a list of names or as
+// {workloads: [...], gpus: [...]}: `gpus` pins its runs to those devices (empty = all of the
+// experiment's GPUs).
+struct GroupSpec {
+  std::vector<std::string> workloads;
+  std::vector<int> gpus;
+  int gpus_line = 0;  // where `gpus:` was written (0: not written)
+  int line = 0;
 };
 
 // Per-workload resource bounds that keep one workload from taking the host down (docs/spec.md).
@@ -113,7 +127,11 @@ struct ExperimentSpec {
   std::string source_dir;            // its directory (absolute): base for cwd and relative commands
   std::string source_text;           // the YAML text, stored with every experiment
   std::string gpu_backend = "auto";  // auto | sim | nvml
-  std::vector<int> gpus{0};
+  std::vector<int> gpus{0};          // the devices the experiment may use (no repeats)
+  int gpus_line = 0;                 // where `gpus:` was written (0: the default)
+  // `parallel: true` (or `colo run --parallel-gpus`): runs whose GPU sets do not overlap execute
+  // at the same time (docs/spec.md, multi-GPU); false (default): one run after another.
+  bool parallel = false;
   int repeat = 1;  // repetitions of every run (adaptive: the minimum)
   // Adaptive repetitions (`repeat: {min, max, ci}`): after `repeat` repetitions, colo adds one
   // repetition at a time until every group's aggregate speed-up has a 95% CI half-width within
@@ -134,7 +152,7 @@ struct ExperimentSpec {
                               // of a session, so that no baseline meets a cold GPU
   std::vector<ModeSpec> modes;
   std::vector<WorkloadSpec> workloads;
-  std::vector<std::vector<std::string>> groups;  // explicit mixes of workload names
+  std::vector<GroupSpec> groups;  // explicit mixes of workload names
   std::vector<std::pair<std::string, std::vector<std::string>>> sweep;  // grid, in spec order
   bool solo_baseline = true;
   Limits limits;

@@ -3,13 +3,21 @@
 #include <unistd.h>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <condition_variable>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
 #include <random>
+#include <sstream>
+#include <streambuf>
+#include <thread>
 
 #include "core/private_dir.hpp"
 #include "core/run_plan.hpp"
@@ -351,7 +359,21 @@ struct Context {
   std::string python_dir;  // on every workload's PYTHONPATH ("" = none)
   ExperimentId exp_id = 0;
   std::string logs_dir;
+  // Held while a sharing mode is set up or torn down (MPS daemons, MIG layouts): concurrent
+  // runs change the GPUs' state one at a time. Null: one run at a time anyway.
+  std::mutex* mode_mutex = nullptr;
 };
+
+// The devices of `plan` (a plan built without them, as in older tests: the experiment's).
+const std::vector<int>& run_gpus(const ExperimentSpec& spec, const RunPlan& plan) {
+  return plan.gpus.empty() ? spec.gpus : plan.gpus;
+}
+
+// A lock on ctx.mode_mutex when there is one.
+std::unique_lock<std::mutex> mode_lock(const Context& ctx) {
+  return ctx.mode_mutex ? std::unique_lock<std::mutex>(*ctx.mode_mutex)
+                        : std::unique_lock<std::mutex>();
+}
 
 // How client `index` of a run is started: its command, its environment plus the mode's, and
 // colo's Python client directory ahead of the workload's own PYTHONPATH.
@@ -421,7 +443,11 @@ Result<int> execute_run(Context& ctx, const RunPlan& plan, RunRecord& rec, bool&
       "{}/{:03d}-{}", ctx.logs_dir, rec.seq,
       sanitize(plan.mode.label() + "-" + plan.group + "-r" + std::to_string(plan.repetition)));
   COLO_TRY(create_private_dir(run_dir));  // 0700: workload output is the user's alone
-  auto session = ctx.backend.begin_mode(plan.mode, spec.gpus, run_dir);
+  const auto& gpus = run_gpus(spec, plan);
+  auto session = [&] {
+    const auto held = mode_lock(ctx);
+    return ctx.backend.begin_mode(plan.mode, gpus, run_dir);
+  }();
   if (!session) {
     return fail(session.error());
   }
@@ -434,7 +460,7 @@ Result<int> execute_run(Context& ctx, const RunPlan& plan, RunRecord& rec, bool&
     w.run_id = rec.id;
     w.name = c.workload;
     w.copy = c.copy;
-    w.gpu = device_for_client(spec.gpus, static_cast<int>(i));
+    w.gpu = device_for_client(gpus, static_cast<int>(i));
     w.argv_json = nlohmann::json(c.argv).dump();
     w.stdout_path = fmt::format("{}/{}.{}.out", run_dir, c.workload, c.copy);
     w.stderr_path = fmt::format("{}/{}.{}.err", run_dir, c.workload, c.copy);
@@ -454,7 +480,7 @@ Result<int> execute_run(Context& ctx, const RunPlan& plan, RunRecord& rec, bool&
       l.spawn.env["COLO_PIPELINE_EVENTS"] = events_path(run_dir, c);
     }
     if (plan.clients[i].sms) {
-      l.spawn.env["COLO_GREEN_OFFSET"] = std::to_string(green_offsets(plan.clients, spec.gpus)[i]);
+      l.spawn.env["COLO_GREEN_OFFSET"] = std::to_string(green_offsets(plan.clients, gpus)[i]);
     }
     launches.push_back(std::move(l));
   }
@@ -466,7 +492,7 @@ Result<int> execute_run(Context& ctx, const RunPlan& plan, RunRecord& rec, bool&
   policy.grace = spec.grace;
   policy.init_timeout = spec.init_timeout;
   policy.hello_timeout = spec.hello_timeout;
-  Sampler sampler(&ctx.backend, ctx.clock, spec.sample_period, spec.gpus);
+  Sampler sampler(&ctx.backend, ctx.clock, spec.sample_period, gpus);  // this run's GPUs only
   RunObserver obs(ctx.store, sampler, ctx.clock, rec.id, records);
   sampler.start();
   const auto t_start = ctx.clock.now();
@@ -479,7 +505,10 @@ Result<int> execute_run(Context& ctx, const RunPlan& plan, RunRecord& rec, bool&
                                errors.size() >= 100 ? "+" : "", errors.front().substr(0, 300));
   }
   const auto faults = (*session)->faults();
-  auto ended = (*session)->end();
+  auto ended = [&] {
+    const auto held = mode_lock(ctx);
+    return (*session)->end();
+  }();
   if (!result) {
     return fail(result.error());
   }
@@ -636,7 +665,11 @@ void print_plan(const ExperimentSpec& spec, const std::vector<RunPlan>& planned,
                                                       spec.repeat, spec.repeat_max)
                                         : "");
   for (const auto& r : planned) {
-    log << "  " << r.key << "\n";
+    log << "  " << r.key
+        << (spec.gpus.size() > 1 ? fmt::format(" (GPU {})", fmt::join(r.gpus, ",")) : "") << "\n";
+  }
+  if (spec.parallel && spec.gpus.size() > 1) {
+    log << "  (parallel: runs on disjoint GPUs at the same time)\n";
   }
 }
 
@@ -770,6 +803,143 @@ bool ci_target_met(const Summary& s, double target, std::string& why) {
   return true;
 }
 
+// One run with the last catch: no exception escapes (it fails this run; the next one goes ahead).
+Result<int> execute_caught(Context& ctx, const RunPlan& plan, RunRecord& rec, bool& interrupted) {
+  try {
+    return execute_run(ctx, plan, rec, interrupted);
+  } catch (const std::exception& e) {
+    return fail(ErrorCode::internal, fmt::format("internal error: {}", e.what()));
+  } catch (...) {
+    return fail(ErrorCode::internal, "internal error: unknown exception");
+  }
+}
+
+// Accounts for a run that ended: an error of colo fails the run, and one that is not internal
+// (a store or GPU setup error) is fatal: colo cannot go on.
+void settle(Context& ctx, RunRecord& rec, const Result<int>& failed, EngineResult& result,
+            std::optional<Error>& fatal) {
+  ++result.runs_executed;
+  if (!failed) {
+    fail_run(ctx, rec, failed.error().what());
+    if (failed.error().code != ErrorCode::internal) {
+      fatal = failed.error();
+    } else {
+      ++result.internal_errors;
+    }
+    return;
+  }
+  result.failed_workloads += *failed;
+  result.degraded_runs += rec.degraded.empty() ? 0 : 1;
+}
+
+// A stored run about to execute again: whatever an interrupted session stored of it is dropped.
+Status prepare_run(Store& store, RunRecord& rec) {
+  if (rec.status != RunStatus::pending) {
+    COLO_TRY(store.reset_run(rec.id));
+    rec.degraded.clear();
+    rec.error.clear();  // the reset row has none; a stale one would be written back
+  }
+  return {};
+}
+
+std::string run_header(const RunRecord& rec, int total, const std::string& where) {
+  return fmt::format("[{}/{}] {} {} rep {}{}{}\n", rec.seq + 1, total, rec.mode, rec.group,
+                     rec.repetition + 1, rec.sweep.empty() ? "" : " [" + rec.sweep + "]", where);
+}
+
+// `parallel: true`: the runs of `todo` with list scheduling over GPUs. A run starts, on a thread
+// of its own, as soon as no running run and no earlier waiting run shares a GPU with it (so each
+// GPU's runs keep their stored order); runs on disjoint GPUs overlap. Each run's log lines are
+// written when it ends, after its header. No run starts after an interrupt or a fatal error; the
+// running ones end by their own rules (an interrupt stops them all: the supervisors poll it).
+// Store writes are serialized by the store; mode set-up and teardown by ctx.mode_mutex.
+Status run_concurrently(Context& ctx,
+                        const std::vector<std::pair<RunRecord*, const RunPlan*>>& todo, int total,
+                        EngineResult& result, bool& interrupted, std::optional<Error>& fatal) {
+  struct Slot {
+    RunRecord* rec = nullptr;
+    const RunPlan* plan = nullptr;
+    std::ostringstream out;
+    Result<int> failed = 0;
+    bool interrupted = false;
+    bool done = false;  // guarded by `mutex`
+    std::jthread thread;
+  };
+  std::mutex mutex;
+  std::condition_variable cv;
+  std::vector<std::unique_ptr<Slot>> running;
+  std::vector<std::pair<RunRecord*, const RunPlan*>> waiting = todo;
+  for (;;) {
+    if (Interrupt::raised()) {
+      interrupted = true;
+    }
+    if (fatal || interrupted) {
+      waiting.clear();
+    }
+    std::vector<const RunPlan*> blocked;
+    for (const auto& slot : running) {
+      blocked.push_back(slot->plan);
+    }
+    for (auto it = waiting.begin(); it != waiting.end();) {
+      const RunPlan* plan = it->second;
+      const bool clash = std::any_of(blocked.begin(), blocked.end(),
+                                     [&](const RunPlan* b) { return gpus_overlap(*plan, *b); });
+      blocked.push_back(plan);
+      if (clash) {
+        ++it;
+        continue;
+      }
+      auto slot = std::make_unique<Slot>();
+      slot->rec = it->first;
+      slot->plan = plan;
+      COLO_TRY(prepare_run(ctx.store, *slot->rec));
+      ctx.log << run_header(*slot->rec, total,
+                            fmt::format(" on GPU {} (concurrent)",
+                                        fmt::join(run_gpus(ctx.spec, *plan), ",")))
+              << std::flush;
+      Slot* raw = slot.get();
+      running.push_back(std::move(slot));
+      raw->thread = std::jthread([&ctx, raw, &mutex, &cv] {
+        // The same collaborators; its own log.
+        Context run_ctx{ctx.spec,    ctx.opts,     ctx.clock,     raw->out,
+                        ctx.backend, ctx.store,    ctx.launcher,  ctx.python_dir,
+                        ctx.exp_id,  ctx.logs_dir, ctx.mode_mutex};
+        auto failed = execute_caught(run_ctx, *raw->plan, *raw->rec, raw->interrupted);
+        const std::lock_guard lock(mutex);
+        raw->failed = std::move(failed);
+        raw->done = true;
+        cv.notify_all();
+      });
+      it = waiting.erase(it);
+    }
+    if (running.empty()) {
+      return {};
+    }
+    std::unique_lock lock(mutex);
+    cv.wait(lock, [&] {
+      return std::any_of(running.begin(), running.end(), [](const auto& s) { return s->done; });
+    });
+    lock.unlock();
+    for (auto it = running.begin(); it != running.end();) {
+      Slot& slot = **it;
+      {
+        const std::lock_guard held(mutex);
+        if (!slot.done) {
+          ++it;
+          continue;
+        }
+      }
+      slot.thread.join();
+      ctx.log << fmt::format("[{}/{}] {} {}:\n", slot.rec->seq + 1, total, slot.rec->mode,
+                             slot.rec->group)
+              << slot.out.str() << std::flush;
+      interrupted = interrupted || slot.interrupted;
+      settle(ctx, *slot.rec, slot.failed, result, fatal);
+      it = running.erase(it);
+    }
+  }
+}
+
 // The run loop over the stored runs of `exp`; with adaptive repetitions, repetitions are added
 // until the CI target is met or repeat_max is reached.
 Result<EngineResult> execute_experiment(const ExperimentSpec& spec, const EngineOptions& opts,
@@ -792,6 +962,9 @@ Result<EngineResult> execute_experiment(const ExperimentSpec& spec, const Engine
               deps.backend,  store,
               deps.launcher, colo_paths().python_dir,
               exp.id,        fmt::format("{}/logs/e{}", opts.results_dir, exp.id)};
+  std::mutex mode_mutex;
+  ctx.mode_mutex = &mode_mutex;
+  const bool parallel = spec.parallel || opts.parallel_gpus;
   const auto t0 = clock.now();
   bool interrupted = false;
   std::optional<Error> fatal;
@@ -816,10 +989,8 @@ Result<EngineResult> execute_experiment(const ExperimentSpec& spec, const Engine
         fatal = st.error();
       }
     }
+    std::vector<std::pair<RunRecord*, const RunPlan*>> todo;  // this pass, in stored order
     for (auto& rec : *stored) {
-      if (fatal) {
-        break;
-      }
       if (rec.status == RunStatus::done) {
         continue;
       }
@@ -827,44 +998,36 @@ Result<EngineResult> execute_experiment(const ExperimentSpec& spec, const Engine
         left_out = true;
         continue;
       }
-      if (Interrupt::raised()) {
-        interrupted = true;
-        break;
-      }
       auto it = by_key.find(rec.key);
       if (it == by_key.end()) {
         fatal = Error{ErrorCode::internal, "stored run has no plan: " + rec.key, {}};
         break;
       }
-      if (rec.status != RunStatus::pending) {
-        COLO_TRY(store.reset_run(rec.id));  // partial data of an interrupted session
-        rec.degraded.clear();
-        rec.error.clear();  // the reset row has none; a stale one would be written back
+      todo.emplace_back(&rec, it->second);
+    }
+    if (!fatal && parallel) {
+      COLO_TRY(run_concurrently(ctx, todo, total, result, interrupted, fatal));
+      todo.clear();
+    }
+    for (auto [rec_ptr, plan] : todo) {
+      auto& rec = *rec_ptr;
+      if (fatal) {
+        break;
       }
-      log << fmt::format("[{}/{}] {} {} rep {}{}\n", rec.seq + 1, total, rec.mode, rec.group,
-                         rec.repetition + 1, rec.sweep.empty() ? "" : " [" + rec.sweep + "]")
-          << std::flush;
-      Result<int> failed = 0;
-      // No exception escapes the loop: it fails this run, and the next one goes ahead.
-      try {
-        failed = execute_run(ctx, *it->second, rec, interrupted);
-      } catch (const std::exception& e) {
-        failed = fail(ErrorCode::internal, fmt::format("internal error: {}", e.what()));
-      } catch (...) {
-        failed = fail(ErrorCode::internal, "internal error: unknown exception");
+      if (Interrupt::raised()) {
+        interrupted = true;
+        break;
       }
-      ++result.runs_executed;
+      COLO_TRY(prepare_run(store, rec));
+      log << run_header(rec, total, "") << std::flush;
+      const auto failed = execute_caught(ctx, *plan, rec, interrupted);
+      settle(ctx, rec, failed, result, fatal);
+      if (fatal) {
+        break;
+      }
       if (!failed) {
-        fail_run(ctx, rec, failed.error().what());
-        if (failed.error().code != ErrorCode::internal) {
-          fatal = failed.error();  // colo cannot go on (a store or GPU setup error)
-          break;
-        }
-        ++result.internal_errors;
         continue;
       }
-      result.failed_workloads += *failed;
-      result.degraded_runs += rec.degraded.empty() ? 0 : 1;
       if (interrupted) {
         break;
       }
@@ -944,6 +1107,95 @@ Result<EngineResult> execute_guarded(const ExperimentSpec& spec, const EngineOpt
                           exp->id, what));
 }
 
+// Every GPU the spec names exists here: an error names the spec line (`gpus:`).
+Status check_spec_gpus(const ExperimentSpec& spec, GpuBackend& backend) {
+  auto devices = backend.devices();
+  if (!devices) {
+    return {};  // said by check_mode, with the backend's reason
+  }
+  std::vector<int> have;
+  for (const auto& d : *devices) {
+    have.push_back(d.index);
+  }
+  for (int g : spec.gpus) {
+    if (std::find(have.begin(), have.end(), g) == have.end()) {
+      return fail(
+          ErrorCode::invalid_argument,
+          fmt::format("{}{}: gpus: GPU {} does not exist: {} has {} GPU(s) ({}){}",
+                      spec.source_path,
+                      spec.gpus_line > 0 ? fmt::format(":{}", spec.gpus_line) : "", g,
+                      backend.simulated() ? "the simulated host" : "this host", have.size(),
+                      fmt::join(have, ", "),
+                      backend.simulated() ? "; give more with --sim-topology (devices:)" : ""));
+    }
+  }
+  return {};
+}
+
+// Whether no two of `specs` share a GPU (their top-level `gpus:`).
+bool disjoint_gpus(const std::vector<ExperimentSpec>& specs) {
+  std::vector<int> seen;
+  for (const auto& spec : specs) {
+    for (int g : spec.gpus) {
+      if (std::find(seen.begin(), seen.end(), g) != seen.end()) {
+        return false;
+      }
+    }
+    seen.insert(seen.end(), spec.gpus.begin(), spec.gpus.end());
+  }
+  return true;
+}
+
+// An ostream whose complete lines go to `out` under `mutex`, each after `prefix`: the logs of
+// experiments running at the same time, interleaved by line, never within one.
+class PrefixedLog {
+ public:
+  PrefixedLog(std::ostream& out, std::mutex& mutex, std::string prefix)
+      : m_buf(out, mutex, std::move(prefix)), m_stream(&m_buf) {}
+  PrefixedLog(const PrefixedLog&) = delete;
+  PrefixedLog& operator=(const PrefixedLog&) = delete;
+  ~PrefixedLog() { m_stream.flush(); }
+  std::ostream& stream() { return m_stream; }
+
+ private:
+  class Buf final : public std::streambuf {
+   public:
+    Buf(std::ostream& out, std::mutex& mutex, std::string prefix)
+        : m_out(out), m_mutex(mutex), m_prefix(std::move(prefix)) {}
+    Buf(const Buf&) = delete;
+    Buf& operator=(const Buf&) = delete;
+    ~Buf() override { emit(); }
+
+   protected:
+    int_type overflow(int_type c) override {
+      if (c != traits_type::eof()) {
+        m_line.push_back(static_cast<char>(c));
+        if (c == '\n') {
+          emit();
+        }
+      }
+      return c;
+    }
+    int sync() override { return 0; }  // a partial line waits for its end
+
+   private:
+    void emit() {
+      if (m_line.empty()) {
+        return;
+      }
+      const std::lock_guard lock(m_mutex);
+      m_out << m_prefix << m_line << std::flush;
+      m_line.clear();
+    }
+    std::ostream& m_out;
+    std::mutex& m_mutex;
+    std::string m_prefix;
+    std::string m_line;
+  };
+  Buf m_buf;
+  std::ostream m_stream;
+};
+
 EngineOptions absolute_paths(EngineOptions opts) {
   // Workloads run in their own directories: every path handed to them is absolute.
   opts.results_dir = fs::absolute(opts.results_dir).lexically_normal().string();
@@ -984,8 +1236,9 @@ Result<std::vector<RunPlan>> plan_experiment(const ExperimentSpec& spec, const E
   if (!planned) {
     return fail(planned.error());
   }
+  COLO_TRY(check_spec_gpus(spec, backend));
   for (const auto& run : *planned) {
-    COLO_TRY(backend.check_mode(run.mode, spec.gpus));
+    COLO_TRY(backend.check_mode(run.mode, run_gpus(spec, run)));
   }
   std::string workload_dir = opts.workload_dir;
   if (workload_dir.empty()) {
@@ -1014,8 +1267,21 @@ Result<EngineResult> run_experiment(const ExperimentSpec& spec, const EngineOpti
 
 Result<EngineResult> run_experiment(const ExperimentSpec& spec, const EngineOptions& opts_in,
                                     const Clock& clock, std::ostream& log) {
+  auto results = run_experiments({spec}, opts_in, clock, log);
+  if (!results) {
+    return fail(results.error());
+  }
+  return std::move(results->front());
+}
+
+Result<std::vector<Result<EngineResult>>> run_experiments(const std::vector<ExperimentSpec>& specs,
+                                                          const EngineOptions& opts_in,
+                                                          const Clock& clock, std::ostream& log) {
+  if (specs.empty()) {
+    return fail(ErrorCode::invalid_argument, "no experiment to run");
+  }
   const EngineOptions opts = absolute_paths(opts_in);
-  const std::string which = opts.gpu.empty() ? spec.gpu_backend : opts.gpu;
+  const std::string which = opts.gpu.empty() ? specs.front().gpu_backend : opts.gpu;
   auto choice = make_backend(which, clock, opts.sim_topology);
   if (!choice) {
     return fail(choice.error());
@@ -1024,19 +1290,27 @@ Result<EngineResult> run_experiment(const ExperimentSpec& spec, const EngineOpti
   if (!choice->notice.empty()) {
     log << "colo: " << choice->notice << "\n";
   }
-  auto planned = plan_experiment(spec, opts, backend);
-  if (!planned) {
-    return fail(planned.error());
+  std::vector<std::vector<RunPlan>> planned;
+  for (const auto& spec : specs) {
+    auto p = plan_experiment(spec, opts, backend);
+    if (!p) {
+      return fail(p.error());
+    }
+    planned.push_back(std::move(*p));
   }
   auto devices = backend.devices();
   if (!devices) {
     return fail(devices.error());
   }
+  std::vector<Result<EngineResult>> results;
   if (opts.dry_run) {
-    print_plan(spec, *planned, backend, log);
-    EngineResult result;
-    result.runs_planned = static_cast<int>(planned->size());
-    return result;
+    for (std::size_t i = 0; i < specs.size(); ++i) {
+      print_plan(specs[i], planned[i], backend, log);
+      EngineResult result;
+      result.runs_planned = static_cast<int>(planned[i].size());
+      results.emplace_back(result);
+    }
+    return results;
   }
   if (!backend.simulated()) {
     if (int stale = cleanup_stale_mps(); stale > 0) {
@@ -1068,9 +1342,38 @@ Result<EngineResult> run_experiment(const ExperimentSpec& spec, const EngineOpti
   }
   ProcessLauncher launcher(clock, token);
   EngineDeps deps{backend, *store, clock, launcher};
-  auto result = execute_guarded(spec, opts, *planned, deps, log);
+  if (specs.size() == 1 || !disjoint_gpus(specs)) {
+    for (std::size_t i = 0; i < specs.size(); ++i) {
+      results.push_back(execute_guarded(specs[i], opts, planned[i], deps, log));
+      if (results.back() && results.back()->interrupted) {
+        break;
+      }
+    }
+  } else {
+    // Disjoint GPUs: every experiment at once, each on a thread of its own, its lines prefixed.
+    std::mutex log_mutex;
+    std::vector<std::unique_ptr<PrefixedLog>> logs;
+    std::vector<std::optional<Result<EngineResult>>> slots(specs.size());
+    {
+      std::vector<std::jthread> threads;
+      for (std::size_t i = 0; i < specs.size(); ++i) {
+        logs.push_back(std::make_unique<PrefixedLog>(log, log_mutex, "[" + specs[i].name + "] "));
+        threads.emplace_back([&, i] {
+          try {
+            slots[i] = execute_guarded(specs[i], opts, planned[i], deps, logs[i]->stream());
+          } catch (const std::exception& e) {
+            slots[i] = fail(ErrorCode::internal, fmt::format("internal error: {}", e.what()));
+          }
+        });
+      }
+    }
+    for (auto& s : slots) {
+      results.push_back(s ? std::move(*s)
+                          : Result<EngineResult>(fail(ErrorCode::internal, "experiment not run")));
+    }
+  }
   guard->release();
-  return result;
+  return results;
 }
 
 }  // namespace colo

@@ -1,6 +1,7 @@
 #pragma once
 // The experiment engine behind `colo run`: validates everything, then runs the planned runs one
-// by one (mode set up -> workloads launched and supervised -> telemetry sampled -> results
+// by one (or, with `parallel: true`, runs on disjoint GPUs at the same time, each on a thread of
+// its own) (mode set up -> workloads launched and supervised -> telemetry sampled -> results
 // stored), resuming an interrupted experiment when asked. Errors are values; workload failures
 // are results; an internal error (an exception) inside one run fails that run, never the loop.
 // Writes progress lines to `log`.
@@ -35,6 +36,8 @@ struct EngineOptions {
   std::string workload_dir;
   bool dry_run = false;       // validate and print the plan only
   bool progress_bar = false;  // a bar with ETA after each run (terminals)
+  // `--parallel-gpus`: as `parallel: true` in the spec (runs on disjoint GPUs at the same time).
+  bool parallel_gpus = false;
   // One unit of an experiment, as a Slurm job of `colo run --slurm` runs it (cluster/): resume
   // the newest unfinished experiment of this spec or create it, and run only the runs of this
   // mode label and group (empty: all). Other runs stay pending; the experiment stays
@@ -90,6 +93,16 @@ Result<EngineResult> run_experiment(const ExperimentSpec& spec, const EngineOpti
 // `colo run`: builds the backend, guard, store lock, store and launcher, then runs as above.
 Result<EngineResult> run_experiment(const ExperimentSpec& spec, const EngineOptions& opts,
                                     const Clock& clock, std::ostream& log);
+
+// `colo run --plan` (one experiment per GPU group): several experiments on one set of real
+// collaborators (backend, guard, store lock and store, launcher). When no two specs share a GPU
+// they run at the same time, each on a thread of its own, its log lines prefixed with
+// "[<name>] "; otherwise one after another (stopping after an interrupted one). The outer error
+// is one that stops everything before any experiment starts (a spec that does not validate, the
+// store lock); then one result per experiment that ran, in the order of `specs`.
+Result<std::vector<Result<EngineResult>>> run_experiments(const std::vector<ExperimentSpec>& specs,
+                                                          const EngineOptions& opts,
+                                                          const Clock& clock, std::ostream& log);
 
 // Reads an experiment and its runs back from a store into report values.
 Result<std::vector<RunData>> load_run_data(Store& store, ExperimentId id);

@@ -381,12 +381,19 @@ Result<WorkloadCgroup> WorkloadCgroup::create(const Containment& c, const std::s
   auto make = [&](const std::string& base) -> Result<std::string> {
     const std::string parent = token_dir(base, token);
     std::string dir = parent + "/" + leaf;
-    if ((::mkdir(parent.c_str(), 0755) != 0 && errno != EEXIST) ||
-        ::mkdir(dir.c_str(), 0755) != 0) {
-      return fail(ErrorCode::process, fmt::format("cannot create cgroup '{}'", dir),
-                  std::strerror(errno));
+    // A concurrent run's teardown may remove the (then empty) parent between the two mkdirs:
+    // make it again.
+    for (int attempt = 0;; ++attempt) {
+      if ((::mkdir(parent.c_str(), 0755) != 0 && errno != EEXIST) ||
+          ::mkdir(dir.c_str(), 0755) != 0) {
+        if (errno == ENOENT && attempt < 3) {
+          continue;
+        }
+        return fail(ErrorCode::process, fmt::format("cannot create cgroup '{}'", dir),
+                    std::strerror(errno));
+      }
+      return dir;
     }
-    return dir;
   };
   std::vector<std::string> bases;
   if (c.kind == ContainmentKind::cgroup_v2) {

@@ -364,7 +364,10 @@ int sweep_token(const std::string& token) {
       continue;
     }
     for (const auto& entry : process_environment(static_cast<pid_t>(pid))) {
-      if (entry == needle) {
+      // The token itself, or a run's sub-token of it ("<token>.<n>").
+      if (entry == needle ||
+          (entry.size() > needle.size() && entry.compare(0, needle.size(), needle) == 0 &&
+           entry[needle.size()] == '.')) {
         if (::kill(static_cast<pid_t>(pid), SIGKILL) == 0) {
           ++killed;
         }
@@ -379,6 +382,14 @@ int sweep_token(const std::string& token) {
 std::string make_run_token() {
   std::random_device rd;
   return fmt::format("{:08x}{:08x}-{}", rd(), rd(), ::getpid());
+}
+
+std::string sub_token(const std::string& token, long n) {
+  return fmt::format("{}.{}", token, n);
+}
+
+std::string session_token(const std::string& token) {
+  return token.substr(0, token.find('.'));
 }
 
 void become_subreaper() {

@@ -95,11 +95,17 @@ Result<Spawned> spawn(const SpawnRequest& req);
 // Signals a whole process group; false when the group no longer exists.
 bool signal_group(pid_t pgid, int sig);
 
-// Kills (SIGKILL) every process whose environment holds COLO_RUN_TOKEN=token. Returns the count.
+// Kills (SIGKILL) every process whose environment holds COLO_RUN_TOKEN=token or a sub-token of
+// it (COLO_RUN_TOKEN=token.<anything>: one run of a session, see sub_token). Returns the count.
 int sweep_token(const std::string& token);
 
-// A fresh random token for COLO_RUN_TOKEN.
+// A fresh random token for COLO_RUN_TOKEN (no '.').
 std::string make_run_token();
+// The token of one run of session `token`: sweeping it kills that run's processes only;
+// sweeping `token` kills every run's. session_token() maps it back (for the cgroup directory,
+// which is the session's).
+std::string sub_token(const std::string& token, long n);
+std::string session_token(const std::string& token);
 
 // Makes this process reap orphaned descendants (PR_SET_CHILD_SUBREAPER).
 void become_subreaper();

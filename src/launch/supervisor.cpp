@@ -155,7 +155,7 @@ class Run {
     req.env["COLO_START"] = fmt::format("fd:{}", k_start_fd);
     req.env["COLO_RUN_TOKEN"] = m_token;
     req.env["COLO_WORKLOAD"] = c.launch.label;
-    req.cgroup_token = m_token;
+    req.cgroup_token = session_token(m_token);  // the guard kills colo-<session> on a crash
     auto sp = spawn(req);
     ::close(progress[1]);
     ::close(start_pipe[0]);

@@ -6,6 +6,7 @@
 // supervise() blocks the calling thread; observer callbacks run on it.
 #include <sys/types.h>
 
+#include <atomic>
 #include <optional>
 #include <string>
 #include <vector>
@@ -89,14 +90,18 @@ class ProcessLauncher final : public Launcher {
  public:
   ProcessLauncher(const Clock& clock, std::string run_token)
       : m_clock(clock), m_token(std::move(run_token)) {}
+  // Safe to call from several threads at once (concurrent runs on disjoint GPUs): each call
+  // gets its own sub-token of the session's, so one run's teardown sweep spares the others.
   Result<SupervisorResult> launch(std::vector<ClientLaunch> clients, const StopPolicy& policy,
                                   SupervisorObserver& observer) override {
-    return supervise(std::move(clients), policy, m_clock, observer, m_token);
+    return supervise(std::move(clients), policy, m_clock, observer,
+                     sub_token(m_token, m_launches.fetch_add(1) + 1));
   }
 
  private:
   const Clock& m_clock;
   std::string m_token;
+  std::atomic<long> m_launches{0};
 };
 
 }  // namespace colo

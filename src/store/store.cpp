@@ -434,7 +434,10 @@ Result<Store> Store::open(const std::string& path, OpenMode mode) {
 }
 
 Store::Store(Store&& o) noexcept
-    : m_db(o.m_db), m_path(std::move(o.m_path)), m_metric_cache(std::move(o.m_metric_cache)) {
+    : m_db(o.m_db),
+      m_path(std::move(o.m_path)),
+      m_metric_cache(std::move(o.m_metric_cache)),
+      m_mutex(std::move(o.m_mutex)) {
   o.m_db = nullptr;
 }
 
@@ -445,6 +448,7 @@ Store& Store::operator=(Store&& o) noexcept {
     o.m_db = nullptr;
     m_path = std::move(o.m_path);
     m_metric_cache = std::move(o.m_metric_cache);
+    m_mutex = std::move(o.m_mutex);
   }
   return *this;
 }
@@ -485,11 +489,13 @@ Status Store::migrate() {
 }
 
 Result<ExperimentId> Store::create_experiment(const ExperimentRecord& e) {
+  const auto held = hold();
   return create_experiment(e, {});
 }
 
 Result<ExperimentId> Store::create_experiment(const ExperimentRecord& e,
                                               const std::vector<RunRecord>& runs) {
+  const auto held = hold();
   Transaction tx(m_db);
   if (!tx.ok()) {
     return fail(sql_error(m_db, "cannot begin transaction"));
@@ -510,12 +516,14 @@ Result<ExperimentId> Store::create_experiment(const ExperimentRecord& e,
 
 Status Store::update_experiment_status(ExperimentId id, const std::string& status,
                                        double finished_at, double wall_s) {
+  const auto held = hold();
   Stmt s(m_db, "UPDATE experiments SET status=?, finished_at=?, wall_s=? WHERE id=?");
   s.bind(1, status).bind(2, finished_at).bind(3, wall_s).bind(4, id);
   return run_done(m_db, s, "cannot update experiment");
 }
 
 Result<ExperimentRecord> Store::experiment(ExperimentId id) {
+  const auto held = hold();
   Stmt s(m_db,
          fmt::format("SELECT {} FROM experiments WHERE id=?", experiment_cols(schema_version()))
              .c_str());
@@ -530,6 +538,7 @@ Result<ExperimentRecord> Store::experiment(ExperimentId id) {
 }
 
 Result<std::vector<std::string>> Store::integrity_check() {
+  const auto held = hold();
   Stmt s(m_db, "PRAGMA integrity_check");
   if (!s.ok()) {
     return fail(sql_error(m_db, "cannot check the store's integrity"));
@@ -548,6 +557,7 @@ Result<std::vector<std::string>> Store::integrity_check() {
 }
 
 Result<std::vector<ExperimentRecord>> Store::experiments() {
+  const auto held = hold();
   Stmt s(m_db,
          fmt::format("SELECT {} FROM experiments ORDER BY id", experiment_cols(schema_version()))
              .c_str());
@@ -562,6 +572,7 @@ Result<std::vector<ExperimentRecord>> Store::experiments() {
 }
 
 Result<std::optional<ExperimentRecord>> Store::latest_unfinished(const std::string& name) {
+  const auto held = hold();
   Stmt s(m_db, fmt::format("SELECT {} FROM experiments WHERE name=? AND status!='done' ORDER BY "
                            "id DESC LIMIT 1",
                            experiment_cols(schema_version()))
@@ -577,6 +588,7 @@ Result<std::optional<ExperimentRecord>> Store::latest_unfinished(const std::stri
 }
 
 Status Store::add_runs(ExperimentId id, const std::vector<RunRecord>& runs) {
+  const auto held = hold();
   Transaction tx(m_db);
   if (!tx.ok()) {
     return fail(sql_error(m_db, "cannot begin transaction"));
@@ -600,6 +612,7 @@ Status Store::insert_runs(ExperimentId id, const std::vector<RunRecord>& runs) {
 }
 
 Result<std::vector<RunRecord>> Store::runs(ExperimentId id) {
+  const auto held = hold();
   // A schema-2 store (read-only) has no degraded column: its runs read as not degraded.
   Stmt s(m_db, fmt::format("SELECT id, experiment_id, seq, key, repetition, mode, mode_kind, grp, "
                            "sweep, settings_json, status, started_at, finished_at, wall_s, error, "
@@ -635,6 +648,7 @@ Result<std::vector<RunRecord>> Store::runs(ExperimentId id) {
 }
 
 Status Store::reset_run(RunId id) {
+  const auto held = hold();
   Transaction tx(m_db);
   if (!tx.ok()) {
     return fail(sql_error(m_db, "cannot begin transaction"));
@@ -656,12 +670,14 @@ Status Store::reset_run(RunId id) {
 }
 
 Status Store::start_run(RunId id, double started_at) {
+  const auto held = hold();
   Stmt s(m_db, "UPDATE runs SET status='running', started_at=? WHERE id=?");
   s.bind(1, started_at).bind(2, id);
   return run_done(m_db, s, "cannot start run");
 }
 
 Status Store::finish_run(const RunRecord& r) {
+  const auto held = hold();
   Stmt s(m_db, "UPDATE runs SET status=?, finished_at=?, wall_s=?, error=?, degraded=? WHERE id=?");
   s.bind(1, std::string(to_string(r.status))).bind(2, r.finished_at).bind(3, r.wall_s);
   s.bind(4, r.error).bind(5, r.degraded).bind(6, r.id);
@@ -734,6 +750,7 @@ void bind_workload(Stmt& s, const WorkloadRecord& w) {
 }  // namespace
 
 Result<WorkloadId> Store::add_workload(const WorkloadRecord& w) {
+  const auto held = hold();
   static const std::string sql = [] {
     std::string q = "?";
     for (std::size_t i = 1; i < k_workload_columns.size(); ++i) {
@@ -748,6 +765,7 @@ Result<WorkloadId> Store::add_workload(const WorkloadRecord& w) {
 }
 
 Status Store::update_workload(const WorkloadRecord& w) {
+  const auto held = hold();
   static const std::string sql = "UPDATE workloads SET " + workload_columns("=?") + " WHERE id=?";
   Stmt s(m_db, sql.c_str());
   bind_workload(s, w);
@@ -756,6 +774,7 @@ Status Store::update_workload(const WorkloadRecord& w) {
 }
 
 Result<std::vector<WorkloadRecord>> Store::workloads(RunId run) {
+  const auto held = hold();
   static const std::string sql =
       "SELECT id, " + workload_columns() + " FROM workloads WHERE run_id=? ORDER BY id";
   Stmt s(m_db, sql.c_str());
@@ -774,6 +793,7 @@ Result<std::vector<WorkloadRecord>> Store::workloads(RunId run) {
 }
 
 Status Store::add_progress(const std::vector<ProgressRow>& rows) {
+  const auto held = hold();
   if (rows.empty()) {
     return {};
   }
@@ -815,6 +835,7 @@ Result<std::int64_t> Store::metric_id(const std::string& name) {
 }
 
 Status Store::add_samples(const std::vector<SampleRow>& rows) {
+  const auto held = hold();
   if (rows.empty()) {
     return {};
   }
@@ -841,6 +862,7 @@ Status Store::add_samples(const std::vector<SampleRow>& rows) {
 }
 
 Result<std::vector<ProgressRow>> Store::progress(WorkloadId id, double since) {
+  const auto held = hold();
   Stmt s(m_db,
          "SELECT workload_id, t, step, samples, loss, latency_ms FROM progress WHERE "
          "workload_id=? AND t>=? ORDER BY rowid");
@@ -857,6 +879,7 @@ Result<std::vector<ProgressRow>> Store::progress(WorkloadId id, double since) {
 }
 
 Result<std::vector<SampleRow>> Store::samples(RunId run, double since) {
+  const auto held = hold();
   Stmt s(m_db,
          "SELECT s.run_id, s.workload_id, s.gpu, s.t, m.name, s.value FROM samples s JOIN "
          "metrics m ON m.id=s.metric_id WHERE s.run_id=? AND s.t>=? ORDER BY s.rowid");
@@ -884,6 +907,7 @@ Result<std::vector<SampleRow>> Store::samples(RunId run, double since) {
 }
 
 Result<std::int64_t> Store::add_sim_runs(const std::vector<SimRunRecord>& runs) {
+  const auto held = hold();
   if (schema_version() < 2) {
     return fail(ErrorCode::store, fmt::format("store '{}' predates colo sim results; open it "
                                               "read-write once to migrate",
@@ -916,6 +940,7 @@ Result<std::int64_t> Store::add_sim_runs(const std::vector<SimRunRecord>& runs) 
 }
 
 Result<std::vector<SimRunRecord>> Store::sim_runs(std::int64_t batch) {
+  const auto held = hold();
   std::vector<SimRunRecord> out;
   if (schema_version() < 2) {
     return out;  // a store from before colo sim results (read-only open)
@@ -936,6 +961,7 @@ Result<std::vector<SimRunRecord>> Store::sim_runs(std::int64_t batch) {
 }
 
 Result<std::vector<SimBatchSummary>> Store::sim_batches() {
+  const auto held = hold();
   std::vector<SimBatchSummary> out;
   if (schema_version() < 2) {
     return out;  // a store from before colo sim results (read-only open)
@@ -954,6 +980,7 @@ Result<std::vector<SimBatchSummary>> Store::sim_batches() {
 }
 
 Status Store::put_profile(const ProfileRecord& p) {
+  const auto held = hold();
   if (schema_version() < 4) {
     return fail(ErrorCode::store, fmt::format("store '{}' predates workload profiles; open it "
                                               "read-write once to migrate",
@@ -975,6 +1002,7 @@ Status Store::put_profile(const ProfileRecord& p) {
 }
 
 Result<std::vector<ProfileRecord>> Store::profiles() {
+  const auto held = hold();
   std::vector<ProfileRecord> out;
   if (schema_version() < 4) {
     return out;  // a store from before profiles (read-only open)
@@ -993,6 +1021,7 @@ Result<std::vector<ProfileRecord>> Store::profiles() {
 }
 
 Status Store::put_pipeline_events(WorkloadId id, const PipelineEventLogRecord& log) {
+  const auto held = hold();
   Transaction tx(m_db);
   if (!tx.ok()) {
     return fail(sql_error(m_db, "cannot begin transaction"));
@@ -1022,6 +1051,7 @@ Status Store::put_pipeline_events(WorkloadId id, const PipelineEventLogRecord& l
 }
 
 Result<PipelineEventLogRecord> Store::pipeline_events(WorkloadId id) {
+  const auto held = hold();
   PipelineEventLogRecord out;
   if (schema_version() < 5) {
     return out;  // a store from before pipelines (read-only open)

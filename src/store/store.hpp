@@ -1,11 +1,13 @@
 #pragma once
 // The experiment store: one SQLite file in WAL mode, the only SQL in the tree. Schema versions
 // are applied as migrations (PRAGMA user_version); a file from a newer colo is refused.
-// Thread-safety: a Store is used by one thread at a time. Several processes may read while one
-// writes; writers take the StoreLock first (one `colo run` per store).
+// Thread-safety: every public method is serialized by the store's own mutex (one method, one
+// transaction), so the concurrent runs of one `colo run` may share a Store. Several processes may
+// read while one writes; writers take the StoreLock first (one `colo run` per store).
 #include <sqlite3.h>
 
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -107,7 +109,14 @@ class Store {
   Result<std::vector<SampleRow>> samples(RunId run, double since = -1e300);
 
  private:
-  Store(sqlite3* db, std::string path) : m_db(db), m_path(std::move(path)) {}
+  Store(sqlite3* db, std::string path)
+      : m_db(db), m_path(std::move(path)), m_mutex(std::make_unique<std::recursive_mutex>()) {}
+  // Every public method that touches the database holds this: the connection is opened
+  // NOMUTEX, and one method is one transaction, so calls from several threads (concurrent runs
+  // of `parallel: true`) are serialized whole.
+  [[nodiscard]] std::unique_lock<std::recursive_mutex> hold() const {
+    return std::unique_lock<std::recursive_mutex>(*m_mutex);
+  }
   Status exec(const char* sql);
   Status migrate();
   Status insert_runs(ExperimentId id, const std::vector<RunRecord>& runs);  // inside a transaction
@@ -116,6 +125,7 @@ class Store {
   sqlite3* m_db = nullptr;
   std::string m_path;
   std::vector<std::pair<std::string, std::int64_t>> m_metric_cache;
+  std::unique_ptr<std::recursive_mutex> m_mutex;
 };
 
 // A store opened for writing under its lock (colo run, colo profile, colo profile --import): the

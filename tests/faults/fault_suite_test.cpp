@@ -44,32 +44,60 @@ struct Baseline {
 
 constexpr int k_baseline_runs = 3;  // uninterrupted runs; timing fields: their median
 
-// The uninterrupted run every case is compared with (once per test process): the first of
-// k_baseline_runs, which must agree exactly in every deterministic field, with the median of
-// their timing fields.
-const Baseline& baseline() {
-  static const Baseline b = [] {
-    Baseline out;
-    std::vector<StoreDump> dumps;
-    for (int i = 0; i < k_baseline_runs; ++i) {
-      Case c(fmt::format("baseline{}", i));
-      const auto spec = c.write_spec(suite_spec(c.name()));
-      const auto r = c.run({"run", spec.string()});
-      if (r.rc != 0) {
-        out.error = fmt::format("uninterrupted run failed (rc {}): {}", r.rc, r.err);
-        return out;
-      }
-      out.seconds = std::max(out.seconds, r.seconds);
-      dumps.push_back(dump_store(c.db(), c.dir().string()));
+// The experiment a case runs: the suite's (one GPU, runs one after another), or issue 17's (two
+// simulated GPUs, a group pinned to each, `parallel: true`: runs on the two GPUs at once).
+enum class Layout { serial, concurrent };
+
+std::string spec_text(Layout layout, const std::string& name) {
+  return layout == Layout::serial ? suite_spec(name) : concurrent_suite_spec(name);
+}
+
+// `colo run [--resume] [--sim-topology <two GPUs>] spec`.
+std::vector<std::string> run_args(Layout layout, const fs::path& spec, bool resume) {
+  std::vector<std::string> args{"run"};
+  if (resume) {
+    args.emplace_back("--resume");
+  }
+  if (layout == Layout::concurrent) {
+    args.emplace_back("--sim-topology");
+    args.emplace_back(std::string(COLO_SOURCE_DIR) + "/data/topologies/h100-80gb-x2.yaml");
+  }
+  args.push_back(spec.string());
+  return args;
+}
+
+Baseline make_baseline(Layout layout) {
+  Baseline out;
+  std::vector<StoreDump> dumps;
+  for (int i = 0; i < k_baseline_runs; ++i) {
+    Case c(fmt::format("baseline{}{}", layout == Layout::serial ? "" : "c", i));
+    const auto spec = c.write_spec(spec_text(layout, c.name()));
+    const auto r = c.run(run_args(layout, spec, false));
+    if (r.rc != 0) {
+      out.error = fmt::format("uninterrupted run failed (rc {}): {}", r.rc, r.err);
+      return out;
     }
-    out.dump = median_timing(dumps);
-    for (const auto& d : dumps) {
-      if (auto diffs = compare_to_baseline(d, out.dump); !diffs.empty()) {
-        out.error = "uninterrupted runs disagree:" + join(diffs);
-      }
+    out.seconds = std::max(out.seconds, r.seconds);
+    dumps.push_back(dump_store(c.db(), c.dir().string()));
+  }
+  out.dump = median_timing(dumps);
+  for (const auto& d : dumps) {
+    if (auto diffs = compare_to_baseline(d, out.dump); !diffs.empty()) {
+      out.error = "uninterrupted runs disagree:" + join(diffs);
     }
-    return out;
-  }();
+  }
+  return out;
+}
+
+// The uninterrupted run every case of `layout` is compared with (once per test process): the
+// first of k_baseline_runs, which must agree exactly in every deterministic field, with the
+// median of their timing fields.
+const Baseline& baseline(Layout layout = Layout::serial) {
+  if (layout == Layout::concurrent) {
+    static const Baseline c = make_baseline(Layout::concurrent);
+    return c;
+  }
+  static const Baseline b = make_baseline(Layout::serial);
   return b;
 }
 
@@ -99,13 +127,13 @@ struct Outcome {
 
 // Resumes until the experiment is done (or runs it anew when nothing was stored), then checks
 // everything against the store as it was after the fault (`before`) and the baseline.
-void finish_and_check(Case& c, const fs::path& spec, const StoreDump& before, Outcome& o) {
+void finish_and_check(Case& c, const fs::path& spec, const StoreDump& before, Outcome& o,
+                      Layout layout = Layout::serial) {
   const bool stored = before.error.empty() && !before.experiments.empty();
   // A kill that landed after the experiment was marked done leaves nothing to resume.
   const bool done = stored && before.experiments[0].at("status") == "done";
   if (!done) {
-    const auto r =
-        stored ? c.run({"run", "--resume", spec.string()}) : c.run({"run", spec.string()});
+    const auto r = c.run(run_args(layout, spec, stored));
     if (r.rc != 0) {
       o.problems.push_back(
           fmt::format("{} exited {}: {}", stored ? "resume" : "rerun", r.rc, r.err.substr(0, 600)));
@@ -120,7 +148,7 @@ void finish_and_check(Case& c, const fs::path& spec, const StoreDump& before, Ou
       o.problems.push_back(std::move(p));
     }
   }
-  for (auto& p : compare_to_baseline(after, baseline().dump)) {
+  for (auto& p : compare_to_baseline(after, baseline(layout).dump)) {
     o.problems.push_back(std::move(p));
   }
   if (int left = processes_left(c.name()); left > 0) {
@@ -149,18 +177,18 @@ StoreDump check_after_fault(Case& c, Outcome& o, bool wait_for_processes) {
 
 // kill -9 colo at `at` seconds (and, for a chain, each resume at the next moments), then resume
 // after `pause` (0: at once).
-Outcome kill_case(const std::string& tag, const std::vector<double>& moments, milliseconds pause) {
+Outcome kill_case(const std::string& tag, const std::vector<double>& moments, milliseconds pause,
+                  Layout layout = Layout::serial) {
   Outcome o;
   Case c(tag);
-  const auto spec = c.write_spec(suite_spec(c.name()));
+  const auto spec = c.write_spec(spec_text(layout, c.name()));
   StoreDump before;
   for (std::size_t i = 0; i < moments.size(); ++i) {
     if (i > 0 && !before.experiments.empty() && before.experiments[0].at("status") == "done") {
       break;  // the previous resume finished before its kill: nothing left to kill
     }
     const bool resume = i > 0 && !before.experiments.empty();
-    const pid_t pid =
-        resume ? c.start({"run", "--resume", spec.string()}) : c.start({"run", spec.string()});
+    const pid_t pid = c.start(run_args(layout, spec, resume));
     sleep_s(moments[i]);
     ::kill(pid, SIGKILL);
     const auto r = c.finish(pid);
@@ -185,7 +213,7 @@ Outcome kill_case(const std::string& tag, const std::vector<double>& moments, mi
       std::this_thread::sleep_for(pause);
     }
   }
-  finish_and_check(c, spec, before, o);
+  finish_and_check(c, spec, before, o, layout);
   return o;
 }
 
@@ -234,13 +262,16 @@ TEST_F(FaultSuite, UninterruptedRunsAreValueIdentical) {
       dev.latency * 100, dev.throughput * 100));
 }
 
-void kill_moments_test(milliseconds pause, const char* how) {
+// kill -9 at `seeds` seeded moments (from `first_seed`) over the baseline's duration, each
+// resumed after `pause`: every resume value-identical, most kills mid-experiment.
+void kill_moments_test(milliseconds pause, const std::string& how, Layout layout = Layout::serial,
+                       int seeds = k_kill_moments, int first_seed = 1) {
   int identical = 0;
   int mid_run = 0;
   std::vector<std::string> failures;
-  for (int seed = 1; seed <= k_kill_moments; ++seed) {
-    const double at = kill_moment(seed, baseline().seconds);
-    auto o = kill_case(fmt::format("k{}-{}", seed, pause.count()), {at}, pause);
+  for (int seed = first_seed; seed < first_seed + seeds; ++seed) {
+    const double at = kill_moment(seed, baseline(layout).seconds);
+    auto o = kill_case(fmt::format("k{}-{}", seed, pause.count()), {at}, pause, layout);
     mid_run += o.killed_mid_run ? 1 : 0;
     if (o.problems.empty()) {
       ++identical;
@@ -249,12 +280,13 @@ void kill_moments_test(milliseconds pause, const char* how) {
           fmt::format("seed {} (kill at {:.2f} s):{}", seed, at, join(o.problems, 6)));
     }
   }
-  print_summary(
-      fmt::format("kill -9 at {} seeded moments, resumed {}: {}/{} value-identical "
-                  "resumes ({} kills landed mid-experiment)",
-                  k_kill_moments, how, identical, k_kill_moments, mid_run));
-  EXPECT_EQ(identical, k_kill_moments) << join(failures, 40);
-  EXPECT_GE(mid_run, k_kill_moments * 3 / 5) << "most kills should land before colo finishes";
+  print_summary(fmt::format(
+      "kill -9 at {} seeded moments{}, resumed {}: {}/{} value-identical resumes ({} kills "
+      "landed mid-experiment)",
+      seeds, layout == Layout::concurrent ? " during concurrent runs on 2 simulated GPUs" : "", how,
+      identical, seeds, mid_run));
+  EXPECT_EQ(identical, seeds) << join(failures, 40);
+  EXPECT_GE(mid_run, seeds * 3 / 5) << "most kills should land before colo finishes";
 }
 
 TEST_F(FaultSuite, KillNineResumedAtOnce) {
@@ -288,6 +320,16 @@ TEST_F(FaultSuite, ChainedKillsOfTheResume) {
                   "{}/{} value-identical final stores",
                   k_chained, identical, k_chained));
   EXPECT_EQ(identical, k_chained) << join(failures, 40);
+}
+
+// Issue 17: kill -9 while runs on two GPUs execute at once (`parallel: true`), resumed at once:
+// both running runs are redone, the finished ones kept, the store value-identical to an
+// uninterrupted concurrent run.
+TEST_F(FaultSuite, KillNineDuringConcurrentRuns) {
+  const auto& b = baseline(Layout::concurrent);
+  ASSERT_TRUE(b.error.empty()) << b.error;
+  ASSERT_EQ(b.dump.runs.size(), 6U) << "the concurrent experiment should have 6 runs";
+  kill_moments_test(milliseconds(0), "at once", Layout::concurrent, 6, 301);
 }
 
 // Signals whose default action ends the process (all but SIGKILL, which the kill cases cover).

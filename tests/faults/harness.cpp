@@ -97,21 +97,38 @@ const std::vector<Row>& rows_of(const std::map<std::string, std::vector<Row>>& m
 
 }  // namespace
 
-std::string suite_spec(const std::string& name, const std::string& extra_workload_yaml) {
-  return fmt::format(R"(name: {}
-gpu: sim
-warmup: {{steps: 2}}
-stop: {{exit: true, timeout: 60s}}
+namespace {
+
+// The suite's two workloads: each stops itself after a fixed number of steps. `pins` follows
+// each one's args (e.g. ", gpus: [0]").
+std::string suite_workloads(const std::string& pin_a = "", const std::string& pin_b = "") {
+  return fmt::format(R"(workloads:
+  - {{name: a, builtin: sim-gpu{}, args: {{duty: 0.6, sm: 0.4, bw: 0.2, mem: 2G, step-ms: 15, batch: 8, steps: 12}}}}
+  - {{name: b, builtin: sim-gpu{}, args: {{duty: 0.4, sm: 0.3, bw: 0.3, mem: 2G, step-ms: 10, batch: 16, steps: 16}}}}
+)",
+                     pin_a, pin_b);
+}
+
+constexpr const char* k_suite_settings = R"(gpu: sim
+warmup: {steps: 2}
+stop: {exit: true, timeout: 60s}
 grace: 2s
 sample_period: 100ms
 modes: [timeslice, mps]
-workloads:
-  - {{name: a, builtin: sim-gpu, args: {{duty: 0.6, sm: 0.4, bw: 0.2, mem: 2G, step-ms: 15, batch: 8, steps: 12}}}}
-  - {{name: b, builtin: sim-gpu, args: {{duty: 0.4, sm: 0.3, bw: 0.3, mem: 2G, step-ms: 10, batch: 16, steps: 16}}}}
-{}groups:
-  - [a, b]
-)",
-                     name, extra_workload_yaml);
+)";
+
+}  // namespace
+
+std::string suite_spec(const std::string& name, const std::string& extra_workload_yaml) {
+  return fmt::format("name: {}\n{}{}{}groups:\n  - [a, b]\n", name, k_suite_settings,
+                     suite_workloads(), extra_workload_yaml);
+}
+
+std::string concurrent_suite_spec(const std::string& name) {
+  return fmt::format(
+      "name: {}\ngpus: [0, 1]\nparallel: true\n{}{}groups:\n"
+      "  - {{workloads: [a, a], gpus: [0]}}\n  - {{workloads: [b, b], gpus: [1]}}\n",
+      name, k_suite_settings, suite_workloads(", gpus: [0]", ", gpus: [1]"));
 }
 
 Case::Case(const std::string& tag) {

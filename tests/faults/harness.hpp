@@ -33,6 +33,10 @@ constexpr double k_throughput_factor = 3.0;
 // and MPS (4 runs); each workload stops itself after a fixed number of steps, so that every
 // count, sample total and exit is deterministic.
 std::string suite_spec(const std::string& name, const std::string& extra_workload_yaml = "");
+// Issue 17: the same two workloads on two simulated GPUs (a on GPU 0, b on GPU 1), each alone
+// and as two copies under time-slicing and MPS (6 runs), `parallel: true`: the runs of the two
+// GPUs execute at the same time. Needs --sim-topology with two devices.
+std::string concurrent_suite_spec(const std::string& name);
 
 struct ColoRun {
   int rc = -1;      // exit code, or 128 + signal

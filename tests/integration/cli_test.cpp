@@ -11,6 +11,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -474,6 +475,165 @@ workloads:
   auto nothing = colo({"run", "--resume", spec.string()});
   EXPECT_EQ(nothing.rc, 2);
   EXPECT_NE(nothing.err.find("nothing to resume"), std::string::npos);
+}
+
+// Issue 17: two simulated GPUs; the groups pinned to one each, and `parallel: true`.
+constexpr const char* k_two_gpu_spec = R"(gpu: sim
+gpus: [0, 1]
+parallel: true
+stop: {duration: 1s}
+sample_period: 100ms
+modes: [mps]
+workloads:
+  - {name: a, builtin: sim-gpu, args: {duty: 0.5, sm: 0.3, step-ms: 5, batch: 8}, gpus: [0]}
+  - {name: b, builtin: sim-gpu, args: {duty: 0.4, sm: 0.2, step-ms: 5, batch: 8}, gpus: [1]}
+groups:
+  - {workloads: [a, a], gpus: [0]}
+  - {workloads: [b, b], gpus: [1]}
+)";
+
+std::string two_gpu_topology() {
+  return std::string(COLO_SOURCE_DIR) + "/data/topologies/h100-80gb-x2.yaml";
+}
+
+// Runs on disjoint GPUs overlap in time; each run's workloads and GPU samples are of its GPU
+// only; the same spec without `parallel` runs one run after another.
+TEST_F(Cli, RunsOnDisjointGpusExecuteConcurrently) {
+  auto spec = write_spec(k_two_gpu_spec);
+  auto r = colo({"run", "--sim-topology", two_gpu_topology(), spec.string()});
+  ASSERT_EQ(r.rc, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("4/4 runs done"), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("on GPU 1 (concurrent)"), std::string::npos) << r.err;
+  auto s = store();
+  auto runs = s.runs(1);
+  ASSERT_EQ(runs->size(), 4U);
+  std::map<std::string, RunRecord> by_group;
+  for (const auto& run : *runs) {
+    EXPECT_EQ(run.status, RunStatus::done) << run.key;
+    by_group[run.group] = run;
+    const int gpu = run.group[0] == 'a' ? 0 : 1;
+    EXPECT_NE(run.settings_json.find("\"run_gpus\":[" + std::to_string(gpu) + "]"),
+              std::string::npos)
+        << run.settings_json;
+    for (const auto& w : *s.workloads(run.id)) {
+      EXPECT_EQ(w.gpu, gpu) << run.key;
+      ASSERT_TRUE(w.throughput) << run.key;
+    }
+    bool any = false;
+    for (const auto& smp : *s.samples(run.id)) {
+      if (smp.gpu) {
+        EXPECT_EQ(*smp.gpu, gpu) << run.key << " " << smp.metric;
+        any = true;
+      }
+    }
+    EXPECT_TRUE(any) << run.key;
+  }
+  // GPU 0's runs and GPU 1's runs overlap in time (each takes >= 1 s).
+  const auto overlap = [](const RunRecord& x, const RunRecord& y) {
+    return x.started_at < y.finished_at && y.started_at < x.finished_at;
+  };
+  EXPECT_TRUE(overlap(by_group["a"], by_group["b"]));
+  EXPECT_TRUE(overlap(by_group["ax2"], by_group["bx2"]));
+  // One GPU's runs stay in order, one after the other.
+  EXPECT_LE(by_group["a"].finished_at, by_group["ax2"].started_at);
+
+  // The same experiment sequentially (--parallel-gpus off, `parallel: false`): no overlap.
+  std::string text = k_two_gpu_spec;
+  text.replace(text.find("parallel: true"), 14, "parallel: false");
+  m_name += "-seq";
+  auto seq_spec = write_spec(text, "seq.yaml");
+  auto q = colo({"run", "--sim-topology", two_gpu_topology(), seq_spec.string()});
+  ASSERT_EQ(q.rc, 0) << q.out << q.err;
+  auto seq_runs = store().runs(2);
+  ASSERT_EQ(seq_runs->size(), 4U);
+  for (std::size_t i = 1; i < seq_runs->size(); ++i) {
+    EXPECT_LE((*seq_runs)[i - 1].finished_at, (*seq_runs)[i].started_at);
+  }
+}
+
+// Issue 17: eight simulated GPUs, a workload pinned to each: its solo baseline and its MPS run
+// on its GPU, all eight GPUs busy at once.
+TEST_F(Cli, EightGpusRunEightPinnedWorkloadsAtOnce) {
+  std::string body = R"(gpu: sim
+gpus: [0, 1, 2, 3, 4, 5, 6, 7]
+parallel: true
+stop: {duration: 1s}
+sample_period: 200ms
+modes: [mps]
+workloads:
+)";
+  for (int g = 0; g < 8; ++g) {
+    body += "  - {name: w" + std::to_string(g) + ", builtin: sim-gpu, args: {step-ms: 5}, gpus: [" +
+            std::to_string(g) + "], copies: [2]}\n";
+  }
+  auto spec = write_spec(body);
+  auto r =
+      colo({"run", "--sim-topology",
+            std::string(COLO_SOURCE_DIR) + "/data/topologies/h100-80gb-x8.yaml", spec.string()});
+  ASSERT_EQ(r.rc, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("16/16 runs done"), std::string::npos) << r.out;
+  auto runs = *store().runs(1);
+  ASSERT_EQ(runs.size(), 16U);
+  // All eight solo baselines overlap one another: the latest start precedes the earliest end.
+  double last_start = 0;
+  double first_end = 1e300;
+  for (const auto& run : runs) {
+    if (run.mode_kind == "solo") {
+      last_start = std::max(last_start, run.started_at);
+      first_end = std::min(first_end, run.finished_at);
+    }
+  }
+  EXPECT_LT(last_start, first_end);
+  auto report = colo({"report", "1", "--format", "md"});
+  ASSERT_EQ(report.rc, 0) << report.err;
+  EXPECT_NE(report.out.find("GPU telemetry per GPU"), std::string::npos) << report.out;
+  EXPECT_NE(report.out.find("per GPU (x)"), std::string::npos);
+}
+
+// A GPU the host does not have is named with the spec's line, exit 2, before anything runs.
+TEST_F(Cli, UnknownGpusAreRefusedWithTheSpecLine) {
+  auto spec = write_spec(R"(gpu: sim
+gpus: [0, 3]
+stop: {duration: 1s}
+workloads:
+  - {name: a, builtin: sim-gpu, copies: [2]}
+)");
+  auto r = colo({"run", "--sim-topology", two_gpu_topology(), spec.string()});
+  EXPECT_EQ(r.rc, 2) << r.out << r.err;
+  EXPECT_NE(r.err.find("spec.yaml:3: gpus: GPU 3 does not exist: the simulated host has 2 GPU(s) "
+                       "(0, 1)"),
+            std::string::npos)
+      << r.err;
+  EXPECT_FALSE(fs::exists(m_dir / "results" / "colo.db"));
+}
+
+// SIGINT while two runs execute at once: both stop, exit 130, nothing left; --resume finishes.
+TEST_F(Cli, SigintStopsConcurrentRunsAndResumeFinishes) {
+  std::string text = k_two_gpu_spec;
+  text.replace(text.find("stop: {duration: 1s}"), 20, "stop: {duration: 3s}");
+  auto spec = write_spec(text);
+  const pid_t pid = start({"run", "--sim-topology", two_gpu_topology(), spec.string()}, "sig");
+  for (int i = 0; i < 250 && test::count_processes_with_env("COLO_EXPERIMENT=" + m_name) < 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_EQ(test::count_processes_with_env("COLO_EXPERIMENT=" + m_name), 2)
+      << "two solo baselines should run at once";
+  ::kill(pid, SIGINT);
+  auto r = finish(pid, "sig");
+  EXPECT_EQ(r.rc, 130) << r.err;
+  EXPECT_EQ(store().experiment(1)->status, "interrupted");
+  int interrupted = 0;
+  for (const auto& run : *store().runs(1)) {
+    interrupted += run.status == RunStatus::interrupted ? 1 : 0;
+  }
+  EXPECT_EQ(interrupted, 2);
+  EXPECT_EQ(test::count_processes_with_env("COLO_EXPERIMENT=" + m_name), 0);
+  auto resumed = colo({"run", "--resume", "--sim-topology", two_gpu_topology(), spec.string()});
+  EXPECT_EQ(resumed.rc, 0) << resumed.err;
+  EXPECT_EQ(store().experiment(1)->status, "done");
+  for (const auto& run : *store().runs(1)) {
+    EXPECT_EQ(run.status, RunStatus::done) << run.key;
+  }
 }
 
 // A signal stops colo cleanly: exit 130, the experiment interrupted (not `running` for ever), no

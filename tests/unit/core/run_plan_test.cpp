@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <set>
 
 namespace colo {
@@ -171,6 +172,47 @@ workloads:
   ASSERT_TRUE(runs);
   EXPECT_EQ(runs->size(), 10U);  // 5 x (solo + pair); the engine stores 2 repetitions first
   EXPECT_EQ(runs->back().repetition, 4);
+}
+
+// Issue 17: each run carries its GPUs: a solo baseline one (its workload's first, else the
+// experiment's first), a pinned group its `gpus:`, other groups all of the experiment's; the
+// same mix pinned to two GPUs gets two labels.
+TEST(RunPlan, RunsCarryTheirGpus) {
+  auto spec = spec_of(R"(
+name: p
+stop: {duration: 1s}
+gpus: [0, 1, 2]
+modes: [mps]
+workloads:
+  - {name: a, cmd: [run-a], gpus: [2, 1]}
+  - {name: b, cmd: [run-b], copies: [2]}
+groups:
+  - {workloads: [a, b], gpus: [1]}
+  - {workloads: [a, b], gpus: [2]}
+  - [a, a]
+)");
+  auto runs = expand_runs(spec);
+  ASSERT_TRUE(runs) << runs.error().what();
+  std::map<std::string, std::vector<int>> gpus;
+  std::set<std::string> keys;
+  for (const auto& r : *runs) {
+    gpus[r.group] = r.gpus;
+    EXPECT_TRUE(keys.insert(r.key).second) << "duplicate key " << r.key;
+  }
+  EXPECT_EQ(gpus["a"], (std::vector<int>{2}));
+  EXPECT_EQ(gpus["b"], (std::vector<int>{0}));
+  EXPECT_EQ(gpus["bx2"], (std::vector<int>{0, 1, 2}));
+  EXPECT_EQ(gpus["a+b@gpu1"], (std::vector<int>{1}));
+  EXPECT_EQ(gpus["a+b@gpu2"], (std::vector<int>{2}));
+  EXPECT_EQ(gpus["ax2"], (std::vector<int>{0, 1, 2}));
+  RunPlan x;
+  RunPlan y;
+  x.gpus = {0, 1};
+  y.gpus = {2};
+  EXPECT_FALSE(gpus_overlap(x, y));
+  y.gpus = {1, 3};
+  EXPECT_TRUE(gpus_overlap(x, y));
+  EXPECT_TRUE(gpus_overlap(y, x));
 }
 
 }  // namespace

@@ -171,7 +171,57 @@ INSTANTIATE_TEST_SUITE_P(
                 "bad.yaml:2: duration: duplicate key 'duration'"},
         BadCase{"name: x\nstop: {duration: 1s}\nworkloads:\n  - {name: a, cmd: [true]}\n"
                 "---\nname: y\n",
-                "bad.yaml:5: (document): a second YAML document"}));
+                "bad.yaml:5: (document): a second YAML document"},
+        // Issue 17: GPU pins.
+        BadCase{"name: x\nstop: {duration: 1s}\ngpus: [0, 1, 0]\nworkloads:\n"
+                "  - {name: a, cmd: [true]}\n",
+                "bad.yaml:3: gpus: GPU 0 is listed twice"},
+        BadCase{"name: x\nstop: {duration: 1s}\ngpus: [0, 1]\nworkloads:\n"
+                "  - {name: a, cmd: [true]}\ngroups:\n  - {workloads: [a, a], gpus: [2]}\n",
+                "bad.yaml:7: groups[0].gpus: GPU 2 is not one of the experiment's gpus [0, 1]"},
+        BadCase{"name: x\nstop: {duration: 1s}\nworkloads:\n"
+                "  - {name: a, cmd: [true], gpus: [1]}\n",
+                "bad.yaml:4: workloads.a.gpus: GPU 1 is not one of the experiment's gpus [0]"},
+        BadCase{"name: x\nstop: {duration: 1s}\ngpus: [0, 1]\nworkloads:\n"
+                "  - {name: a, cmd: [true]}\ngroups:\n  - {workloads: [a], gpu: [1]}\n",
+                "bad.yaml:7: groups[0].gpu: unknown field 'gpu'"},
+        BadCase{"name: x\nstop: {duration: 1s}\ngpus: [0, 1]\nworkloads:\n"
+                "  - {name: a, cmd: [true]}\ngroups:\n  - {gpus: [1]}\n",
+                "bad.yaml:7: groups[0]: missing 'workloads'"},
+        BadCase{"name: x\nstop: {duration: 1s}\nparallel: yes please\nworkloads:\n"
+                "  - {name: a, cmd: [true]}\n",
+                "bad.yaml:3: parallel: 'yes please' is not a boolean"}));
+
+// Issue 17: a group's and a workload's `gpus:`, and `parallel:`.
+TEST(Spec, GpuPinsAndParallel) {
+  auto s = parse_spec(R"(name: x
+stop: {duration: 1s}
+gpus: [0, 1]
+parallel: true
+workloads:
+  - {name: a, cmd: [true], gpus: [1]}
+  - {name: b, cmd: [true]}
+groups:
+  - [a, b]
+  - {workloads: [a, a], gpus: [1]}
+)",
+                      "ok.yaml");
+  ASSERT_TRUE(s) << s.error().what();
+  EXPECT_TRUE(s->parallel);
+  EXPECT_EQ(s->gpus, (std::vector<int>{0, 1}));
+  EXPECT_EQ(s->gpus_line, 3);
+  EXPECT_EQ(s->workloads[0].gpus, (std::vector<int>{1}));
+  EXPECT_TRUE(s->workloads[1].gpus.empty());
+  ASSERT_EQ(s->groups.size(), 2U);
+  EXPECT_TRUE(s->groups[0].gpus.empty());
+  EXPECT_EQ(s->groups[1].workloads, (std::vector<std::string>{"a", "a"}));
+  EXPECT_EQ(s->groups[1].gpus, (std::vector<int>{1}));
+  EXPECT_EQ(s->groups[1].gpus_line, 10);
+  auto d = parse_spec("name: x\nstop: {duration: 1s}\nworkloads:\n  - {name: a, cmd: [true]}\n",
+                      "d.yaml");
+  ASSERT_TRUE(d) << d.error().what();
+  EXPECT_FALSE(d->parallel);
+}
 
 // Issue 11 item 6: grids, mode sweeps and plans are capped before anything is allocated.
 TEST(Spec, SweepsAndPlansAreCapped) {
