@@ -23,15 +23,17 @@ json title(const std::string& text, const std::string& subtitle) {
 }
 
 // The runs of `kind` timelines in order, with a run selector parameter.
-json run_param(const std::vector<std::string>& runs) {
-  return {{"name", "run"},
+// A run selector bound to parameter `name` (filters compare datum.run with it).
+json run_param(const std::vector<std::string>& runs, const std::string& name = "run",
+               const std::string& label = "run ") {
+  return {{"name", name},
           {"value", runs.front()},
-          {"bind", {{"input", "select"}, {"options", runs}, {"name", "run "}}}};
+          {"bind", {{"input", "select"}, {"options", runs}, {"name", label}}}};
 }
 
-json warm_layer() {
+json warm_layer(const std::string& param = "run") {
   return {{"data", {{"name", "warm"}}},
-          {"transform", {{{"filter", "datum.run === run"}}}},
+          {"transform", {{{"filter", "datum.run === " + param}}}},
           {"mark", {{"type", "rect"}, {"color", "#ddd"}, {"opacity", 0.6}}},
           {"encoding",
            {{"x", {{"field", "from"}, {"type", "quantitative"}}}, {"x2", {{"field", "to"}}}}}};
@@ -52,8 +54,8 @@ json warm_rows(const ReportInput& in, const std::set<std::string>& runs) {
 }
 
 // The warm-up layer under `line`, when there are warm-up rows.
-json layers(const json& warm, const json& line) {
-  return warm.empty() ? json::array({line}) : json::array({warm_layer(), line});
+json layers(const json& warm, const json& line, const std::string& param = "run") {
+  return warm.empty() ? json::array({line}) : json::array({warm_layer(param), line});
 }
 
 bool is_number(const std::string& v) {
@@ -211,6 +213,50 @@ json telemetry_chart(const ReportInput& in) {
     return nullptr;
   }
   const json warm = warm_rows(in, seen);
+  const std::string sim = in.summary.simulated ? " (simulated GPU: modelled, not measured)" : "";
+  // Several GPUs: one column of panels per GPU, each with its own run selector (concurrent runs
+  // are on different GPUs, so each GPU shows the run it had).
+  std::map<std::string, std::vector<std::string>> runs_of_gpu;  // "GPU 0" -> runs, in order
+  for (const auto& tl : in.timelines) {
+    auto& list = runs_of_gpu[tl.gpu];
+    if (tl.kind == "gpu" && std::find(list.begin(), list.end(), tl.run) == list.end()) {
+      list.push_back(tl.run);
+    }
+  }
+  std::erase_if(runs_of_gpu, [](const auto& kv) { return kv.second.empty(); });
+  if (runs_of_gpu.size() > 1) {
+    json params = json::array();
+    json columns = json::array();
+    int k = 0;
+    for (const auto& [gpu, gpu_runs] : runs_of_gpu) {
+      const std::string param = fmt::format("run{}", k++);
+      params.push_back(run_param(gpu_runs, param, gpu + " run "));
+      json panels = json::array();
+      for (std::size_t i = 0; i < metrics.size(); ++i) {
+        json line = {
+            {"data", {{"name", "series"}}},
+            {"transform",
+             {{{"filter", fmt::format("datum.run === {} && datum.m === {} && datum.gpu === '{}'",
+                                      param, i, gpu)}}}},
+            {"mark", {{"type", "line"}, {"interpolate", "step-after"}}},
+            {"encoding",
+             {{"x", {{"field", "t"}, {"type", "quantitative"}, {"title", "seconds since start"}}},
+              {"y", {{"field", "v"}, {"type", "quantitative"}, {"title", metrics[i]}}}}}};
+        panels.push_back({{"title", gpu + ": " + metrics[i]},
+                          {"width", 320},
+                          {"height", 90},
+                          {"layer", layers(warm, line, param)}});
+      }
+      columns.push_back({{"vconcat", panels}});
+    }
+    return {{"$schema", k_schema},
+            {"title", title("GPU telemetry per GPU" + sim,
+                            "one column of panels per GPU, one panel per metric; grey: warm-up; "
+                            "pick each GPU's run")},
+            {"params", params},
+            {"datasets", {{"series", rows}, {"warm", warm}}},
+            {"hconcat", columns}};
+  }
   json panels = json::array();
   for (std::size_t i = 0; i < metrics.size(); ++i) {
     json line = {
@@ -224,7 +270,6 @@ json telemetry_chart(const ReportInput& in) {
     panels.push_back(
         {{"title", metrics[i]}, {"width", 640}, {"height", 90}, {"layer", layers(warm, line)}});
   }
-  const std::string sim = in.summary.simulated ? " (simulated GPU: modelled, not measured)" : "";
   return {{"$schema", k_schema},
           {"title", title("GPU telemetry" + sim,
                           "one panel per metric, one line per GPU; grey: warm-up; pick the run")},

@@ -17,7 +17,8 @@ nlohmann::json interference_chart(const Summary& s);
 // warm-up shaded.
 nlohmann::json rate_chart(const ReportInput& in);
 // GPU telemetry: one panel per metric (human name, unit), one line per GPU, warm-up shaded, a
-// selector for the run.
+// selector for the run; with several GPUs, one column of panels per GPU, each with a selector
+// of the runs that GPU had.
 nlohmann::json telemetry_chart(const ReportInput& in);
 // Step latency percentiles, bars side by side (never stacked) per workload, mode and group.
 nlohmann::json latency_chart(const ReportInput& in);

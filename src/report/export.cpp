@@ -60,6 +60,8 @@ std::string export_json(const ExperimentRecord& exp, const std::vector<RunData>&
                      {"group", rd.run.group},
                      {"status", to_string(rd.run.status)},
                      {"wall_s", rd.run.wall_s},
+                     {"started_at", rd.run.started_at},    // Unix seconds (concurrent runs
+                     {"finished_at", rd.run.finished_at},  // overlap: `parallel: true`)
                      {"error", rd.run.error},
                      {"degraded", rd.run.degraded},  // "" or why its telemetry is incomplete
                      {"settings", nlohmann::json::parse(rd.run.settings_json, nullptr, false)}};

@@ -1,6 +1,7 @@
 #include "report/report.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
@@ -151,6 +152,40 @@ std::vector<std::string> pipeline_notes(const ReportInput& in) {
   return out;
 }
 
+// Whether the experiment's telemetry covers several GPUs: then the reports have per-GPU rows.
+bool several_gpus(const ReportInput& in) {
+  std::set<int> gpus;
+  for (const auto& r : in.gpu_rows) {
+    gpus.insert(r.gpu);
+  }
+  return gpus.size() > 1;
+}
+
+constexpr const char* k_gpu_title =
+    "GPU telemetry per GPU (each run's samples after its warm-up: means, peak memory, energy)";
+
+TextTable gpu_table(const ReportInput& in) {
+  TextTable t;
+  t.head = {"mode",
+            "group",
+            "GPU",
+            "SM active (%)",
+            "DRAM active (%)",
+            "GPU util (%)",
+            "power (W)",
+            "peak memory (MiB)",
+            "energy (J)",
+            "samples"};
+  t.right = {false, false, true, true, true, true, true, true, true, true};
+  for (const auto& r : in.gpu_rows) {
+    t.rows.push_back({r.mode, r.group, std::to_string(r.gpu), opt(r.sm_active_pct, "{:.1f}"),
+                      opt(r.dram_active_pct, "{:.1f}"), opt(r.util_pct, "{:.1f}"),
+                      opt(r.power_w, "{:.1f}"), opt(r.mem_peak_mib, "{:.0f}"),
+                      opt(r.energy_j, "{:.1f}"), std::to_string(r.samples)});
+  }
+  return t;
+}
+
 constexpr const char* k_pipeline_title = "Pipelines: end-to-end latency from the scheduled arrival";
 constexpr const char* k_notes_title = "Pipelines: latency bounds, batches, event logs";
 constexpr const char* k_stage_title = "Pipeline stages: queue wait vs service time";
@@ -183,6 +218,9 @@ std::string markdown(const ReportInput& in) {
   for (const auto& t : summary_tables(s)) {
     out += "## " + t.title + "\n\n" + t.table.markdown() + "\n";
   }
+  if (several_gpus(in)) {
+    out += fmt::format("## {}\n\n{}\n", k_gpu_title, gpu_table(in).markdown());
+  }
   if (!in.latencies.empty()) {
     out += "## Step latency after warm-up\n\n" + latency_table(in).markdown() + "\n";
   }
@@ -208,18 +246,19 @@ std::string csv(const ReportInput& in) {
   std::string out =
       "table,experiment,simulated,partial,mode,group,sweep,workload,clients,mean,ci95_half,sd,n,"
       "solo,slowdown_pct,worst_slowdown_x,j_per_sample,peak_gpu_mem_bytes,min,max,outliers,"
-      "unpaired_reps\n";
+      "unpaired_reps,gpus,speedup_per_gpu,gpu,sm_active_pct,dram_active_pct,util_pct,power_w,"
+      "mem_peak_mib,energy_j\n";
   auto row = [&](const std::string& table, const std::string& mode, const std::string& group,
                  const std::string& sweep, const std::string& workload, int clients, const Stat& st,
                  const std::optional<double>& solo, const std::optional<double>& slow,
                  const std::optional<double>& worst, const std::optional<double>& j, double mem,
-                 int unpaired) {
-    out +=
-        fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n", table,
-                    csv_field(s.experiment), in.summary.simulated ? 1 : 0, in.partial ? 1 : 0,
-                    csv_field(mode), csv_field(group), csv_field(sweep), csv_field(workload),
-                    clients, st.mean, st.ci95_half, st.sd, st.n, opt(solo, "{}"), opt(slow, "{}"),
-                    opt(worst, "{}"), opt(j, "{}"), mem, st.min, st.max, st.outliers, unpaired);
+                 int unpaired, const std::string& tail = ",,,,,,,,") {
+    out += fmt::format("{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}\n",
+                       table, csv_field(s.experiment), in.summary.simulated ? 1 : 0,
+                       in.partial ? 1 : 0, csv_field(mode), csv_field(group), csv_field(sweep),
+                       csv_field(workload), clients, st.mean, st.ci95_half, st.sd, st.n,
+                       opt(solo, "{}"), opt(slow, "{}"), opt(worst, "{}"), opt(j, "{}"), mem,
+                       st.min, st.max, st.outliers, unpaired, tail);
   };
   for (const auto& r : s.solo) {
     row("solo", "solo", r.workload, r.sweep, r.workload, 1, r.stat, std::nullopt, std::nullopt,
@@ -231,7 +270,20 @@ std::string csv(const ReportInput& in) {
   }
   for (const auto& g : s.groups) {
     row("speedup", g.mode, g.group, g.sweep, "", g.clients, g.stat, std::nullopt, std::nullopt,
-        g.worst_slowdown_x, g.j_per_sample, 0, g.unpaired_reps);
+        g.worst_slowdown_x, g.j_per_sample, 0, g.unpaired_reps,
+        fmt::format("{},{},,,,,,,", csv_field(fmt::format("{}", fmt::join(g.gpus, " "))),
+                    opt(g.speedup_per_gpu(), "{}")));
+  }
+  if (several_gpus(in)) {
+    for (const auto& r : in.gpu_rows) {
+      Stat none;
+      none.n = r.samples;
+      row("gpu", r.mode, r.group, "", r.run, 0, none, std::nullopt, std::nullopt, std::nullopt,
+          r.energy_j, 0, 0,
+          fmt::format(",,{},{},{},{},{},{},{}", r.gpu, opt(r.sm_active_pct, "{}"),
+                      opt(r.dram_active_pct, "{}"), opt(r.util_pct, "{}"), opt(r.power_w, "{}"),
+                      opt(r.mem_peak_mib, "{}"), opt(r.energy_j, "{}")));
+    }
   }
   return out;
 }
@@ -305,7 +357,27 @@ json tables_json(const ReportInput& in) {
                            {"unpaired_reps", g.unpaired_reps},
                            {"values", g.values},
                            {"worst_slowdown_x", o(g.worst_slowdown_x)},
-                           {"j_per_sample", o(g.j_per_sample)}});
+                           {"j_per_sample", o(g.j_per_sample)},
+                           {"gpus", g.gpus},
+                           {"speedup_per_gpu", o(g.speedup_per_gpu())}});
+  }
+  j["multi_gpu"] = s.multi_gpu;
+  if (s.multi_gpu) {
+    j["speedup_note"] = k_multi_gpu_speedup_note;
+  }
+  j["gpu_telemetry"] = json::array();
+  for (const auto& r : in.gpu_rows) {
+    j["gpu_telemetry"].push_back({{"run", r.run},
+                                  {"mode", r.mode},
+                                  {"group", r.group},
+                                  {"gpu", r.gpu},
+                                  {"samples", r.samples},
+                                  {"sm_active_pct", o(r.sm_active_pct)},
+                                  {"dram_active_pct", o(r.dram_active_pct)},
+                                  {"util_pct", o(r.util_pct)},
+                                  {"power_w", o(r.power_w)},
+                                  {"mem_peak_mib", o(r.mem_peak_mib)},
+                                  {"energy_j", o(r.energy_j)}});
   }
   for (const auto& c : s.completion) {
     j["completion"].push_back({{"mode", c.mode},
@@ -465,6 +537,10 @@ std::string html(const ReportInput& in) {
   for (const auto& t : summary_tables(s)) {
     o += "<h2>" + esc(t.title) + "</h2>" + html_table(t.table.head, t.table.rows);
   }
+  if (several_gpus(in)) {
+    const auto t = gpu_table(in);
+    o += "<h2>" + esc(k_gpu_title) + "</h2>" + html_table(t.head, t.rows);
+  }
   if (!in.latencies.empty()) {
     const auto t = latency_table(in);
     o += "<h2>Step latency after warm-up</h2>" + html_table(t.head, t.rows);
@@ -572,6 +648,9 @@ std::string text(const ReportInput& in) {
     out += b + "\n";
   }
   out += render_text(in.summary);
+  if (several_gpus(in)) {
+    out += fmt::format("\n{}\n{}", k_gpu_title, gpu_table(in).render());
+  }
   if (!in.pipelines.empty()) {
     const auto [e2e, stages] = pipeline_tables(in);
     out += fmt::format("\n{}\n{}\n{}\n{}", k_pipeline_title, e2e.render(), k_stage_title,

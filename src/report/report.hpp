@@ -7,6 +7,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -88,6 +89,23 @@ struct PipelineRow {
   std::int64_t queries_not_logged = 0;
 };
 
+// One GPU in one run, over the run's samples after its warm-up: the means of the charted
+// ratios and of power, the peak memory used, and the energy (J) where the GPU counts it. With
+// several GPUs the reports print one row per GPU and run ("GPU telemetry per GPU").
+struct GpuTelemetryRow {
+  std::string run;  // run key
+  std::string mode;
+  std::string group;
+  int gpu = 0;
+  int samples = 0;  // sampling passes that read this GPU
+  std::optional<double> sm_active_pct;
+  std::optional<double> dram_active_pct;
+  std::optional<double> util_pct;
+  std::optional<double> power_w;
+  std::optional<double> mem_peak_mib;
+  std::optional<double> energy_j;
+};
+
 struct ReportInput {
   ExperimentRecord exp;
   Summary summary;
@@ -96,6 +114,7 @@ struct ReportInput {
   std::vector<LatencyRow> latencies;
   std::vector<PipelineRow> pipelines;      // pipeline workloads of done runs (their event logs)
   std::map<std::string, double> warmup_s;  // run key -> warm-up length (shaded)
+  std::vector<GpuTelemetryRow> gpu_rows;   // per run and GPU, in run order
   double max_slowdown_x = 2.0;
   bool partial = false;  // the experiment is still running or was interrupted
 };

@@ -5,6 +5,9 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
+
+#include "report/stats.hpp"
 
 namespace colo {
 namespace {
@@ -113,6 +116,7 @@ void ReportBuilder::add_run(const RunData& rd,
       m_in.timelines.push_back(std::move(tl));
     }
   }
+  add_gpu_rows(rd, samples, warm);
   std::map<std::pair<std::string, int>, std::vector<TimePoint>> series;  // metric, gpu
   for (const auto& x : samples) {
     if (const auto* m = x.gpu ? gpu_metric_info(x.metric) : nullptr) {
@@ -127,6 +131,44 @@ void ReportBuilder::add_run(const RunData& rd,
                                   downsample_minmax(pts, k_max_points)});
       }
     }
+  }
+}
+
+void ReportBuilder::add_gpu_rows(const RunData& rd, const std::vector<SampleRow>& samples,
+                                 double warm) {
+  struct PerGpu {
+    std::vector<double> sm, dram, util, power;
+    std::optional<double> mem_peak;
+    std::vector<SampleRow> energy;
+  };
+  std::map<int, PerGpu> gpus;
+  for (const auto& x : samples) {
+    if (!x.gpu || x.t < warm) {
+      continue;
+    }
+    auto& g = gpus[*x.gpu];
+    if (x.metric == "DCGM_FI_PROF_SM_ACTIVE") {
+      g.sm.push_back(x.value);
+    } else if (x.metric == "DCGM_FI_PROF_DRAM_ACTIVE") {
+      g.dram.push_back(x.value);
+    } else if (x.metric == "DCGM_FI_DEV_GPU_UTIL") {
+      g.util.push_back(x.value);
+    } else if (x.metric == "DCGM_FI_DEV_POWER_USAGE") {
+      g.power.push_back(x.value);
+    } else if (x.metric == "DCGM_FI_DEV_FB_USED") {
+      g.mem_peak = std::max(g.mem_peak.value_or(0.0), x.value);
+    } else if (x.metric == "DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION") {
+      g.energy.push_back(x);
+    }
+  }
+  const auto mean = [](const std::vector<double>& v, double scale) {
+    return v.empty() ? std::nullopt : std::optional<double>(scale * stat_of(v).mean);
+  };
+  for (const auto& [gpu, g] : gpus) {
+    m_in.gpu_rows.push_back({rd.run.key, rd.run.mode, rd.run.group, gpu,
+                             static_cast<int>(g.power.size()), mean(g.sm, 100), mean(g.dram, 100),
+                             mean(g.util, 1), mean(g.power, 1), g.mem_peak,
+                             energy_in_window(g.energy, warm, 1e300)});
   }
 }
 

@@ -40,6 +40,9 @@ class ReportBuilder {
   [[nodiscard]] ReportInput finish();
 
  private:
+  // One GpuTelemetryRow per GPU that `samples` read after the warm-up (`warm` s).
+  void add_gpu_rows(const RunData& rd, const std::vector<SampleRow>& samples, double warm);
+
   ReportInput m_in;
   std::vector<std::tuple<std::string, std::string, std::string, std::vector<double>>> m_latency;
 };

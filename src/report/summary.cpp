@@ -1,10 +1,12 @@
 #include "report/summary.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <map>
+#include <set>
 #include <tuple>
 
 #include "report/table.hpp"
@@ -192,6 +194,11 @@ Summary summarize(const ExperimentRecord& exp, const std::vector<RunData>& runs)
     }
     auto& g = groups[gk];
     ++g.reps;
+    for (const auto& w : rd.workloads) {
+      if (std::find(g.gpus.begin(), g.gpus.end(), w.gpu) == g.gpus.end()) {
+        g.gpus.insert(std::upper_bound(g.gpus.begin(), g.gpus.end(), w.gpu), w.gpu);
+      }
+    }
     double rel_sum = 0;
     bool complete = true;
     bool paired = true;
@@ -275,8 +282,21 @@ Summary summarize(const ExperimentRecord& exp, const std::vector<RunData>& runs)
     s.groups.push_back(g);
   }
   s.completion = completion_times(runs);
+  std::set<int> used;
+  for (const auto& rd : runs) {
+    for (const auto& w : rd.workloads) {
+      used.insert(w.gpu);
+    }
+  }
+  s.multi_gpu = used.size() > 1;
   return s;
 }
+
+const char* const k_multi_gpu_speedup_note =
+    "On several GPUs: the speed-up is the sum over a run's clients of its rate / the same "
+    "workload's rate alone on one GPU, so a group on one GPU shows what sharing that GPU bought "
+    "(1x: one job's worth), and a group spread over k GPUs holds k GPUs: its speed-up per GPU is "
+    "the speed-up / k. Groups pinned to different GPUs add up: the host's aggregate is their sum.";
 
 std::optional<double> energy_in_window(const std::vector<SampleRow>& samples, double from,
                                        double to) {
@@ -531,6 +551,18 @@ std::vector<SummaryTable> summary_tables(const Summary& s) {
                               mean_ci_text(g.stat, "", 2), spread_text(g.stat, "", 2),
                               opt_text(worst, "{:.1f}"), opt_text(g.j_per_sample, "{:.4f}"),
                               std::to_string(g.stat.n), notes_of(g.stat, extra)});
+      if (s.multi_gpu) {
+        auto& row = t.table.rows.back();
+        row.insert(row.begin() + 5, opt_text(g.speedup_per_gpu(), "{:.2f}"));
+        row.insert(row.begin() + 3, fmt::format("{}", fmt::join(g.gpus, ",")));
+      }
+    }
+    if (s.multi_gpu) {
+      t.title += std::string(". ") + k_multi_gpu_speedup_note;
+      t.table.head.insert(t.table.head.begin() + 5, "per GPU (x)");
+      t.table.right.insert(t.table.right.begin() + 5, true);
+      t.table.head.insert(t.table.head.begin() + 3, "GPUs");
+      t.table.right.insert(t.table.right.begin() + 3, false);
     }
     out.push_back(std::move(t));
   }

@@ -91,6 +91,14 @@ struct GroupRow {
   std::vector<int> repetitions;            // their repetition numbers
   int unpaired_reps = 0;  // complete repetitions divided by the mean solo rate (no solo run of
                           // their own); 0 = the CI is over fully paired ratios
+  // The GPUs its clients ran on (sorted): a group spread over k GPUs holds k GPUs' capacity,
+  // and its speed-up per GPU is speedup / k (docs/metrics.md, several GPUs).
+  std::vector<int> gpus;
+  [[nodiscard]] std::optional<double> speedup_per_gpu() const {
+    return speedup && !gpus.empty()
+               ? std::optional<double>(*speedup / static_cast<double>(gpus.size()))
+               : std::nullopt;
+  }
 };
 
 struct Failure {
@@ -118,7 +126,14 @@ struct Summary {
   std::vector<GroupRow> groups;
   std::vector<Failure> failures;
   std::vector<CompletionRow> completion;  // stop: {steps: N} experiments only
+  // The experiment's workloads ran on more than one GPU: the speed-up table says what its
+  // numbers mean on several GPUs and adds the GPUs and the speed-up per GPU.
+  bool multi_gpu = false;
 };
+
+// What the aggregate speed-up means on several GPUs (one sentence; reports print it when
+// Summary::multi_gpu).
+extern const char* const k_multi_gpu_speedup_note;
 
 // The best mode per group (same workloads): highest speed-up among modes whose every workload
 // keeps solo/collocated <= max_slowdown_x. A winner is named only when its speed-up is beyond

@@ -5,10 +5,13 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <regex>
 #include <sstream>
+#include <tuple>
 
+#include "report/report_input.hpp"
 #include "report/stats.hpp"
 
 namespace colo {
@@ -221,6 +224,106 @@ TEST(Formats, PipelinesShowEndToEndAndStageLatenciesAndACdf) {
   // Without pipelines, none of it.
   EXPECT_EQ(render_report(input(true, false), ReportFormat::markdown).find("Pipelines"),
             std::string::npos);
+}
+
+// Issue 17: an experiment on two GPUs. Solo a on GPU 0, solo b on GPU 1, a+b spread over both
+// (speed-up 1.6: per GPU 0.8) and ax2 on GPU 0 (speed-up 1.5).
+RunData run_of(int id, const std::string& mode, const std::string& group,
+               const std::vector<std::tuple<std::string, int, int, double>>& clients) {
+  RunData rd;
+  rd.run.id = id;
+  rd.run.key = "r0||" + mode + "|" + group;
+  rd.run.mode = mode;
+  rd.run.mode_kind = mode == "solo" ? "solo" : "mps";
+  rd.run.group = group;
+  rd.run.status = RunStatus::done;
+  rd.run.settings_json = R"({"warmup": {"duration_s": 1.0}})";
+  for (const auto& [name, copy, gpu, rate] : clients) {
+    WorkloadRecord w;
+    w.name = name;
+    w.copy = copy;
+    w.gpu = gpu;
+    w.throughput = rate;
+    rd.workloads.push_back(w);
+  }
+  return rd;
+}
+
+TEST(Formats, SeveralGpusGetPerGpuRowsPanelsAndTheSpeedupPerGpu) {
+  ExperimentRecord exp;
+  exp.id = 1;
+  exp.name = "two";
+  exp.status = "done";
+  std::vector<RunData> runs{run_of(1, "solo", "a", {{"a", 0, 0, 100.0}}),
+                            run_of(2, "solo", "b", {{"b", 0, 1, 50.0}}),
+                            run_of(3, "mps", "a+b", {{"a", 0, 0, 100.0}, {"b", 0, 1, 30.0}}),
+                            run_of(4, "mps", "ax2", {{"a", 0, 0, 75.0}, {"a", 1, 0, 75.0}})};
+  ReportBuilder b(exp, runs, 2.0);
+  std::vector<SampleRow> samples;
+  auto add = [&](int gpu, double t, const char* metric, double v) {
+    samples.push_back({3, std::nullopt, gpu, t, metric, v});
+  };
+  for (int gpu : {0, 1}) {
+    add(gpu, 0.5, "DCGM_FI_DEV_POWER_USAGE", 999);  // warm-up: left out
+    add(gpu, 1.5, "DCGM_FI_DEV_POWER_USAGE", 100 + 100 * gpu);
+    add(gpu, 2.5, "DCGM_FI_DEV_POWER_USAGE", 200 + 100 * gpu);
+    add(gpu, 1.5, "DCGM_FI_PROF_SM_ACTIVE", 0.5);
+    add(gpu, 1.5, "DCGM_FI_DEV_FB_USED", 1000 + gpu);
+    add(gpu, 2.5, "DCGM_FI_DEV_FB_USED", 500);
+  }
+  b.add_run(runs[2], {{}, {}}, samples);
+  const auto in = b.finish();
+  EXPECT_TRUE(in.summary.multi_gpu);
+  ASSERT_EQ(in.gpu_rows.size(), 2U);
+  EXPECT_EQ(in.gpu_rows[1].gpu, 1);
+  EXPECT_DOUBLE_EQ(*in.gpu_rows[0].power_w, 150.0);
+  EXPECT_DOUBLE_EQ(*in.gpu_rows[1].power_w, 250.0);
+  EXPECT_DOUBLE_EQ(*in.gpu_rows[0].sm_active_pct, 50.0);
+  EXPECT_DOUBLE_EQ(*in.gpu_rows[1].mem_peak_mib, 1001.0);
+  EXPECT_EQ(in.gpu_rows[0].samples, 2);
+  const GroupRow* spread = nullptr;
+  for (const auto& g : in.summary.groups) {
+    spread = g.group == "a+b" ? &g : spread;
+  }
+  ASSERT_NE(spread, nullptr);
+  EXPECT_EQ(spread->gpus, (std::vector<int>{0, 1}));
+  EXPECT_DOUBLE_EQ(*spread->speedup, 1.6);
+  EXPECT_DOUBLE_EQ(*spread->speedup_per_gpu(), 0.8);
+
+  const auto text = render_report(in, ReportFormat::text);
+  EXPECT_NE(text.find("per GPU (x)"), std::string::npos) << text;
+  EXPECT_NE(text.find("On several GPUs"), std::string::npos);
+  EXPECT_NE(text.find("GPU telemetry per GPU"), std::string::npos);
+  EXPECT_NE(render_report(in, ReportFormat::markdown).find("## GPU telemetry per GPU"),
+            std::string::npos);
+  const auto csv = render_report(in, ReportFormat::csv);
+  EXPECT_NE(csv.find("speedup,two,0,0,mps,a+b,,,2,1.6,"), std::string::npos) << csv;
+  EXPECT_NE(csv.find(",0 1,0.8,,"), std::string::npos) << csv;
+  EXPECT_NE(csv.find("gpu,two,0,0,mps,a+b,,r0||mps|a+b,"), std::string::npos) << csv;
+  // Every CSV line has the header's number of fields.
+  std::istringstream lines(csv);
+  std::string line;
+  std::getline(lines, line);
+  const auto fields = std::count(line.begin(), line.end(), ',');
+  while (std::getline(lines, line)) {
+    EXPECT_EQ(std::count(line.begin(), line.end(), ','), fields) << line;
+  }
+  const auto j = nlohmann::json::parse(render_report(in, ReportFormat::json));
+  EXPECT_TRUE(j["multi_gpu"].get<bool>());
+  EXPECT_EQ(j["gpu_telemetry"].size(), 2U);
+  EXPECT_EQ(j["gpu_telemetry"][1]["power_w"].get<double>(), 250.0);
+  const auto html = render_report(in, ReportFormat::html);
+  EXPECT_NE(html.find("GPU telemetry per GPU"), std::string::npos);
+  EXPECT_NE(html.find("\"hconcat\""), std::string::npos);  // a column of panels per GPU
+  EXPECT_NE(html.find("GPU 1 run "), std::string::npos);
+
+  // One GPU: none of it.
+  std::vector<RunData> one{run_of(1, "solo", "a", {{"a", 0, 0, 100.0}}),
+                           run_of(4, "mps", "ax2", {{"a", 0, 0, 75.0}, {"a", 1, 0, 75.0}})};
+  ReportBuilder single(exp, one, 2.0);
+  const auto in1 = single.finish();
+  EXPECT_FALSE(in1.summary.multi_gpu);
+  EXPECT_EQ(render_report(in1, ReportFormat::text).find("per GPU"), std::string::npos);
 }
 
 TEST(Formats, UnknownFormatIsAClearError) {
