@@ -727,6 +727,11 @@ int cmd_run_plan(const PlanCli& c, const EngineOptions& base, std::ostream& out,
   bool simulated = false;
   int failed = 0;
   const double bound = plan->max_slowdown.value_or(1e300);
+  // Every GPU's spec first (validated, memory checked), then all of them at once: the groups of
+  // different GPUs run concurrently (run_experiments).
+  std::vector<ExperimentSpec> specs;
+  std::vector<const nlohmann::json*> spec_json;
+  std::vector<const plan::GroupPlan*> groups;
   for (const auto& sj : j["specs"]) {
     const int gpu = sj.at("gpu").get<int>();
     const auto group = std::find_if(plan->groups.begin(), plan->groups.end(),
@@ -742,7 +747,26 @@ int cmd_run_plan(const PlanCli& c, const EngineOptions& base, std::ostream& out,
     if (const int rc = check_run_memory(*spec, base, err); rc != 0) {
       return rc;
     }
-    auto r = run_experiment(*spec, base, clock, err);
+    specs.push_back(std::move(*spec));
+    spec_json.push_back(&sj);
+    groups.push_back(&*group);
+  }
+  if (specs.empty()) {
+    return report_error(
+        err, input_error(fmt::format("{}: the plan has no GPU groups to run", c.run_plan)));
+  }
+  const auto t0 = clock.now();
+  auto results = run_experiments(specs, base, clock, err);
+  if (!results) {
+    return report_error(err, results.error());
+  }
+  const double wall_s = to_seconds(clock.now() - t0);
+  for (std::size_t k = 0; k < results->size(); ++k) {
+    const auto& sj = *spec_json[k];
+    const auto* spec = &specs[k];
+    const auto group = groups[k];
+    const int gpu = group->gpu;
+    auto& r = (*results)[k];
     if (!r) {
       return report_error(err, r.error());
     }
@@ -821,10 +845,19 @@ int cmd_run_plan(const PlanCli& c, const EngineOptions& base, std::ostream& out,
       << table
       << fmt::format("\ntotal of the plan's choices: predicted {:.3f}, measured {:.3f}{}\n",
                      pred_total, meas_total,
-                     meas_total > 0 ? " (" + pct(pred_total, meas_total) + ")" : "");
+                     meas_total > 0 ? " (" + pct(pred_total, meas_total) + ")" : "")
+      << fmt::format("{} GPU group(s) in {:.1f} s{}\n", specs.size(), wall_s,
+                     specs.size() > 1 && results->size() == specs.size()
+                         ? " (the GPUs' experiments ran at the same time when their GPUs differ)"
+                         : "");
   auto check_path = std::filesystem::path(c.run_plan);
   check_path.replace_extension(".check.json");
-  const nlohmann::json doc{{"plan", c.run_plan}, {"simulated", simulated}, {"rows", check}};
+  const nlohmann::json doc{{"plan", c.run_plan},
+                           {"simulated", simulated},
+                           {"rows", check},
+                           {"predicted_total", pred_total},
+                           {"measured_total", meas_total},
+                           {"wall_s", wall_s}};
   if (auto ok = write_file_atomically(check_path.string(), doc.dump(2) + "\n"); ok) {
     err << fmt::format("colo: wrote {} (the table as JSON)\n", check_path.string());
   }

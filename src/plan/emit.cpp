@@ -86,6 +86,7 @@ Result<std::vector<EmittedSpec>> emit_specs(const Plan& plan, const std::string&
       }
       found["name"] = j.job;
       found.remove("copies");
+      found.remove("gpus");  // the emitted spec runs on its group's GPU (`gpus: [g]`)
       const std::string cwd = found["cwd"] ? found["cwd"].as<std::string>() : std::string(".");
       if (cwd.empty() || cwd[0] != '/') {
         found["cwd"] = source_dir + "/" + cwd;

@@ -5,9 +5,11 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <regex>
+#include <set>
 #include <sstream>
 
 #include "support/run_colo.hpp"
@@ -136,6 +138,58 @@ TEST_F(PlanCli, ProfilePlanEmitRunPlanShowsPredictedVsMeasured) {
   for (const auto& row : check["rows"]) {
     EXPECT_TRUE(row.at("measured").is_number()) << row.dump();
   }
+}
+
+// Issue 17: a plan over two simulated GPUs; `colo run --plan` runs each GPU's experiment at the
+// same time and shows predicted vs measured per GPU and in total.
+TEST_F(PlanCli, TwoGpuPlanRunsEachGpusGroupConcurrently) {
+  const std::string topo = std::string(COLO_SOURCE_DIR) + "/data/topologies/h100-80gb-x2.yaml";
+  auto p = colo({"profile", "w.yaml", "--shares", "30,100", "--sim-topology", topo});
+  ASSERT_EQ(p.rc, 0) << p.err;
+  write("jobs4.yaml", R"(workloads: w.yaml
+jobs:
+  - {name: a, workload: small, kind: training}
+  - {name: b, workload: small, kind: training}
+  - {name: c, workload: large, kind: training}
+  - {name: d, workload: large, kind: training}
+)");
+  auto plan = colo({"plan", "jobs4.yaml", "--gpus", "0,1", "--sim-topology", topo, "-o",
+                    "plan4.json", "--emit", "spec"});
+  ASSERT_EQ(plan.rc, 0) << plan.err;
+  ASSERT_TRUE(fs::exists(m_dir / "jobs4-gpu0.yaml")) << plan.out << plan.err;
+  ASSERT_TRUE(fs::exists(m_dir / "jobs4-gpu1.yaml")) << plan.out << plan.err;
+  auto run = colo({"run", "--plan", "plan4.json", "--sim-topology", topo});
+  ASSERT_EQ(run.rc, 0) << run.out << run.err;
+  EXPECT_NE(run.out.find("\nGPU 0 ("), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("\nGPU 1 ("), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find("total of the plan's choices: predicted"), std::string::npos);
+  EXPECT_NE(run.out.find("2 GPU group(s) in"), std::string::npos) << run.out;
+  // Both experiments' log lines, prefixed with their names.
+  EXPECT_NE(run.err.find("[jobs4-gpu0] "), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find("[jobs4-gpu1] "), std::string::npos) << run.err;
+  const auto check = nlohmann::json::parse(slurp(m_dir / "plan4.check.json"));
+  EXPECT_GT(check.at("measured_total").get<double>(), 0);
+  std::set<int> gpus;
+  for (const auto& row : check["rows"]) {
+    gpus.insert(row.at("gpu").get<int>());
+  }
+  EXPECT_EQ(gpus, (std::set<int>{0, 1}));
+  // The two experiments overlapped in time: each started before the other finished.
+  const auto e1 = nlohmann::json::parse(colo({"export", "1", "--format", "json"}).out);
+  const auto e2 = nlohmann::json::parse(colo({"export", "2", "--format", "json"}).out);
+  auto span = [](const nlohmann::json& e) {
+    double lo = 1e300;
+    double hi = 0;
+    for (const auto& r : e.at("runs")) {
+      lo = std::min(lo, r.at("started_at").get<double>());
+      hi = std::max(hi, r.at("finished_at").get<double>());
+    }
+    return std::pair{lo, hi};
+  };
+  const auto [s1, f1] = span(e1);
+  const auto [s2, f2] = span(e2);
+  EXPECT_LT(s1, f2);
+  EXPECT_LT(s2, f1);
 }
 
 TEST_F(PlanCli, BadInputsAreClearErrorsWithExitTwo) {
