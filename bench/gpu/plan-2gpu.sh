@@ -118,7 +118,7 @@ plan() {
   timeout 500 "$C" --results "$R/plan" run --plan "$F/plan8.plan.json" "${TOPO[@]}" \
     > "$F/run-plan.txt" 2> "$F/run-plan.err"
   rc=$?
-  echo "rc=$rc, $(($(date +%s) - t0)) s" | tee -a "$F/run-plan.txt"
+  echo "rc=$rc, $(($(date +%s) - t0)) s" >> "$F/run-plan.txt"
   cat "$F/run-plan.txt"
   tail -n 5 "$F/run-plan.err"
   echo "MPS processes left: $(ps -eo comm | grep -c nvidia-cuda-mps)" | tee -a "$F/run-plan.txt"

@@ -1085,9 +1085,12 @@ Result<EngineResult> execute_experiment(const ExperimentSpec& spec, const Engine
 }
 
 // execute_experiment with a last catch: whatever happens, the experiment is not left `running`.
-Result<EngineResult> execute_guarded(const ExperimentSpec& spec, const EngineOptions& opts,
+Result<EngineResult> execute_guarded(const ExperimentSpec& spec_in, const EngineOptions& opts,
                                      const std::vector<RunPlan>& planned, EngineDeps& deps,
                                      std::ostream& log) {
+  // --parallel-gpus is stored with the runs' settings (`parallel`) as the spec's key would be.
+  ExperimentSpec spec = spec_in;
+  spec.parallel = spec.parallel || opts.parallel_gpus;
   auto exp = open_experiment(spec, opts, planned, deps, log);
   if (!exp) {
     return fail(exp.error());
@@ -1363,6 +1366,8 @@ Result<std::vector<Result<EngineResult>>> run_experiments(const std::vector<Expe
             slots[i] = execute_guarded(specs[i], opts, planned[i], deps, logs[i]->stream());
           } catch (const std::exception& e) {
             slots[i] = fail(ErrorCode::internal, fmt::format("internal error: {}", e.what()));
+          } catch (...) {
+            slots[i] = fail(ErrorCode::internal, "internal error: unknown exception");
           }
         });
       }

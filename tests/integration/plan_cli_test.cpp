@@ -175,8 +175,17 @@ jobs:
   }
   EXPECT_EQ(gpus, (std::set<int>{0, 1}));
   // The two experiments overlapped in time: each started before the other finished.
-  const auto e1 = nlohmann::json::parse(colo({"export", "1", "--format", "json"}).out);
-  const auto e2 = nlohmann::json::parse(colo({"export", "2", "--format", "json"}).out);
+  // The plan's two experiments (the store also holds the profiling experiments).
+  std::vector<std::string> ids;
+  std::istringstream ls(colo({"ls"}).out);
+  for (std::string line; std::getline(ls, line);) {
+    if (line.find("jobs4-gpu") != std::string::npos) {
+      std::istringstream(line) >> ids.emplace_back();
+    }
+  }
+  ASSERT_EQ(ids.size(), 2U);
+  const auto e1 = nlohmann::json::parse(colo({"export", ids[0], "--format", "json"}).out);
+  const auto e2 = nlohmann::json::parse(colo({"export", ids[1], "--format", "json"}).out);
   auto span = [](const nlohmann::json& e) {
     double lo = 1e300;
     double hi = 0;

@@ -126,13 +126,30 @@ TEST(ReportBuilder, TelemetryHasHumanNamesUnitsAndOneSeriesPerGpu) {
                                                                  {"SM active (%)", "GPU 1"},
                                                                  {"power (W)", "GPU 0"},
                                                                  {"power (W)", "GPU 1"}}));
+  // Issue 17: one column of panels per GPU (one panel per metric in each), each GPU with its
+  // own run selector.
   const auto c = telemetry_chart(in);
-  ASSERT_EQ(c["vconcat"].size(), 2U) << "one panel per metric";
-  EXPECT_EQ(c["vconcat"][0]["title"], "SM active (%)");
-  EXPECT_EQ(c["vconcat"][0]["layer"][1]["encoding"]["color"]["field"], "gpu");
+  ASSERT_EQ(c["hconcat"].size(), 2U) << "one column per GPU";
+  for (int g = 0; g < 2; ++g) {
+    const auto& column = c["hconcat"][g]["vconcat"];
+    ASSERT_EQ(column.size(), 2U) << "one panel per metric";
+    EXPECT_EQ(column[0]["title"], "GPU " + std::to_string(g) + ": SM active (%)");
+    EXPECT_EQ(column[0]["layer"].size(), 2U) << "warm-up shaded";
+    EXPECT_NE(column[1]["layer"][1]["transform"][0]["filter"].get<std::string>().find(
+                  "datum.gpu === 'GPU " + std::to_string(g) + "'"),
+              std::string::npos);
+    EXPECT_EQ(c["params"][g]["name"], "run" + std::to_string(g));
+  }
   EXPECT_EQ(c["datasets"]["warm"].size(), 1U) << "warm-up shaded";
-  EXPECT_EQ(c["vconcat"][0]["layer"].size(), 2U);
   EXPECT_EQ(c.dump().find("DCGM_FI"), std::string::npos) << "no raw DCGM ids";
+  // One GPU: one column, one line per panel, one run selector.
+  std::erase_if(samples, [](const SampleRow& x) { return x.gpu != 0; });
+  ReportBuilder one(e, {rd}, 2.0);
+  one.add_run(rd, {}, samples);
+  const auto c1 = telemetry_chart(one.finish());
+  ASSERT_EQ(c1["vconcat"].size(), 2U) << "one panel per metric";
+  EXPECT_EQ(c1["vconcat"][0]["title"], "SM active (%)");
+  EXPECT_EQ(c1["vconcat"][0]["layer"][1]["encoding"]["color"]["field"], "gpu");
 }
 
 TEST(ReportBuilder, EveryRunIsSelectableAndLatencyIsAfterWarmup) {
