@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -69,8 +70,10 @@ Result<int> run_control(const std::string& control, const std::map<std::string, 
 }
 
 // Reaps MPS processes (control daemon, server) that were re-parented to colo, a child
-// subreaper, so that none is left as a zombie: waits up to 10 s for those still exiting.
-void reap_mps_children() {
+// subreaper, so that none is left as a zombie: waits up to 10 s for those still exiting (with
+// `wait_for`, only for those: the daemons of other GPUs, of concurrent runs under
+// `parallel: true`, keep running and must not hold this one up; zombies are reaped either way).
+void reap_mps_children(const std::vector<pid_t>* wait_for = nullptr) {
   const pid_t self = ::getpid();
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   for (;;) {
@@ -98,7 +101,8 @@ void reap_mps_children() {
       int st = 0;
       if (state == 'Z') {
         ::waitpid(pid, &st, WNOHANG);
-      } else {
+      } else if (!wait_for ||
+                 std::find(wait_for->begin(), wait_for->end(), pid) != wait_for->end()) {
         waiting = true;
       }
     }
@@ -115,6 +119,7 @@ enum class AskControl { quit, no };
 // control daemon is gone and nobody would answer), up to 10 s for them to go, then SIGKILL.
 Status quit_pipe(const std::string& control, const std::string& pipe, const std::string& log,
                  AskControl ask = AskControl::quit) {
+  auto mine = mps_processes(pipe);  // this pipe's daemons: the ones to reap below
   Result<int> rc = 0;
   if (ask == AskControl::quit) {
     rc = run_control(control, {{"CUDA_MPS_PIPE_DIRECTORY", pipe}, {"CUDA_MPS_LOG_DIRECTORY", log}},
@@ -128,7 +133,8 @@ Status quit_pipe(const std::string& control, const std::string& pipe, const std:
   for (pid_t p : left) {
     ::kill(p, SIGKILL);
   }
-  reap_mps_children();
+  mine.insert(mine.end(), left.begin(), left.end());
+  reap_mps_children(&mine);
   if (mps_processes(pipe).empty()) {
     std::error_code ec;
     fs::remove_all(pipe, ec);  // its sockets are dead; a stale directory misleads CUDA clients
