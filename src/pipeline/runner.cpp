@@ -16,7 +16,8 @@ using QueryPtr = std::unique_ptr<QueryRecord>;
 using Batch = std::vector<QueryPtr>;
 
 struct Runner::Impl {
-  // What a worker is busy with, for the watchdog.
+  // What a worker is busy with, for the watchdog. `queries` is written by its worker under
+  // `mutex` only, read by the watchdog under it (and by the worker's stage call meanwhile).
   struct Slot {
     std::mutex mutex;
     std::vector<QueryRecord*> queries;
@@ -124,21 +125,20 @@ struct Runner::Impl {
   // Runs stage k on `b` (all of it in one call for a stage that takes batches) under the
   // watchdog; failed queries are finished, the rest stay in `b`.
   void serve(std::size_t k, Slot& slot, Stage& stage, Batch& b) {
-    std::vector<QueryRecord*> ptrs;
-    ptrs.reserve(b.size());
-    for (auto& q : b) {
-      ptrs.push_back(q.get());
-    }
     const std::int64_t start = rel();
-    for (auto* q : ptrs) {
+    for (auto& q : b) {
       q->stages[k].start_ns = start;
     }
     {
       std::lock_guard lock(slot.mutex);
-      slot.queries = ptrs;
+      slot.queries.clear();  // keeps its capacity: no allocation per query
+      for (auto& q : b) {
+        slot.queries.push_back(q.get());
+      }
       slot.start_ns = start;
       slot.timed_out = false;
     }
+    const std::vector<QueryRecord*>& ptrs = slot.queries;
     Status st;
     try {
       st = ptrs.size() == 1 && !stage.takes_batches() ? stage.process(*ptrs[0])
@@ -149,7 +149,7 @@ struct Runner::Impl {
       st = fail(ErrorCode::internal, "threw a non-standard exception");
     }
     const std::int64_t end = rel();
-    for (auto* q : ptrs) {
+    for (auto& q : b) {
       q->stages[k].end_ns = end;
     }
     bool timed_out = false;
