@@ -236,7 +236,7 @@ std::string markdown(const Comparison& c) {
   return o;
 }
 
-json stat_json(const Stat& s) {
+json compare_stat_json(const Stat& s) {
   return {{"mean", s.mean}, {"ci95_half", s.ci95_half}, {"sd", s.sd}, {"n", s.n}, {"min", s.min},
           {"max", s.max},   {"outliers", s.outliers}};
 }
@@ -264,8 +264,8 @@ std::string json_text(const Comparison& c) {
          {"workload", r.workload},
          {"copies", r.copies},
          {"unit", r.unit},
-         {"a", stat_json(r.a)},
-         {"b", stat_json(r.b)},
+         {"a", compare_stat_json(r.a)},
+         {"b", compare_stat_json(r.b)},
          {"change_pct", r.change_pct ? json(*r.change_pct) : json(nullptr)},
          {"test", to_string(r.test.kind)},
          {"t",

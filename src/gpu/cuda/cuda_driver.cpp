@@ -5,12 +5,18 @@
 #include <fmt/format.h>
 
 namespace colo {
-namespace {
-using CUresult = int;
-using CUdevice = int;
+// CUuuid's layout, named (not in the anonymous namespace): CudaDriver::Impl holds pointers to
+// functions taking it, and a member's type must not have internal linkage when this file is
+// compiled as part of a unity source.
+namespace cuda_abi {
 struct CUuuid {
   unsigned char bytes[16];
 };
+}  // namespace cuda_abi
+namespace {
+using CUresult = int;
+using CUdevice = int;
+using cuda_abi::CUuuid;
 constexpr int k_attr_sm_count = 16;  // CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT
 constexpr int k_attr_cc_major = 75;  // CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR
 constexpr int k_attr_cc_minor = 76;
