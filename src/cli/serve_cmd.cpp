@@ -4,12 +4,15 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <cstdlib>
 #include <ostream>
 
 #include "cli/cli.hpp"
 #include "cli/cli_common.hpp"
+#include "engine/backend_factory.hpp"
 #include "engine/engine.hpp"
+#include "gpu/mps/mps_daemon.hpp"
 #include "launch/interrupt.hpp"
 #include "launch/process.hpp"
 #include "serve/daemon.hpp"
@@ -21,6 +24,8 @@ struct ServeCli {
   CLI::App* call = nullptr;
   std::string config;
   std::string listen;
+  std::string gpu = "auto";
+  std::string sim_topology;
   std::string url = "http://127.0.0.1:8470";
   std::string function;
   std::string input = "null";
@@ -42,6 +47,12 @@ ServeCliPtr register_serve_commands(CLI::App& app) {
   c->serve->add_option("--listen", c->listen,
                        "HOST:PORT to listen on (default: the config's, else 127.0.0.1:8470; "
                        "port 0: any free port)");
+  c->serve
+      ->add_option("--gpu", c->gpu,
+                   "GPU backend for pools on GPU partitions: auto, sim or nvml (auto: NVML when a "
+                   "driver answers, else the simulated GPU)")
+      ->capture_default_str();
+  c->serve->add_option("--sim-topology", c->sim_topology, "Topology file for the simulated GPU");
   c->call = app.add_subcommand("call", "Call a function of a running colo serve");
   c->call->add_option("function", c->function, "Function name");
   c->call->add_option("input", c->input, "Task input as JSON (default: null)");
@@ -75,15 +86,38 @@ int cmd_serve(const ServeCli& c, std::ostream& out, std::ostream& err) {
       return report_error(err, ok.error());
     }
   }
+  // The GPUs, when a pool runs on a partition: devices, telemetry, MPS daemons.
+  SteadyClock clock;  // outlives the backend (the simulated GPU keeps it)
+  std::unique_ptr<serve::GpuHost> gpu;
+  const bool uses_gpu =
+      std::any_of(cfg->functions.begin(), cfg->functions.end(),
+                  [](const auto& f) { return f.partition.kind != serve::PartitionKind::none; });
+  if (uses_gpu) {
+    auto choice = make_backend(c.gpu, clock, c.sim_topology);
+    if (!choice) {
+      return report_error(err, choice.error());
+    }
+    if (!choice->notice.empty()) {
+      err << "colo: " << choice->notice << "\n";
+    }
+    if (!choice->backend->simulated()) {
+      if (const int stale = cleanup_stale_mps(); stale > 0) {
+        err << fmt::format("colo: quit {} stale MPS daemon(s) left by a colo that died\n", stale);
+      }
+    }
+    gpu = serve::make_gpu_host(std::move(choice->backend));
+  }
   // The guard (forked before any thread) kills every worker if the daemon dies, kill -9 included.
   const std::string token = make_run_token();
   auto guard = Guard::start(token);
   if (!guard) {
     return report_error(err, guard.error());
   }
-  SteadyClock clock;
-  serve::PoolContext ctx{colo_paths().python_dir, token};
-  serve::Daemon daemon(std::move(*cfg), ctx, clock, out);
+  serve::PoolContext ctx;
+  ctx.python_dir = colo_paths().python_dir;
+  ctx.run_token = token;
+  ctx.workload_dir = colo_paths().workload_dir;
+  serve::Daemon daemon(std::move(*cfg), ctx, clock, out, gpu.get());
   if (auto ok = daemon.start(); !ok) {
     return report_error(err, ok.error());
   }

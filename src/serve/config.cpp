@@ -128,11 +128,28 @@ Result<PartitionSpec> parse_partition(const Ctx& ctx, const YAML::Node& n,
 
 Result<FunctionConfig> parse_function(const Ctx& ctx, const YAML::Node& n,
                                       const std::string& field) {
-  COLO_TRY(ctx.check_keys(
-      n, field,
-      {"name", "kind", "argv", "entry", "python_path", "env", "cwd", "workers", "min_workers",
-       "max_workers", "idempotent", "max_attempts", "timeout_s", "queue_capacity",
-       "scale_up_queue_per_worker", "scale_down_idle_s", "partition"}));
+  COLO_TRY(ctx.check_keys(n, field,
+                          {"name",
+                           "kind",
+                           "argv",
+                           "entry",
+                           "python_path",
+                           "env",
+                           "cwd",
+                           "workers",
+                           "min_workers",
+                           "max_workers",
+                           "idempotent",
+                           "max_attempts",
+                           "timeout_s",
+                           "queue_capacity",
+                           "scale_up_queue_per_worker",
+                           "scale_down_idle_s",
+                           "partition",
+                           "gpu",
+                           "gpus",
+                           "builtin",
+                           "params"}));
   FunctionConfig f;
   COLO_TRY(ctx.get(n, "name", field + ".name", f.name));
   if (!valid_name(f.name)) {
@@ -156,6 +173,8 @@ Result<FunctionConfig> parse_function(const Ctx& ctx, const YAML::Node& n,
   COLO_TRY(ctx.get(n, "argv", fld + ".argv", f.argv));
   COLO_TRY(ctx.get(n, "entry", fld + ".entry", f.entry));
   COLO_TRY(ctx.get(n, "python_path", fld + ".python_path", f.python_path));
+  COLO_TRY(ctx.get(n, "builtin", fld + ".builtin", f.builtin));
+  COLO_TRY(ctx.get(n, "params", fld + ".params", f.params));
   COLO_TRY(ctx.get(n, "env", fld + ".env", f.env));
   COLO_TRY(ctx.get(n, "cwd", fld + ".cwd", f.cwd));
   COLO_TRY(ctx.get(n, "workers", fld + ".workers", f.workers));
@@ -177,6 +196,42 @@ Result<FunctionConfig> parse_function(const Ctx& ctx, const YAML::Node& n,
     }
     f.partition = *p;
   }
+  if (n["gpu"]) {
+    int gpu = -1;
+    COLO_TRY(ctx.get(n, "gpu", fld + ".gpu", gpu));
+    if (gpu < 0) {
+      return fail(ctx.error(n["gpu"], fld + ".gpu", "must be a GPU index >= 0"));
+    }
+    if (n["partition"] && n["partition"]["device"] && f.partition.device != gpu) {
+      return fail(ctx.error(n["gpu"], fld + ".gpu",
+                            fmt::format("gpu {} and partition.device {} disagree (give one)", gpu,
+                                        f.partition.device)));
+    }
+    if (f.partition.kind == PartitionKind::mig) {
+      return fail(ctx.error(n["gpu"], fld + ".gpu",
+                            "a mig partition names its instance by mig_uuid, not by gpu"));
+    }
+    f.partition.device = gpu;
+    if (f.partition.kind == PartitionKind::none) {
+      f.partition.kind = PartitionKind::gpu;
+    }
+  }
+  if (n["gpus"]) {
+    COLO_TRY(ctx.get(n, "gpus", fld + ".gpus", f.gpus));
+    auto sorted = f.gpus;
+    std::sort(sorted.begin(), sorted.end());
+    if (n["gpu"] || (n["partition"] && n["partition"]["device"]) || f.gpus.empty() ||
+        sorted.front() < 0 || std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end() ||
+        f.partition.kind == PartitionKind::mig) {
+      return fail(ctx.error(n["gpus"], fld + ".gpus",
+                            "a list of distinct GPU indexes >= 0, without gpu or "
+                            "partition.device, not with kind mig"));
+    }
+    f.partition.device = f.gpus.front();
+    if (f.partition.kind == PartitionKind::none) {
+      f.partition.kind = PartitionKind::gpu;
+    }
+  }
   if (auto ok = validate_function(f, ctx.error(n, fld, "").message); !ok) {
     return fail(ok.error());
   }
@@ -184,6 +239,35 @@ Result<FunctionConfig> parse_function(const Ctx& ctx, const YAML::Node& n,
 }
 
 }  // namespace
+
+int worker_device(const FunctionConfig& f, int index) {
+  if (f.gpus.empty()) {
+    return f.partition.device;
+  }
+  return f.gpus[static_cast<std::size_t>(index) % f.gpus.size()];
+}
+
+std::vector<int> function_devices(const FunctionConfig& f) {
+  if (f.partition.kind == PartitionKind::none) {
+    return {};
+  }
+  return f.gpus.empty() ? std::vector<int>{f.partition.device} : f.gpus;
+}
+
+const std::vector<BuiltinParam>* builtin_params(const std::string& builtin) {
+  static const std::map<std::string, std::vector<BuiltinParam>> k_builtins{
+      {"gemm", {{"size", 4096, 64, 32768}, {"chain", 8, 1, 100000}}},
+      {"transformer",
+       {{"hidden", 1024, 64, 16384},
+        {"heads", 16, 1, 256},
+        {"seq", 128, 1, 65536},
+        {"batch", 1, 1, 4096},
+        {"layers", 1, 1, 256}}},
+      {"fault", {}},
+  };
+  const auto it = k_builtins.find(builtin);
+  return it == k_builtins.end() ? nullptr : &it->second;
+}
 
 const char* to_string(FunctionKind k) {
   switch (k) {
@@ -233,10 +317,35 @@ Status validate_function(const FunctionConfig& f, const std::string& where) {
       }
       break;
     }
-    case FunctionKind::builtin:
-      return bad(
-          "kind builtin (colo's native CUDA functions) is not available in this version of colo "
-          "serve; run colo-cuda-work through a command worker instead (docs/serve.md)");
+    case FunctionKind::builtin: {
+      const auto* params = builtin_params(f.builtin);
+      if (params == nullptr) {
+        return bad(fmt::format("kind builtin needs builtin: gemm, transformer or fault (not '{}')",
+                               f.builtin));
+      }
+      if (!f.argv.empty() || !f.entry.empty()) {
+        return bad("kind builtin takes no argv or entry (colo runs colo-serve-cuda)");
+      }
+      for (const auto& [k, v] : f.params) {
+        const auto it = std::find_if(params->begin(), params->end(),
+                                     [&](const BuiltinParam& p) { return k == p.name; });
+        if (it == params->end()) {
+          std::string names;
+          for (const auto& p : *params) {
+            names += names.empty() ? p.name : fmt::format(", {}", p.name);
+          }
+          return bad(fmt::format("params.{}: builtin {} takes {}", k, f.builtin,
+                                 names.empty() ? "no params" : names));
+        }
+        if (v < it->min || v > it->max) {
+          return bad(fmt::format("params.{}: {} is outside {}..{}", k, v, it->min, it->max));
+        }
+      }
+      break;
+    }
+  }
+  if (f.kind != FunctionKind::builtin && (!f.builtin.empty() || !f.params.empty())) {
+    return bad("builtin and params are for kind builtin");
   }
   if (f.min_workers < 0 || f.max_workers < 1 || f.min_workers > f.max_workers ||
       f.workers < f.min_workers || f.workers > f.max_workers || f.max_workers > 256) {
@@ -312,7 +421,7 @@ Result<ServeConfig> parse_serve_config(const std::string& yaml_text, const std::
   COLO_TRY(ctx.check_keys(root, "",
                           {"listen", "token_env", "max_body_bytes", "max_connections",
                            "read_timeout_s", "write_timeout_s", "keep_alive_s", "max_batch",
-                           "result_retention", "drain_s", "functions"}));
+                           "result_retention", "drain_s", "state_dir", "functions"}));
   ServeConfig cfg;
   if (root["listen"]) {
     std::string listen;
@@ -330,6 +439,7 @@ Result<ServeConfig> parse_serve_config(const std::string& yaml_text, const std::
   COLO_TRY(ctx.get(root, "max_batch", "max_batch", cfg.max_batch));
   COLO_TRY(ctx.get(root, "result_retention", "result_retention", cfg.result_retention));
   COLO_TRY(ctx.get(root, "drain_s", "drain_s", cfg.drain_s));
+  COLO_TRY(ctx.get(root, "state_dir", "state_dir", cfg.state_dir));
   if (cfg.max_body_bytes < 64 || cfg.max_connections < 1 || cfg.max_connections > 4096 ||
       !(cfg.read_timeout_s > 0) || !(cfg.write_timeout_s > 0) || !(cfg.keep_alive_s > 0) ||
       cfg.max_batch < 1 || cfg.result_retention < 1 || !(cfg.drain_s >= 0)) {

@@ -33,6 +33,8 @@ struct FunctionConfig {
   std::vector<std::string> argv;         // command: the worker program and its arguments (no shell)
   std::string entry;                     // python: "module:function"
   std::vector<std::string> python_path;  // python: added to PYTHONPATH
+  std::string builtin;                   // builtin: gemm, transformer or fault (builtin_params)
+  std::map<std::string, long> params;    // builtin: its parameters (builtin_params)
   std::map<std::string, std::string> env;  // added to the workers' environment
   std::string cwd;                         // empty: the daemon's
   int workers = 1;                         // workers started with the pool
@@ -44,8 +46,16 @@ struct FunctionConfig {
   std::size_t queue_capacity = 1024;     // queued tasks beyond this: 429
   double scale_up_queue_per_worker = 4;  // autoscaler: more workers above this queue length
   double scale_down_idle_s = 30;         // autoscaler: fewer workers after this long idle
-  PartitionSpec partition;
+  PartitionSpec partition;  // `gpu: N` in the config sets partition.device (kind gpu if none)
+  // `gpus: [0, 1]`: the pool spans these GPUs, worker i on gpus[i % n] with the partition's
+  // share of each (partition.device = gpus[0]); empty: every worker on partition.device.
+  std::vector<int> gpus;
 };
+
+// The GPU of worker `index` of `f` (gpus round-robin, else partition.device). Pure.
+int worker_device(const FunctionConfig& f, int index);
+// Every GPU `f`'s workers may run on (gpus, else partition.device); empty for kind none. Pure.
+std::vector<int> function_devices(const FunctionConfig& f);
 
 struct ServeConfig {
   std::string host = "127.0.0.1";
@@ -60,6 +70,9 @@ struct ServeConfig {
   std::size_t max_batch = 10000;          // tasks per batch request
   std::size_t result_retention = 100000;  // finished tasks kept for GET /v1/tasks/ID
   double drain_s = 10;  // SIGTERM: in-flight tasks get this long before they are failed
+  // Where the MPS daemons' pipe and log directories go (<state_dir>/mps/dev<N>); "": the daemon
+  // picks /tmp/colo-serve-<pid>.
+  std::string state_dir;
   std::vector<FunctionConfig> functions;
 };
 
@@ -82,6 +95,17 @@ Result<PartitionSpec> parse_partition_text(const std::string& text, const std::s
 
 // Validates one function. `where`: prefix of messages.
 Status validate_function(const FunctionConfig& f, const std::string& where);
+
+// The builtin functions (kind builtin) with their parameters and defaults, as colo-serve-cuda
+// takes them ("--size 4096"): gemm {size 4096, chain 8}, transformer {hidden 1024, heads 16,
+// seq 128, batch 1, layers 1}, fault {}. Pure.
+struct BuiltinParam {
+  const char* name;
+  long def;
+  long min;
+  long max;
+};
+const std::vector<BuiltinParam>* builtin_params(const std::string& builtin);
 
 const char* to_string(FunctionKind k);
 const char* to_string(PartitionKind k);

@@ -6,6 +6,9 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <deque>
@@ -181,19 +184,138 @@ Nanos to_nanos(double s) {
 
 }  // namespace
 
-Daemon::Daemon(ServeConfig cfg, PoolContext ctx, const Clock& clock, std::ostream& log)
+Daemon::Daemon(ServeConfig cfg, PoolContext ctx, const Clock& clock, std::ostream& log,
+               GpuHost* gpu)
     : m_cfg(std::move(cfg)),
       m_ctx(std::move(ctx)),
       m_clock(clock),
       m_log(log),
-      m_store(clock, m_cfg.result_retention) {}
+      m_store(clock, m_cfg.result_retention),
+      m_gpu(gpu) {
+  if (m_cfg.state_dir.empty()) {
+    m_cfg.state_dir = fmt::format("/tmp/colo-serve-{}", ::getpid());
+  }
+  if (m_gpu != nullptr) {
+    m_ctx.gpu_env = [this](const PartitionSpec& p) { return gpu_env(p); };
+    m_ctx.mps_note = [this](int device) { return mps_note(device); };
+  }
+}
 
 Daemon::~Daemon() {
   try {
     shutdown();
+    quit_mps();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "colo serve: shutdown failed: %s\n", e.what());
   }
+}
+
+Result<std::map<std::string, std::string>> Daemon::gpu_env(const PartitionSpec& p) {
+  std::map<std::string, std::string> env;
+  if (p.kind == PartitionKind::none || p.kind == PartitionKind::mig) {
+    return env;  // mig: the instance's UUID from the mode layer
+  }
+  const std::lock_guard lock(m_gpu_mutex);
+  if (p.device >= static_cast<int>(m_devices.size())) {
+    return fail(ErrorCode::invalid_argument,
+                fmt::format("no GPU {} on this host ({} GPU(s))", p.device, m_devices.size()));
+  }
+  const DeviceInfo& d = m_devices[static_cast<std::size_t>(p.device)];
+  if (!d.simulated && !d.uuid.empty()) {
+    env["CUDA_VISIBLE_DEVICES"] = d.uuid;  // the index order of CUDA may differ from NVML's
+  }
+  if (p.kind == PartitionKind::mps) {
+    COLO_TRY(ensure_mps(p.device));
+    env.merge(m_mps.at(p.device).server->client_env());
+  }
+  return env;
+}
+
+Status Daemon::ensure_mps(int device) {
+  if (m_mps.count(device) != 0) {
+    return {};
+  }
+  auto server = m_gpu->start_mps(device, fmt::format("{}/mps/dev{}", m_cfg.state_dir, device));
+  if (!server) {
+    return fail(server.error());
+  }
+  m_mps[device].server = std::move(*server);
+  m_log << fmt::format("colo serve: started the MPS control daemon of GPU {}{}\n", device,
+                       m_gpu->simulated() ? " (simulated GPU: no daemon process)" : "")
+        << std::flush;
+  return {};
+}
+
+void Daemon::check_mps(int device) {
+  auto it = m_mps.find(device);
+  if (it == m_mps.end()) {
+    return;
+  }
+  MpsState& st = it->second;
+  const auto faults = st.server->faults();
+  if (faults.size() <= st.seen) {
+    return;
+  }
+  bool lost = false;
+  for (std::size_t i = st.seen; i < faults.size(); ++i) {
+    lost = lost || faults[i].pid == 0;
+    st.last_fault = faults[i].pid == 0
+                        ? faults[i].message
+                        : fmt::format("client pid {}: {}", faults[i].pid, faults[i].message);
+    m_log << fmt::format("colo serve: MPS fault on GPU {}: {}\n", device, st.last_fault);
+  }
+  st.seen = faults.size();
+  st.last_fault_at = m_clock.now();
+  if (lost) {
+    // The daemon cannot serve its clients any more: a new one takes over.
+    (void)st.server->quit();
+    auto server = m_gpu->start_mps(device, fmt::format("{}/mps/dev{}", m_cfg.state_dir, device));
+    if (server) {
+      st.server = std::move(*server);
+      st.seen = st.server->faults().size();
+      m_log << fmt::format("colo serve: restarted the MPS control daemon of GPU {}\n", device);
+    } else {
+      m_log << fmt::format("colo serve: cannot restart the MPS control daemon of GPU {}: {}\n",
+                           device, server.error().what());
+      m_mps.erase(it);  // the next worker start tries again
+    }
+  }
+  m_log << std::flush;
+  for (auto& p : m_pools) {
+    const FunctionConfig f = p->snapshot();
+    if (f.partition.kind != PartitionKind::mps) {
+      continue;
+    }
+    const auto devs = function_devices(f);
+    if (std::find(devs.begin(), devs.end(), device) != devs.end()) {
+      p->recycle();
+    }
+  }
+}
+
+std::string Daemon::mps_note(int device) {
+  const std::lock_guard lock(m_gpu_mutex);
+  check_mps(device);
+  auto it = m_mps.find(device);
+  if (it == m_mps.end() || it->second.last_fault_at < Nanos(0) ||
+      m_clock.now() - it->second.last_fault_at > k_mps_fault_window) {
+    return {};
+  }
+  return fmt::format("MPS server fault on GPU {}: {}", device, it->second.last_fault);
+}
+
+void Daemon::quit_mps() {
+  const std::lock_guard lock(m_gpu_mutex);
+  for (auto& [device, st] : m_mps) {
+    if (auto ok = st.server->quit(); !ok) {
+      m_log << fmt::format("colo serve: quitting the MPS daemon of GPU {} failed: {}\n", device,
+                           ok.error().what());
+    }
+  }
+  if (!m_mps.empty()) {
+    m_log << fmt::format("colo serve: quit {} MPS control daemon(s)\n", m_mps.size()) << std::flush;
+  }
+  m_mps.clear();
 }
 
 Pool* Daemon::pool(const std::string& name) const {
@@ -205,12 +327,60 @@ Pool* Daemon::pool(const std::string& name) const {
   return nullptr;
 }
 
+Status Daemon::start_gpus() {
+  if (m_gpu == nullptr) {
+    return {};
+  }
+  auto devs = m_gpu->devices();
+  if (!devs) {
+    return fail(devs.error());
+  }
+  const std::lock_guard lock(m_gpu_mutex);
+  m_devices = std::move(*devs);
+  for (const auto& f : m_cfg.functions) {
+    if (f.partition.kind == PartitionKind::mig) {
+      continue;  // named by its instance's UUID
+    }
+    for (int d : function_devices(f)) {
+      if (d >= static_cast<int>(m_devices.size())) {
+        return fail(
+            ErrorCode::invalid_argument,
+            fmt::format("function '{}': GPU {}: this host has {} GPU(s){}", f.name, d,
+                        m_devices.size(),
+                        m_devices.empty() ? "" : fmt::format(" (0..{})", m_devices.size() - 1)));
+      }
+    }
+  }
+  for (const auto& f : m_cfg.functions) {
+    if (f.partition.kind != PartitionKind::mps) {
+      continue;
+    }
+    for (int d : function_devices(f)) {
+      if (auto ok = ensure_mps(d); !ok) {
+        return fail(ok.error().code, fmt::format("function '{}': {}", f.name, ok.error().message),
+                    ok.error().context);
+      }
+    }
+  }
+  return {};
+}
+
 Status Daemon::start() {
   if (!is_loopback(m_cfg.host) && m_cfg.token.empty()) {
     return fail(ErrorCode::invalid_argument,
                 fmt::format("listening on {} (beyond loopback) needs a bearer token: set {} "
                             "(docs/serve.md)",
                             m_cfg.host, m_cfg.token_env));
+  }
+  for (const auto& f : m_cfg.functions) {
+    const std::string prog = builtin_worker(m_ctx.workload_dir);
+    if (f.kind == FunctionKind::builtin && ::access(prog.c_str(), X_OK) != 0) {
+      return fail(ErrorCode::invalid_argument,
+                  fmt::format("function '{}': kind builtin (colo's native CUDA functions) needs "
+                              "colo-serve-cuda, and this colo was built without it (no CUDA "
+                              "compiler at build time): {} not found (docs/serve.md)",
+                              f.name, prog));
+    }
   }
   // A worker that exits while colo writes to it must not kill the daemon.
   std::signal(SIGPIPE, SIG_IGN);
@@ -236,6 +406,10 @@ Status Daemon::start() {
                 "address in use, or not an address of this host");
   }
   m_port = port;
+  if (auto ok = start_gpus(); !ok) {
+    quit_mps();  // those already started
+    return ok;
+  }
   for (const auto& f : m_cfg.functions) {
     m_store.add_function(f.name, f.queue_capacity);
     m_pools.push_back(std::make_unique<Pool>(f, m_store, m_clock, m_ctx));
@@ -571,8 +745,135 @@ std::string Daemon::metrics_text() const {
                       "Seconds since the daemon started",
                       MetricType::gauge,
                       {{"", {}, to_seconds(m_clock.now() - m_started)}}};
-  return render({queue, running, submitted, done, rejected, retries, latency, workers, alive, busy,
-                 restarts, conns, uptime});
+  std::vector<MetricFamily> all{queue,   running, submitted, done,     rejected, retries, latency,
+                                workers, alive,   busy,      restarts, conns,    uptime};
+  for (auto& f : gpu_families()) {
+    all.push_back(std::move(f));
+  }
+  return render(all);
+}
+
+void Daemon::sample_gpus() {
+  std::map<int, std::vector<Metric>> out;
+  const std::lock_guard lock(m_gpu_mutex);
+  for (const auto& p : m_pools) {
+    const FunctionConfig f = p->snapshot();
+    for (int d : function_devices(f)) {
+      if (out.count(d) != 0 || d >= static_cast<int>(m_devices.size())) {
+        continue;
+      }
+      auto m = m_gpu->sample(d);
+      if (m) {
+        out[d] = std::move(*m);
+      } else {
+        out[d] = {};  // a lost device: no values (the pool's workers will say why)
+      }
+    }
+  }
+  const std::lock_guard tlock(m_telemetry_mutex);
+  m_telemetry = std::move(out);
+}
+
+std::vector<MetricFamily> Daemon::gpu_families() const {
+  std::vector<MetricFamily> out;
+  if (m_gpu == nullptr) {
+    return out;
+  }
+  std::map<int, std::vector<Metric>> telemetry;
+  {
+    const std::lock_guard lock(m_telemetry_mutex);
+    telemetry = m_telemetry;
+  }
+  // m_devices is written once, by start(), before any HTTP thread runs.
+  const auto labels = [&](int device) {
+    const DeviceInfo& d = m_devices[static_cast<std::size_t>(device)];
+    std::map<std::string, std::string> l{
+        {"gpu", std::to_string(device)}, {"UUID", d.uuid}, {"modelName", d.name}};
+    if (d.simulated) {
+      l["simulated"] = "true";
+    }
+    return l;
+  };
+  std::map<std::string, MetricFamily> by_name;
+  for (const auto& [device, metrics] : telemetry) {
+    for (const auto& m : metrics) {
+      if (m.pid != 0 || m.name.rfind("DCGM_FI_", 0) != 0) {
+        continue;  // per-process values go to the pools below
+      }
+      auto& f = by_name[m.name];
+      if (f.name.empty()) {
+        f.name = m.name;
+        f.help = fmt::format("{} (DCGM field; dcgm-exporter's name and units){}", m.name,
+                             m_gpu->simulated() ? ", SIMULATED GPU: modelled, not measured" : "");
+        f.type = m.name == "DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION" ? MetricType::counter
+                                                                  : MetricType::gauge;
+      }
+      f.samples.push_back({"", labels(device), m.value});
+    }
+  }
+  for (auto& [name, f] : by_name) {
+    out.push_back(std::move(f));
+  }
+  MetricFamily info{"colo_serve_pool_gpu_info",
+                    "1 per pool on a GPU partition: the function's GPU and partition kind",
+                    MetricType::gauge,
+                    {}};
+  MetricFamily mem{"colo_serve_pool_gpu_memory_bytes",
+                   "GPU memory held by a pool's worker processes (per-process accounting of the "
+                   "backend)",
+                   MetricType::gauge,
+                   {}};
+  for (const auto& p : m_pools) {
+    const FunctionConfig f = p->snapshot();
+    const auto pids = p->worker_pids();
+    for (int d : function_devices(f)) {
+      if (d >= static_cast<int>(m_devices.size())) {
+        continue;
+      }
+      auto l = labels(d);
+      l["function"] = f.name;
+      l["partition"] = to_string(f.partition.kind);
+      info.samples.push_back({"", l, 1});
+      l.erase("partition");
+      double bytes = 0;
+      if (auto it = telemetry.find(d); it != telemetry.end()) {
+        for (const auto& m : it->second) {
+          if (m.pid != 0 && std::find(pids.begin(), pids.end(), m.pid) != pids.end()) {
+            bytes += m.value;
+          }
+        }
+      }
+      mem.samples.push_back({"", l, bytes});
+    }
+  }
+  out.push_back(std::move(info));
+  out.push_back(std::move(mem));
+  return out;
+}
+
+void Daemon::tick() {
+  (void)m_store.expire_overdue();
+  for (auto& pool : m_pools) {
+    pool->autoscale();
+  }
+  if (m_gpu == nullptr) {
+    return;
+  }
+  {
+    const std::lock_guard lock(m_gpu_mutex);
+    std::vector<int> devices;
+    for (const auto& [d, st] : m_mps) {
+      devices.push_back(d);
+    }
+    for (int d : devices) {
+      check_mps(d);
+    }
+  }
+  const Nanos now = m_clock.now();
+  if (m_last_sample < Nanos(0) || now - m_last_sample >= k_telemetry_period) {
+    m_last_sample = now;
+    sample_gpus();
+  }
 }
 
 void Daemon::run_until(int stop_fd) {
@@ -581,10 +882,7 @@ void Daemon::run_until(int stop_fd) {
     if (::poll(&p, 1, 200) > 0) {
       break;
     }
-    (void)m_store.expire_overdue();
-    for (auto& pool : m_pools) {
-      pool->autoscale();
-    }
+    tick();
   }
   shutdown();
 }
@@ -602,6 +900,7 @@ void Daemon::shutdown() {
   for (auto& p : m_pools) {
     p->stop(to_nanos(m_cfg.drain_s));
   }
+  quit_mps();
   m_http->stop();
   if (m_listener.joinable()) {
     m_listener.join();

@@ -5,7 +5,9 @@
 // max_connections, each serving one connection) share the store and the pools.
 #include <atomic>
 #include <iosfwd>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -13,6 +15,8 @@
 #include "core/clock.hpp"
 #include "core/result.hpp"
 #include "serve/config.hpp"
+#include "serve/gpu_host.hpp"
+#include "serve/metrics.hpp"
 #include "serve/pool.hpp"
 #include "serve/task_store.hpp"
 
@@ -24,22 +28,34 @@ namespace colo::serve {
 
 class Daemon {
  public:
-  // `log`: one line per event (start, resize, shutdown); never the token or task inputs.
-  Daemon(ServeConfig cfg, PoolContext ctx, const Clock& clock, std::ostream& log);
+  // `log`: one line per event (start, resize, MPS faults, shutdown); never the token or task
+  // inputs. `gpu`: the host's GPUs (devices, telemetry, MPS daemons); nullptr: none (partitions
+  // get the mode layer's environment by GPU index, no MPS daemon is started, no telemetry).
+  Daemon(ServeConfig cfg, PoolContext ctx, const Clock& clock, std::ostream& log,
+         GpuHost* gpu = nullptr);
   Daemon(const Daemon&) = delete;
   Daemon& operator=(const Daemon&) = delete;
   ~Daemon();
 
-  // Binds (port 0: an ephemeral one), starts the pools and the HTTP threads. Errors:
-  // invalid_argument (a non-loopback listener without a token), io (cannot bind).
+  // Binds (port 0: an ephemeral one), checks every pool's GPU against the host, starts one MPS
+  // control daemon per GPU with MPS pools, then the pools and the HTTP threads. Errors:
+  // invalid_argument (a non-loopback listener without a token, a GPU the host lacks), io
+  // (cannot bind), an MPS daemon that does not start (those already started are quit).
   Status start();
   [[nodiscard]] int port() const { return m_port; }
   // Blocks until `stop_fd` (the interrupt self-pipe) is readable, running the maintenance tick
   // (deadlines of queued tasks, autoscaling) every 200 ms; then shuts down.
   void run_until(int stop_fd);
   // Graceful shutdown: refuses new tasks (503), fails queued ones, gives running ones drain_s,
-  // stops every worker, closes the listener. Idempotent.
+  // stops every worker, quits every MPS daemon it started, closes the listener. Idempotent.
   void shutdown();
+  // The maintenance tick run_until() runs about every 200 ms: deadlines of queued tasks,
+  // autoscaling, MPS faults (the affected pools' workers are recycled), GPU telemetry (every
+  // `k_telemetry_period`). Public for tests.
+  void tick();
+  static constexpr auto k_telemetry_period = std::chrono::seconds(1);
+  // A task failing this soon after its GPU's MPS fault names the fault in its reason.
+  static constexpr auto k_mps_fault_window = std::chrono::seconds(30);
 
   // The /metrics text.
   [[nodiscard]] std::string metrics_text() const;
@@ -47,6 +63,26 @@ class Daemon {
  private:
   void routes();
   Pool* pool(const std::string& name) const;
+  // PoolContext::gpu_env and mps_note (below m_gpu_mutex).
+  Result<std::map<std::string, std::string>> gpu_env(const PartitionSpec& p);
+  std::string mps_note(int device);
+  // Starts the MPS daemon of `device` unless it runs (m_gpu_mutex held).
+  Status ensure_mps(int device);
+  // New faults of `device`'s MPS daemon: logged, remembered for mps_note, the daemon restarted
+  // when it was lost, and the pools on it recycled (m_gpu_mutex held).
+  void check_mps(int device);
+  void quit_mps();
+  // Reads the host's devices, checks every pool's GPU, starts the MPS daemons.
+  Status start_gpus();
+  void sample_gpus();
+  [[nodiscard]] std::vector<MetricFamily> gpu_families() const;
+
+  struct MpsState {
+    std::unique_ptr<MpsServer> server;
+    std::size_t seen = 0;     // faults() already handled
+    std::string last_fault;   // the newest, for mps_note
+    Nanos last_fault_at{-1};  // when it was seen
+  };
 
   ServeConfig m_cfg;
   PoolContext m_ctx;
@@ -60,6 +96,13 @@ class Daemon {
   std::atomic<bool> m_shutting_down{false};
   std::atomic<std::uint64_t> m_http_rejected{0};  // 429 for too many connections
   Nanos m_started{0};
+  GpuHost* m_gpu;
+  std::mutex m_gpu_mutex;             // m_gpu, m_devices, m_mps
+  std::vector<DeviceInfo> m_devices;  // the host's, read at start
+  std::map<int, MpsState> m_mps;      // by GPU index
+  mutable std::mutex m_telemetry_mutex;
+  std::map<int, std::vector<Metric>> m_telemetry;  // last sample per GPU in use
+  Nanos m_last_sample{-1};
 };
 
 }  // namespace colo::serve

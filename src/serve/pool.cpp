@@ -17,12 +17,15 @@ namespace {
 constexpr auto k_take_wait = std::chrono::milliseconds(100);
 constexpr auto k_backoff_first = std::chrono::milliseconds(100);
 constexpr auto k_backoff_max = std::chrono::seconds(5);
+constexpr Nanos k_mps_log_grace = std::chrono::seconds(1);
 
 // The worker's answer as the task's outcome: {"result": X} succeeds with X, {"error": "why"}
-// fails; anything else fails naming the protocol.
+// fails ("exit": true: the worker exits after it, e.g. its CUDA context is lost); anything else
+// fails naming the protocol.
 struct Answer {
   bool ok = false;
-  std::string text;  // ok: the result JSON; else the reason
+  std::string text;    // ok: the result JSON; else the reason
+  bool exits = false;  // the worker said it exits now
 };
 
 Answer parse_answer(const std::string& line) {
@@ -36,7 +39,9 @@ Answer parse_answer(const std::string& line) {
     return {true, r->dump()};
   }
   if (auto e = j.find("error"); e != j.end()) {
-    return {false, e->is_string() ? e->get<std::string>() : e->dump()};
+    const auto x = j.find("exit");
+    return {false, e->is_string() ? e->get<std::string>() : e->dump(),
+            x != j.end() && x->is_boolean() && x->get<bool>()};
   }
   return {false, "the worker's answer has neither \"result\" nor \"error\""};
 }
@@ -76,9 +81,25 @@ std::map<std::string, std::string> worker_env(const FunctionConfig& f, int worke
   return env;
 }
 
-std::vector<std::string> worker_argv(const FunctionConfig& f, const std::string& python_dir) {
+std::string builtin_worker(const std::string& workload_dir) {
+  return workload_dir + "/colo-serve-cuda";
+}
+
+std::vector<std::string> worker_argv(const FunctionConfig& f, const std::string& python_dir,
+                                     const std::string& workload_dir) {
   if (f.kind == FunctionKind::python) {
     return {"python3", "-u", python_dir + "/colo_serve_worker.py", f.entry};
+  }
+  if (f.kind == FunctionKind::builtin) {
+    std::vector<std::string> argv{builtin_worker(workload_dir), f.builtin};
+    if (const auto* params = builtin_params(f.builtin)) {
+      for (const auto& p : *params) {
+        const auto it = f.params.find(p.name);
+        argv.push_back(fmt::format("--{}", p.name));
+        argv.push_back(std::to_string(it == f.params.end() ? p.def : it->second));
+      }
+    }
+    return argv;
   }
   return f.argv;
 }
@@ -137,19 +158,34 @@ bool Pool::pause(Nanos d) {
 void Pool::run_worker(Slot& slot, int index) {
   std::unique_ptr<WorkerProcess> proc;
   int generation = -1;
+  std::uint64_t recycles = 0;  // m_recycles when this worker started
+  int mps_device = -1;         // the GPU of this worker's MPS partition; -1: not MPS
   auto backoff = Nanos(k_backoff_first);
   bool started_once = false;
   while (!slot.retire && !m_stopping) {
     if (!proc) {
       SpawnRequest req;
+      PartitionSpec partition;
       {
         const std::lock_guard lock(m_mutex);
         generation = m_generation;
-        req.argv = worker_argv(m_f, m_ctx.python_dir);
-        req.env = worker_env(m_f, index);
-        req.cwd = m_f.cwd;
+        recycles = m_recycles;
+        FunctionConfig f = m_f;  // this worker's GPU
+        f.partition.device = worker_device(m_f, index);
+        req.argv = worker_argv(f, m_ctx.python_dir, m_ctx.workload_dir);
+        req.env = worker_env(f, index);
+        req.cwd = f.cwd;
+        partition = f.partition;
       }
+      mps_device = partition.kind == PartitionKind::mps ? partition.device : -1;
       req.env["COLO_RUN_TOKEN"] = m_ctx.run_token;
+      Result<std::map<std::string, std::string>> gpu =
+          m_ctx.gpu_env ? m_ctx.gpu_env(partition) : std::map<std::string, std::string>{};
+      if (gpu) {
+        for (auto& [k, v] : *gpu) {
+          req.env[k] = std::move(v);
+        }
+      }
       if (m_f.kind == FunctionKind::python) {
         std::string pp;
         for (const auto& d : m_f.python_path) {
@@ -157,7 +193,8 @@ void Pool::run_worker(Slot& slot, int index) {
         }
         req.env["PYTHONPATH"] = pp + m_ctx.python_dir;
       }
-      auto p = WorkerProcess::start(req);
+      auto p = gpu ? WorkerProcess::start(req)
+                   : Result<std::unique_ptr<WorkerProcess>>(fail(gpu.error()));
       if (!p) {
         ++m_spawn_failures;
         std::cerr << fmt::format("colo serve: {}: cannot start worker {}: {}\n", m_f.name, index,
@@ -178,17 +215,20 @@ void Pool::run_worker(Slot& slot, int index) {
       ++m_alive;
     }
     bool repartitioned = false;
+    bool recycled = false;
     {
       const std::lock_guard lock(m_mutex);
       repartitioned = generation != m_generation;
+      recycled = recycles != m_recycles;
     }
     if (repartitioned) {
-      // A new partition: this worker restarts with it between tasks.
+      // A new partition, or recycle(): this worker restarts between tasks (a recycled one counts
+      // as restarted).
       proc->stop(std::chrono::seconds(2));
       proc.reset();
       slot.pid = -1;
       --m_alive;
-      started_once = false;
+      started_once = recycled;
       continue;
     }
     auto lease = m_store.take(m_f.name, Nanos(k_take_wait));
@@ -208,7 +248,14 @@ void Pool::run_worker(Slot& slot, int index) {
       if (a.ok) {
         m_store.succeed(lease->id, a.text);
       } else {
-        m_store.fail(lease->id, a.text);
+        m_store.fail(lease->id, with_mps_note(a.text, a.exits, mps_device));
+      }
+      if (a.exits) {
+        // The worker exits after this answer: the next task goes to a new one.
+        proc->stop(std::chrono::seconds(2));
+        proc.reset();
+        slot.pid = -1;
+        --m_alive;
       }
       continue;
     }
@@ -218,13 +265,16 @@ void Pool::run_worker(Slot& slot, int index) {
     slot.pid = -1;
     --m_alive;
     if (r.status == CallStatus::timeout) {
-      m_store.fail(lease->id, fmt::format("{} (timeout; the worker was restarted)", r.reason),
+      m_store.fail(lease->id,
+                   with_mps_note(fmt::format("{} (timeout; the worker was restarted)", r.reason),
+                                 false, mps_device),
                    TaskState::expired);
       continue;
     }
     std::cerr << fmt::format("colo serve: {}: worker {} crashed: {}\n", m_f.name, index, r.reason);
-    (void)m_store.retry_or_fail(lease->id, fmt::format("worker crashed: {}", r.reason),
-                                m_f.idempotent, m_f.max_attempts);
+    (void)m_store.retry_or_fail(
+        lease->id, with_mps_note(fmt::format("worker crashed: {}", r.reason), true, mps_device),
+        m_f.idempotent, m_f.max_attempts);
     if (!pause(backoff)) {
       break;
     }
@@ -279,6 +329,31 @@ Status Pool::resize(int workers, const std::optional<PartitionSpec>& partition) 
     }
   }
   return {};
+}
+
+std::string Pool::with_mps_note(std::string reason, bool worker_died, int device) const {
+  if (device < 0 || !m_ctx.mps_note) {
+    return reason;
+  }
+  // The MPS server logs a client's fault a moment after the client sees it: a worker that died
+  // gives the log up to k_mps_log_grace to say so.
+  const auto until = std::chrono::steady_clock::now() + (worker_died ? k_mps_log_grace : Nanos(0));
+  while (true) {
+    if (const std::string note = m_ctx.mps_note(device); !note.empty()) {
+      return reason + fmt::format(" ({})", note);
+    }
+    if (std::chrono::steady_clock::now() >= until || m_stopping) {
+      return reason;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+void Pool::recycle() {
+  const std::lock_guard lock(m_mutex);
+  ++m_generation;
+  ++m_recycles;
+  m_wake.notify_all();
 }
 
 void Pool::autoscale() {
@@ -338,6 +413,22 @@ void Pool::stop(Nanos drain) {
   }
 }
 
+FunctionConfig Pool::snapshot() const {
+  const std::lock_guard lock(m_mutex);
+  return m_f;
+}
+
+std::vector<pid_t> Pool::worker_pids() const {
+  const std::lock_guard lock(m_mutex);
+  std::vector<pid_t> out;
+  for (const auto& s : m_slots) {
+    if (const pid_t pid = s->pid; pid > 0) {
+      out.push_back(pid);
+    }
+  }
+  return out;
+}
+
 PoolStats Pool::stats() const {
   const std::lock_guard lock(m_mutex);
   PoolStats s;
@@ -346,7 +437,7 @@ PoolStats Pool::stats() const {
   s.busy = m_busy;
   s.restarts = m_restarts;
   s.spawn_failures = m_spawn_failures;
-  s.generation = m_generation;
+  s.generation = m_generation - static_cast<int>(m_recycles);
   s.partition = m_f.partition;
   return s;
 }

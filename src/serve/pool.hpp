@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -21,17 +22,30 @@
 
 namespace colo::serve {
 
-// Where a pool finds colo's files and what every worker carries.
+// Where a pool finds colo's files, what every worker carries, and the daemon's GPU services.
 struct PoolContext {
   std::string python_dir;  // colo_serve_worker.py (kind python)
   std::string run_token;   // COLO_RUN_TOKEN of every worker (the daemon's guard sweeps it)
+  // The GPU environment of a partition beyond the mode layer's (worker_env): the device's UUID in
+  // CUDA_VISIBLE_DEVICES and, under MPS, the pipe and log directories of the GPU's MPS daemon
+  // (started on first use). An error keeps the worker from starting (retried with backoff).
+  // Unset: nothing added. Thread-safe.
+  std::function<Result<std::map<std::string, std::string>>(const PartitionSpec&)> gpu_env;
+  // Why a task on an MPS partition of `device` may have failed: the MPS server's recent fault
+  // ("" when none), appended to the task's reason. Unset: "". Thread-safe.
+  std::function<std::string(int device)> mps_note;
+  std::string workload_dir;  // colo-serve-cuda (kind builtin)
 };
 
 // The environment a worker of `f` gets for its partition (src/gpu/mode's share_env) plus
 // COLO_SERVE_FUNCTION/COLO_SERVE_WORKER. Pure.
 std::map<std::string, std::string> worker_env(const FunctionConfig& f, int worker_index);
-// The worker's argv: `argv` (command), or python3 colo_serve_worker.py module:function. Pure.
-std::vector<std::string> worker_argv(const FunctionConfig& f, const std::string& python_dir);
+// The worker's argv: `argv` (command), python3 colo_serve_worker.py module:function (python), or
+// colo-serve-cuda FUNCTION --param value... (builtin, every param with its default). Pure.
+std::vector<std::string> worker_argv(const FunctionConfig& f, const std::string& python_dir,
+                                     const std::string& workload_dir = "");
+// The builtin worker's program in `workload_dir`.
+std::string builtin_worker(const std::string& workload_dir);
 
 // The autoscaler's decision (pure): `current` workers, `queued` tasks, `busy` workers,
 // `idle_for_s` since the pool last had work. Grows by up to doubling while the queue exceeds
@@ -65,13 +79,20 @@ class Pool {
   Status resize(int workers, const std::optional<PartitionSpec>& partition);
   // The autoscaler's tick (the daemon calls it about every 200 ms).
   void autoscale();
+  // Restarts every worker between tasks (after an MPS server fault tore their CUDA contexts
+  // down); returns at once. Counts as restarts.
+  void recycle();
   // Stops every worker: running tasks get `drain` to finish, then their workers are killed and
   // the tasks fail. Idempotent.
   void stop(Nanos drain);
 
   [[nodiscard]] PoolStats stats() const;
+  // The worker processes running now.
+  [[nodiscard]] std::vector<pid_t> worker_pids() const;
   static constexpr auto k_repartition_wait = std::chrono::seconds(60);
   [[nodiscard]] const FunctionConfig& config() const { return m_f; }
+  // A copy of the function's config now (size and partition included), taken under the lock.
+  [[nodiscard]] FunctionConfig snapshot() const;
 
  private:
   struct Slot {
@@ -84,6 +105,9 @@ class Pool {
   void set_size(int workers);  // m_mutex held
   // Sleeps up to `d` unless the pool stops; false when it stopped.
   bool pause(Nanos d);
+  // `reason` with the recent fault of the MPS server of GPU `device` appended (-1: not MPS);
+  // `worker_died`: waits up to a second for the server log to report it.
+  [[nodiscard]] std::string with_mps_note(std::string reason, bool worker_died, int device) const;
 
   FunctionConfig m_f;  // partition and sizes guarded by m_mutex after start()
   TaskStore& m_store;
@@ -98,7 +122,8 @@ class Pool {
   std::atomic<int> m_busy{0};
   std::atomic<std::uint64_t> m_restarts{0};
   std::atomic<std::uint64_t> m_spawn_failures{0};
-  int m_generation = 0;
+  int m_generation = 0;          // partition changes and recycles: workers restart when it moves
+  std::uint64_t m_recycles = 0;  // recycle() calls
   Nanos m_last_busy{0};
 };
 

@@ -36,6 +36,7 @@ class ServeTest : public ::testing::Test {
   std::string marker;  // in every worker's environment: finds leftovers
   pid_t pid = -1;
   int port = 0;
+  std::vector<std::string> extra_args;  // appended to `colo serve` by start()
 
   void SetUp() override {
     std::random_device rd;
@@ -64,9 +65,10 @@ class ServeTest : public ::testing::Test {
     {
       std::ofstream(dir / "serve.yaml") << yaml;
     }
-    pid = colo::test::start_in(
-        dir, {k_bin + "/colo", "serve", "--config", "serve.yaml", "--listen", "127.0.0.1:0"},
-        "serve");
+    std::vector<std::string> argv{k_bin + "/colo", "serve",    "--config",
+                                  "serve.yaml",    "--listen", "127.0.0.1:0"};
+    argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+    pid = colo::test::start_in(dir, argv, "serve");
     const std::regex re("listening on http://127\\.0\\.0\\.1:([0-9]+)");
     for (int i = 0; i < 200 && port == 0; ++i) {
       std::smatch m;
@@ -380,6 +382,63 @@ TEST_F(ServeTest, BeyondLoopbackWithoutTokenIsRefused) {
   const pid_t q =
       colo::test::start_in(dir, {k_bin + "/colo", "serve", "--config", "nope.yaml"}, "n");
   EXPECT_EQ(colo::test::finish_in(dir, q, "n").rc, 2);
+}
+
+// Pools on both GPUs of a simulated two-GPU host: an MPS pool on GPU 0, one pool over both; the
+// simulated GPUs' telemetry in /metrics under DCGM names, labelled simulated.
+TEST_F(ServeTest, PoolsOnTwoSimulatedGpusWithTelemetry) {
+  {
+    std::ofstream(dir / "two.yaml") << "name: NVIDIA H100 80GB HBM3\ndevices: 2\nsm_count: 132\n"
+                                       "memory: 80G\n";
+  }
+  extra_args = {"--gpu", "sim", "--sim-topology", (dir / "two.yaml").string()};
+  start("functions:\n" +
+        echo_fn("a", "    gpu: 0\n    partition: {kind: mps, thread_percent: 50}\n") +
+        echo_fn("b", "    gpus: [0, 1]\n    workers: 2\n"));
+  EXPECT_EQ(call("a", 1)["state"], "succeeded");
+  EXPECT_EQ(call("b", 2)["state"], "succeeded");
+  std::string m;
+  for (int i = 0; i < 50 && m.find("DCGM_FI_DEV_POWER_USAGE{") == std::string::npos; ++i) {
+    std::this_thread::sleep_for(100ms);  // the first sample comes with the first tick
+    m = client().Get("/metrics")->body;
+  }
+  for (const char* gpu : {"0", "1"}) {
+    EXPECT_TRUE(
+        std::regex_search(m, std::regex(std::string("\nDCGM_FI_DEV_POWER_USAGE\\{[^}]*gpu=\"") +
+                                        gpu + "\"[^}]*simulated=\"true\"\\} [0-9.e+]+\n")))
+        << m;
+  }
+  EXPECT_NE(m.find("SIMULATED GPU"), std::string::npos);
+  EXPECT_NE(m.find("colo_serve_pool_gpu_info{"), std::string::npos);
+  EXPECT_EQ(stop(), 0);
+  const auto log = colo::test::slurp(dir / "serve.out");
+  EXPECT_NE(log.find("MPS control daemon of GPU 0 (simulated GPU: no daemon process)"),
+            std::string::npos)
+      << log;
+  EXPECT_EQ(leftover_workers(), 0);
+}
+
+// A pool on a GPU the host lacks, and a builtin function on a colo built without
+// colo-serve-cuda: refused at start, exit 2, saying why.
+TEST_F(ServeTest, MissingGpuAndMissingBuiltinWorkerRefused) {
+  const auto run = [&](const std::string& yaml, const std::string& tag) {
+    {
+      std::ofstream(dir / (tag + ".yaml")) << yaml;
+    }
+    const pid_t p = colo::test::start_in(
+        dir, {k_bin + "/colo", "serve", "--config", tag + ".yaml", "--gpu", "sim"}, tag);
+    return colo::test::finish_in(dir, p, tag);
+  };
+  const auto o = run("functions:\n" + echo_fn("f", "    gpu: 3\n"), "g");
+  EXPECT_EQ(o.rc, 2);
+  EXPECT_NE(o.err.find("function 'f': GPU 3: this host has 1 GPU(s) (0..0)"), std::string::npos)
+      << o.err;
+  if (!fs::exists(k_bin + "/colo-serve-cuda")) {
+    const auto b = run("functions:\n  - name: g\n    kind: builtin\n    builtin: gemm\n", "b");
+    EXPECT_EQ(b.rc, 2);
+    EXPECT_NE(b.err.find("this colo was built without it"), std::string::npos) << b.err;
+  }
+  EXPECT_EQ(leftover_workers(), 0);
 }
 
 TEST_F(ServeTest, ShutdownDrainsRunningAndFailsQueued) {

@@ -8,8 +8,6 @@
 // COLO_GREEN_OFFSET), --steps N (0: until SIGTERM).
 // Reports progress through COLO_PROGRESS; CUDA out-of-memory -> {"kind":"oom"}, illegal
 // address -> {"kind":"gpu_fault"}; exit 1 on either.
-#include <cublas_v2.h>
-#include <cuda_fp16.h>
 #include <cuda_runtime.h>
 
 #include <csignal>
@@ -17,10 +15,12 @@
 #include <cstdlib>
 #include <cstring>
 #include <map>
+#include <memory>
 #include <string>
 
 #include "colo/green_context.hpp"
 #include "colo/progress.hpp"
+#include "kernels.hpp"
 
 namespace {
 volatile std::sig_atomic_t g_stop = 0;
@@ -29,22 +29,22 @@ void on_term(int) {
 }
 colo_progress::Reporter g_progress;
 
-[[noreturn]] void die_cuda(cudaError_t e, const char* what) {
-  const bool oom = e == cudaErrorMemoryAllocation;
-  const bool fault = e == cudaErrorIllegalAddress || e == cudaErrorLaunchFailure ||
-                     e == cudaErrorIllegalInstruction || e == cudaErrorMisalignedAddress;
-  std::string msg = std::string(what) + ": " + cudaGetErrorString(e);
-  g_progress.error(oom ? "oom" : (fault ? "gpu_fault" : "cuda"), msg);
-  std::fprintf(stderr, "colo-cuda-work: CUDA error: %s\n", msg.c_str());
+namespace ck = colo::cuda_kernels;
+
+[[noreturn]] void die(const ck::Outcome& o) {
+  g_progress.error(o.kind == ck::ErrorKind::out_of_memory ? "oom"
+                   : o.kind == ck::ErrorKind::gpu_fault   ? "gpu_fault"
+                                                          : "cuda",
+                   o.message);
+  std::fprintf(stderr, "colo-cuda-work: CUDA error: %s\n", o.message.c_str());
   std::exit(1);
 }
-#define CHECK(x)             \
-  do {                       \
-    cudaError_t e_ = (x);    \
-    if (e_ != cudaSuccess) { \
-      die_cuda(e_, #x);      \
-    }                        \
-  } while (0)
+void check(const ck::Outcome& o) {
+  if (!o.ok()) {
+    die(o);
+  }
+}
+#define CHECK(x) check(ck::from_cuda(static_cast<int>(x), #x))
 
 __global__ void triad(float* a, const float* b, const float* c, float s, size_t n) {
   for (size_t i = blockIdx.x * blockDim.x + threadIdx.x; i < n;
@@ -52,17 +52,11 @@ __global__ void triad(float* a, const float* b, const float* c, float s, size_t 
     a[i] = b[i] + s * c[i];
   }
 }
-__global__ void tiny(int* x) {
-  x[threadIdx.x] += 1;
-}
 __global__ void fill(char* p, size_t n) {
   for (size_t i = blockIdx.x * blockDim.x + threadIdx.x; i < n;
        i += size_t(gridDim.x) * blockDim.x) {
     p[i] = static_cast<char>(i);
   }
-}
-__global__ void poke(int* p) {
-  p[threadIdx.x] = 42;
 }
 
 size_t parse_size(const std::string& s) {
@@ -122,25 +116,16 @@ int main(int argc, char** argv) {
   cudaStream_t st = nullptr;  // default stream of the (green) context
   double samples_per_step = 1;
   // Set-up per mode.
-  cublasHandle_t blas = nullptr;
-  __half *ga = nullptr, *gb = nullptr, *gc = nullptr;
+  std::unique_ptr<ck::GemmChain> gemm;
+  std::unique_ptr<ck::TinyKernels> tinies;
   float *ta = nullptr, *tb = nullptr, *tc = nullptr;
-  int* tx = nullptr;
   char* hold = nullptr;
   size_t n = 0;
   const int size = static_cast<int>(num("--size", 4096));
   const long chain = num("--chain", 8);
   const long kernels = num("--kernels", 1000);
   if (mode == "gemm") {
-    CHECK(cudaMalloc(&ga, sizeof(__half) * size * size));
-    CHECK(cudaMalloc(&gb, sizeof(__half) * size * size));
-    CHECK(cudaMalloc(&gc, sizeof(__half) * size * size));
-    CHECK(cudaMemset(ga, 0, sizeof(__half) * size * size));
-    CHECK(cudaMemset(gb, 0, sizeof(__half) * size * size));
-    if (cublasCreate(&blas) != CUBLAS_STATUS_SUCCESS) {
-      std::fprintf(stderr, "colo-cuda-work: cublasCreate failed\n");
-      return 1;
-    }
+    check(ck::GemmChain::create(size, gemm));
     samples_per_step = static_cast<double>(chain);
   } else if (mode == "triad") {
     n = parse_size(f.count("--mem") ? f["--mem"] : "2G") / (3 * sizeof(float));
@@ -151,8 +136,7 @@ int main(int argc, char** argv) {
     CHECK(cudaMemset(tc, 0, n * sizeof(float)));
     samples_per_step = 10;
   } else if (mode == "tiny" || mode == "fault") {
-    CHECK(cudaMalloc(&tx, 32 * sizeof(int)));
-    CHECK(cudaMemset(tx, 0, 32 * sizeof(int)));
+    check(ck::TinyKernels::create(tinies));
     samples_per_step = static_cast<double>(mode == "tiny" ? kernels : 100);
   } else if (mode == "alloc") {
     n = parse_size(f.count("--mem") ? f["--mem"] : "8G");
@@ -168,26 +152,17 @@ int main(int argc, char** argv) {
   const long fault_after = num("--after", 20);
   for (long s = 0; (steps == 0 || s < steps) && !g_stop; ++s) {
     if (mode == "gemm") {
-      const __half one = __float2half(1.0f), zero = __float2half(0.0f);
-      for (long k = 0; k < chain; ++k) {
-        cublasGemmEx(blas, CUBLAS_OP_N, CUBLAS_OP_N, size, size, size, &one, ga, CUDA_R_16F, size,
-                     gb, CUDA_R_16F, size, &zero, gc, CUDA_R_16F, size, CUBLAS_COMPUTE_16F,
-                     CUBLAS_GEMM_DEFAULT);
-      }
+      check(gemm->enqueue(chain));
     } else if (mode == "triad") {
       for (int k = 0; k < 10; ++k) {
         triad<<<4 * 132, 512, 0, st>>>(ta, tb, tc, 3.0f, n);
       }
     } else if (mode == "tiny") {
-      for (long k = 0; k < kernels; ++k) {
-        tiny<<<1, 32, 0, st>>>(tx);
-      }
+      check(tinies->enqueue(kernels));
     } else if (mode == "fault") {
-      for (int k = 0; k < 100; ++k) {
-        tiny<<<1, 32, 0, st>>>(tx);
-      }
+      check(tinies->enqueue(100));
       if (s + 1 == fault_after) {
-        poke<<<1, 32, 0, st>>>(reinterpret_cast<int*>(0x100));  // an illegal address
+        tinies->enqueue_fault();
       }
     } else if (mode == "alloc") {
       fill<<<256, 256, 0, st>>>(hold, n < (64u << 20) ? n : (64u << 20));

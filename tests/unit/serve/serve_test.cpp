@@ -88,7 +88,12 @@ TEST(ServeConfig, ErrorsNameFileLineAndField) {
       {"functions:\n  - name: a\n", "kind command needs argv"},
       {"functions:\n  - name: 'a b'\n    argv: [x]\n", "functions[0].name"},
       {"functions:\n  - name: a\n    kind: python\n    entry: nocolon\n", "module:function"},
-      {"functions:\n  - name: a\n    kind: builtin\n", "not available"},
+      {"functions:\n  - name: a\n    kind: builtin\n", "needs builtin: gemm, transformer or fault"},
+      {"functions:\n  - name: a\n    kind: builtin\n    builtin: gemm\n    params: {sise: 1}\n",
+       "params.sise: builtin gemm takes size, chain"},
+      {"functions:\n  - name: a\n    kind: builtin\n    builtin: gemm\n    params: {size: 1}\n",
+       "params.size: 1 is outside 64..32768"},
+      {"functions:\n  - name: a\n    argv: [x]\n    builtin: gemm\n", "are for kind builtin"},
       {"functions:\n  - name: a\n    argv: [x]\n    workers: 5\n    max_workers: 2\n",
        "must lie in min_workers"},
       {"functions:\n  - name: a\n    argv: [x]\n  - name: a\n    argv: [y]\n", "defined twice"},
@@ -100,6 +105,13 @@ TEST(ServeConfig, ErrorsNameFileLineAndField) {
       {"listen: nowhere\nfunctions:\n  - name: a\n    argv: [x]\n", "serve.yaml:1: listen"},
       {"functions: [\n", "invalid YAML"},
       {"max_connections: 0\nfunctions:\n  - name: a\n    argv: [x]\n", "max_connections"},
+      {"functions:\n  - name: a\n    argv: [x]\n    gpu: -1\n", "serve.yaml:4: functions.a.gpu"},
+      {"functions:\n  - name: a\n    argv: [x]\n    partition: {kind: mps, device: 0}\n"
+       "    gpu: 1\n",
+       "gpu 1 and partition.device 0 disagree"},
+      {"functions:\n  - name: a\n    argv: [x]\n    partition: {kind: mig, mig_uuid: MIG-x}\n"
+       "    gpu: 1\n",
+       "names its instance by mig_uuid"},
   };
   for (const auto& c : cases) {
     auto cfg = parse(c.yaml);
@@ -107,6 +119,19 @@ TEST(ServeConfig, ErrorsNameFileLineAndField) {
     EXPECT_NE(cfg.error().message.find(c.expect), std::string::npos)
         << c.yaml << " -> " << cfg.error().message;
   }
+}
+
+// `gpu: N` places a pool on GPU N: a whole GPU unless its partition says otherwise.
+TEST(ServeConfig, GpuPerPool) {
+  auto cfg = parse(
+      "functions:\n  - name: a\n    argv: [x]\n    gpu: 1\n  - name: b\n    argv: [x]\n"
+      "    gpu: 1\n    partition: {kind: mps, thread_percent: 40}\n  - name: c\n    argv: [x]\n");
+  ASSERT_TRUE(cfg) << cfg.error().what();
+  EXPECT_EQ(cfg->functions[0].partition.kind, PartitionKind::gpu);
+  EXPECT_EQ(cfg->functions[0].partition.device, 1);
+  EXPECT_EQ(cfg->functions[1].partition.kind, PartitionKind::mps);
+  EXPECT_EQ(cfg->functions[1].partition.device, 1);
+  EXPECT_EQ(cfg->functions[2].partition.kind, PartitionKind::none);
 }
 
 TEST(ServeConfig, ListenAndLoopback) {
@@ -328,6 +353,12 @@ TEST(ServeWorkerEnv, PartitionsThroughTheModeLayer) {
   f.kind = FunctionKind::python;
   f.entry = "m:f";
   EXPECT_EQ(worker_argv(f, "/p").back(), "m:f");
+  f.kind = FunctionKind::builtin;
+  f.builtin = "gemm";
+  f.params = {{"chain", 32}};
+  EXPECT_EQ(
+      worker_argv(f, "/p", "/w"),
+      (std::vector<std::string>{"/w/colo-serve-cuda", "gemm", "--size", "4096", "--chain", "32"}));
 }
 
 TEST(ServePartition, ParsesJsonText) {
@@ -388,7 +419,9 @@ TEST(PoolThreads, RunsTasksResizesAndStops) {
   f.min_workers = 1;
   f.max_workers = 3;
   store.add_function(f.name, 1000);
-  Pool pool(f, store, clock, PoolContext{"", "unit-test-token"});
+  PoolContext ctx;
+  ctx.run_token = "unit-test-token";
+  Pool pool(f, store, clock, ctx);
   pool.start();
   auto ids = store.submit("sh", std::vector<std::string>(50, "null"), std::chrono::seconds(30));
   ASSERT_TRUE(ids);
