@@ -24,30 +24,10 @@
 # colo-cuda-work, no python3). Evidence in OUTDIR: log.txt (every assertion), per case the colo
 # output, the store dumps at the fault and at the end, the MPS control and server logs.
 set -u
-OUT=${1:?usage: faults-mps.sh OUTDIR}
-mkdir -p "$OUT"
-OUT=$(cd "$OUT" && pwd)
-BIN=${COLO_BIN:-${CARRY:-$PWD/.carry}}
-export LD_LIBRARY_PATH=$BIN/lib:/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}
-C=$BIN/colo
-LOG=$OUT/log.txt
-FAILED=0
+. "$(dirname "$0")/lib.sh"
+gpu_setup "${1:?usage: faults-mps.sh OUTDIR}"
 
-say() { echo "$*" | tee -a "$LOG"; }
-mps_procs() { pgrep -f '^(/[^ ]*/)?nvidia-cuda-mps-(control|server)' 2> /dev/null | wc -l; }
-skip() { say "SKIP: $*"; exit 77; }
-check() {  # check DESCRIPTION COMMAND...: one assertion
-  local what=$1; shift
-  if "$@" >> "$LOG" 2>&1; then say "  ok    $what"; else say "  FAIL  $what"; FAILED=1; fi
-}
-
-: > "$LOG"
-if ! command -v nvidia-smi > /dev/null || ! nvidia-smi -L > /dev/null 2>&1; then
-  skip "no NVIDIA GPU"
-fi
-command -v nvidia-cuda-mps-control > /dev/null || skip "nvidia-cuda-mps-control not in PATH"
-[ -x "$C" ] || skip "no colo in $BIN"
-[ -x "$BIN/colo-cuda-work" ] || skip "no colo-cuda-work in $BIN (built with nvcc)"
+need_gpu_mps colo-cuda-work
 command -v python3 > /dev/null || skip "no python3 (reads the store)"
 { date -u; nvidia-smi --query-gpu=name,driver_version --format=csv,noheader; "$C" --version; } \
   >> "$LOG" 2>&1

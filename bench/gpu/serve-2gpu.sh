@@ -12,12 +12,8 @@
 # Writes OUTDIR/serve-2gpu.tgz (configs, daemon logs, per-run JSON, /metrics snapshots, summary)
 # and prints the summary. Exit 77: fewer than 2 GPUs or no colo-serve-cuda.
 set -u
-OUT=${1:?usage: serve-2gpu.sh OUTDIR}
-mkdir -p "$OUT"
-OUT=$(cd "$OUT" && pwd)
-BIN=${COLO_BIN:-${CARRY:-$PWD/.carry}}
-export LD_LIBRARY_PATH=$BIN/lib:/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}
-C=$BIN/colo
+. "$(dirname "$0")/lib.sh"
+gpu_setup "${1:?usage: serve-2gpu.sh OUTDIR}"
 TASKS=${TASKS:-400}
 SIZE=${SIZE:-8192}
 CHAIN=${CHAIN:-16}
@@ -50,14 +46,8 @@ functions:
     $gpus
     partition: $part
 EOF
-  "$C" serve --config "$d/serve.yaml" --listen 127.0.0.1:0 > "$d/serve.out" 2> "$d/serve.err" &
-  local pid=$! port=
-  for _ in $(seq 1 600); do
-    port=$(sed -n 's|.*listening on http://127.0.0.1:\([0-9]*\).*|\1|p' "$d/serve.out")
-    [ -n "$port" ] && break
-    kill -0 $pid 2> /dev/null || break
-    sleep 0.1
-  done
+  start_serve "$d/serve.yaml" "$d"
+  local pid=$SERVE_PID port=$SERVE_PORT
   if [ -z "$port" ]; then
     echo "$name: colo serve did not start: $(tail -3 "$d/serve.err")" | tee -a "$SUM"
     return

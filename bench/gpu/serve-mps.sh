@@ -14,29 +14,10 @@
 # Usage: bench/gpu/serve-mps.sh OUTDIR   (COLO_BIN: colo and colo-serve-cuda; default .carry)
 # Exit: 0 all held, 1 one failed, 77 skipped (no GPU, no MPS binaries, no colo-serve-cuda).
 set -u
-OUT=${1:?usage: serve-mps.sh OUTDIR}
-mkdir -p "$OUT"
-OUT=$(cd "$OUT" && pwd)
-BIN=${COLO_BIN:-${CARRY:-$PWD/.carry}}
-export LD_LIBRARY_PATH=$BIN/lib:/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}
-C=$BIN/colo
-LOG=$OUT/log.txt
-FAILED=0
-say() { echo "$*" | tee -a "$LOG"; }
-skip() { say "SKIP: $*"; exit 77; }
-check() {  # check DESCRIPTION COMMAND...
-  local what=$1; shift
-  if "$@" >> "$LOG" 2>&1; then say "  ok    $what"; else say "  FAIL  $what"; FAILED=1; fi
-}
-mps_procs() { pgrep -f '^(/[^ ]*/)?nvidia-cuda-mps-(control|server)' 2> /dev/null | wc -l; }
+. "$(dirname "$0")/lib.sh"
+gpu_setup "${1:?usage: serve-mps.sh OUTDIR}"
 
-: > "$LOG"
-if ! command -v nvidia-smi > /dev/null || ! nvidia-smi -L > /dev/null 2>&1; then
-  skip "no NVIDIA GPU"
-fi
-command -v nvidia-cuda-mps-control > /dev/null || skip "nvidia-cuda-mps-control not in PATH"
-[ -x "$C" ] || skip "no colo in $BIN"
-[ -x "$BIN/colo-serve-cuda" ] || skip "no colo-serve-cuda in $BIN (built with nvcc)"
+need_gpu_mps colo-serve-cuda
 [ "$(mps_procs)" = 0 ] || skip "an MPS daemon already runs on this machine: quit it first"
 { date -u; nvidia-smi --query-gpu=name,driver_version --format=csv,noheader; } >> "$LOG" 2>&1
 
@@ -64,15 +45,9 @@ functions:
     gpu: 0
     partition: {kind: mps, thread_percent: 25}
 EOF
-"$C" serve --config "$OUT/serve.yaml" --listen 127.0.0.1:0 > "$OUT/serve.out" 2> "$OUT/serve.err" &
-PID=$!
-PORT=
-for _ in $(seq 1 300); do
-  PORT=$(sed -n 's|.*listening on http://127.0.0.1:\([0-9]*\).*|\1|p' "$OUT/serve.out")
-  [ -n "$PORT" ] && break
-  kill -0 $PID 2> /dev/null || break
-  sleep 0.1
-done
+start_serve "$OUT/serve.yaml" "$OUT"
+PID=$SERVE_PID
+PORT=$SERVE_PORT
 if [ -z "$PORT" ]; then
   say "  FAIL  colo serve did not start"; cat "$OUT/serve.err" >> "$LOG"; exit 1
 fi

@@ -1,0 +1,48 @@
+# Shared by the GPU scripts (sourced): the output directory, colo's binaries, assertions, MPS
+# processes and starting colo serve. Before sourcing: set -u; after: OUT, BIN, C, LOG, FAILED.
+#   gpu_setup OUTDIR      OUT (absolute), BIN (COLO_BIN, else CARRY, else $PWD/.carry), C (colo),
+#                         LD_LIBRARY_PATH, LOG=$OUT/log.txt (emptied), FAILED=0
+#   say / skip / check DESCRIPTION COMMAND...   log; exit 77; one assertion (FAILED=1 if false)
+#   mps_procs             how many nvidia-cuda-mps-control/-server processes run
+#   start_serve CONFIG DIR   colo serve --config CONFIG on a free loopback port, output in
+#                         DIR/serve.out and DIR/serve.err; sets SERVE_PID and SERVE_PORT
+#                         (empty when it did not start)
+#   need_gpu_mps PROGRAM  skips without a GPU, the MPS binaries, colo or $BIN/PROGRAM
+gpu_setup() {
+  OUT=$1
+  mkdir -p "$OUT"
+  OUT=$(cd "$OUT" && pwd)
+  BIN=${COLO_BIN:-${CARRY:-$PWD/.carry}}
+  export LD_LIBRARY_PATH=$BIN/lib:/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}
+  C=$BIN/colo
+  LOG=$OUT/log.txt
+  FAILED=0
+  : > "$LOG"
+}
+say() { echo "$*" | tee -a "$LOG"; }
+mps_procs() { pgrep -f '^(/[^ ]*/)?nvidia-cuda-mps-(control|server)' 2> /dev/null | wc -l; }
+skip() { say "SKIP: $*"; exit 77; }
+check() {  # check DESCRIPTION COMMAND...: one assertion
+  local what=$1; shift
+  if "$@" >> "$LOG" 2>&1; then say "  ok    $what"; else say "  FAIL  $what"; FAILED=1; fi
+}
+start_serve() {
+  "$C" serve --config "$1" --listen 127.0.0.1:0 > "$2/serve.out" 2> "$2/serve.err" &
+  SERVE_PID=$!
+  SERVE_PORT=
+  for _ in $(seq 1 600); do
+    SERVE_PORT=$(sed -n 's|.*listening on http://127.0.0.1:\([0-9]*\).*|\1|p' "$2/serve.out")
+    [ -n "$SERVE_PORT" ] && return
+    kill -0 $SERVE_PID 2> /dev/null || return
+    sleep 0.1
+  done
+}
+# need_gpu_mps PROGRAM: skips (77) without a GPU, nvidia-cuda-mps-control, colo or $BIN/PROGRAM.
+need_gpu_mps() {
+  if ! command -v nvidia-smi > /dev/null || ! nvidia-smi -L > /dev/null 2>&1; then
+    skip "no NVIDIA GPU"
+  fi
+  command -v nvidia-cuda-mps-control > /dev/null || skip "nvidia-cuda-mps-control not in PATH"
+  [ -x "$C" ] || skip "no colo in $BIN"
+  [ -x "$BIN/$1" ] || skip "no $1 in $BIN (built with nvcc)"
+}
