@@ -8,7 +8,8 @@ pkgs=(build-essential cmake ninja-build pkg-config git
       libfmt-dev libspdlog-dev libexpected-dev libgtest-dev libgmock-dev libbenchmark-dev
       clang-19 clang-format-19 clang-tidy-19 libclang-rt-19-dev python3 procps jq
       chromium tmux
-      slurm-wlm munge)  # the one-node Slurm cluster of tests/slurm (slurmctld, slurmd, munged)
+      slurm-wlm munge  # the one-node Slurm cluster of tests/slurm (slurmctld, slurmd, munged)
+      prometheus)  # scrapes colo serve in tests/prometheus
 command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
 missing=()
 for p in "${pkgs[@]}"; do

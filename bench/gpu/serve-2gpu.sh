@@ -7,14 +7,14 @@
 # from the first submission to the last result. Prints tasks/s for 1 and 2 GPUs and the ratio
 # (issue 17's target: >= 1.8x).
 # Usage: bench/gpu/serve-2gpu.sh OUTDIR   (CARRY or COLO_BIN: colo, colo-serve-cuda; prebuilt)
-#   TASKS (default 400), SIZE (gemm size, default 8192), CHAIN (GEMMs per task, default 16),
+#   TASKS (default 800), SIZE (gemm size, default 8192), CHAIN (GEMMs per task, default 16),
 #   PER_GPU (workers per GPU, default 2)
 # Writes OUTDIR/serve-2gpu.tgz (configs, daemon logs, per-run JSON, /metrics snapshots, summary)
 # and prints the summary. Exit 77: fewer than 2 GPUs or no colo-serve-cuda.
 set -u
 . "$(dirname "$0")/lib.sh"
 gpu_setup "${1:?usage: serve-2gpu.sh OUTDIR}"
-TASKS=${TASKS:-400}
+TASKS=${TASKS:-800}
 SIZE=${SIZE:-8192}
 CHAIN=${CHAIN:-16}
 PER_GPU=${PER_GPU:-2}

@@ -379,6 +379,10 @@ int cli_main(int argc, char** argv, std::ostream& out, std::ostream& err) {
   run->add_flag("--dry-run", ropts.dry_run, "Validate the spec and print the planned runs");
   run->add_flag("--parallel-gpus", ropts.parallel_gpus,
                 "Run runs on disjoint GPUs at the same time (as `parallel: true` in the spec)");
+  std::string metrics_addr;
+  run->add_option("--metrics-addr", metrics_addr,
+                  "Serve the running experiment's Prometheus metrics on HOST:PORT/metrics "
+                  "(docs/serve.md)");
 
   auto* ls = app.add_subcommand("ls", "List experiments in the store");
   std::string id;
@@ -543,7 +547,8 @@ int cli_main(int argc, char** argv, std::ostream& out, std::ostream& err) {
       if (const int rc = check_run_memory(spec_path, ropts, err); rc != 0) {
         return rc;
       }
-      return cmd_run(spec_path, ropts, out, err);
+      return with_run_metrics(metrics_addr, ropts, err,
+                              [&] { return cmd_run(spec_path, ropts, out, err); });
     }
     if (*ls) {
       return cmd_ls(results, out, err);

@@ -16,6 +16,7 @@
 #include "launch/interrupt.hpp"
 #include "launch/process.hpp"
 #include "serve/daemon.hpp"
+#include "serve/exporter.hpp"
 
 namespace colo {
 
@@ -192,6 +193,32 @@ int cmd_call(const ServeCli& c, std::ostream& out, std::ostream& err) {
 }
 
 }  // namespace
+
+int with_run_metrics(const std::string& addr, EngineOptions& opts, std::ostream& err,
+                     const std::function<int()>& run) {
+  if (addr.empty()) {
+    return run();
+  }
+  serve::ServeConfig where;
+  if (auto ok = serve::apply_listen(addr, where); !ok) {
+    return report_error(
+        err, Error{ErrorCode::invalid_argument, "--metrics-addr: " + ok.error().message, {}});
+  }
+  const char* token = std::getenv("COLO_SERVE_TOKEN");
+  serve::RunExporter exporter;
+  serve::MetricsServer server([&exporter] { return exporter.metrics_text(); },
+                              token != nullptr ? token : "");
+  if (auto ok = server.start(where.host, where.port, "COLO_SERVE_TOKEN"); !ok) {
+    return report_error(err, ok.error());
+  }
+  err << fmt::format("colo: metrics on http://{}:{}/metrics\n", where.host, server.port())
+      << std::flush;
+  opts.watcher = &exporter;
+  const int rc = run();
+  opts.watcher = nullptr;
+  server.stop();
+  return rc;
+}
 
 int run_serve_commands(const ServeCli& c, std::ostream& out, std::ostream& err) {
   try {

@@ -261,8 +261,10 @@ void measure(const ExperimentSpec& spec, const WindowStats& ws, const ClientOutc
 class RunObserver final : public SupervisorObserver {
  public:
   RunObserver(Store& store, Sampler& sampler, const Clock& clock, RunId run,
-              std::vector<WorkloadRecord>& records)
-      : m_store(store),
+              std::vector<WorkloadRecord>& records, RunWatcher* watcher, int seq)
+      : m_watcher(watcher),
+        m_seq(seq),
+        m_store(store),
         m_sampler(sampler),
         m_clock(clock),
         m_run(run),
@@ -285,6 +287,9 @@ class RunObserver final : public SupervisorObserver {
     m_progress.push_back(
         {rec.id, t, e.step.value_or(m_step_count[client] + 1), e.samples, e.loss, e.latency_ms});
     ++m_step_count[client];
+    if (m_watcher != nullptr) {
+      m_watcher->progress(m_seq, client, t, e.samples);
+    }
     if (m_release) {
       m_windows[static_cast<std::size_t>(client)].steps.emplace_back(t, e.samples);
     }
@@ -320,6 +325,9 @@ class RunObserver final : public SupervisorObserver {
       r.gpu = s.gpu;
       r.metric = s.metric;
       r.value = s.value;
+      if (m_watcher != nullptr && !s.target && s.gpu) {
+        m_watcher->gpu_metric(*s.gpu, s.metric, s.value);
+      }
       rows.push_back(std::move(r));
     }
     if (auto st = m_store.add_samples(rows); !st && !m_error) {
@@ -333,6 +341,8 @@ class RunObserver final : public SupervisorObserver {
   [[nodiscard]] const std::optional<Error>& error() const { return m_error; }
 
  private:
+  RunWatcher* m_watcher;
+  int m_seq;  // the run's seq, for m_watcher
   Store& m_store;
   Sampler& m_sampler;
   const Clock& m_clock;
@@ -373,6 +383,28 @@ const std::vector<int>& run_gpus(const ExperimentSpec& spec, const RunPlan& plan
 std::unique_lock<std::mutex> mode_lock(const Context& ctx) {
   return ctx.mode_mutex ? std::unique_lock<std::mutex>(*ctx.mode_mutex)
                         : std::unique_lock<std::mutex>();
+}
+
+// What a RunWatcher is told of a run about to start.
+WatchedRun watched_run(const Context& ctx, const RunPlan& plan, const RunRecord& rec,
+                       const std::vector<WorkloadRecord>& records) {
+  WatchedRun w;
+  w.experiment = ctx.exp_id;
+  w.seq = rec.seq;
+  w.mode = plan.mode.label();
+  w.group = plan.group;
+  w.repetition = plan.repetition;
+  w.simulated = ctx.backend.simulated();
+  if (auto devs = ctx.backend.devices()) {
+    for (const auto& d : *devs) {
+      w.gpu_uuids.push_back(d.uuid);
+      w.gpu_names.push_back(d.name);
+    }
+  }
+  for (std::size_t i = 0; i < records.size(); ++i) {
+    w.workloads.push_back({static_cast<int>(i), records[i].name, records[i].copy, records[i].gpu});
+  }
+  return w;
 }
 
 // How client `index` of a run is started: its command, its environment plus the mode's, and
@@ -493,12 +525,18 @@ Result<int> execute_run(Context& ctx, const RunPlan& plan, RunRecord& rec, bool&
   policy.init_timeout = spec.init_timeout;
   policy.hello_timeout = spec.hello_timeout;
   Sampler sampler(&ctx.backend, ctx.clock, spec.sample_period, gpus);  // this run's GPUs only
-  RunObserver obs(ctx.store, sampler, ctx.clock, rec.id, records);
+  RunObserver obs(ctx.store, sampler, ctx.clock, rec.id, records, ctx.opts.watcher, rec.seq);
+  if (ctx.opts.watcher != nullptr) {
+    ctx.opts.watcher->run_started(watched_run(ctx, plan, rec, records));
+  }
   sampler.start();
   const auto t_start = ctx.clock.now();
   auto result = ctx.launcher.launch(std::move(launches), policy, obs);
   sampler.stop();
   obs.flush();
+  if (ctx.opts.watcher != nullptr) {
+    ctx.opts.watcher->run_finished(rec.seq);
+  }
   // A telemetry error (a GPU lost mid-run) is not a silent gap: the run is marked degraded.
   if (const auto errors = sampler.errors(); !errors.empty()) {
     rec.degraded = fmt::format("{}{} telemetry error(s) during the run, first: {}", errors.size(),

@@ -17,6 +17,7 @@
 #include "core/clock.hpp"
 #include "core/records.hpp"
 #include "core/run_plan.hpp"
+#include "core/run_watch.hpp"
 #include "core/spec.hpp"
 #include "gpu/gpu_backend.hpp"
 #include "launch/supervisor.hpp"
@@ -45,6 +46,9 @@ struct EngineOptions {
   bool resume_or_create = false;
   std::string only_mode;
   std::string only_group;
+  // Told about each run, its progress steps and its GPU telemetry (colo run --metrics-addr);
+  // read-only, nullptr: none. Outlives the call.
+  RunWatcher* watcher = nullptr;
 };
 
 struct EngineResult {

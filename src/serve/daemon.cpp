@@ -787,33 +787,9 @@ std::vector<MetricFamily> Daemon::gpu_families() const {
   // m_devices is written once, by start(), before any HTTP thread runs.
   const auto labels = [&](int device) {
     const DeviceInfo& d = m_devices[static_cast<std::size_t>(device)];
-    std::map<std::string, std::string> l{
-        {"gpu", std::to_string(device)}, {"UUID", d.uuid}, {"modelName", d.name}};
-    if (d.simulated) {
-      l["simulated"] = "true";
-    }
-    return l;
+    return gpu_labels(device, d.uuid, d.name, d.simulated);
   };
-  std::map<std::string, MetricFamily> by_name;
-  for (const auto& [device, metrics] : telemetry) {
-    for (const auto& m : metrics) {
-      if (m.pid != 0 || m.name.rfind("DCGM_FI_", 0) != 0) {
-        continue;  // per-process values go to the pools below
-      }
-      auto& f = by_name[m.name];
-      if (f.name.empty()) {
-        f.name = m.name;
-        f.help = fmt::format("{} (DCGM field; dcgm-exporter's name and units){}", m.name,
-                             m_gpu->simulated() ? ", SIMULATED GPU: modelled, not measured" : "");
-        f.type = m.name == "DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION" ? MetricType::counter
-                                                                  : MetricType::gauge;
-      }
-      f.samples.push_back({"", labels(device), m.value});
-    }
-  }
-  for (auto& [name, f] : by_name) {
-    out.push_back(std::move(f));
-  }
+  out = dcgm_families(telemetry, labels, m_gpu->simulated());
   MetricFamily info{"colo_serve_pool_gpu_info",
                     "1 per pool on a GPU partition: the function's GPU and partition kind",
                     MetricType::gauge,

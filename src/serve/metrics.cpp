@@ -119,4 +119,41 @@ void Histogram::append_to(MetricFamily& family,
   family.samples.push_back({"_count", labels, static_cast<double>(m_count)});
 }
 
+std::map<std::string, std::string> gpu_labels(int gpu, const std::string& uuid,
+                                              const std::string& model, bool simulated) {
+  std::map<std::string, std::string> l{
+      {"gpu", std::to_string(gpu)}, {"UUID", uuid}, {"modelName", model}};
+  if (simulated) {
+    l["simulated"] = "true";
+  }
+  return l;
+}
+
+std::vector<MetricFamily> dcgm_families(
+    const std::map<int, std::vector<Metric>>& telemetry,
+    const std::function<std::map<std::string, std::string>(int)>& labels, bool simulated) {
+  std::map<std::string, MetricFamily> by_name;
+  for (const auto& [gpu, metrics] : telemetry) {
+    for (const auto& m : metrics) {
+      if (m.pid != 0 || m.name.rfind("DCGM_FI_", 0) != 0) {
+        continue;
+      }
+      auto& f = by_name[m.name];
+      if (f.name.empty()) {
+        f.name = m.name;
+        f.help = m.name + " (DCGM field; dcgm-exporter's name and units)" +
+                 (simulated ? ", SIMULATED GPU: modelled, not measured" : "");
+        f.type = m.name == "DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION" ? MetricType::counter
+                                                                  : MetricType::gauge;
+      }
+      f.samples.push_back({"", labels(gpu), m.value});
+    }
+  }
+  std::vector<MetricFamily> out;
+  for (auto& [name, f] : by_name) {
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
 }  // namespace colo::serve

@@ -2,10 +2,13 @@
 // Prometheus text exposition format 0.0.4, written here: Debian 12 has no prometheus-cpp package
 // (docs/serve.md). Families are values; render() is pure. Histogram is thread-safe.
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
 #include <vector>
+
+#include "gpu/gpu_backend.hpp"
 
 namespace colo::serve {
 
@@ -27,6 +30,18 @@ struct MetricFamily {
 // The exposition text: "# HELP", "# TYPE" and one line per sample; label values escaped
 // (backslash, double quote, newline), +Inf/NaN spelled as Prometheus expects.
 std::string render(const std::vector<MetricFamily>& families);
+
+// dcgm-exporter's labels of GPU `gpu`: gpu (index), UUID, modelName, and simulated="true" on
+// the simulated GPU.
+std::map<std::string, std::string> gpu_labels(int gpu, const std::string& uuid,
+                                              const std::string& model, bool simulated);
+
+// One family per DCGM field (DCGM_FI_*) in `telemetry` (values by GPU index; per-process values
+// and other names are left out), samples labelled by `labels(gpu)`; gauges but for
+// DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION (a counter). `simulated`: HELP says so. Pure.
+std::vector<MetricFamily> dcgm_families(
+    const std::map<int, std::vector<Metric>>& telemetry,
+    const std::function<std::map<std::string, std::string>(int)>& labels, bool simulated);
 
 // A latency histogram with fixed upper bounds (seconds). Thread-safe.
 class Histogram {

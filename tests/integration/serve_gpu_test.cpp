@@ -123,10 +123,11 @@ class ServeGpuTest : public ::testing::Test {
   FunctionConfig env_fn(const std::string& name, PartitionSpec p) const {
     FunctionConfig f;
     f.name = name;
-    f.argv = {"/bin/sh", "-c",
-              "while read -r l; do case \"$l\" in *fault*) : > \"$FLAG\"; exit 1;; esac; sleep $PAUSE; "
-              "echo \"{\\\"result\\\": \\\"$CUDA_VISIBLE_DEVICES|$CUDA_MPS_PIPE_DIRECTORY|"
-              "$CUDA_MPS_ACTIVE_THREAD_PERCENTAGE\\\"}\"; done"};
+    f.argv = {
+        "/bin/sh", "-c",
+        "while read -r l; do case \"$l\" in *fault*) : > \"$FLAG\"; exit 1;; esac; sleep $PAUSE; "
+        "echo \"{\\\"result\\\": \\\"$CUDA_VISIBLE_DEVICES|$CUDA_MPS_PIPE_DIRECTORY|"
+        "$CUDA_MPS_ACTIVE_THREAD_PERCENTAGE\\\"}\"; done"};
     f.env = {{"FLAG", log.fault_flag}, {"PAUSE", "0"}};
     f.partition = p;
     return f;
@@ -209,7 +210,8 @@ TEST_F(ServeGpuTest, OnePoolSpansBothGpus) {
   EXPECT_EQ(log.count("start 0"), 1);
   EXPECT_EQ(log.count("start 1"), 1);
   httplib::Client cli("127.0.0.1", d.port());
-  auto r = cli.Post("/v1/batch", json{{"function", "s"}, {"inputs", json::array({1, 2, 3, 4, 5, 6})}}.dump(),
+  auto r = cli.Post("/v1/batch",
+                    json{{"function", "s"}, {"inputs", json::array({1, 2, 3, 4, 5, 6})}}.dump(),
                     "application/json");
   ASSERT_TRUE(r);
   ASSERT_EQ(r->status, 202) << r->body;
@@ -235,8 +237,8 @@ TEST_F(ServeGpuTest, OnePoolSpansBothGpus) {
 TEST_F(ServeGpuTest, FailedStartQuitsTheDaemonsAlreadyStarted) {
   FakeGpuHost host(log);
   host.fail_device = 1;
-  Daemon d(config({env_fn("a", mps(0, 50)), env_fn("b", mps(1, 50))}),
-           pool_context(), clock, out, &host);
+  Daemon d(config({env_fn("a", mps(0, 50)), env_fn("b", mps(1, 50))}), pool_context(), clock, out,
+           &host);
   auto st = d.start();
   ASSERT_FALSE(st);
   EXPECT_NE(st.error().message.find("function 'b'"), std::string::npos) << st.error().what();
@@ -293,25 +295,28 @@ TEST_F(ServeGpuTest, DcgmTelemetryPerGpuAndPool) {
   PartitionSpec whole;
   whole.kind = PartitionKind::gpu;
   whole.device = 1;
-  Daemon d(config({env_fn("a", mps(0, 50)), env_fn("w", whole)}),
-           pool_context(), clock, out, &host);
+  Daemon d(config({env_fn("a", mps(0, 50)), env_fn("w", whole)}), pool_context(), clock, out,
+           &host);
   ASSERT_TRUE(d.start());
   ASSERT_EQ(call(d.port(), "w", 1).value("state", ""), "succeeded");
   d.tick();
   EXPECT_EQ(host.samples, 2);  // one per GPU in use
   const std::string m = d.metrics_text();
   EXPECT_NE(m.find("# TYPE DCGM_FI_DEV_GPU_UTIL gauge"), std::string::npos) << m;
-  EXPECT_NE(m.find("DCGM_FI_DEV_GPU_UTIL{UUID=\"GPU-fake-0\",gpu=\"0\",modelName=\"Fake H200\"} 40"),
-            std::string::npos)
+  EXPECT_NE(
+      m.find("DCGM_FI_DEV_GPU_UTIL{UUID=\"GPU-fake-0\",gpu=\"0\",modelName=\"Fake H200\"} 40"),
+      std::string::npos)
       << m;
-  EXPECT_NE(m.find("DCGM_FI_DEV_FB_USED{UUID=\"GPU-fake-1\",gpu=\"1\",modelName=\"Fake H200\"} 2000"),
-            std::string::npos)
+  EXPECT_NE(
+      m.find("DCGM_FI_DEV_FB_USED{UUID=\"GPU-fake-1\",gpu=\"1\",modelName=\"Fake H200\"} 2000"),
+      std::string::npos)
       << m;
   EXPECT_NE(m.find("colo_serve_pool_gpu_info{UUID=\"GPU-fake-1\",function=\"w\",gpu=\"1\","
                    "modelName=\"Fake H200\",partition=\"gpu\"} 1"),
             std::string::npos)
       << m;
-  EXPECT_EQ(m.find("simulated"), std::string::npos) << "a real (fake) GPU is not labelled simulated";
+  EXPECT_EQ(m.find("simulated"), std::string::npos)
+      << "a real (fake) GPU is not labelled simulated";
   d.shutdown();
 }
 

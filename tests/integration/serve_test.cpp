@@ -17,6 +17,8 @@
 #include <fstream>
 #include <random>
 #include <regex>
+#include <set>
+#include <sstream>
 #include <thread>
 
 #include "support/procs.hpp"
@@ -125,7 +127,92 @@ class ServeTest : public ::testing::Test {
   int leftover_workers() const {
     return colo::test::count_processes_with_env("COLO_SERVE_TEST=" + marker);
   }
+
+  // colo serve --gpu sim on a simulated two-GPU host: an MPS pool on GPU 0, one over both; one
+  // task each; the /metrics text once it has the GPUs' telemetry.
+  std::string serve_on_two_simulated_gpus() {
+    {
+      std::ofstream(dir / "two.yaml") << "name: NVIDIA H100 80GB HBM3\ndevices: 2\nsm_count: 132\n"
+                                         "memory: 80G\n";
+    }
+    extra_args = {"--gpu", "sim", "--sim-topology", (dir / "two.yaml").string()};
+    start("functions:\n" +
+          echo_fn("a", "    gpu: 0\n    partition: {kind: mps, thread_percent: 50}\n") +
+          echo_fn("b", "    gpus: [0, 1]\n    workers: 2\n"));
+    EXPECT_EQ(call("a", 1)["state"], "succeeded");
+    EXPECT_EQ(call("b", 2)["state"], "succeeded");
+    std::string m;
+    for (int i = 0; i < 50 && m.find("DCGM_FI_DEV_POWER_USAGE{") == std::string::npos; ++i) {
+      std::this_thread::sleep_for(100ms);  // the first sample comes with the first tick
+      m = client().Get("/metrics")->body;
+    }
+    return m;
+  }
+
+  // A workload's progress rate in `colo run --metrics-addr`'s text.
+  inline static const std::regex k_rate{
+      "colo_run_workload_progress_rate\\{copy=\"1\",gpu=\"0\",mode=\"mps\",run=\"1\","
+      "workload=\"small\"\\} ([0-9.e+]+)\n"};
+  int run_metrics_port = 0;
+
+  // Starts colo run --metrics-addr 127.0.0.1:0 on a simulated experiment (a solo run, an mps
+  // run of two copies, 2 s each) and scrapes
+  // it until the mps run's progress rate and the GPU's SM activity are there (into `m`). The
+  // pid of colo run (finish_in(dir, pid, "run")), -1 when no metrics address came up.
+  pid_t run_with_metrics(std::string& m) {
+    {
+      std::ofstream(dir / "spec.yaml")
+          << "name: metrics-test\ngpu: sim\nstop: {duration: 2s}\nsample_period: 100ms\nmodes: "
+             "[mps]\nworkloads:\n"
+             "  - {name: small, builtin: sim-gpu, args: {step-ms: 5, batch: 10}, copies: [2]}\n";
+    }
+    const pid_t p = colo::test::start_in(dir,
+                                         {k_bin + "/colo", "--results", (dir / "results").string(),
+                                          "run", "spec.yaml", "--metrics-addr", "127.0.0.1:0"},
+                                         "run");
+    const std::regex re("metrics on http://127\\.0\\.0\\.1:([0-9]+)/metrics");
+    run_metrics_port = 0;
+    for (int i = 0; i < 200 && run_metrics_port == 0; ++i) {
+      std::smatch sm;
+      const std::string err = colo::test::slurp(dir / "run.err");
+      if (std::regex_search(err, sm, re)) {
+        run_metrics_port = std::stoi(sm[1]);
+      }
+      std::this_thread::sleep_for(50ms);
+    }
+    if (run_metrics_port == 0) {
+      m = colo::test::slurp(dir / "run.err");
+      (void)colo::test::finish_in(dir, p, "run");
+      return -1;
+    }
+    httplib::Client c("127.0.0.1", run_metrics_port);
+    std::smatch got;
+    for (int i = 0; i < 300; ++i) {  // the solo run first, then the mps one
+      if (auto r = c.Get("/metrics")) {
+        m = r->body;
+        if (std::regex_search(m, got, k_rate) && std::stod(got[1]) > 0 &&
+            m.find("DCGM_FI_PROF_SM_ACTIVE{") != std::string::npos) {
+          break;
+        }
+      }
+      std::this_thread::sleep_for(50ms);
+    }
+    return p;
+  }
 };
+
+// The metric names of an exposition text (sample lines: the name up to '{' or ' ').
+std::set<std::string> metric_names(const std::string& text) {
+  std::set<std::string> out;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.empty() && line[0] != '#') {
+      out.insert(line.substr(0, line.find_first_of("{ ")));
+    }
+  }
+  return out;
+}
 
 TEST_F(ServeTest, SyncAsyncBatchMetricsAndCleanShutdown) {
   start("functions:\n" + echo_fn("echo", "    workers: 2\n"));
@@ -387,21 +474,7 @@ TEST_F(ServeTest, BeyondLoopbackWithoutTokenIsRefused) {
 // Pools on both GPUs of a simulated two-GPU host: an MPS pool on GPU 0, one pool over both; the
 // simulated GPUs' telemetry in /metrics under DCGM names, labelled simulated.
 TEST_F(ServeTest, PoolsOnTwoSimulatedGpusWithTelemetry) {
-  {
-    std::ofstream(dir / "two.yaml") << "name: NVIDIA H100 80GB HBM3\ndevices: 2\nsm_count: 132\n"
-                                       "memory: 80G\n";
-  }
-  extra_args = {"--gpu", "sim", "--sim-topology", (dir / "two.yaml").string()};
-  start("functions:\n" +
-        echo_fn("a", "    gpu: 0\n    partition: {kind: mps, thread_percent: 50}\n") +
-        echo_fn("b", "    gpus: [0, 1]\n    workers: 2\n"));
-  EXPECT_EQ(call("a", 1)["state"], "succeeded");
-  EXPECT_EQ(call("b", 2)["state"], "succeeded");
-  std::string m;
-  for (int i = 0; i < 50 && m.find("DCGM_FI_DEV_POWER_USAGE{") == std::string::npos; ++i) {
-    std::this_thread::sleep_for(100ms);  // the first sample comes with the first tick
-    m = client().Get("/metrics")->body;
-  }
+  const std::string m = serve_on_two_simulated_gpus();
   for (const char* gpu : {"0", "1"}) {
     EXPECT_TRUE(
         std::regex_search(m, std::regex(std::string("\nDCGM_FI_DEV_POWER_USAGE\\{[^}]*gpu=\"") +
@@ -439,6 +512,77 @@ TEST_F(ServeTest, MissingGpuAndMissingBuiltinWorkerRefused) {
     EXPECT_NE(b.err.find("this colo was built without it"), std::string::npos) << b.err;
   }
   EXPECT_EQ(leftover_workers(), 0);
+}
+
+// colo run --metrics-addr: the running experiment's metrics (run, per-workload progress rate,
+// the simulated GPU's telemetry) while it runs; nothing listens after it ended.
+TEST_F(ServeTest, RunMetricsAddrServesTheRunningExperiment) {
+  std::string m;
+  const pid_t p = run_with_metrics(m);
+  ASSERT_GT(p, 0) << m;
+  httplib::Client c("127.0.0.1", run_metrics_port);
+  std::smatch got;
+  ASSERT_TRUE(std::regex_search(m, got, k_rate)) << m;
+  EXPECT_GT(std::stod(got[1]), 0) << m;
+  EXPECT_NE(m.find("colo_run_active 1\n"), std::string::npos) << m;
+  EXPECT_NE(m.find("colo_run_info{experiment=\"1\",group="), std::string::npos) << m;
+  EXPECT_TRUE(std::regex_search(
+      m, std::regex("DCGM_FI_PROF_SM_ACTIVE\\{[^}]*gpu=\"0\"[^}]*simulated=\"true\"\\} ")))
+      << m;
+  const auto o = colo::test::finish_in(dir, p, "run");
+  EXPECT_EQ(o.rc, 0) << o.err;
+  EXPECT_FALSE(c.Get("/metrics")) << "the metrics listener stops with the run";
+  const pid_t q = colo::test::start_in(dir,
+                                       {k_bin + "/colo", "--results", (dir / "results").string(),
+                                        "run", "spec.yaml", "--metrics-addr", "nowhere"},
+                                       "bad");
+  EXPECT_EQ(colo::test::finish_in(dir, q, "bad").rc, 2);
+}
+
+// The Grafana dashboard (docs/grafana/colo.json) asks only for metrics colo exports: every
+// colo_* and DCGM_FI_* name in its queries is in what colo serve (on the simulated GPU) or
+// colo run --metrics-addr served.
+TEST_F(ServeTest, GrafanaDashboardQueriesOnlyExportedMetrics) {
+  auto exported = metric_names(serve_on_two_simulated_gpus());
+  EXPECT_EQ(stop(), 0);
+  std::string m;
+  const pid_t p = run_with_metrics(m);
+  ASSERT_GT(p, 0) << m;
+  for (const auto& n : metric_names(m)) {
+    exported.insert(n);
+  }
+  EXPECT_EQ(colo::test::finish_in(dir, p, "run").rc, 0);
+  std::ifstream in(fs::path(COLO_SOURCE_DIR) / "docs/grafana/colo.json");
+  const json dash = json::parse(in, nullptr, false);
+  ASSERT_FALSE(dash.is_discarded()) << "docs/grafana/colo.json is not JSON";
+  EXPECT_FALSE(dash.value("uid", "").empty());
+  const std::regex name("\\b(colo_[a-z0-9_]+|DCGM_FI_[A-Z0-9_]+)\\b");
+  int queries = 0;
+  std::set<std::string> used;
+  for (const auto& panel : dash.at("panels")) {
+    if (panel.value("type", "") == "row") {
+      continue;
+    }
+    ASSERT_TRUE(panel.contains("targets")) << panel.dump();
+    for (const auto& t : panel.at("targets")) {
+      const std::string expr = t.value("expr", "");
+      ++queries;
+      int names = 0;
+      for (std::sregex_iterator it(expr.begin(), expr.end(), name), end; it != end; ++it) {
+        ++names;
+        used.insert((*it)[1]);
+        EXPECT_TRUE(exported.count((*it)[1]) == 1)
+            << panel.value("title", "") << ": " << (*it)[1] << " is not exported by colo";
+      }
+      EXPECT_GT(names, 0) << panel.value("title", "") << ": a query with no colo metric: " << expr;
+    }
+  }
+  EXPECT_GE(queries, 15);
+  // Both sides are on the dashboard: serve, run and GPU telemetry.
+  for (const char* n : {"colo_serve_task_duration_seconds_bucket",
+                        "colo_run_workload_progress_rate", "DCGM_FI_PROF_SM_ACTIVE"}) {
+    EXPECT_EQ(used.count(n), 1U) << n;
+  }
 }
 
 TEST_F(ServeTest, ShutdownDrainsRunningAndFailsQueued) {

@@ -79,10 +79,9 @@ Outcome GemmChain::enqueue(long chain) {
   const __half zero = __float2half(0.0F);
   const int n = m_impl->size;
   for (long k = 0; k < chain; ++k) {
-    const cublasStatus_t s =
-        cublasGemmEx(m_impl->blas, CUBLAS_OP_N, CUBLAS_OP_N, n, n, n, &one, m_impl->a, CUDA_R_16F,
-                     n, m_impl->b, CUDA_R_16F, n, &zero, m_impl->c, CUDA_R_16F, n,
-                     CUBLAS_COMPUTE_16F, CUBLAS_GEMM_DEFAULT);
+    const cublasStatus_t s = cublasGemmEx(
+        m_impl->blas, CUBLAS_OP_N, CUBLAS_OP_N, n, n, n, &one, m_impl->a, CUDA_R_16F, n, m_impl->b,
+        CUDA_R_16F, n, &zero, m_impl->c, CUDA_R_16F, n, CUBLAS_COMPUTE_16F, CUBLAS_GEMM_DEFAULT);
     if (s != CUBLAS_STATUS_SUCCESS) {
       // A failed launch usually hides a CUDA error: report that one when there is one.
       if (auto o = from_cuda(cudaGetLastError(), "cublasGemmEx"); !o.ok()) {

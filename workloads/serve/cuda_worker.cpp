@@ -144,7 +144,7 @@ class Transformer final : public Function {
     return {{"function", "transformer"},
             {"batch", batch},
             {"gpu_s", s},
-            {"tflops", m_model->gemm_flops(static_cast<int>(batch)) / s / 1e12}};
+            {"tflops", m_model->last_run_flops() / s / 1e12}};
   }
 
  private:
@@ -201,8 +201,8 @@ int main(int argc, char** argv) {
           static_cast<unsigned>(std::atoi(sms)),
           static_cast<unsigned>(off != nullptr ? std::atoi(off) : 0));
       if (got < 0) {
-        std::fprintf(stderr, "colo-serve-cuda: green context of %s SMs failed (CUresult %d)\n",
-                     sms, -got);
+        std::fprintf(stderr, "colo-serve-cuda: green context of %s SMs failed (CUresult %d)\n", sms,
+                     -got);
         return 1;
       }
     }

@@ -10,6 +10,7 @@
 
 #include "serve/auth.hpp"
 #include "serve/config.hpp"
+#include "serve/exporter.hpp"
 #include "serve/metrics.hpp"
 #include "serve/pool.hpp"
 #include "serve/task_store.hpp"
@@ -436,6 +437,71 @@ TEST(PoolThreads, RunsTasksResizesAndStops) {
   store.close("stopping");
   pool.stop(std::chrono::seconds(1));
   EXPECT_EQ(pool.stats().alive, 0);
+}
+
+// colo run --metrics-addr's exporter: the current run, a workload's progress rate over its last
+// steps, the GPUs' DCGM values labelled as dcgm-exporter does (and simulated when they are).
+TEST(RunExporter, RunProgressRateAndGpuTelemetry) {
+  RunExporter e;
+  EXPECT_NE(e.metrics_text().find("colo_run_active 0\n"), std::string::npos);
+  WatchedRun run;
+  run.experiment = 7;
+  run.seq = 3;
+  run.mode = "mps";
+  run.group = "g";
+  run.simulated = true;
+  run.gpu_uuids = {"GPU-a"};
+  run.gpu_names = {"Sim H100"};
+  run.workloads = {{0, "train", 1, 0}, {1, "infer", 1, 0}};
+  e.run_started(run);
+  // train: 10 samples every 0.5 s -> 20 samples/s; older steps than the window do not count.
+  e.progress(3, 0, 0.0, 1000);
+  for (int i = 1; i <= 40; ++i) {
+    e.progress(3, 0, 10.0 + 0.5 * i, 10);
+  }
+  e.progress(9, 0, 1.0, 5);  // not a run that started: ignored
+  e.gpu_metric(0, "DCGM_FI_PROF_SM_ACTIVE", 0.5);
+  e.gpu_metric(0, "host.cpu", 3);  // not a DCGM field: left out
+  const std::string m = e.metrics_text();
+  EXPECT_NE(m.find("colo_run_active 1\n"), std::string::npos) << m;
+  EXPECT_NE(m.find("colo_run_info{experiment=\"7\",group=\"g\",mode=\"mps\",repetition=\"0\","
+                   "run=\"3\"} 1\n"),
+            std::string::npos)
+      << m;
+  EXPECT_NE(m.find("colo_run_workload_progress_rate{copy=\"1\",gpu=\"0\",mode=\"mps\",run=\"3\","
+                   "workload=\"train\"} 20\n"),
+            std::string::npos)
+      << m;
+  EXPECT_NE(m.find("colo_run_workload_samples_total{copy=\"1\",gpu=\"0\",mode=\"mps\",run=\"3\","
+                   "workload=\"train\"} 1400\n"),
+            std::string::npos)
+      << m;
+  EXPECT_NE(m.find("colo_run_workload_progress_rate{copy=\"1\",gpu=\"0\",mode=\"mps\",run=\"3\","
+                   "workload=\"infer\"} 0\n"),
+            std::string::npos)
+      << m;
+  EXPECT_NE(m.find("DCGM_FI_PROF_SM_ACTIVE{UUID=\"GPU-a\",gpu=\"0\",modelName=\"Sim H100\","
+                   "simulated=\"true\"} 0.5\n"),
+            std::string::npos)
+      << m;
+  EXPECT_EQ(m.find("host.cpu"), std::string::npos);
+  EXPECT_NE(m.find("SIMULATED GPU"), std::string::npos);
+  // A second run at the same time (another GPU): both are there; the first one's series go when
+  // it ends.
+  WatchedRun other = run;
+  other.seq = 4;
+  other.workloads = {{0, "other", 0, 1}};
+  e.run_started(other);
+  e.progress(4, 0, 1.0, 10);
+  e.progress(4, 0, 2.0, 10);
+  auto two = e.metrics_text();
+  EXPECT_NE(two.find("colo_run_active 2\n"), std::string::npos) << two;
+  EXPECT_NE(two.find("workload=\"other\"} 10\n"), std::string::npos) << two;
+  e.run_finished(3);
+  two = e.metrics_text();
+  EXPECT_NE(two.find("colo_run_runs_finished_total 1\n"), std::string::npos);
+  EXPECT_NE(two.find("colo_run_active 1\n"), std::string::npos);
+  EXPECT_EQ(two.find("workload=\"train\""), std::string::npos) << two;
 }
 
 }  // namespace
