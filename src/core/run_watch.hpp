@@ -18,11 +18,11 @@ struct WatchedWorkload {
 
 struct WatchedRun {
   long long experiment = 0;
-  int seq = 0;             // the run's number in the experiment (RunRecord::seq, from 0)
-  std::string mode;        // the mode's label ("mps", "timeslice", ...)
+  int seq = 0;       // the run's number in the experiment (RunRecord::seq, from 0)
+  std::string mode;  // the mode's label ("mps", "timeslice", ...)
   std::string group;
   int repetition = 0;
-  bool simulated = false;  // on the simulated GPU: everything is modelled
+  bool simulated = false;              // on the simulated GPU: everything is modelled
   std::vector<std::string> gpu_uuids;  // by GPU index ("" when unknown)
   std::vector<std::string> gpu_names;
   std::vector<WatchedWorkload> workloads;

@@ -16,6 +16,7 @@
 #include <ostream>
 
 #include "serve/auth.hpp"
+#include "serve/exporter.hpp"
 
 namespace colo::serve {
 namespace {
@@ -877,10 +878,7 @@ void Daemon::shutdown() {
     p->stop(to_nanos(m_cfg.drain_s));
   }
   quit_mps();
-  m_http->stop();
-  if (m_listener.joinable()) {
-    m_listener.join();
-  }
+  stop_listener(*m_http, m_listener);
   const auto total = [&] {
     std::uint64_t n = 0;
     for (const auto& p : m_pools) {

@@ -71,14 +71,18 @@ std::string RunExporter::metrics_text() const {
                       "Runs of the experiment running now (several on disjoint GPUs)",
                       MetricType::gauge,
                       {{"", {}, static_cast<double>(m_running.size())}}};
-  MetricFamily started{"colo_run_runs_started_total", "Runs started by this colo run",
-                       MetricType::counter, {{"", {}, static_cast<double>(m_runs_started)}}};
+  MetricFamily started{"colo_run_runs_started_total",
+                       "Runs started by this colo run",
+                       MetricType::counter,
+                       {{"", {}, static_cast<double>(m_runs_started)}}};
   MetricFamily finished{"colo_run_runs_finished_total",
                         "Runs ended (done, failed or interrupted) in this colo run",
                         MetricType::counter,
                         {{"", {}, static_cast<double>(m_runs_finished)}}};
-  MetricFamily info{"colo_run_info", "1 per run running now: experiment, run, mode, group",
-                    MetricType::gauge, {}};
+  MetricFamily info{"colo_run_info",
+                    "1 per run running now: experiment, run, mode, group",
+                    MetricType::gauge,
+                    {}};
   MetricFamily samples{"colo_run_workload_samples_total",
                        "Samples a workload reported in its run (progress protocol)" + sim,
                        MetricType::counter,
@@ -160,8 +164,8 @@ Status MetricsServer::start(const std::string& host, int port, const std::string
     }
     res.set_content(m_text(), "text/plain; version=0.0.4; charset=utf-8");
   });
-  const int bound = port == 0 ? m_http->bind_to_any_port(host)
-                              : (m_http->bind_to_port(host, port) ? port : -1);
+  const int bound =
+      port == 0 ? m_http->bind_to_any_port(host) : (m_http->bind_to_port(host, port) ? port : -1);
   if (bound <= 0) {
     m_http.reset();
     return fail(ErrorCode::io, fmt::format("cannot listen on {}:{}", host, port),
@@ -172,12 +176,22 @@ Status MetricsServer::start(const std::string& host, int port, const std::string
   return {};
 }
 
+void stop_listener(httplib::Server& server, std::thread& listener) {
+  if (!listener.joinable()) {
+    server.stop();
+    return;
+  }
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!server.is_running() && std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  server.stop();
+  listener.join();
+}
+
 void MetricsServer::stop() {
   if (m_http) {
-    m_http->stop();
-  }
-  if (m_thread.joinable()) {
-    m_thread.join();
+    stop_listener(*m_http, m_thread);
   }
 }
 

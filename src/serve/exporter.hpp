@@ -54,6 +54,11 @@ class RunExporter final : public RunWatcher {
   std::map<int, std::map<std::string, double>> m_gpus;  // latest value per GPU and field
 };
 
+// Stops `server`, whose listen_after_bind() runs (or is about to run) on `listener`, and joins
+// the thread. cpp-httplib's stop() does nothing before the listen loop has started, so this
+// waits (up to 10 s) for it to be running first.
+void stop_listener(httplib::Server& server, std::thread& listener);
+
 class MetricsServer {
  public:
   // `text`: called per scrape (any thread). `token`: required as "Authorization: Bearer" when

@@ -47,6 +47,11 @@ class ServeTest : public ::testing::Test {
     fs::create_directories(dir);
   }
   void TearDown() override {
+    if (run_pid > 0) {  // a colo run a failed assertion left running
+      ::kill(run_pid, SIGKILL);
+      int st = 0;
+      ::waitpid(run_pid, &st, 0);
+    }
     if (pid > 0) {
       ::kill(pid, SIGKILL);
       int st = 0;
@@ -154,11 +159,19 @@ class ServeTest : public ::testing::Test {
       "colo_run_workload_progress_rate\\{copy=\"1\",gpu=\"0\",mode=\"mps\",run=\"1\","
       "workload=\"small\"\\} ([0-9.e+]+)\n"};
   int run_metrics_port = 0;
+  pid_t run_pid = -1;  // colo run of run_with_metrics(), until finish_run()
+
+  colo::test::Output finish_run() {
+    auto o = colo::test::finish_in(dir, run_pid, "run");
+    run_pid = -1;
+    return o;
+  }
 
   // Starts colo run --metrics-addr 127.0.0.1:0 on a simulated experiment (a solo run, an mps
   // run of two copies, 2 s each) and scrapes
   // it until the mps run's progress rate and the GPU's SM activity are there (into `m`). The
-  // pid of colo run (finish_in(dir, pid, "run")), -1 when no metrics address came up.
+  // pid of colo run (also in run_pid; finish_run() waits for it), -1 when no metrics address
+  // came up.
   pid_t run_with_metrics(std::string& m) {
     {
       std::ofstream(dir / "spec.yaml")
@@ -170,6 +183,7 @@ class ServeTest : public ::testing::Test {
                                          {k_bin + "/colo", "--results", (dir / "results").string(),
                                           "run", "spec.yaml", "--metrics-addr", "127.0.0.1:0"},
                                          "run");
+    run_pid = p;
     const std::regex re("metrics on http://127\\.0\\.0\\.1:([0-9]+)/metrics");
     run_metrics_port = 0;
     for (int i = 0; i < 200 && run_metrics_port == 0; ++i) {
@@ -182,7 +196,7 @@ class ServeTest : public ::testing::Test {
     }
     if (run_metrics_port == 0) {
       m = colo::test::slurp(dir / "run.err");
-      (void)colo::test::finish_in(dir, p, "run");
+      (void)finish_run();
       return -1;
     }
     httplib::Client c("127.0.0.1", run_metrics_port);
@@ -529,7 +543,7 @@ TEST_F(ServeTest, RunMetricsAddrServesTheRunningExperiment) {
   EXPECT_TRUE(std::regex_search(
       m, std::regex("DCGM_FI_PROF_SM_ACTIVE\\{[^}]*gpu=\"0\"[^}]*simulated=\"true\"\\} ")))
       << m;
-  const auto o = colo::test::finish_in(dir, p, "run");
+  const auto o = finish_run();
   EXPECT_EQ(o.rc, 0) << o.err;
   EXPECT_FALSE(c.Get("/metrics")) << "the metrics listener stops with the run";
   const pid_t q = colo::test::start_in(dir,
@@ -537,6 +551,15 @@ TEST_F(ServeTest, RunMetricsAddrServesTheRunningExperiment) {
                                         "run", "spec.yaml", "--metrics-addr", "nowhere"},
                                        "bad");
   EXPECT_EQ(colo::test::finish_in(dir, q, "bad").rc, 2);
+  // A spec refused at once: colo run exits (the listener stops even before it ever served).
+  {
+    std::ofstream(dir / "bad.yaml") << "gpu: sim\nworkloads: []\n";
+  }
+  const pid_t b = colo::test::start_in(dir,
+                                       {k_bin + "/colo", "--results", (dir / "results").string(),
+                                        "run", "bad.yaml", "--metrics-addr", "127.0.0.1:0"},
+                                       "badspec");
+  EXPECT_EQ(colo::test::finish_in(dir, b, "badspec").rc, 2);
 }
 
 // The Grafana dashboard (docs/grafana/colo.json) asks only for metrics colo exports: every
@@ -551,7 +574,7 @@ TEST_F(ServeTest, GrafanaDashboardQueriesOnlyExportedMetrics) {
   for (const auto& n : metric_names(m)) {
     exported.insert(n);
   }
-  EXPECT_EQ(colo::test::finish_in(dir, p, "run").rc, 0);
+  EXPECT_EQ(finish_run().rc, 0);
   std::ifstream in(fs::path(COLO_SOURCE_DIR) / "docs/grafana/colo.json");
   const json dash = json::parse(in, nullptr, false);
   ASSERT_FALSE(dash.is_discarded()) << "docs/grafana/colo.json is not JSON";
