@@ -181,9 +181,7 @@ std::unique_ptr<Function> load(const std::string& name, const std::map<std::stri
   throw std::invalid_argument("unknown function '" + name + "' (gemm, transformer, fault)");
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int serve(int argc, char** argv) {
   if (argc < 2) {
     std::fprintf(stderr, "usage: colo-serve-cuda gemm|transformer|fault [--param value]...\n");
     return 2;
@@ -235,4 +233,17 @@ int main(int argc, char** argv) {
     }
   }
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return serve(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "colo-serve-cuda: %s\n", e.what());
+  } catch (...) {
+    std::fprintf(stderr, "colo-serve-cuda: unknown exception\n");
+  }
+  return 1;
 }
