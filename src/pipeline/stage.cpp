@@ -24,7 +24,7 @@ namespace {
 
 struct ParamSpec {
   std::string name;
-  enum Type { number, integer, size, text, duration } type;  // duration: lo, hi in seconds
+  enum class Type { number, integer, size, text, duration } type;  // duration: lo, hi in seconds
   double lo;
   double hi;
 };
@@ -33,31 +33,35 @@ const std::map<std::string, std::vector<ParamSpec>>& param_table() {
   static const std::map<std::string, std::vector<ParamSpec>> k_table{
       {"noop", {}},
       {"batch",
-       {{"max_batch", ParamSpec::integer, 1, 1'000'000},
-        {"max_wait", ParamSpec::duration, 0, 3600}}},
-      {"sleep", {{"ms", ParamSpec::number, 0, 3.6e6}}},
-      {"fail", {{"every", ParamSpec::integer, 1, 1e12}}},
-      {"loader", {{"path", ParamSpec::text, 0, 0}, {"max_bytes", ParamSpec::size, 1, 1e12}}},
+       {{"max_batch", ParamSpec::Type::integer, 1, 1'000'000},
+        {"max_wait", ParamSpec::Type::duration, 0, 3600}}},
+      {"sleep", {{"ms", ParamSpec::Type::number, 0, 3.6e6}}},
+      {"fail", {{"every", ParamSpec::Type::integer, 1, 1e12}}},
+      {"loader",
+       {{"path", ParamSpec::Type::text, 0, 0}, {"max_bytes", ParamSpec::Type::size, 1, 1e12}}},
       {"preprocess",
-       {{"size", ParamSpec::integer, 1, 4096}, {"passes", ParamSpec::integer, 1, 1000}}},
+       {{"size", ParamSpec::Type::integer, 1, 4096},
+        {"passes", ParamSpec::Type::integer, 1, 1000}}},
       {"sim-model",
-       {{"step-ms", ParamSpec::number, 0.001, 600000},
-        {"duty", ParamSpec::number, 0.001, 1},
-        {"sm", ParamSpec::number, 0.001, 1},
-        {"bw", ParamSpec::number, 0, 1},
-        {"mem", ParamSpec::size, 0, 1e15}}},
-      {"worker", {{"cmd", ParamSpec::text, 0, 0}, {"ready_timeout", ParamSpec::number, 0.1, 3600}}},
+       {{"step-ms", ParamSpec::Type::number, 0.001, 600000},
+        {"duty", ParamSpec::Type::number, 0.001, 1},
+        {"sm", ParamSpec::Type::number, 0.001, 1},
+        {"bw", ParamSpec::Type::number, 0, 1},
+        {"mem", ParamSpec::Type::size, 0, 1e15}}},
+      {"worker",
+       {{"cmd", ParamSpec::Type::text, 0, 0},
+        {"ready_timeout", ParamSpec::Type::number, 0.1, 3600}}},
       {"cuda-model",
-       {{"model", ParamSpec::text, 0, 0},
-        {"mode", ParamSpec::text, 0, 0},
-        {"precision", ParamSpec::text, 0, 0},
-        {"hidden", ParamSpec::integer, 8, 65536},
-        {"layers", ParamSpec::integer, 1, 1000},
-        {"seq", ParamSpec::integer, 1, 65536},
-        {"heads", ParamSpec::integer, 1, 1024},
-        {"batch", ParamSpec::integer, 1, 65536},
-        {"seed", ParamSpec::integer, 0, 1e15},
-        {"lr", ParamSpec::number, 0, 1}}},
+       {{"model", ParamSpec::Type::text, 0, 0},
+        {"mode", ParamSpec::Type::text, 0, 0},
+        {"precision", ParamSpec::Type::text, 0, 0},
+        {"hidden", ParamSpec::Type::integer, 8, 65536},
+        {"layers", ParamSpec::Type::integer, 1, 1000},
+        {"seq", ParamSpec::Type::integer, 1, 65536},
+        {"heads", ParamSpec::Type::integer, 1, 1024},
+        {"batch", ParamSpec::Type::integer, 1, 65536},
+        {"seed", ParamSpec::Type::integer, 0, 1e15},
+        {"lr", ParamSpec::Type::number, 0, 1}}},
   };
   return k_table;
 }
@@ -351,30 +355,30 @@ Status check_stage_params(const std::string& kind, const std::map<std::string, s
     }
     double v = 0;
     bool ok = true;
-    if (s->type == ParamSpec::size) {
+    if (s->type == ParamSpec::Type::size) {
       auto b = parse_bytes(value);
       ok = b.has_value();
       v = ok ? static_cast<double>(*b) : 0;
-    } else if (s->type == ParamSpec::duration) {
+    } else if (s->type == ParamSpec::Type::duration) {
       auto d = parse_duration(value);
       ok = d.has_value();
       v = ok ? d->count() : 0;
-    } else if (s->type != ParamSpec::text) {
+    } else if (s->type != ParamSpec::Type::text) {
       char* end = nullptr;
       v = std::strtod(value.c_str(), &end);
       ok = !value.empty() && *end == '\0' && std::isfinite(v) &&
-           (s->type != ParamSpec::integer || v == std::floor(v));
+           (s->type != ParamSpec::Type::integer || v == std::floor(v));
     }
-    if (ok && s->type != ParamSpec::text && (v < s->lo || v > s->hi)) {
+    if (ok && s->type != ParamSpec::Type::text && (v < s->lo || v > s->hi)) {
       ok = false;
     }
     if (!ok) {
       return fail(ErrorCode::invalid_argument,
                   fmt::format("{}: '{}' is not {} in [{}, {}]", key, value,
-                              s->type == ParamSpec::integer    ? "an integer"
-                              : s->type == ParamSpec::size     ? "a size"
-                              : s->type == ParamSpec::duration ? "a duration (s)"
-                                                               : "a number",
+                              s->type == ParamSpec::Type::integer    ? "an integer"
+                              : s->type == ParamSpec::Type::size     ? "a size"
+                              : s->type == ParamSpec::Type::duration ? "a duration (s)"
+                                                                     : "a number",
                               s->lo, s->hi));
     }
   }
