@@ -515,12 +515,16 @@ TEST_F(Cli, RunsOnDisjointGpusExecuteConcurrently) {
     EXPECT_NE(run.settings_json.find("\"run_gpus\":[" + std::to_string(gpu) + "]"),
               std::string::npos)
         << run.settings_json;
-    for (const auto& w : *s.workloads(run.id)) {
+    const auto workloads = s.workloads(run.id);  // kept: the loop reads into it
+    ASSERT_TRUE(workloads);
+    for (const auto& w : *workloads) {
       EXPECT_EQ(w.gpu, gpu) << run.key;
       ASSERT_TRUE(w.throughput) << run.key;
     }
     bool any = false;
-    for (const auto& smp : *s.samples(run.id)) {
+    const auto samples = s.samples(run.id);
+    ASSERT_TRUE(samples);
+    for (const auto& smp : *samples) {
       if (smp.gpu) {
         EXPECT_EQ(*smp.gpu, gpu) << run.key << " " << smp.metric;
         any = true;
@@ -623,15 +627,23 @@ TEST_F(Cli, SigintStopsConcurrentRunsAndResumeFinishes) {
   EXPECT_EQ(r.rc, 130) << r.err;
   EXPECT_EQ(store().experiment(1)->status, "interrupted");
   int interrupted = 0;
-  for (const auto& run : *store().runs(1)) {
-    interrupted += run.status == RunStatus::interrupted ? 1 : 0;
+  {
+    auto st = store();
+    const auto stopped = st.runs(1);  // kept: the loop reads into it
+    ASSERT_TRUE(stopped);
+    for (const auto& run : *stopped) {
+      interrupted += run.status == RunStatus::interrupted ? 1 : 0;
+    }
   }
   EXPECT_EQ(interrupted, 2);
   EXPECT_EQ(test::count_processes_with_env("COLO_EXPERIMENT=" + m_name), 0);
   auto resumed = colo({"run", "--resume", "--sim-topology", two_gpu_topology(), spec.string()});
   EXPECT_EQ(resumed.rc, 0) << resumed.err;
   EXPECT_EQ(store().experiment(1)->status, "done");
-  for (const auto& run : *store().runs(1)) {
+  auto after = store();
+  const auto finished = after.runs(1);
+  ASSERT_TRUE(finished);
+  for (const auto& run : *finished) {
     EXPECT_EQ(run.status, RunStatus::done) << run.key;
   }
 }
