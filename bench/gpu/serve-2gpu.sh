@@ -47,7 +47,7 @@ functions:
     partition: $part
 EOF
   start_serve "$d/serve.yaml" "$d"
-  local pid=$SERVE_PID port=$SERVE_PORT
+  local port=$SERVE_PORT
   if [ -z "$port" ]; then
     echo "$name: colo serve did not start: $(tail -3 "$d/serve.err")" | tee -a "$SUM"
     return
@@ -87,14 +87,13 @@ print(json.dumps({"name": name, "tasks": tasks, "succeeded": len(ok), "wall_s": 
 PY
   python3 -c "import urllib.request,sys; sys.stdout.write(urllib.request.urlopen('http://127.0.0.1:$port/metrics').read().decode())" \
     > "$d/metrics.txt" 2>> "$d/load.err"
-  kill -TERM $pid
-  wait $pid
-  echo "exit=$?" >> "$d/serve.out"
+  stop_serve
+  echo "exit=$SERVE_RC" >> "$d/serve.out"
   python3 -c "
 import json; r = json.load(open('$d/result.json'))
 print(f\"{r['name']:<10} {r['succeeded']}/{r['tasks']} ok  {r['wall_s']:.2f} s  {r['tasks_per_s']:.2f} tasks/s  median task {r['median_task_gpu_s']:.4f} s  {r['mean_tflops_per_task']:.0f} TFLOP/s per task  errors {r['errors']}\")" \
     2>&1 | tee -a "$SUM"
-  echo "  MPS processes left: $(pgrep -c -f '^(/[^ ]*/)?nvidia-cuda-mps-(control|server)' || true)" | tee -a "$SUM"
+  echo "  MPS processes left: $(mps_procs)" | tee -a "$SUM"
 }
 
 run gpu-1 "gpu: 0" "$PER_GPU" "{kind: gpu}"
