@@ -57,7 +57,7 @@ if [ "$SIM" = 1 ]; then
   GPU_ARGS=(--gpu sim)
 else
   LABEL=measured
-  GPU_ARGS=()
+  GPU_ARGS=(--gpu nvml)  # never the simulated GPU silently (its MPS runs no daemon)
   if ! command -v nvidia-smi > /dev/null || ! timeout 60 nvidia-smi -L > /dev/null 2>&1; then
     skip "no NVIDIA GPU (SIM=1 runs the procedure on the simulated GPU)"
   fi
@@ -173,13 +173,15 @@ EOF
   local url=http://127.0.0.1:$SERVE_PORT
   timeout -k 5 $((budget + 30)) python3 "$HERE/serve-scale.py" measure --url "$url" \
     --function "$fn" --mode "$mode" --ks "${KS// /,}" --n "$n" --input "$input" \
-    --budget "$budget" --out "$OUT" --label "$LABEL" 2>&1 | tee -a "$LOG"
+    --budget "$budget" --out "$OUT" --label "$LABEL" 2>&1 | tee -a "$LOG" "$d/driver.txt"
   local rc=${PIPESTATUS[0]}
+  local why
+  why=$(grep -E '^  (CUT|ERROR): ' "$d/driver.txt" | tail -1 | sed 's/^  //')
   case $rc in
     0) ;;
-    3) note "$fn $mode: cut for time (log.txt says where)" ;;
+    3) note "$fn $mode: cut for time: $why" ;;
     124 | 137) note "$fn $mode: the driver was stopped at the section's limit ($((budget + 30)) s)" ;;
-    *) note "$fn $mode: the driver failed (exit $rc; log.txt and sections/$fn-$mode/serve.err)" ;;
+    *) note "$fn $mode: the driver failed (exit $rc): $why (sections/$fn-$mode/serve.err)" ;;
   esac
   timeout 10 python3 -c "import urllib.request,sys; \
 sys.stdout.write(urllib.request.urlopen('$url/metrics', timeout=5).read().decode())" \
@@ -187,6 +189,9 @@ sys.stdout.write(urllib.request.urlopen('$url/metrics', timeout=5).read().decode
   stop_serve
   SERVE_PID=
   [ "$SERVE_RC" = 0 ] || note "$fn $mode: colo serve exited $SERVE_RC (sections/$fn-$mode/serve.err)"
+  if [ "$mode" = mps ] && [ "$SIM" != 1 ]; then
+    for _ in $(seq 1 50); do [ "$(mps_procs)" = 0 ] && break; sleep 0.1; done
+  fi
   if [ "$mode" = mps ] && [ "$SIM" != 1 ] && [ "$(mps_procs)" != 0 ]; then
     note "$fn $mode: an MPS process was left after colo serve stopped: quitting it"
     CUDA_MPS_PIPE_DIRECTORY=$st/mps/dev0/pipe timeout 10 nvidia-cuda-mps-control <<< quit
