@@ -14,8 +14,10 @@
 #   CARRY or COLO_BIN: colo (and lib/), colo-serve-cuda (for gemm); prebuilt. The Python files
 #   come from this checkout (workloads/python, workloads/torch). PyTorch (+ torchvision for
 #   ResNet-50) from the machine's python3.
-#   SIM=1: no GPU, no torch: the same procedure on colo's simulated GPU, every function a python
-#          worker sleeping a fixed time per task; every output says SIMULATED.
+#   SIM=1: no GPU, no torch: the same procedure on colo's simulated GPU, every function a worker
+#          sleeping a fixed time per task (python serve_functions.sleep_task for gpt and resnet50,
+#          colo-serve-echo {"sleep_ms": 20} for gemm: a native worker whose result has no pid, as
+#          colo-serve-cuda's); every output says SIMULATED.
 #   KS ("1 2 4 8"), MODES ("no-mps mps"), FUNCTIONS ("gpt resnet50 gemm"), GPT_N (32),
 #   RESNET_N (64), GEMM_N (64), GPT_TOKENS (64), GEMM_SIZE (4096), GEMM_CHAIN (96: about 20 ms
 #   per task on an H200), BUDGET_GPT (100 s per mode), BUDGET_RESNET (80), BUDGET_GEMM (40),
@@ -76,12 +78,15 @@ trap 'exit 1' INT TERM
 mkdir -p "$W/bin" "$W/share/colo/python" "$OUT/sections"
 cp "$C" "$W/bin/colo" || exit 2
 [ -x "$BIN/colo-serve-cuda" ] && cp "$BIN/colo-serve-cuda" "$W/bin/"
+if [ "$SIM" = 1 ]; then
+  cp "$BIN/colo-serve-echo" "$W/bin/" || { say "no colo-serve-echo in $BIN (SIM's gemm)"; exit 2; }
+fi
 cp "$REPO"/workloads/python/*.py "$W/share/colo/python/"
 C=$W/bin/colo
 
 { host_facts; echo "python3: $(python3 --version 2>&1)"; echo "nproc: $(nproc)"; } > "$OUT/host.txt"
 if [ "$SIM" = 1 ]; then
-  echo "SIMULATED: colo's simulated GPU (--gpu sim); every function sleeps (serve_functions.sleep_task)" \
+  echo "SIMULATED: colo's simulated GPU (--gpu sim); every function sleeps (sleep_task, colo-serve-echo)" \
     >> "$OUT/host.txt"
 else
   timeout 120 python3 -c "import torch; print('torch', torch.__version__, 'cuda', torch.version.cuda, \
@@ -122,11 +127,15 @@ section() {
     *) note "unknown function '$fn' (gpt, resnet50, gemm)"; return ;;
   esac
   if [ "$SIM" = 1 ]; then  # the same shape of load: gpt's tasks longest, resnet50's shortest
-    case $fn in gpt) input='{"seconds": 0.04}' ;; resnet50) input='{"seconds": 0.01}' ;;
-      gemm) input='{"seconds": 0.02}' ;; esac
+    case $fn in gpt) input='{"seconds": 0.04}' ;; resnet50) input='{"seconds": 0.01}' ;; esac
     spec="kind: python
     entry: serve_functions:sleep_task
     python_path: [$REPO/workloads/torch]"
+    if [ "$fn" = gemm ]; then  # a native worker whose result names no pid, as colo-serve-cuda's
+      input='{"sleep_ms": 20}'
+      spec="kind: command
+    argv: [$W/bin/colo-serve-echo]"
+    fi
     budget=$((budget < 30 ? budget : 30))
   elif [ "$fn" = gemm ] && [ ! -x "$W/bin/colo-serve-cuda" ]; then
     note "gemm $mode: skipped: no colo-serve-cuda in $BIN (a build with nvcc)"; return
