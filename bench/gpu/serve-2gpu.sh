@@ -25,7 +25,7 @@ trap 'tar czf "$OUT/serve-2gpu.tgz" -C "$W" . 2> /dev/null; rm -rf "$W"' EXIT
 ngpu=$(nvidia-smi -L 2> /dev/null | grep -c '^GPU ')
 [ "${ngpu:-0}" -ge 2 ] || { echo "SKIP: needs 2 GPUs (found ${ngpu:-0})"; exit 77; }
 [ -x "$BIN/colo-serve-cuda" ] || { echo "SKIP: no colo-serve-cuda in $BIN"; exit 77; }
-{ date -u; nvidia-smi --query-gpu=index,name,driver_version --format=csv,noheader;
+{ host_facts;
   echo "tasks $TASKS, gemm ${SIZE}x${SIZE} fp16 x $CHAIN per task, $PER_GPU worker(s) per GPU"; } \
   | tee "$SUM"
 
