@@ -11,9 +11,10 @@
 # time, ~2.5x LLM throughput).
 #
 # Usage: bench/gpu/serve-scale.sh OUTDIR
-#   CARRY or COLO_BIN: colo (and lib/), colo-serve-cuda (for gemm); prebuilt. The Python files
-#   come from this checkout (workloads/python, workloads/torch). PyTorch (+ torchvision for
-#   ResNet-50) from the machine's python3.
+#   CARRY or COLO_BIN: colo (and lib/), colo-serve-cuda (for gemm); prebuilt
+#   (bench/gpu/make-carry.sh BUILD_BIN .carry). The Python files come from this checkout
+#   (workloads/python, workloads/torch). PyTorch (+ torchvision for ResNet-50) from the
+#   machine's python3, run with the LD_LIBRARY_PATH this script was given (not CARRY/lib).
 #   SIM=1: no GPU, no torch: the same procedure on colo's simulated GPU, every function a worker
 #          sleeping a fixed time per task (python serve_functions.sleep_task for gpt and resnet50,
 #          colo-serve-echo {"sleep_ms": 20} for gemm: a native worker whose result has no pid, as
@@ -28,6 +29,7 @@
 # Exit: 0 every section complete and no MPS process left; 1 otherwise (the outputs hold what was
 # measured); 2 no colo; 77 no GPU (without SIM).
 set -u
+ORIG_LD=${LD_LIBRARY_PATH:-}  # the PyTorch workers' (CARRY/lib is colo's, not theirs)
 . "$(dirname "$0")/lib.sh"
 gpu_setup "${1:?usage: serve-scale.sh OUTDIR}"
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -53,7 +55,12 @@ rm -rf "$OUT/serve-scale.csv" "$OUT/serve-scale.md" "$OUT/tasks" "$OUT/sections"
 note() { say "  NOTE: $*"; echo "$*" >> "$NOTES"; FAILED=1; }
 elapsed() { echo "$((SECONDS - T0)) s"; }
 
-[ -x "$C" ] || { say "no colo in $BIN (CARRY or COLO_BIN: a build's bin with colo)"; exit 2; }
+[ -x "$C" ] || { say "no colo in $BIN (CARRY or COLO_BIN: bench/gpu/make-carry.sh fills one)"; exit 2; }
+if ldd "$C" 2> /dev/null | grep -q 'not found'; then
+  say "colo cannot load: $(ldd "$C" | grep 'not found' | awk '{print $1}' | tr '\n' ' ')(put them in" \
+    "$BIN/lib: bench/gpu/make-carry.sh BUILD_BIN $BIN)"
+  exit 2
+fi
 if [ "$SIM" = 1 ]; then
   LABEL=SIMULATED
   GPU_ARGS=(--gpu sim)
@@ -89,7 +96,7 @@ if [ "$SIM" = 1 ]; then
   echo "SIMULATED: colo's simulated GPU (--gpu sim); every function sleeps (sleep_task, colo-serve-echo)" \
     >> "$OUT/host.txt"
 else
-  timeout 120 python3 -c "import torch; print('torch', torch.__version__, 'cuda', torch.version.cuda, \
+  LD_LIBRARY_PATH=$ORIG_LD timeout 120 python3 -c "import torch; print('torch', torch.__version__, 'cuda', torch.version.cuda, \
 'available', torch.cuda.is_available())" >> "$OUT/host.txt" 2>&1 || echo "torch: not usable" >> "$OUT/host.txt"
 fi
 cat "$OUT/host.txt" | tee -a "$LOG"
@@ -115,11 +122,13 @@ section() {
     gpt) budget=$BUDGET_GPT n=$GPT_N input="{\"tokens\": $GPT_TOKENS, \"prompt_len\": 16}"
          spec="kind: python
     entry: serve_functions:gpt_generate
-    python_path: [$REPO/workloads/torch]" ;;
+    python_path: [$REPO/workloads/torch]
+    env: {LD_LIBRARY_PATH: \"$ORIG_LD\"}" ;;
     resnet50) budget=$BUDGET_RESNET n=$RESNET_N input=null
          spec="kind: python
     entry: serve_functions:resnet50_infer
-    python_path: [$REPO/workloads/torch]" ;;
+    python_path: [$REPO/workloads/torch]
+    env: {LD_LIBRARY_PATH: \"$ORIG_LD\"}" ;;
     gemm) budget=$BUDGET_GEMM n=$GEMM_N input=null
          spec="kind: builtin
     builtin: gemm
@@ -130,7 +139,8 @@ section() {
     case $fn in gpt) input='{"seconds": 0.04}' ;; resnet50) input='{"seconds": 0.01}' ;; esac
     spec="kind: python
     entry: serve_functions:sleep_task
-    python_path: [$REPO/workloads/torch]"
+    python_path: [$REPO/workloads/torch]
+    env: {LD_LIBRARY_PATH: \"$ORIG_LD\"}"
     if [ "$fn" = gemm ]; then  # a native worker whose result names no pid, as colo-serve-cuda's
       input='{"sleep_ms": 20}'
       spec="kind: command
@@ -139,6 +149,9 @@ section() {
     budget=$((budget < 30 ? budget : 30))
   elif [ "$fn" = gemm ] && [ ! -x "$W/bin/colo-serve-cuda" ]; then
     note "gemm $mode: skipped: no colo-serve-cuda in $BIN (a build with nvcc)"; return
+  elif [ "$fn" = gemm ] && ldd "$W/bin/colo-serve-cuda" | grep -q 'not found'; then
+    note "gemm $mode: skipped: colo-serve-cuda cannot load $(ldd "$W/bin/colo-serve-cuda" \
+      | grep 'not found' | awk '{print $1}' | tr '\n' ' ')"; return
   elif [ "$fn" != gemm ] && [ $HAVE_TORCH = 0 ]; then
     note "$fn $mode: skipped: PyTorch with CUDA is not usable by python3 (host.txt)"; return
   fi
@@ -180,7 +193,7 @@ EOF
     return
   fi
   local url=http://127.0.0.1:$SERVE_PORT
-  timeout -k 5 $((budget + 30)) python3 "$HERE/serve-scale.py" measure --url "$url" \
+  LD_LIBRARY_PATH=$ORIG_LD timeout -k 5 $((budget + 30)) python3 "$HERE/serve-scale.py" measure --url "$url" \
     --function "$fn" --mode "$mode" --ks "${KS// /,}" --n "$n" --input "$input" \
     --budget "$budget" --out "$OUT" --label "$LABEL" 2>&1 | tee -a "$LOG" "$d/driver.txt"
   local rc=${PIPESTATUS[0]}
@@ -192,7 +205,7 @@ EOF
     124 | 137) note "$fn $mode: the driver was stopped at the section's limit ($((budget + 30)) s)" ;;
     *) note "$fn $mode: the driver failed (exit $rc): $why (sections/$fn-$mode/serve.err)" ;;
   esac
-  timeout 10 python3 -c "import urllib.request,sys; \
+  LD_LIBRARY_PATH=$ORIG_LD timeout 10 python3 -c "import urllib.request,sys; \
 sys.stdout.write(urllib.request.urlopen('$url/metrics', timeout=5).read().decode())" \
     > "$d/metrics.txt" 2> /dev/null
   stop_serve
@@ -216,7 +229,7 @@ for fn in $FUNCTIONS; do
 done
 
 if [ -s "$OUT/serve-scale.csv" ]; then
-  timeout 60 python3 "$HERE/serve-scale.py" table "$OUT" || note "the table failed"
+  LD_LIBRARY_PATH=$ORIG_LD timeout 60 python3 "$HERE/serve-scale.py" table "$OUT" || note "the table failed"
   cat "$OUT/serve-scale.md" >> "$LOG"
   sed -n '/^## Against/,$p' "$OUT/serve-scale.md"
 else
