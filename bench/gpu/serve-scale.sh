@@ -96,8 +96,15 @@ if [ "$SIM" = 1 ]; then
   echo "SIMULATED: colo's simulated GPU (--gpu sim); every function sleeps (sleep_task, colo-serve-echo)" \
     >> "$OUT/host.txt"
 else
-  LD_LIBRARY_PATH=$ORIG_LD timeout 120 python3 -c "import torch; print('torch', torch.__version__, 'cuda', torch.version.cuda, \
-'available', torch.cuda.is_available())" >> "$OUT/host.txt" 2>&1 || echo "torch: not usable" >> "$OUT/host.txt"
+  LD_LIBRARY_PATH=$ORIG_LD timeout 120 python3 -c "
+import torch
+print('torch', torch.__version__, 'cuda', torch.version.cuda, 'available', torch.cuda.is_available())
+try:
+    import torchvision
+    print('torchvision', torchvision.__version__)
+except ImportError as e:
+    print('torchvision: not installed (resnet50 fails):', e)
+" >> "$OUT/host.txt" 2>&1 || echo "torch: not usable" >> "$OUT/host.txt"
 fi
 cat "$OUT/host.txt" | tee -a "$LOG"
 say "K: $KS; modes: $MODES; functions: $FUNCTIONS; N: gpt $GPT_N, resnet50 $RESNET_N, gemm $GEMM_N"
@@ -114,6 +121,12 @@ if [ "$SIM" != 1 ]; then
   fi
 fi
 
+# The python workers' module path: serve_functions.py, and the PYTHONPATH this script was given
+# (colo serve sets the workers' PYTHONPATH to python_path and its own python directory).
+PY_PATH=$REPO/workloads/torch
+IFS=: read -r -a _pp <<< "${PYTHONPATH:-}"
+for _p in "${_pp[@]}"; do [ -n "$_p" ] && PY_PATH="$PY_PATH, $_p"; done
+
 # section FUNCTION MODE: one daemon, every K.
 section() {
   local fn=$1 mode=$2 d=$OUT/sections/$1-$2 st=$W/$1-$2 budget n input spec part
@@ -122,12 +135,12 @@ section() {
     gpt) budget=$BUDGET_GPT n=$GPT_N input="{\"tokens\": $GPT_TOKENS, \"prompt_len\": 16}"
          spec="kind: python
     entry: serve_functions:gpt_generate
-    python_path: [$REPO/workloads/torch]
+    python_path: [$PY_PATH]
     env: {LD_LIBRARY_PATH: \"$ORIG_LD\"}" ;;
     resnet50) budget=$BUDGET_RESNET n=$RESNET_N input=null
          spec="kind: python
     entry: serve_functions:resnet50_infer
-    python_path: [$REPO/workloads/torch]
+    python_path: [$PY_PATH]
     env: {LD_LIBRARY_PATH: \"$ORIG_LD\"}" ;;
     gemm) budget=$BUDGET_GEMM n=$GEMM_N input=null
          spec="kind: builtin
@@ -139,7 +152,7 @@ section() {
     case $fn in gpt) input='{"seconds": 0.04}' ;; resnet50) input='{"seconds": 0.01}' ;; esac
     spec="kind: python
     entry: serve_functions:sleep_task
-    python_path: [$REPO/workloads/torch]
+    python_path: [$PY_PATH]
     env: {LD_LIBRARY_PATH: \"$ORIG_LD\"}"
     if [ "$fn" = gemm ]; then  # a native worker whose result names no pid, as colo-serve-cuda's
       input='{"sleep_ms": 20}'
