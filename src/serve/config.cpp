@@ -67,8 +67,10 @@ bool valid_name(const std::string& s) {
 Result<PartitionSpec> parse_partition(const Ctx& ctx, const YAML::Node& n,
                                       const std::string& field) {
   COLO_TRY(ctx.check_keys(
-      n, field, {"kind", "device", "thread_percent", "mem_limit_mib", "green_sms", "mig_uuid"}));
+      n, field,
+      {"kind", "device", "thread_percent", "mem_limit_mib", "green_sms", "mig_uuid", "profile"}));
   PartitionSpec p;
+  p.line = n.IsDefined() ? n.Mark().line + 1 : 0;
   std::string kind = "none";
   COLO_TRY(ctx.get(n, "kind", field + ".kind", kind));
   if (kind == "none") {
@@ -120,8 +122,14 @@ Result<PartitionSpec> parse_partition(const Ctx& ctx, const YAML::Node& n,
     return fail(ctx.error(n, field, "kind green needs green_sms"));
   }
   COLO_TRY(ctx.get(n, "mig_uuid", field + ".mig_uuid", p.mig_uuid));
-  if ((p.kind == PartitionKind::mig) != !p.mig_uuid.empty()) {
-    return fail(ctx.error(n, field, "mig_uuid is given with kind mig, and only then"));
+  COLO_TRY(ctx.get(n, "profile", field + ".profile", p.mig_profile));
+  if (p.kind == PartitionKind::mig && p.mig_uuid.empty() == p.mig_profile.empty()) {
+    return fail(ctx.error(n, field,
+                          "kind mig needs exactly one of mig_uuid (an existing instance) and "
+                          "profile (an instance colo serve creates, e.g. \"1g.18gb\")"));
+  }
+  if (p.kind != PartitionKind::mig && !(p.mig_uuid.empty() && p.mig_profile.empty())) {
+    return fail(ctx.error(n, field, "mig_uuid and profile are for kind mig"));
   }
   return p;
 }
@@ -207,9 +215,11 @@ Result<FunctionConfig> parse_function(const Ctx& ctx, const YAML::Node& n,
                             fmt::format("gpu {} and partition.device {} disagree (give one)", gpu,
                                         f.partition.device)));
     }
-    if (f.partition.kind == PartitionKind::mig) {
-      return fail(ctx.error(n["gpu"], fld + ".gpu",
-                            "a mig partition names its instance by mig_uuid, not by gpu"));
+    if (f.partition.kind == PartitionKind::mig && !f.partition.mig_uuid.empty()) {
+      return fail(
+          ctx.error(n["gpu"], fld + ".gpu",
+                    "a mig partition with mig_uuid names its instance by mig_uuid, not by gpu (use "
+                    "profile to have colo serve create an instance on a gpu)"));
     }
     f.partition.device = gpu;
     if (f.partition.kind == PartitionKind::none) {
@@ -464,6 +474,7 @@ Result<ServeConfig> parse_serve_config(const std::string& yaml_text, const std::
     }
     cfg.functions.push_back(std::move(*f));
   }
+  cfg.source = source;
   if (auto it = environment.find(cfg.token_env); it != environment.end()) {
     cfg.token = it->second;
   }

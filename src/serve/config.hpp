@@ -24,7 +24,12 @@ struct PartitionSpec {
   std::optional<int> thread_percent;       // mps: CUDA_MPS_ACTIVE_THREAD_PERCENTAGE, 1..100
   std::optional<std::uint64_t> mem_limit;  // mps: pinned device memory limit, bytes
   std::optional<int> green_sms;            // green: SMs per worker
-  std::string mig_uuid;                    // mig: the instance's MIG-... UUID
+  // mig: exactly one of the two. mig_uuid: an instance someone else made (MIG-...); profile: a
+  // profile of the GPU's placement table ("1g.18gb") whose instance colo serve creates at start
+  // and destroys at shutdown, and then sets mig_uuid to (docs/serve.md, mig_plan.hpp).
+  std::string mig_uuid;
+  std::string mig_profile;
+  int line = 0;  // the partition's line in the config file (messages); 0: not from a file
 };
 
 struct FunctionConfig {
@@ -74,6 +79,7 @@ struct ServeConfig {
   // picks /tmp/colo-serve-<pid>.
   std::string state_dir;
   std::vector<FunctionConfig> functions;
+  std::string source;  // the config file's name, for messages of later checks ("" if none)
 };
 
 // Parses and validates. `source`: the file name used in messages. Reads the token from the
@@ -90,7 +96,7 @@ Status apply_listen(const std::string& listen, ServeConfig& cfg);
 bool is_loopback(const std::string& host);
 
 // A partition given as YAML or JSON text (a mapping: kind, device, thread_percent,
-// mem_limit_mib, green_sms, mig_uuid), as in a function's `partition`.
+// mem_limit_mib, green_sms, mig_uuid, profile), as in a function's `partition`.
 Result<PartitionSpec> parse_partition_text(const std::string& text, const std::string& source);
 
 // Validates one function. `where`: prefix of messages.

@@ -3,6 +3,7 @@
 #include <poll.h>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
@@ -13,7 +14,9 @@
 #include <cstdio>
 #include <deque>
 #include <functional>
+#include <optional>
 #include <ostream>
+#include <set>
 
 #include "serve/auth.hpp"
 #include "serve/exporter.hpp"
@@ -206,6 +209,7 @@ Daemon::~Daemon() {
   try {
     shutdown();
     quit_mps();
+    destroy_all_mig();
   } catch (const std::exception& e) {
     std::fprintf(stderr, "colo serve: shutdown failed: %s\n", e.what());
   }
@@ -213,10 +217,23 @@ Daemon::~Daemon() {
 
 Result<std::map<std::string, std::string>> Daemon::gpu_env(const PartitionSpec& p) {
   std::map<std::string, std::string> env;
-  if (p.kind == PartitionKind::none || p.kind == PartitionKind::mig) {
+  if (p.kind == PartitionKind::none || (p.kind == PartitionKind::mig && !creates_mig(p))) {
     return env;  // mig: the instance's UUID from the mode layer
   }
   const std::lock_guard lock(m_gpu_mutex);
+  if (creates_mig(p)) {
+    // The backend's environment of the instance colo serve created (its UUID, and on the
+    // simulated GPU its limits).
+    if (auto it = m_mig.find(p.device); it != m_mig.end()) {
+      const auto& uuids = it->second.uuids;
+      if (auto u = std::find(uuids.begin(), uuids.end(), p.mig_uuid); u != uuids.end()) {
+        return it->second.instances->client_env(static_cast<int>(u - uuids.begin()));
+      }
+    }
+    return fail(ErrorCode::gpu, fmt::format("the {} MIG instance '{}' on GPU {} does not exist "
+                                            "(any more)",
+                                            p.mig_profile, p.mig_uuid, p.device));
+  }
   if (p.device >= static_cast<int>(m_devices.size())) {
     return fail(ErrorCode::invalid_argument,
                 fmt::format("no GPU {} on this host ({} GPU(s))", p.device, m_devices.size()));
@@ -319,6 +336,156 @@ void Daemon::quit_mps() {
   m_mps.clear();
 }
 
+Status Daemon::create_mig(const MigGpuLayout& layout) {
+  const int d = layout.device;
+  auto made =
+      m_gpu->create_mig(d, layout.profiles, fmt::format("{}/mig/dev{}", m_cfg.state_dir, d));
+  if (!made) {
+    return fail(made.error().code,
+                fmt::format("GPU {}: cannot create the MIG instances of {}: {}", d,
+                            fmt::join(layout.functions, ", "), made.error().message),
+                made.error().context);
+  }
+  MigState st;
+  st.instances = std::move(*made);
+  st.layout = layout;
+  std::string listed;
+  for (std::size_t i = 0; i < layout.profiles.size(); ++i) {
+    const auto env = st.instances->client_env(static_cast<int>(i));
+    const auto it = env.find("CUDA_VISIBLE_DEVICES");
+    st.uuids.push_back(it == env.end() ? std::string{} : it->second);
+    listed += fmt::format("{}'{}' {} {}", listed.empty() ? "" : ", ", layout.functions[i],
+                          layout.profiles[i], st.uuids.back());
+  }
+  m_mig[d] = std::move(st);
+  m_log << fmt::format("colo serve: created the MIG instances of GPU {}{}: {}\n", d,
+                       m_gpu->simulated() ? " (simulated GPU)" : "", listed)
+        << std::flush;
+  return {};
+}
+
+void Daemon::destroy_mig(int device) {
+  auto it = m_mig.find(device);
+  if (it == m_mig.end()) {
+    return;
+  }
+  if (auto ok = it->second.instances->destroy(); !ok) {
+    m_log << fmt::format("colo serve: destroying the MIG instances of GPU {} failed: {}\n", device,
+                         ok.error().what());
+  } else {
+    m_log << fmt::format("colo serve: destroyed the {} MIG instance(s) of GPU {}\n",
+                         it->second.uuids.size(), device);
+  }
+  m_log << std::flush;
+  m_mig.erase(it);
+}
+
+void Daemon::destroy_all_mig() {
+  const std::lock_guard lock(m_gpu_mutex);
+  while (!m_mig.empty()) {
+    destroy_mig(m_mig.begin()->first);
+  }
+}
+
+std::string Daemon::mig_uuid(int device, const std::string& function) const {
+  const auto it = m_mig.find(device);
+  if (it == m_mig.end()) {
+    return {};
+  }
+  const auto& fns = it->second.layout.functions;
+  const auto f = std::find(fns.begin(), fns.end(), function);
+  return f == fns.end() ? std::string{}
+                        : it->second.uuids[static_cast<std::size_t>(f - fns.begin())];
+}
+
+Status Daemon::repartition_mig(Pool& pool, int workers, PartitionSpec partition) {
+  const std::lock_guard change(m_mig_change_mutex);
+  const FunctionConfig old = pool.snapshot();
+  {
+    FunctionConfig probe = old;
+    probe.partition = partition;
+    probe.workers = workers;
+    COLO_TRY(validate_function(probe, fmt::format("function '{}': ", old.name)));
+  }
+  std::map<int, MigGpuLayout> plan;
+  {
+    const std::lock_guard lock(m_gpu_mutex);
+    // The changed pool last: a layout that does not fit names it.
+    std::vector<FunctionConfig> fns;
+    for (const auto& p : m_pools) {
+      if (p.get() != &pool) {
+        fns.push_back(p->snapshot());
+      }
+    }
+    fns.push_back(old);
+    fns.back().partition = partition;
+    auto planned = plan_mig_layouts(fns, m_devices, "request");
+    if (!planned) {
+      return fail(planned.error());
+    }
+    plan = std::move(*planned);
+    std::set<int> gpus;
+    if (creates_mig(old.partition)) {
+      gpus.insert(old.partition.device);
+    }
+    if (creates_mig(partition)) {
+      gpus.insert(partition.device);
+    }
+    for (int d : gpus) {
+      std::vector<std::string> others;
+      for (const auto& f : fns) {
+        if (f.name != old.name && creates_mig(f.partition) && f.partition.device == d) {
+          others.push_back(fmt::format("'{}'", f.name));
+        }
+      }
+      if (!others.empty()) {
+        return fail(ErrorCode::invalid_argument,
+                    fmt::format("function '{}': GPU {} also has the MIG pool(s) {}: colo serve "
+                                "creates one MIG layout per GPU and re-creates it whole, which "
+                                "would destroy their instances under their workers; change "
+                                "those pools together by restarting colo serve with the new "
+                                "config (docs/serve.md)",
+                                old.name, d, fmt::join(others, ", ")));
+      }
+    }
+  }
+  m_log << fmt::format("colo serve: pool '{}': draining for its new MIG partition\n", old.name)
+        << std::flush;
+  if (!pool.hold(Pool::k_repartition_wait)) {
+    (void)pool.resize(old.workers, std::nullopt);
+    return fail(ErrorCode::busy,
+                fmt::format("function '{}': its tasks still ran after {} s; the partition is "
+                            "unchanged",
+                            old.name, Pool::k_repartition_wait.count()));
+  }
+  Status created;
+  PartitionSpec back = old.partition;  // when the new layout cannot be made
+  {
+    const std::lock_guard lock(m_gpu_mutex);
+    std::optional<MigGpuLayout> before;
+    if (creates_mig(old.partition)) {
+      if (auto it = m_mig.find(old.partition.device); it != m_mig.end()) {
+        before = it->second.layout;
+      }
+      destroy_mig(old.partition.device);
+    }
+    if (creates_mig(partition)) {
+      created = create_mig(plan.at(partition.device));
+      if (created) {
+        partition.mig_uuid = mig_uuid(partition.device, old.name);
+      } else if (before && create_mig(*before)) {
+        // Back to the old profile (a new instance of it) so the pool serves again.
+        back.mig_uuid = mig_uuid(back.device, old.name);
+      }
+    }
+  }
+  if (!created) {
+    (void)pool.resize(old.workers, back);
+    return created;
+  }
+  return pool.resize(workers, partition);
+}
+
 Pool* Daemon::pool(const std::string& name) const {
   for (const auto& p : m_pools) {
     if (p->config().name == name) {
@@ -361,6 +528,19 @@ Status Daemon::start_gpus() {
         return fail(ok.error().code, fmt::format("function '{}': {}", f.name, ok.error().message),
                     ok.error().context);
       }
+    }
+  }
+  auto plan = plan_mig_layouts(m_cfg.functions, m_devices, m_cfg.source);
+  if (!plan) {
+    return fail(plan.error());
+  }
+  for (const auto& [d, layout] : *plan) {
+    (void)d;
+    COLO_TRY(create_mig(layout));
+  }
+  for (auto& f : m_cfg.functions) {
+    if (creates_mig(f.partition)) {
+      f.partition.mig_uuid = mig_uuid(f.partition.device, f.name);
     }
   }
   return {};
@@ -409,6 +589,7 @@ Status Daemon::start() {
   m_port = port;
   if (auto ok = start_gpus(); !ok) {
     quit_mps();  // those already started
+    destroy_all_mig();
     return ok;
   }
   for (const auto& f : m_cfg.functions) {
@@ -666,7 +847,11 @@ void Daemon::routes() {
       }
       partition = *ps;
     }
-    if (auto ok = p->resize(workers, partition); !ok) {
+    const bool mig_change = m_gpu != nullptr && partition &&
+                            (creates_mig(*partition) || creates_mig(p->snapshot().partition));
+    if (auto ok =
+            mig_change ? repartition_mig(*p, workers, *partition) : p->resize(workers, partition);
+        !ok) {
       send_error(res, status_for(ok.error()), ok.error().message);
       return;
     }
@@ -810,8 +995,17 @@ std::vector<MetricFamily> Daemon::gpu_families() const {
       auto l = labels(d);
       l["function"] = f.name;
       l["partition"] = to_string(f.partition.kind);
+      if (f.partition.kind == PartitionKind::mig) {
+        // The backends give no per-instance telemetry: the DCGM families are per GPU.
+        l["mig_uuid"] = f.partition.mig_uuid;
+        if (!f.partition.mig_profile.empty()) {
+          l["mig_profile"] = f.partition.mig_profile;
+        }
+      }
       info.samples.push_back({"", l, 1});
       l.erase("partition");
+      l.erase("mig_uuid");
+      l.erase("mig_profile");
       double bytes = 0;
       if (auto it = telemetry.find(d); it != telemetry.end()) {
         for (const auto& m : it->second) {
@@ -878,6 +1072,7 @@ void Daemon::shutdown() {
     p->stop(to_nanos(m_cfg.drain_s));
   }
   quit_mps();
+  destroy_all_mig();
   stop_listener(*m_http, m_listener);
   const auto total = [&] {
     std::uint64_t n = 0;

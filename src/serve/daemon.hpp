@@ -17,6 +17,7 @@
 #include "serve/config.hpp"
 #include "serve/gpu_host.hpp"
 #include "serve/metrics.hpp"
+#include "serve/mig_plan.hpp"
 #include "serve/pool.hpp"
 #include "serve/task_store.hpp"
 
@@ -38,16 +39,19 @@ class Daemon {
   ~Daemon();
 
   // Binds (port 0: an ephemeral one), checks every pool's GPU against the host, starts one MPS
-  // control daemon per GPU with MPS pools, then the pools and the HTTP threads. Errors:
-  // invalid_argument (a non-loopback listener without a token, a GPU the host lacks), io
-  // (cannot bind), an MPS daemon that does not start (those already started are quit).
+  // control daemon per GPU with MPS pools, creates one MIG layout per GPU with MIG pools of a
+  // profile (mig_plan.hpp), then the pools and the HTTP threads. Errors: invalid_argument (a
+  // non-loopback listener without a token, a GPU the host lacks, a MIG layout that does not
+  // fit), unsupported (MIG disabled), io (cannot bind), an MPS daemon or MIG layout that cannot
+  // be made (the daemons already started are quit, the instances already made destroyed).
   Status start();
   [[nodiscard]] int port() const { return m_port; }
   // Blocks until `stop_fd` (the interrupt self-pipe) is readable, running the maintenance tick
   // (deadlines of queued tasks, autoscaling) every 200 ms; then shuts down.
   void run_until(int stop_fd);
   // Graceful shutdown: refuses new tasks (503), fails queued ones, gives running ones drain_s,
-  // stops every worker, quits every MPS daemon it started, closes the listener. Idempotent.
+  // stops every worker, quits every MPS daemon it started, destroys every MIG instance it
+  // created, closes the listener. Idempotent.
   void shutdown();
   // The maintenance tick run_until() runs about every 200 ms: deadlines of queued tasks,
   // autoscaling, MPS faults (the affected pools' workers are recycled), GPU telemetry (every
@@ -72,6 +76,17 @@ class Daemon {
   // when it was lost, and the pools on it recycled (m_gpu_mutex held).
   void check_mps(int device);
   void quit_mps();
+  // Creates `layout`'s MIG instances on its GPU (m_gpu_mutex held).
+  Status create_mig(const MigGpuLayout& layout);
+  // Destroys the instances colo serve created on `device` (m_gpu_mutex held); all: every GPU's.
+  void destroy_mig(int device);
+  void destroy_all_mig();
+  // The MIG-... UUID of `function`'s instance on `device` ("" when none; m_gpu_mutex held).
+  [[nodiscard]] std::string mig_uuid(int device, const std::string& function) const;
+  // A live partition change of `pool` from or to a MIG instance colo serve creates: checks the
+  // new layout, drains the pool, re-creates its GPU's layout, restarts its workers. Refused when
+  // another MIG pool shares the GPU (its instance would be destroyed with the layout).
+  Status repartition_mig(Pool& pool, int workers, PartitionSpec partition);
   // Reads the host's devices, checks every pool's GPU, starts the MPS daemons.
   Status start_gpus();
   void sample_gpus();
@@ -82,6 +97,12 @@ class Daemon {
     std::size_t seen = 0;     // faults() already handled
     std::string last_fault;   // the newest, for mps_note
     Nanos last_fault_at{-1};  // when it was seen
+  };
+
+  struct MigState {
+    std::unique_ptr<MigInstances> instances;
+    MigGpuLayout layout;
+    std::vector<std::string> uuids;  // per instance, as layout.profiles
   };
 
   ServeConfig m_cfg;
@@ -100,6 +121,8 @@ class Daemon {
   std::mutex m_gpu_mutex;             // m_gpu, m_devices, m_mps
   std::vector<DeviceInfo> m_devices;  // the host's, read at start
   std::map<int, MpsState> m_mps;      // by GPU index
+  std::map<int, MigState> m_mig;      // by GPU index: the MIG layouts colo serve created
+  std::mutex m_mig_change_mutex;      // one repartition_mig at a time (taken before m_gpu_mutex)
   mutable std::mutex m_telemetry_mutex;
   std::map<int, std::vector<Metric>> m_telemetry;  // last sample per GPU in use
   Nanos m_last_sample{-1};

@@ -29,6 +29,18 @@ class MpsServer {
   virtual Status quit() = 0;
 };
 
+// The MIG instances colo serve created on one GPU (one layout, through the backend's begin_mode:
+// NVML creates GPU and compute instances, the simulated GPU simulates them).
+class MigInstances {
+ public:
+  virtual ~MigInstances() = default;
+  // Environment of the workers of instance `slot` (its layout's order): CUDA_VISIBLE_DEVICES is
+  // the instance's MIG-... UUID.
+  [[nodiscard]] virtual std::map<std::string, std::string> client_env(int slot) const = 0;
+  // Destroys the instances; idempotent.
+  virtual Status destroy() = 0;
+};
+
 class GpuHost {
  public:
   virtual ~GpuHost() = default;
@@ -39,10 +51,16 @@ class GpuHost {
   virtual Result<std::vector<Metric>> sample(int device) = 0;
   // Starts the MPS control daemon of `device` with its pipe and log directories under `dir`.
   virtual Result<std::unique_ptr<MpsServer>> start_mps(int device, const std::string& dir) = 0;
+  // Creates one MIG instance per profile of `profiles` on `device` (a legal layout of its
+  // placement table, serve/mig_plan.hpp), scratch files under `dir`. Default: unsupported.
+  virtual Result<std::unique_ptr<MigInstances>> create_mig(int device,
+                                                           const std::vector<std::string>& profiles,
+                                                           const std::string& dir);
 };
 
 // The real host: `backend`'s devices and telemetry; MPS daemons through MpsDaemon on NVML, none
-// on the simulated GPU (its MPS "server" has no environment and never faults).
+// on the simulated GPU (its MPS "server" has no environment and never faults); MIG instances
+// through the backend's begin_mode (mode mig), destroyed by the session's end().
 std::unique_ptr<GpuHost> make_gpu_host(std::unique_ptr<GpuBackend> backend);
 
 }  // namespace colo::serve

@@ -164,6 +164,13 @@ void Pool::run_worker(Slot& slot, int index) {
   bool started_once = false;
   while (!slot.retire && !m_stopping) {
     if (!proc) {
+      {
+        std::unique_lock lock(m_mutex);
+        m_wake.wait(lock, [&] { return !m_held || m_stopping || slot.retire; });
+      }
+      if (slot.retire || m_stopping) {
+        break;
+      }
       SpawnRequest req;
       PartitionSpec partition;
       {
@@ -218,7 +225,7 @@ void Pool::run_worker(Slot& slot, int index) {
     bool recycled = false;
     {
       const std::lock_guard lock(m_mutex);
-      repartitioned = generation != m_generation;
+      repartitioned = generation != m_generation || m_held;
       recycled = recycles != m_recycles;
     }
     if (repartitioned) {
@@ -307,6 +314,8 @@ Status Pool::resize(int workers, const std::optional<PartitionSpec>& partition) 
       ++m_generation;
     }
     set_size(workers);
+    m_held = false;
+    m_wake.notify_all();
     retired.swap(m_retired);
   }
   for (auto& s : retired) {
@@ -347,6 +356,19 @@ std::string Pool::with_mps_note(std::string reason, bool worker_died, int device
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
+}
+
+bool Pool::hold(Nanos wait) {
+  {
+    const std::lock_guard lock(m_mutex);
+    m_held = true;
+    m_wake.notify_all();
+  }
+  const auto until = std::chrono::steady_clock::now() + wait;
+  while (m_alive > 0 && std::chrono::steady_clock::now() < until && !m_stopping) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return m_alive == 0;
 }
 
 void Pool::recycle() {

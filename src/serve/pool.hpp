@@ -3,7 +3,8 @@
 // tasks from the TaskStore. A crashed worker is restarted with exponential backoff and its task
 // retried when the function is idempotent (else failed with the reason); a task past its
 // deadline kills its worker and fails. resize() changes the size or the partition live: queued
-// tasks stay queued, running ones finish, workers restart with the new share. Thread-safe.
+// tasks stay queued, running ones finish, workers restart with the new share (hold() first when
+// the old share must be gone before the new one exists). Thread-safe.
 #include <sys/types.h>
 
 #include <atomic>
@@ -77,6 +78,10 @@ class Pool {
   // running task; at most `k_repartition_wait`). Errors: invalid_argument (outside min..max, or a
   // bad partition).
   Status resize(int workers, const std::optional<PartitionSpec>& partition);
+  // Stops every worker between tasks and keeps the pool without workers (queued tasks stay
+  // queued) until the next resize() or stop(), e.g. while its MIG instance is re-created. Waits
+  // up to `wait` for the running tasks; false when some still run then (the pool stays held).
+  bool hold(Nanos wait);
   // The autoscaler's tick (the daemon calls it about every 200 ms).
   void autoscale();
   // Restarts every worker between tasks (after an MPS server fault tore their CUDA contexts
@@ -125,6 +130,7 @@ class Pool {
   int m_generation = 0;          // partition changes and recycles: workers restart when it moves
   std::uint64_t m_recycles = 0;  // recycle() calls
   Nanos m_last_busy{0};
+  bool m_held = false;  // hold(): no worker starts until resize()
 };
 
 }  // namespace colo::serve

@@ -14,11 +14,12 @@ namespace {
 class SimSession final : public ModeSession {
  public:
   SimSession(SimBackend& backend, ModeSettings mode, ModeDevices devices,
-             std::map<int, std::string> dirs)
+             std::map<int, std::string> dirs, std::map<int, std::vector<std::string>> mig = {})
       : m_backend(backend),
         m_mode(std::move(mode)),
         m_devices(std::move(devices)),
-        m_dirs(std::move(dirs)) {}
+        m_dirs(std::move(dirs)),
+        m_mig(std::move(mig)) {}
   ~SimSession() override { (void)end(); }
   SimSession(const SimSession&) = delete;
   SimSession& operator=(const SimSession&) = delete;
@@ -28,7 +29,16 @@ class SimSession final : public ModeSession {
   [[nodiscard]] std::map<std::string, std::string> client_env(const ClientPlan& c,
                                                               int index) const override {
     const auto s = client_share(m_mode, c, index, m_devices);
-    auto env = share_env(s, std::to_string(s.device));
+    std::string visible = std::to_string(s.device);
+    if (auto it = m_mig.find(s.device); s.mig && it != m_mig.end()) {
+      // The client's instance: clients of a device take its instances in order (as NVML's).
+      std::size_t slot = 0;
+      for (int i = 0; i < index; ++i) {
+        slot += device_for_client(m_devices.devices, i) == s.device ? 1 : 0;
+      }
+      visible = it->second.at(slot);
+    }
+    auto env = share_env(s, visible);
     env["COLO_SIM_GPU_DIR"] = m_dirs.at(s.device);
     env["COLO_SIMULATED_GPU"] = "1";
     env["COLO_SIM_SM_LIMIT"] = fmt::format("{:.6f}", s.sm_share);
@@ -47,6 +57,10 @@ class SimSession final : public ModeSession {
       for (int d : m_devices.devices) {
         m_backend.set_active_dir(d, {});
       }
+      for (const auto& [d, uuids] : m_mig) {
+        (void)uuids;
+        m_backend.set_mig_instances(d, {});
+      }
     }
     return {};
   }
@@ -56,6 +70,7 @@ class SimSession final : public ModeSession {
   ModeSettings m_mode;
   ModeDevices m_devices;
   std::map<int, std::string> m_dirs;
+  std::map<int, std::vector<std::string>> m_mig;  // mode mig: the instances made, per device
   bool m_ended = false;
 };
 
@@ -88,6 +103,21 @@ void SimBackend::set_active_dir(int device, std::string dir) {
     m_active_dirs.erase(device);
   } else {
     m_active_dirs[device] = std::move(dir);
+  }
+}
+
+std::vector<std::string> SimBackend::mig_instances(int device) const {
+  std::lock_guard lock(m_mutex);
+  const auto it = m_mig_instances.find(device);
+  return it == m_mig_instances.end() ? std::vector<std::string>{} : it->second;
+}
+
+void SimBackend::set_mig_instances(int device, std::vector<std::string> uuids) {
+  std::lock_guard lock(m_mutex);
+  if (uuids.empty()) {
+    m_mig_instances.erase(device);
+  } else {
+    m_mig_instances[device] = std::move(uuids);
   }
 }
 
@@ -185,6 +215,25 @@ Result<std::unique_ptr<ModeSession>> SimBackend::begin_mode(const ModeSettings& 
                                                             const std::vector<int>& devs,
                                                             const std::string& run_dir) {
   COLO_TRY(check_mode(mode, devs));
+  std::map<int, std::vector<std::string>> mig;
+  if (mode.kind == ModeKind::mig) {
+    std::lock_guard lock(m_mutex);
+    for (std::size_t i = 0; i < mode.mig_layout.size(); ++i) {
+      const int d = device_for_client(devs, static_cast<int>(i));
+      if (mig.count(d) == 0 && m_mig_instances.count(d) != 0) {
+        return fail(ErrorCode::busy,
+                    fmt::format("simulated GPU {} already has {} MIG instance(s): destroy them "
+                                "before creating another layout",
+                                d, m_mig_instances[d].size()));
+      }
+      mig[d].push_back(fmt::format("MIG-5151{:04x}-{:04x}-{:04x}-0000-{:012x}", d, m_mig_serial,
+                                   mig[d].size(), i));
+    }
+    ++m_mig_serial;
+    for (const auto& [d, uuids] : mig) {
+      m_mig_instances[d] = uuids;
+    }
+  }
   std::map<int, std::string> dirs;
   for (int d : devs) {
     const std::string dir = fmt::format("{}/simgpu/dev{}", run_dir, d);
@@ -196,7 +245,14 @@ Result<std::unique_ptr<ModeSession>> SimBackend::begin_mode(const ModeSettings& 
     st.sm_count = m_topology.sm_count;
     st.memory_bytes = m_topology.memory_bytes;
     st.contention = m_topology.contention;
-    COLO_TRY(SimRegistry(dir).init(st));
+    if (auto ok = SimRegistry(dir).init(st); !ok) {
+      std::lock_guard lock(m_mutex);
+      for (const auto& [md, uuids] : mig) {
+        (void)uuids;
+        m_mig_instances.erase(md);
+      }
+      return fail(ok.error());
+    }
     dirs[d] = dir;
     std::lock_guard lock(m_mutex);
     m_active_dirs[d] = dir;
@@ -207,7 +263,7 @@ Result<std::unique_ptr<ModeSession>> SimBackend::begin_mode(const ModeSettings& 
     md.mig_table = *mig_profiles_for(m_topology.name);  // checked by check_mode
   }
   return std::unique_ptr<ModeSession>(
-      std::make_unique<SimSession>(*this, mode, std::move(md), std::move(dirs)));
+      std::make_unique<SimSession>(*this, mode, std::move(md), std::move(dirs), std::move(mig)));
 }
 
 }  // namespace colo::sim

@@ -30,6 +30,14 @@ class SimBackend final : public GpuBackend {
   // Registry directory of `device` in the mode session now active (empty when none).
   void set_active_dir(int device, std::string dir);
 
+  // The simulated MIG instances that exist now on `device` (their MIG-... UUIDs): a mode mig
+  // session creates one per client of the device at begin_mode and destroys them at end(), as
+  // NVML's MIG layouts do. begin_mode of mode mig on a device that has instances fails (the
+  // simulated GPU keeps one layout per device).
+  [[nodiscard]] std::vector<std::string> mig_instances(int device) const;
+  // Records (uuids non-empty) or forgets (empty) `device`'s instances.
+  void set_mig_instances(int device, std::vector<std::string> uuids);
+
  private:
   struct EnergyState {
     double last_t = -1;
@@ -37,7 +45,9 @@ class SimBackend final : public GpuBackend {
   };
   SimTopology m_topology;
   const Clock& m_clock;
-  std::mutex m_mutex;
+  mutable std::mutex m_mutex;
+  std::map<int, std::vector<std::string>> m_mig_instances;
+  int m_mig_serial = 0;  // layouts created, for unique UUIDs
   std::map<int, std::string> m_active_dirs;
   std::map<int, ModeKind> m_active_modes;
   std::map<int, EnergyState> m_energy;

@@ -1,6 +1,7 @@
 // Unit tests of colo serve's pure parts and its task store on a FakeClock: config parsing and
 // validation, bearer-token checks, the Prometheus exposition, queue/deadline/retry/cancel logic,
-// the autoscaling decision and the workers' environment per partition.
+// the autoscaling decision, the workers' environment per partition and the MIG layouts colo
+// serve creates (mig_plan: profiles, placement, MIG disabled).
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -12,6 +13,7 @@
 #include "serve/config.hpp"
 #include "serve/exporter.hpp"
 #include "serve/metrics.hpp"
+#include "serve/mig_plan.hpp"
 #include "serve/pool.hpp"
 #include "serve/task_store.hpp"
 
@@ -133,6 +135,135 @@ TEST(ServeConfig, GpuPerPool) {
   EXPECT_EQ(cfg->functions[1].partition.kind, PartitionKind::mps);
   EXPECT_EQ(cfg->functions[1].partition.device, 1);
   EXPECT_EQ(cfg->functions[2].partition.kind, PartitionKind::none);
+}
+
+// `partition: {kind: mig, profile: P}` with `gpu: N`: an instance colo serve creates; exactly
+// one of profile and mig_uuid.
+TEST(ServeConfig, MigProfilePartitions) {
+  auto cfg = parse(
+      "functions:\n  - name: a\n    argv: [x]\n    gpu: 1\n    workers: 2\n"
+      "    partition: {kind: mig, profile: 1g.18gb}\n"
+      "  - name: b\n    argv: [x]\n    partition: {kind: mig, mig_uuid: MIG-abc}\n");
+  ASSERT_TRUE(cfg) << cfg.error().what();
+  EXPECT_EQ(cfg->source, "serve.yaml");
+  const auto& a = cfg->functions[0].partition;
+  EXPECT_EQ(a.kind, PartitionKind::mig);
+  EXPECT_EQ(a.mig_profile, "1g.18gb");
+  EXPECT_EQ(a.device, 1);
+  EXPECT_EQ(a.line, 6);
+  EXPECT_TRUE(creates_mig(a));
+  EXPECT_FALSE(creates_mig(cfg->functions[1].partition));
+  struct Case {
+    const char* yaml;
+    const char* expect;
+  };
+  const Case cases[] = {
+      {"functions:\n  - name: a\n    argv: [x]\n"
+       "    partition: {kind: mig, profile: 1g.18gb, mig_uuid: MIG-x}\n",
+       "serve.yaml:4: functions.a.partition: kind mig needs exactly one of mig_uuid"},
+      {"functions:\n  - name: a\n    argv: [x]\n    partition: {kind: mig}\n",
+       "kind mig needs exactly one of mig_uuid (an existing instance) and profile"},
+      {"functions:\n  - name: a\n    argv: [x]\n    partition: {kind: mps, profile: 1g.18gb}\n",
+       "mig_uuid and profile are for kind mig"},
+      {"functions:\n  - name: a\n    argv: [x]\n    gpus: [0, 1]\n"
+       "    partition: {kind: mig, profile: 1g.18gb}\n",
+       "not with kind mig"},
+  };
+  for (const auto& c : cases) {
+    auto bad = parse(c.yaml);
+    ASSERT_FALSE(bad) << c.yaml;
+    EXPECT_NE(bad.error().message.find(c.expect), std::string::npos)
+        << c.yaml << " -> " << bad.error().message;
+  }
+  auto p = parse_partition_text(R"({"kind": "mig", "profile": "2g.35gb", "device": 0})", "request");
+  ASSERT_TRUE(p) << p.error().what();
+  EXPECT_EQ(p->mig_profile, "2g.35gb");
+}
+
+// Two simulated-looking H200s (as NVML names them): GPU 0 with MIG enabled, GPU 1 without.
+std::vector<DeviceInfo> h200s() {
+  std::vector<DeviceInfo> d(2);
+  for (int i = 0; i < 2; ++i) {
+    d[static_cast<std::size_t>(i)].index = i;
+    d[static_cast<std::size_t>(i)].name = "NVIDIA H200";
+    d[static_cast<std::size_t>(i)].sm_count = 132;
+  }
+  d[0].mig_mode = "enabled";
+  d[1].mig_mode = "disabled";
+  return d;
+}
+
+Result<std::map<int, MigGpuLayout>> plan(const std::string& pools) {
+  auto cfg = parse("functions:\n" + pools);
+  if (!cfg) {
+    return fail(cfg.error());
+  }
+  return plan_mig_layouts(cfg->functions, h200s(), cfg->source);
+}
+
+std::string pool(const std::string& name, const std::string& profile, int gpu = 0) {
+  return "  - name: " + name + "\n    argv: [x]\n    gpu: " + std::to_string(gpu) +
+         "\n    partition: {kind: mig, profile: " + profile + "}\n";
+}
+
+TEST(ServeMigPlan, OneLayoutPerGpuInPoolOrder) {
+  auto l = plan(pool("a", "3g.71gb") + pool("b", "2g.35gb") +
+                "  - name: c\n    argv: [x]\n    gpu: 1\n" + pool("d", "1g.18gb") +
+                pool("e", "1g.18gb"));
+  ASSERT_TRUE(l) << l.error().what();
+  ASSERT_EQ(l->size(), 1U);
+  const auto& g = l->at(0);
+  EXPECT_EQ(g.device, 0);
+  EXPECT_EQ(g.profiles, (std::vector<std::string>{"3g.71gb", "2g.35gb", "1g.18gb", "1g.18gb"}));
+  EXPECT_EQ(g.functions, (std::vector<std::string>{"a", "b", "d", "e"}));
+  auto none = plan("  - name: c\n    argv: [x]\n    gpu: 1\n");
+  ASSERT_TRUE(none);
+  EXPECT_TRUE(none->empty());
+}
+
+TEST(ServeMigPlan, ErrorsNameLinePoolAndFix) {
+  struct Case {
+    std::string pools;
+    std::vector<std::string> expect;
+  };
+  const std::vector<Case> cases = {
+      // a profile of another GPU model: the valid ones of this one are listed
+      {pool("a", "1g.10gb"),
+       {"serve.yaml:5: functions.a.partition.profile: '1g.10gb' is not a MIG profile of GPU 0 "
+        "(NVIDIA H200); valid: 1g.18gb, 1g.18gb+me, 1g.35gb, 2g.35gb, 3g.71gb, 4g.71gb, "
+        "7g.141gb"}},
+      // two 4g instances need 8 of 7 compute slices: the pools and what is free are named
+      {pool("big", "4g.71gb") + pool("big2", "4g.71gb"),
+       {"serve.yaml:9: functions.big2.partition.profile: the MIG pools of GPU 0 (NVIDIA H200) do "
+        "not fit its placement table: 'big' (4g.71gb) fit, then 'big2' (4g.71gb) does not",
+        "free after the others: 3 of 7 compute slices, 4 of 8 memory slices"}},
+      {pool("a", "3g.71gb") + pool("b", "3g.71gb") + pool("c", "1g.35gb"),
+       {"'a' (3g.71gb), 'b' (3g.71gb) fit, then 'c' (1g.35gb) does not",
+        "1 of 7 compute slices, 0 of 8 memory slices"}},
+      // MIG disabled: the MIG-equivalent MPS share to use instead
+      {pool("a", "3g.71gb", 1),
+       {"serve.yaml:5: functions.a.partition: MIG is disabled on GPU 1 (NVIDIA H200)",
+        "use the MIG-equivalent MPS share instead: partition: {kind: mps, thread_percent: 46, "
+        "mem_limit_mib: 71424}"}},
+      {pool("a", "1g.18gb", 2), {"functions.a.partition: GPU 2: this host has 2 GPU(s)"}},
+  };
+  for (const auto& c : cases) {
+    auto l = plan(c.pools);
+    ASSERT_FALSE(l) << c.pools;
+    for (const auto& e : c.expect) {
+      EXPECT_NE(l.error().message.find(e), std::string::npos)
+          << c.pools << " -> " << l.error().message;
+    }
+  }
+  // a GPU model without a MIG table
+  auto devs = h200s();
+  devs[0].name = "NVIDIA GeForce RTX 4090";
+  auto cfg = parse("functions:\n" + pool("a", "1g.18gb"));
+  ASSERT_TRUE(cfg);
+  auto l = plan_mig_layouts(cfg->functions, devs, cfg->source);
+  ASSERT_FALSE(l);
+  EXPECT_NE(l.error().message.find("has no MIG placement table"), std::string::npos)
+      << l.error().message;
 }
 
 TEST(ServeConfig, ListenAndLoopback) {
