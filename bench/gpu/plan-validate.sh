@@ -35,6 +35,7 @@ if [ "${SIM:-0}" = 1 ]; then
   trap 'rm -rf "$sim"' EXIT
   cp "$specs"/h200-plan-mix*.jobs.yaml "$sim/"
   cp "$specs/h200-plan-sim/h200-plan-workloads.yaml" "$sim/"
+  cp "$specs/h200-plan-sim/h200-plan-workloads.yaml" "$sim/h200-plan-workloads-v2.yaml"
   specs=$sim
   COLO=${COLO:-$here/../../build/dev/bin/colo}
   COLO_WORKLOAD_DIR=${COLO_WORKLOAD_DIR:-$(dirname "$COLO")}

@@ -220,6 +220,51 @@ TEST_F(EngineTest, RunsEveryPlannedRunThroughTheLauncherAndStoresWhatItReported)
   EXPECT_NEAR(*r->summary.groups[0].speedup, 1.5, 1e-9);
 }
 
+// Coarse reports (30 samples every 0.3 s = 100 samples/s) whose last one comes 0.2 s before the
+// 2 s window ends: counting whole reports in the window would give 180 / 2 s = 90 samples/s; the
+// rate from the first report to the last is the steady 100.
+TEST_F(EngineTest, ThroughputIsTheRateBetweenReportsNotWholeReportsCountedInTheWindow) {
+  m_launcher.script = [](int, const std::vector<ClientLaunch>& clients,
+                         SupervisorObserver& observer) -> std::optional<Result<SupervisorResult>> {
+    SupervisorResult result;
+    result.released = true;
+    for (std::size_t i = 0; i < clients.size(); ++i) {
+      observer.on_started(static_cast<int>(i), 4000000 + static_cast<int>(i));
+    }
+    observer.on_released();
+    for (int k = 1; k <= 6; ++k) {
+      for (std::size_t i = 0; i < clients.size(); ++i) {
+        ProgressEvent e;
+        e.kind = ProgressKind::step;
+        e.samples = 30;
+        observer.on_event(static_cast<int>(i), 0.3 * k, e);
+      }
+    }
+    for (std::size_t i = 0; i < clients.size(); ++i) {
+      ClientOutcome o;
+      o.pid = 4000000 + static_cast<int>(i);
+      o.facts.stopped_by_colo = true;
+      o.classification = classify_exit(o.facts);
+      o.runtime_s = 2.0;
+      o.steps = 6;
+      result.clients.push_back(o);
+    }
+    return result;
+  };
+  auto r = run(spec());
+  ASSERT_TRUE(r) << r.error().what();
+  auto runs = m_store->runs(r->id);
+  ASSERT_TRUE(runs);
+  ASSERT_FALSE(runs->empty());
+  auto solo = m_store->workloads((*runs)[0].id);
+  ASSERT_TRUE(solo);
+  ASSERT_EQ(solo->size(), 1U);
+  EXPECT_DOUBLE_EQ((*solo)[0].samples, 180.0);
+  EXPECT_DOUBLE_EQ((*solo)[0].window_s, 2.0);
+  ASSERT_TRUE((*solo)[0].throughput);
+  EXPECT_NEAR(*(*solo)[0].throughput, 100.0, 1e-9);
+}
+
 // A Slurm job of colo run --slurm (cluster/): one (mode, group) unit at a time on one store;
 // the first job creates the experiment, the next resume it, and it is done with the last unit.
 TEST_F(EngineTest, SlurmUnitsRunOneModeAndGroupEachAndFinishTheExperimentTogether) {
