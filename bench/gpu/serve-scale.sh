@@ -122,7 +122,7 @@ if [ "$SIM" != 1 ]; then
 fi
 
 # The python workers' module path: serve_functions.py, and the PYTHONPATH this script was given
-# (colo serve sets the workers' PYTHONPATH to python_path and its own python directory).
+# (a colo serve built before python_path_env, src/serve/pool, dropped the daemon's PYTHONPATH).
 PY_PATH=$REPO/workloads/torch
 IFS=: read -r -a _pp <<< "${PYTHONPATH:-}"
 for _p in "${_pp[@]}"; do [ -n "$_p" ] && PY_PATH="$PY_PATH, $_p"; done

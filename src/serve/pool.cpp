@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 
 #include "gpu/mode/mode_env.hpp"
@@ -79,6 +80,21 @@ std::map<std::string, std::string> worker_env(const FunctionConfig& f, int worke
   env["COLO_SERVE_FUNCTION"] = f.name;
   env["COLO_SERVE_WORKER"] = std::to_string(worker_index);
   return env;
+}
+
+std::string python_path_env(const FunctionConfig& f, const std::string& python_dir,
+                            const char* inherited) {
+  std::string path;
+  for (const auto& d : f.python_path) {
+    path += d + ":";
+  }
+  path += python_dir;
+  const auto own = f.env.find("PYTHONPATH");
+  const std::string rest = own != f.env.end() ? own->second : (inherited ? inherited : "");
+  if (!rest.empty()) {
+    path += ":" + rest;
+  }
+  return path;
 }
 
 std::string builtin_worker(const std::string& workload_dir) {
@@ -194,11 +210,7 @@ void Pool::run_worker(Slot& slot, int index) {
         }
       }
       if (m_f.kind == FunctionKind::python) {
-        std::string pp;
-        for (const auto& d : m_f.python_path) {
-          pp += d + ":";
-        }
-        req.env["PYTHONPATH"] = pp + m_ctx.python_dir;
+        req.env["PYTHONPATH"] = python_path_env(m_f, m_ctx.python_dir, std::getenv("PYTHONPATH"));
       }
       auto p = gpu ? WorkerProcess::start(req)
                    : Result<std::unique_ptr<WorkerProcess>>(fail(gpu.error()));

@@ -45,6 +45,11 @@ std::map<std::string, std::string> worker_env(const FunctionConfig& f, int worke
 // colo-serve-cuda FUNCTION --param value... (builtin, every param with its default). Pure.
 std::vector<std::string> worker_argv(const FunctionConfig& f, const std::string& python_dir,
                                      const std::string& workload_dir = "");
+// A python worker's PYTHONPATH: the function's `python_path` entries, colo's python directory,
+// then the PYTHONPATH of the function's `env` when it sets one, else `inherited` (the daemon's
+// own; null or empty: none), as colo run keeps its workloads' PYTHONPATH. Pure.
+std::string python_path_env(const FunctionConfig& f, const std::string& python_dir,
+                            const char* inherited);
 // The builtin worker's program in `workload_dir`.
 std::string builtin_worker(const std::string& workload_dir);
 

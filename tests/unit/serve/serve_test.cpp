@@ -493,6 +493,19 @@ TEST(ServeWorkerEnv, PartitionsThroughTheModeLayer) {
       (std::vector<std::string>{"/w/colo-serve-cuda", "gemm", "--size", "4096", "--chain", "32"}));
 }
 
+TEST(ServeWorkerEnv, PythonPathKeepsTheDaemonsOrTheFunctionsOwn) {
+  FunctionConfig f;
+  f.kind = FunctionKind::python;
+  EXPECT_EQ(python_path_env(f, "/p", nullptr), "/p");
+  EXPECT_EQ(python_path_env(f, "/p", ""), "/p");
+  f.python_path = {"/a", "/b"};
+  EXPECT_EQ(python_path_env(f, "/p", "/x:/y"), "/a:/b:/p:/x:/y");
+  f.env = {{"PYTHONPATH", "/e"}};  // the function's own wins over the daemon's
+  EXPECT_EQ(python_path_env(f, "/p", "/x:/y"), "/a:/b:/p:/e");
+  f.env = {{"PYTHONPATH", ""}};  // set empty: none
+  EXPECT_EQ(python_path_env(f, "/p", "/x:/y"), "/a:/b:/p");
+}
+
 TEST(ServePartition, ParsesJsonText) {
   auto p = parse_partition_text(R"({"kind":"mps","thread_percent":50})", "request");
   ASSERT_TRUE(p) << p.error().what();
