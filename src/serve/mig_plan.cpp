@@ -52,10 +52,10 @@ Result<std::map<int, MigGpuLayout>> plan_mig_layouts(const std::vector<FunctionC
       for (const auto& p : *table) {
         valid += (valid.empty() ? "" : ", ") + p.name;
       }
-      return fail(ErrorCode::invalid_argument,
-                  fmt::format("{}'{}' is not a MIG profile of GPU {} ({}); valid: {}",
-                              where(f, source, ".profile"), f.partition.mig_profile, d, info.name,
-                              valid));
+      return fail(
+          ErrorCode::invalid_argument,
+          fmt::format("{}'{}' is not a MIG profile of GPU {} ({}); valid: {}",
+                      where(f, source, ".profile"), f.partition.mig_profile, d, info.name, valid));
     }
     if (info.mig_mode != "enabled") {
       const auto e = mps_equivalent(*profile, info.sm_count);
@@ -64,12 +64,13 @@ Result<std::map<int, MigGpuLayout>> plan_mig_layouts(const std::vector<FunctionC
           "{}, mem_limit_mib: {}}} ({})",
           e.thread_percent, e.mem_limit >> 20U,
           mps_equivalents_hint(*table, {profile->name}, info.sm_count));
-      return fail(ErrorCode::unsupported,
-                  fmt::format("{}MIG is {} on GPU {} ({}), so colo serve cannot create a {} "
-                              "instance there (an administrator enables it: nvidia-smi -i {} "
-                              "-mig 1){}",
-                              where(f, source, ""), info.mig_mode.empty() ? "unknown" : info.mig_mode,
-                              d, info.name, f.partition.mig_profile, d, instead));
+      return fail(
+          ErrorCode::unsupported,
+          fmt::format("{}MIG is {} on GPU {} ({}), so colo serve cannot create a {} "
+                      "instance there (an administrator enables it: nvidia-smi -i {} "
+                      "-mig 1){}",
+                      where(f, source, ""), info.mig_mode.empty() ? "unknown" : info.mig_mode, d,
+                      info.name, f.partition.mig_profile, d, instead));
     }
     auto& l = layouts[d];
     l.device = d;

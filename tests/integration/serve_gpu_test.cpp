@@ -17,6 +17,7 @@
 #include "core/clock.hpp"
 #include "launch/process.hpp"
 #include "serve/daemon.hpp"
+#include "serve_support.hpp"
 
 namespace colo::serve {
 namespace {
@@ -139,29 +140,12 @@ class ServeGpuTest : public ::testing::Test {
     p.thread_percent = percent;
     return p;
   }
-  static PoolContext pool_context() {
-    PoolContext ctx;
-    ctx.run_token = "gpu-test-token";
-    return ctx;
-  }
+  static PoolContext pool_context() { return test::pool_context(); }
   ServeConfig config(std::vector<FunctionConfig> fns) const {
-    ServeConfig c;
-    c.port = 0;
-    c.drain_s = 1;
-    c.state_dir = (dir / "state").string();
-    c.functions = std::move(fns);
-    return c;
+    return test::config(dir, std::move(fns));
   }
-  // Calls `fn` synchronously; the finished task as JSON.
   static json call(int port, const std::string& fn, const json& input) {
-    httplib::Client cli("127.0.0.1", port);
-    cli.set_read_timeout(std::chrono::seconds(30));
-    auto r = cli.Post("/v1/tasks", json{{"function", fn}, {"input", input}, {"wait", true}}.dump(),
-                      "application/json");
-    if (!r) {
-      return json{{"error", "no answer"}};
-    }
-    return json::parse(r->body, nullptr, false);
+    return test::call(port, fn, input);
   }
 
   fs::path dir;

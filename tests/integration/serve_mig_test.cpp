@@ -7,8 +7,8 @@
 // project's lent H200, so this is the only place the daemon's MIG path runs.
 #include <gtest/gtest.h>
 #include <httplib.h>
-#include <nlohmann/json.hpp>
 #include <unistd.h>
+#include <nlohmann/json.hpp>
 
 #include <filesystem>
 #include <random>
@@ -19,6 +19,7 @@
 #include "core/clock.hpp"
 #include "gpu/sim/sim_backend.hpp"
 #include "serve/daemon.hpp"
+#include "serve_support.hpp"
 
 namespace colo::serve {
 namespace {
@@ -64,26 +65,11 @@ class ServeMigTest : public ::testing::Test {
     f.partition.device = gpu;
     return f;
   }
-  static PoolContext pool_context() {
-    PoolContext ctx;
-    ctx.run_token = "mig-test-token";
-    return ctx;
-  }
+  static PoolContext pool_context() { return test::pool_context(); }
   ServeConfig config(std::vector<FunctionConfig> fns) const {
-    ServeConfig c;
-    c.port = 0;
-    c.drain_s = 1;
-    c.state_dir = (dir / "state").string();
-    c.functions = std::move(fns);
-    return c;
+    return test::config(dir, std::move(fns));
   }
-  static json call(int port, const std::string& fn) {
-    httplib::Client cli("127.0.0.1", port);
-    cli.set_read_timeout(std::chrono::seconds(30));
-    auto r = cli.Post("/v1/tasks", json{{"function", fn}, {"input", 1}, {"wait", true}}.dump(),
-                      "application/json");
-    return r ? json::parse(r->body, nullptr, false) : json{{"error", "no answer"}};
-  }
+  static json call(int port, const std::string& fn) { return test::call(port, fn, 1); }
   // "UUID|profile|sm limit" of one task of `fn`.
   static std::vector<std::string> fields(const json& task) {
     std::vector<std::string> out;
@@ -177,7 +163,8 @@ TEST_F(ServeMigTest, PartitionChangeRecreatesTheLayoutWithoutLosingTasks) {
   const auto other = sim->mig_instances(0);
   ASSERT_EQ(other.size(), 1U);
   httplib::Client cli("127.0.0.1", d.port());
-  auto b = cli.Post("/v1/batch", json{{"function", "f"}, {"inputs", json::array({1, 2, 3, 4, 5, 6})}}.dump(),
+  auto b = cli.Post("/v1/batch",
+                    json{{"function", "f"}, {"inputs", json::array({1, 2, 3, 4, 5, 6})}}.dump(),
                     "application/json");
   ASSERT_TRUE(b);
   ASSERT_EQ(b->status, 202) << b->body;

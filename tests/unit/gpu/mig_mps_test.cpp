@@ -300,6 +300,44 @@ TEST(SimMig, SimulatedGpuWithMigEnabledAcceptsLegalLayouts) {
   EXPECT_EQ(env3.count("COLO_SIM_BW_LIMIT"), 0U);
 }
 
+// Mode mig on the simulated GPU keeps its instances as NVML's layouts do: one UUID per client of
+// each device from begin_mode (CUDA_VISIBLE_DEVICES of the client), none after end(), and no
+// second layout on a device that has one.
+TEST(SimMig, InstancesExistFromBeginToEnd) {
+  FakeClock clock;
+  sim::SimTopology t;
+  t.devices = 2;
+  t.mig_mode = "enabled";
+  sim::SimBackend b(t, clock);
+  ModeSettings mode{ModeKind::mig, {}, {}, {}, {"3g.40gb", "2g.20gb", "1g.10gb"}};
+  auto s = b.begin_mode(mode, {0, 1}, ::testing::TempDir() + "/siminst");
+  ASSERT_TRUE(s) << s.error().what();
+  const auto on0 = b.mig_instances(0);
+  const auto on1 = b.mig_instances(1);
+  ASSERT_EQ(on0.size(), 2U);  // clients 0 and 2
+  ASSERT_EQ(on1.size(), 1U);  // client 1
+  EXPECT_NE(on0[0], on0[1]);
+  ClientPlan c;
+  c.mig_profile = "1g.10gb";
+  EXPECT_EQ((*s)->client_env(c, 2).at("CUDA_VISIBLE_DEVICES"), on0[1]);
+  c.mig_profile = "2g.20gb";
+  EXPECT_EQ((*s)->client_env(c, 1).at("CUDA_VISIBLE_DEVICES"), on1[0]);
+  auto again = b.begin_mode(ModeSettings{ModeKind::mig, {}, {}, {}, {"1g.10gb"}}, {1},
+                            ::testing::TempDir() + "/siminst2");
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error().code, ErrorCode::busy);
+  EXPECT_NE(again.error().message.find("simulated GPU 1 already has 1 MIG instance(s)"),
+            std::string::npos)
+      << again.error().message;
+  ASSERT_TRUE((*s)->end());
+  EXPECT_TRUE(b.mig_instances(0).empty());
+  EXPECT_TRUE(b.mig_instances(1).empty());
+  auto after = b.begin_mode(ModeSettings{ModeKind::mig, {}, {}, {}, {"1g.10gb"}}, {1},
+                            ::testing::TempDir() + "/siminst3");
+  ASSERT_TRUE(after) << after.error().what();
+  EXPECT_NE(b.mig_instances(1).at(0), on1[0]) << "a new instance, a new UUID";
+}
+
 TEST(GreenOffsets, PackEachDevicesClientsInOrderRoundedToTheGranule) {
   auto c = [](std::optional<int> sms) {
     ClientPlan p;
