@@ -381,6 +381,7 @@ void Daemon::destroy_mig(int device) {
 }
 
 void Daemon::destroy_all_mig() {
+  const std::lock_guard change(m_mig_change_mutex);  // after a repartition_mig in flight
   const std::lock_guard lock(m_gpu_mutex);
   while (!m_mig.empty()) {
     destroy_mig(m_mig.begin()->first);
@@ -457,6 +458,9 @@ Status Daemon::repartition_mig(Pool& pool, int workers, PartitionSpec partition)
                 fmt::format("function '{}': its tasks still ran after {} s; the partition is "
                             "unchanged",
                             old.name, Pool::k_repartition_wait.count()));
+  }
+  if (m_shutting_down) {
+    return fail(ErrorCode::interrupted, "the daemon is shutting down");
   }
   Status created;
   PartitionSpec back = old.partition;  // when the new layout cannot be made

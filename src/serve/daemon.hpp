@@ -122,7 +122,9 @@ class Daemon {
   std::vector<DeviceInfo> m_devices;  // the host's, read at start
   std::map<int, MpsState> m_mps;      // by GPU index
   std::map<int, MigState> m_mig;      // by GPU index: the MIG layouts colo serve created
-  std::mutex m_mig_change_mutex;      // one repartition_mig at a time (taken before m_gpu_mutex)
+  // One repartition_mig at a time, and none while destroy_all_mig runs (taken before
+  // m_gpu_mutex): shutdown never misses a layout a change re-creates.
+  std::mutex m_mig_change_mutex;
   mutable std::mutex m_telemetry_mutex;
   std::map<int, std::vector<Metric>> m_telemetry;  // last sample per GPU in use
   Nanos m_last_sample{-1};

@@ -528,6 +528,53 @@ TEST_F(ServeTest, MissingGpuAndMissingBuiltinWorkerRefused) {
   EXPECT_EQ(leftover_workers(), 0);
 }
 
+// The shipped MIG example (examples/serve-mig.yaml) on a simulated H200 with MIG enabled
+// (data/topologies/h200-141gb-mig.yaml): three pools on the three instances colo serve creates,
+// tasks run, /metrics names the instances, SIGTERM destroys them; on a GPU without MIG it is
+// refused (exit 2) with the MPS share to use instead.
+TEST_F(ServeTest, ShippedMigExampleOnASimulatedMigGpu) {
+  std::string yaml = colo::test::slurp(fs::path(COLO_SOURCE_DIR) / "examples/serve-mig.yaml");
+  ASSERT_FALSE(yaml.empty());
+  for (std::size_t at = 0; (at = yaml.find("argv: [colo-serve-echo]", at)) != std::string::npos;) {
+    const std::string with =
+        "argv: [" + k_bin + "/colo-serve-echo]\n    env: {COLO_SERVE_TEST: '" + marker + "'}";
+    yaml.replace(at, std::string("argv: [colo-serve-echo]").size(), with);
+    at += with.size();
+  }
+  {
+    std::ofstream(dir / "mig.yaml") << yaml;
+  }
+  const pid_t off = colo::test::start_in(
+      dir, {k_bin + "/colo", "serve", "--config", "mig.yaml", "--gpu", "sim"}, "off");
+  const auto o = colo::test::finish_in(dir, off, "off");
+  EXPECT_EQ(o.rc, 2);
+  EXPECT_NE(o.err.find("mig.yaml:"), std::string::npos) << o.err;
+  EXPECT_NE(o.err.find("'3g.71gb' is not a MIG profile of GPU 0 (NVIDIA H100 80GB HBM3 "
+                       "(simulated)); valid: 1g.10gb"),
+            std::string::npos)
+      << o.err;
+  extra_args = {"--gpu", "sim", "--sim-topology",
+                std::string(COLO_SOURCE_DIR) + "/data/topologies/h200-141gb-mig.yaml"};
+  start(yaml);
+  for (const char* fn : {"big", "medium", "small"}) {
+    const json input{{"x", fn}};
+    EXPECT_EQ(call(fn, input)["result"], input) << fn;
+  }
+  const std::string m = client().Get("/metrics")->body;
+  for (const char* profile : {"3g.71gb", "2g.35gb", "1g.18gb"}) {
+    EXPECT_NE(m.find(std::string("mig_profile=\"") + profile + "\",mig_uuid=\"MIG-"),
+              std::string::npos)
+        << m;
+  }
+  EXPECT_EQ(stop(), 0);
+  const std::string log = colo::test::slurp(dir / "serve.out");
+  EXPECT_NE(log.find("created the MIG instances of GPU 0 (simulated GPU): 'big' 3g.71gb MIG-"),
+            std::string::npos)
+      << log;
+  EXPECT_NE(log.find("destroyed the 3 MIG instance(s) of GPU 0"), std::string::npos) << log;
+  EXPECT_EQ(leftover_workers(), 0);
+}
+
 // colo run --metrics-addr: the running experiment's metrics (run, per-workload progress rate,
 // the simulated GPU's telemetry) while it runs; nothing listens after it ended.
 TEST_F(ServeTest, RunMetricsAddrServesTheRunningExperiment) {
