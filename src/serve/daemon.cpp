@@ -116,6 +116,18 @@ void send_error(httplib::Response& res, int status, const std::string& msg) {
 }
 
 // The status of an Error from the store or a pool.
+// A pool's partition in API answers: its kind, and for kind mig its instance (and the profile
+// of one colo serve created).
+void add_partition(json& j, const PartitionSpec& p) {
+  j["partition"] = to_string(p.kind);
+  if (p.kind == PartitionKind::mig) {
+    j["mig_uuid"] = p.mig_uuid;
+    if (!p.mig_profile.empty()) {
+      j["mig_profile"] = p.mig_profile;
+    }
+  }
+}
+
 int status_for(const Error& e) {
   switch (e.code) {
     case ErrorCode::not_found:
@@ -677,8 +689,8 @@ void Daemon::routes() {
                        {"alive", st.alive},
                        {"busy", st.busy},
                        {"restarts", st.restarts},
-                       {"generation", st.generation},
-                       {"partition", to_string(st.partition.kind)}}}});
+                       {"generation", st.generation}}}});
+      add_partition(out.back()["pool"], st.partition);
     }
     send_json(res, 200, json{{"functions", out}}.dump());
   });
@@ -859,18 +871,22 @@ void Daemon::routes() {
       send_error(res, status_for(ok.error()), ok.error().message);
       return;
     }
-    m_log << fmt::format("colo serve: pool '{}' resized to {} worker(s){}\n", p->config().name,
-                         workers,
-                         partition ? fmt::format(", partition {}", to_string(partition->kind)) : "")
-          << std::flush;
     const auto st = p->stats();
-    send_json(res, 200,
-              json{{"function", p->config().name},
-                   {"workers", st.workers},
-                   {"alive", st.alive},
-                   {"generation", st.generation},
-                   {"partition", to_string(st.partition.kind)}}
-                  .dump());
+    m_log << fmt::format(
+                 "colo serve: pool '{}' resized to {} worker(s){}\n", p->config().name, workers,
+                 partition ? fmt::format(", partition {}{}", to_string(partition->kind),
+                                         creates_mig(st.partition)
+                                             ? fmt::format(" {} {}", st.partition.mig_profile,
+                                                           st.partition.mig_uuid)
+                                             : "")
+                           : "")
+          << std::flush;
+    json answer{{"function", p->config().name},
+                {"workers", st.workers},
+                {"alive", st.alive},
+                {"generation", st.generation}};
+    add_partition(answer, st.partition);
+    send_json(res, 200, answer.dump());
   });
 }
 

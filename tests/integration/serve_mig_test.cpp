@@ -174,6 +174,9 @@ TEST_F(ServeMigTest, PartitionChangeRecreatesTheLayoutWithoutLosingTasks) {
   ASSERT_EQ(r->status, 200) << r->body << out.str();
   const auto after = sim->mig_instances(1);
   ASSERT_EQ(after.size(), 1U);
+  const auto answer = json::parse(r->body);
+  EXPECT_EQ(answer.value("mig_profile", ""), "3g.71gb") << r->body;
+  EXPECT_EQ(answer.value("mig_uuid", ""), after[0]) << r->body;
   EXPECT_NE(after, before) << "a new instance";
   EXPECT_EQ(sim->mig_instances(0), other) << "the other GPU's layout is untouched";
   cli.set_read_timeout(std::chrono::seconds(30));
