@@ -217,7 +217,9 @@ Result<std::optional<PipelineRow>> pipeline_row(Store& store, const RunData& rd,
   if (!log) {
     return fail(log.error());
   }
-  auto row = pipeline::to_report(pipeline::summarize(*log));
+  // The same measurement window as the run's throughput: after its warm-up.
+  auto row = pipeline::to_report(
+      pipeline::summarize(*log, 101, static_cast<std::int64_t>(run_warmup_s(rd.run) * 1e9)));
   row.run = rd.run.key;
   row.mode = rd.run.mode;
   row.group = rd.run.group;

@@ -1,5 +1,7 @@
 #include "core/records.hpp"
 
+#include <nlohmann/json.hpp>
+
 namespace colo {
 
 const char* to_string(RunStatus s) {
@@ -59,6 +61,16 @@ ExitClass exit_class_from(const std::string& s) {
     }
   }
   return ExitClass::failed;
+}
+
+double run_warmup_s(const RunRecord& r) {
+  try {
+    const auto j = nlohmann::json::parse(r.settings_json);
+    const auto it = j.find("warmup");
+    return it != j.end() && it->is_object() ? it->value("duration_s", 0.0) : 0.0;
+  } catch (const std::exception&) {
+    return 0;
+  }
 }
 
 }  // namespace colo

@@ -70,6 +70,10 @@ struct RunRecord {
   std::string degraded;
 };
 
+// The run's warm-up in seconds from its settings_json ("warmup": {"duration_s": ...}); 0 when
+// the settings say none or cannot be read.
+double run_warmup_s(const RunRecord& r);
+
 struct WorkloadRecord {
   WorkloadId id = 0;
   RunId run_id = 0;

@@ -62,13 +62,8 @@ Result<std::vector<RunData>> load_run_data(Store& store, ExperimentId id) {
       return fail(ws.error());
     }
     // Energy over the measurement window: after the warm-up, as long as the longest window.
-    double from = 0;
+    const double from = run_warmup_s(r);
     double window = 0;
-    try {
-      from = nlohmann::json::parse(r.settings_json).at("warmup").value("duration_s", 0.0);
-    } catch (const std::exception&) {
-      from = 0;
-    }
     for (const auto& w : *ws) {
       window = std::max(window, w.window_s);
     }
@@ -471,7 +466,8 @@ std::string events_path(const std::string& run_dir, const ClientPlan& c) {
 // Stores a pipeline workload's event log (written by colo-pipeline at its end) and returns its
 // one-line latency summary; a missing or unreadable log is said in the line, not an error (the
 // workload's exit class says why it ended).
-Result<std::string> store_pipeline_events(Store& store, WorkloadId id, const std::string& path) {
+Result<std::string> store_pipeline_events(Store& store, WorkloadId id, const std::string& path,
+                                          Seconds warmup) {
   std::ifstream in(path);
   if (!in) {
     return std::string("no pipeline event log (the workload ended before writing it)");
@@ -481,7 +477,8 @@ Result<std::string> store_pipeline_events(Store& store, WorkloadId id, const std
     return fmt::format("pipeline event log {}: {}", path, log.error().message);
   }
   COLO_TRY(store.put_pipeline_events(id, pipeline::to_store(*log)));
-  const auto stats = pipeline::summarize(*log);
+  const auto stats = pipeline::summarize(
+      *log, 101, std::chrono::duration_cast<std::chrono::nanoseconds>(warmup).count());
   return pipeline::one_line(stats);
 }
 
@@ -577,8 +574,8 @@ Result<int> execute_run(Context& ctx, const RunPlan& plan, RunRecord& rec, bool&
   std::string pipelines;
   for (std::size_t i = 0; i < records.size(); ++i) {
     if (is_pipeline(spec, plan.clients[i])) {
-      auto line =
-          store_pipeline_events(ctx.store, records[i].id, events_path(run_dir, plan.clients[i]));
+      auto line = store_pipeline_events(
+          ctx.store, records[i].id, events_path(run_dir, plan.clients[i]), spec.warmup.duration);
       if (!line) {
         return fail(line.error());
       }

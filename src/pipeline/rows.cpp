@@ -56,6 +56,8 @@ PipelineRow to_report(const PipelineStats& s) {
   row.bound_met = s.bound_met;
   row.events_not_logged = s.events_not_logged;
   row.queries_not_logged = s.queries_not_logged;
+  row.warmup_queries = s.warmup_queries;
+  row.warmup_s = s.window_start_ms / 1e3;
   return row;
 }
 

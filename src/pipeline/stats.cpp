@@ -42,8 +42,10 @@ Percentiles percentiles(std::vector<std::int64_t>& ns) {
 
 PipelineStats summarize(const std::vector<QueryRecord>& queries,
                         const std::vector<std::string>& stage_names, const LogMeta& meta,
-                        std::size_t cdf_points) {
+                        std::size_t cdf_points, std::int64_t from_ns) {
   PipelineStats s;
+  from_ns = std::max<std::int64_t>(from_ns, 0);
+  s.window_start_ms = ms(from_ns);
   const std::int64_t latency_bound_ns = meta.latency_bound_ns;
   s.events_not_logged = meta.events_not_logged;
   s.queries_not_logged = meta.queries_not_logged;
@@ -57,6 +59,10 @@ PipelineStats summarize(const std::vector<QueryRecord>& queries,
   std::int64_t last_scheduled = 0;
   std::int64_t last_done = 0;
   for (const auto& q : queries) {
+    if (q.scheduled_ns < from_ns) {
+      ++s.warmup_queries;
+      continue;
+    }
     ++s.issued;
     last_scheduled = std::max(last_scheduled, q.scheduled_ns);
     switch (q.status) {
@@ -101,11 +107,13 @@ PipelineStats summarize(const std::vector<QueryRecord>& queries,
       ready = t.end_ns;
     }
   }
-  if (s.issued > 1 && last_scheduled > 0) {
-    s.offered_qps = static_cast<double>(s.issued) / (static_cast<double>(last_scheduled) / 1e9);
+  if (s.issued > 1 && last_scheduled > from_ns) {
+    s.offered_qps =
+        static_cast<double>(s.issued) / (static_cast<double>(last_scheduled - from_ns) / 1e9);
   }
-  if (last_done > 0) {
-    s.achieved_qps = static_cast<double>(s.completed) / (static_cast<double>(last_done) / 1e9);
+  if (last_done > from_ns) {
+    s.achieved_qps =
+        static_cast<double>(s.completed) / (static_cast<double>(last_done - from_ns) / 1e9);
   }
   s.latency = percentiles(e2e);  // sorts e2e
   if (latency_bound_ns > 0) {
@@ -137,8 +145,8 @@ PipelineStats summarize(const std::vector<QueryRecord>& queries,
   return s;
 }
 
-PipelineStats summarize(const EventLog& log, std::size_t cdf_points) {
-  return summarize(records_from_events(log), log.stages, log_meta(log), cdf_points);
+PipelineStats summarize(const EventLog& log, std::size_t cdf_points, std::int64_t from_ns) {
+  return summarize(records_from_events(log), log.stages, log_meta(log), cdf_points, from_ns);
 }
 
 std::string bound_verdict(const PipelineStats& s) {
@@ -162,6 +170,10 @@ std::string one_line(const PipelineStats& s) {
     out += fmt::format(" of {:.4g} offered", s.offered_qps);
   }
   out += fmt::format(", {} dropped, {} failed", s.dropped, s.failed);
+  if (s.warmup_queries > 0) {
+    out += fmt::format("; {} warm-up queries (first {:.4g} s) not counted", s.warmup_queries,
+                       s.window_start_ms / 1e3);
+  }
   for (const auto& st : s.stages) {
     if (st.batches.empty()) {
       continue;

@@ -55,14 +55,21 @@ struct PipelineStats {
   // Events the writer counted but did not keep (max_events); statistics cover the rest.
   std::int64_t events_not_logged = 0;
   std::int64_t queries_not_logged = 0;
+  // Queries scheduled before the measurement window (the run's warm-up): left out of every
+  // figure above.
+  std::int64_t warmup_queries = 0;
+  double window_start_ms = 0;  // from_ns of summarize, in ms
 };
 
-// The latency bound and not-logged counts come from `meta`. `cdf_points` >= 2.
+// The latency bound and not-logged counts come from `meta`. `cdf_points` >= 2. Queries scheduled
+// before `from_ns` (ns after the pipeline's start: the run's warm-up, as colo's throughput window
+// leaves it out) count only in warmup_queries; rates are over the time after from_ns.
 PipelineStats summarize(const std::vector<QueryRecord>& queries,
                         const std::vector<std::string>& stage_names, const LogMeta& meta = {},
-                        std::size_t cdf_points = 101);
+                        std::size_t cdf_points = 101, std::int64_t from_ns = 0);
 // The statistics of a stored or written log (its records and its meta event).
-PipelineStats summarize(const EventLog& log, std::size_t cdf_points = 101);
+PipelineStats summarize(const EventLog& log, std::size_t cdf_points = 101,
+                        std::int64_t from_ns = 0);
 
 // One line: "e2e p50 1.2 ms p99 3.4 ms; loader p50 ... ; 812 q/s of 800 offered, 0 dropped",
 // then, when they apply, the batch sizes, the latency bound met or not, the events not logged.

@@ -148,6 +148,12 @@ std::vector<std::string> pipeline_notes(const ReportInput& in) {
                       "max_events cap): the latencies are of the logged queries",
                       who, p.events_not_logged, p.queries_not_logged));
     }
+    if (p.warmup_queries > 0) {
+      out.push_back(
+          fmt::format("{}: {} queries scheduled in the first {:.3g} s (the warm-up) are "
+                      "not counted",
+                      who, p.warmup_queries, p.warmup_s));
+    }
   }
   return out;
 }
@@ -434,7 +440,9 @@ json tables_json(const ReportInput& in) {
                               {"latency_at_percentile_ms", p.latency_at_percentile_ms},
                               {"bound_met", p.latency_bound_ms > 0 ? json(p.bound_met) : json()},
                               {"events_not_logged", p.events_not_logged},
-                              {"queries_not_logged", p.queries_not_logged}});
+                              {"queries_not_logged", p.queries_not_logged},
+                              {"warmup_queries", p.warmup_queries},
+                              {"warmup_s", p.warmup_s}});
   }
   for (const auto& f : s.failures) {
     j["failures"].push_back({{"run", f.run_key},

@@ -87,6 +87,9 @@ struct PipelineRow {
   bool bound_met = false;
   std::int64_t events_not_logged = 0;  // counted by the pipeline but not in its event log
   std::int64_t queries_not_logged = 0;
+  // Queries scheduled in the run's warm-up (its first warmup_s): in none of the figures above.
+  std::int64_t warmup_queries = 0;
+  double warmup_s = 0;
 };
 
 // One GPU in one run, over the run's samples after its warm-up: the means of the charted

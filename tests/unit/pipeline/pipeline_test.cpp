@@ -470,6 +470,33 @@ TEST(PipelineStats, NearestRankPercentilesAndStageBreakdown) {
   EXPECT_NE(one_line(s).find("e2e p50 10 ms p99 10 ms"), std::string::npos) << one_line(s);
 }
 
+// Queries scheduled in the warm-up are left out of every figure and counted; rates are over the
+// time after it.
+TEST(PipelineStats, LeavesTheWarmUpQueriesOut) {
+  std::vector<QueryRecord> qs(4);
+  for (int i = 0; i < 4; ++i) {
+    auto& q = qs[static_cast<std::size_t>(i)];
+    q.id = i;
+    q.scheduled_ns = i * 1'000'000'000LL;
+    q.issued_ns = q.scheduled_ns;
+    q.stages = {{q.scheduled_ns, q.scheduled_ns + (i == 0 ? 500'000'000 : 2'000'000)}};
+    q.status = QueryStatus::completed;
+    q.done_ns = q.stages[0].end_ns;
+  }
+  const auto all = summarize(qs, {"model"});
+  EXPECT_EQ(all.issued, 4);
+  EXPECT_DOUBLE_EQ(all.latency.max_ms, 500);  // the cold first query
+  const auto s = summarize(qs, {"model"}, {}, 101, 1'000'000'000LL);
+  EXPECT_EQ(s.warmup_queries, 1);
+  EXPECT_EQ(s.issued, 3);
+  EXPECT_EQ(s.completed, 3);
+  EXPECT_DOUBLE_EQ(s.latency.max_ms, 2);
+  EXPECT_DOUBLE_EQ(s.offered_qps, 1.5);  // 3 arrivals over the 2 s from 1 s to the last one
+  EXPECT_NEAR(s.achieved_qps, 3 / 2.002, 1e-9);
+  EXPECT_NE(one_line(s).find("1 warm-up queries (first 1 s) not counted"), std::string::npos)
+      << one_line(s);
+}
+
 // A model that serves a batch in one call and remembers the sizes it was given.
 class FakeBatchModel final : public Stage {
  public:
