@@ -115,7 +115,6 @@ void send_error(httplib::Response& res, int status, const std::string& msg) {
   send_json(res, status, json{{"error", msg}}.dump());
 }
 
-// The status of an Error from the store or a pool.
 // A pool's partition in API answers: its kind, and for kind mig its instance (and the profile
 // of one colo serve created).
 void add_partition(json& j, const PartitionSpec& p) {
@@ -128,6 +127,7 @@ void add_partition(json& j, const PartitionSpec& p) {
   }
 }
 
+// The status of an Error from the store or a pool.
 int status_for(const Error& e) {
   switch (e.code) {
     case ErrorCode::not_found:
