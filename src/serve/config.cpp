@@ -3,10 +3,16 @@
 #include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
+
+#include "plan/planner.hpp"
+#include "serve/placement.hpp"
 
 namespace colo::serve {
 namespace {
@@ -157,7 +163,9 @@ Result<FunctionConfig> parse_function(const Ctx& ctx, const YAML::Node& n,
                            "gpu",
                            "gpus",
                            "builtin",
-                           "params"}));
+                           "params",
+                           "plan_job",
+                           "right_size"}));
   FunctionConfig f;
   COLO_TRY(ctx.get(n, "name", field + ".name", f.name));
   if (!valid_name(f.name)) {
@@ -241,6 +249,24 @@ Result<FunctionConfig> parse_function(const Ctx& ctx, const YAML::Node& n,
     if (f.partition.kind == PartitionKind::none) {
       f.partition.kind = PartitionKind::gpu;
     }
+  }
+  if (n["plan_job"]) {
+    COLO_TRY(ctx.get(n, "plan_job", fld + ".plan_job", f.plan_job));
+    if (f.plan_job.empty() || n["partition"] || n["gpu"] || n["gpus"]) {
+      return fail(ctx.error(n["plan_job"], fld + ".plan_job",
+                            "a job name of the config's plan, which then gives the GPU and the "
+                            "partition: not with partition, gpu or gpus"));
+    }
+    f.plan_job_line = n["plan_job"].Mark().line + 1;
+  }
+  if (n["right_size"]) {
+    COLO_TRY(ctx.get(n, "right_size", fld + ".right_size", f.right_size));
+    if (f.right_size.empty() || n["partition"] || n["plan_job"]) {
+      return fail(ctx.error(n["right_size"], fld + ".right_size",
+                            "a `colo plan --right-size JOB --format json` file, which then gives "
+                            "the MPS share: not with partition or plan_job"));
+    }
+    f.right_size_line = n["right_size"].Mark().line + 1;
   }
   if (auto ok = validate_function(f, ctx.error(n, fld, "").message); !ok) {
     return fail(ok.error());
@@ -431,7 +457,7 @@ Result<ServeConfig> parse_serve_config(const std::string& yaml_text, const std::
   COLO_TRY(ctx.check_keys(root, "",
                           {"listen", "token_env", "max_body_bytes", "max_connections",
                            "read_timeout_s", "write_timeout_s", "keep_alive_s", "max_batch",
-                           "result_retention", "drain_s", "state_dir", "functions"}));
+                           "result_retention", "drain_s", "state_dir", "functions", "plan"}));
   ServeConfig cfg;
   if (root["listen"]) {
     std::string listen;
@@ -450,6 +476,10 @@ Result<ServeConfig> parse_serve_config(const std::string& yaml_text, const std::
   COLO_TRY(ctx.get(root, "result_retention", "result_retention", cfg.result_retention));
   COLO_TRY(ctx.get(root, "drain_s", "drain_s", cfg.drain_s));
   COLO_TRY(ctx.get(root, "state_dir", "state_dir", cfg.state_dir));
+  if (root["plan"]) {
+    COLO_TRY(ctx.get(root, "plan", "plan", cfg.plan_path));
+    cfg.plan_line = root["plan"].Mark().line + 1;
+  }
   if (cfg.max_body_bytes < 64 || cfg.max_connections < 1 || cfg.max_connections > 4096 ||
       !(cfg.read_timeout_s > 0) || !(cfg.write_timeout_s > 0) || !(cfg.keep_alive_s > 0) ||
       cfg.max_batch < 1 || cfg.result_retention < 1 || !(cfg.drain_s >= 0)) {
@@ -471,6 +501,10 @@ Result<ServeConfig> parse_serve_config(const std::string& yaml_text, const std::
         return fail(
             ctx.error(fns[i]["name"], "functions", fmt::format("'{}' is defined twice", f->name)));
       }
+    }
+    if (!f->plan_job.empty() && cfg.plan_path.empty()) {
+      return fail(ctx.error(fns[i]["plan_job"], fmt::format("functions.{}.plan_job", f->name),
+                            "needs the config's plan: FILE (a `colo plan -o` file)"));
     }
     cfg.functions.push_back(std::move(*f));
   }
@@ -509,6 +543,58 @@ Result<ServeConfig> load_serve_config(const std::string& path) {
   if (cfg && cfg->token_env != "COLO_SERVE_TOKEN") {
     if (const char* v = std::getenv(cfg->token_env.c_str())) {
       cfg->token = v;
+    }
+  }
+  if (cfg && !cfg->plan_path.empty()) {
+    const std::filesystem::path given(cfg->plan_path);
+    const auto file =
+        given.is_absolute() ? given : std::filesystem::path(path).parent_path() / given;
+    const std::string where = fmt::format("{}:{}: plan", path, cfg->plan_line);
+    std::ifstream pin(file);
+    if (!pin) {
+      return fail(ErrorCode::invalid_argument,
+                  fmt::format("{}: cannot read '{}' (write one with colo plan JOBS.yaml -o FILE)",
+                              where, file.string()));
+    }
+    nlohmann::json j;
+    try {
+      pin >> j;
+    } catch (const std::exception& e) {
+      return fail(ErrorCode::invalid_argument,
+                  fmt::format("{}: '{}' is not JSON: {}", where, file.string(), e.what()));
+    }
+    auto plan = plan::plan_from_json(j);
+    if (!plan) {
+      return fail(ErrorCode::invalid_argument, fmt::format("{}: '{}' is not a colo plan: {}", where,
+                                                           file.string(), plan.error().message));
+    }
+    COLO_TRY(apply_plan(*cfg, *plan, file.string()));
+  }
+  if (cfg) {
+    for (auto& f : cfg->functions) {
+      if (f.right_size.empty()) {
+        continue;
+      }
+      const std::string where =
+          fmt::format("{}:{}: functions.{}.right_size", path, f.right_size_line, f.name);
+      const std::filesystem::path given(f.right_size);
+      const auto file =
+          given.is_absolute() ? given : std::filesystem::path(path).parent_path() / given;
+      std::ifstream rin(file);
+      nlohmann::json j;
+      try {
+        if (!rin) {
+          return fail(ErrorCode::invalid_argument,
+                      fmt::format("{}: cannot read '{}' (write one with colo plan JOBS.yaml "
+                                  "--right-size JOB --within 10% --format json)",
+                                  where, file.string()));
+        }
+        rin >> j;
+      } catch (const std::exception& e) {
+        return fail(ErrorCode::invalid_argument,
+                    fmt::format("{}: '{}' is not JSON: {}", where, file.string(), e.what()));
+      }
+      COLO_TRY(apply_right_size(f, j, where + ": "));
     }
   }
   return cfg;

@@ -55,6 +55,15 @@ struct FunctionConfig {
   // `gpus: [0, 1]`: the pool spans these GPUs, worker i on gpus[i % n] with the partition's
   // share of each (partition.device = gpus[0]); empty: every worker on partition.device.
   std::vector<int> gpus;
+  // `plan_job: NAME`: the GPU and partition come from that job of the config's `plan` (a `colo
+  // plan -o` file; apply_plan in serve/placement.hpp), not from gpu/gpus/partition.
+  std::string plan_job;
+  int plan_job_line = 0;  // its line in the config file (messages)
+  // `right_size: FILE`: a `colo plan --right-size JOB --within X --format json` answer (relative
+  // to the config file); load_serve_config gives the pool that answer's measured MPS share on
+  // its GPU (apply_right_size in serve/placement.hpp). Not with partition or plan_job.
+  std::string right_size;
+  int right_size_line = 0;
 };
 
 // The GPU of worker `index` of `f` (gpus round-robin, else partition.device). Pure.
@@ -80,6 +89,10 @@ struct ServeConfig {
   std::string state_dir;
   std::vector<FunctionConfig> functions;
   std::string source;  // the config file's name, for messages of later checks ("" if none)
+  // `plan: FILE`: a `colo plan -o` JSON file (relative to the config file) that places the
+  // functions with plan_job; load_serve_config reads it and applies it.
+  std::string plan_path;
+  int plan_line = 0;
 };
 
 // Parses and validates. `source`: the file name used in messages. Reads the token from the
@@ -87,6 +100,8 @@ struct ServeConfig {
 // `getenv` is injected for tests.
 Result<ServeConfig> parse_serve_config(const std::string& yaml_text, const std::string& source,
                                        const std::map<std::string, std::string>& environment);
+// Reads the file and, when it names a `plan`, that plan file too (relative to the config's
+// directory), applying its placements (serve/placement.hpp).
 Result<ServeConfig> load_serve_config(const std::string& path);
 
 // "HOST:PORT" (IPv4 or a name; "[::1]:PORT" for IPv6). Port 0: an ephemeral port.

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <thread>
 
 #include "serve/auth.hpp"
@@ -14,6 +15,7 @@
 #include "serve/exporter.hpp"
 #include "serve/metrics.hpp"
 #include "serve/mig_plan.hpp"
+#include "serve/placement.hpp"
 #include "serve/pool.hpp"
 #include "serve/task_store.hpp"
 
@@ -252,6 +254,158 @@ TEST(ServeMigPlan, ErrorsNameLinePoolAndFix) {
   ASSERT_FALSE(l);
   EXPECT_NE(l.error().message.find("has no MIG placement table"), std::string::npos)
       << l.error().message;
+}
+
+// Placement from colo plan: each mechanism's partition for a job of its group.
+TEST(ServePlacement, PartitionPerMechanism) {
+  plan::GroupPlan g;
+  g.gpu = 2;
+  plan::JobPlacement j;
+  j.job = "a";
+  const auto kind_of = [&](plan::Mechanism m) {
+    g.mechanism = m;
+    auto p = partition_for(g, j);
+    EXPECT_TRUE(p) << plan::to_string(m);
+    EXPECT_EQ(p->device, 2);
+    return p->kind;
+  };
+  EXPECT_EQ(kind_of(plan::Mechanism::solo), PartitionKind::gpu);
+  EXPECT_EQ(kind_of(plan::Mechanism::sequential), PartitionKind::gpu);
+  EXPECT_EQ(kind_of(plan::Mechanism::timeslice), PartitionKind::gpu);
+  EXPECT_EQ(kind_of(plan::Mechanism::mps), PartitionKind::mps);
+  g.mechanism = plan::Mechanism::mps_limits;
+  EXPECT_FALSE(partition_for(g, j));  // no thread_percent in the placement
+  j.thread_percent = 34;
+  EXPECT_EQ(partition_for(g, j)->thread_percent, 34);
+  g.mechanism = plan::Mechanism::mig_equivalent;
+  EXPECT_EQ(partition_for(g, j)->kind, PartitionKind::mps);
+  g.mechanism = plan::Mechanism::mig;
+  EXPECT_FALSE(partition_for(g, j));
+  j.mig_profile = "3g.71gb";
+  EXPECT_EQ(partition_for(g, j)->kind, PartitionKind::mig);
+  EXPECT_EQ(partition_for(g, j)->mig_profile, "3g.71gb");
+  g.mechanism = plan::Mechanism::green;
+  EXPECT_FALSE(partition_for(g, j));
+  j.green_sms = 64;
+  EXPECT_EQ(partition_for(g, j)->green_sms, 64);
+}
+
+class ServePlacementFiles : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    m_dir = std::filesystem::temp_directory_path() /
+            ("colo-serve-plan-" + std::to_string(::getpid()) + "-" +
+             ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(m_dir);
+    std::filesystem::create_directories(m_dir);
+    plan::Plan p;
+    plan::GroupPlan g;
+    g.gpu = 1;
+    g.gpu_model = "NVIDIA H200";
+    g.mechanism = plan::Mechanism::mps_limits;
+    for (const auto& [name, tp] : {std::pair{"r18", 34}, std::pair{"triad", 65}}) {
+      plan::JobPlacement j;
+      j.job = name;
+      j.workload = name;
+      j.thread_percent = tp;
+      g.jobs.push_back(j);
+    }
+    p.groups.push_back(g);
+    p.jobs = 2;
+    std::ofstream(m_dir / "plan.json") << plan::to_json(p).dump();
+  }
+  void TearDown() override { std::filesystem::remove_all(m_dir); }
+  Result<ServeConfig> load(const std::string& yaml) {
+    std::ofstream(m_dir / "serve.yaml") << yaml;
+    return load_serve_config((m_dir / "serve.yaml").string());
+  }
+  std::filesystem::path m_dir;
+};
+
+TEST_F(ServePlacementFiles, FunctionsTakeTheirJobsPartitions) {
+  auto cfg = load(R"(plan: plan.json
+functions:
+  - {name: a, argv: [cat], plan_job: r18}
+  - {name: b, argv: [cat], plan_job: triad, workers: 2}
+  - {name: c, argv: [cat]}
+)");
+  ASSERT_TRUE(cfg) << cfg.error().what();
+  const auto& a = cfg->functions[0].partition;
+  EXPECT_EQ(a.kind, PartitionKind::mps);
+  EXPECT_EQ(a.device, 1);
+  EXPECT_EQ(a.thread_percent, 34);
+  EXPECT_EQ(cfg->functions[1].partition.thread_percent, 65);
+  EXPECT_EQ(cfg->functions[1].workers, 2);
+  EXPECT_EQ(cfg->functions[2].partition.kind, PartitionKind::none);
+}
+
+TEST_F(ServePlacementFiles, ErrorsNameTheLineTheJobAndThePlan) {
+  const auto error = [&](const std::string& yaml) {
+    auto cfg = load(yaml);
+    EXPECT_FALSE(cfg) << yaml;
+    return cfg ? std::string() : cfg.error().message;
+  };
+  auto e = error("plan: plan.json\nfunctions:\n  - {name: a, argv: [cat], plan_job: nope}\n");
+  EXPECT_NE(e.find("serve.yaml:3: functions.a.plan_job: 'nope' is not a job of the plan"),
+            std::string::npos)
+      << e;
+  EXPECT_NE(e.find("(its jobs: r18, triad)"), std::string::npos) << e;
+  e = error(
+      "plan: plan.json\nfunctions:\n  - {name: a, argv: [cat], plan_job: r18}\n"
+      "  - {name: b, argv: [cat], plan_job: r18}\n");
+  EXPECT_NE(e.find("serve.yaml:4: functions.b.plan_job: job 'r18' already places"),
+            std::string::npos)
+      << e;
+  e = error("plan: plan.json\nfunctions:\n  - {name: a, argv: [cat], plan_job: r18, gpu: 0}\n");
+  EXPECT_NE(e.find("not with partition, gpu or gpus"), std::string::npos) << e;
+  e = error("functions:\n  - {name: a, argv: [cat], plan_job: r18}\n");
+  EXPECT_NE(e.find("serve.yaml:2: functions.a.plan_job: needs the config's plan"),
+            std::string::npos)
+      << e;
+  e = error("plan: missing.json\nfunctions:\n  - {name: a, argv: [cat], plan_job: r18}\n");
+  EXPECT_NE(e.find("serve.yaml:1: plan: cannot read"), std::string::npos) << e;
+  EXPECT_NE(e.find("missing.json"), std::string::npos) << e;
+  std::ofstream(m_dir / "bad.json") << "{\"groups\": 3}";
+  e = error("plan: bad.json\nfunctions:\n  - {name: a, argv: [cat], plan_job: r18}\n");
+  EXPECT_NE(e.find("is not a colo plan"), std::string::npos) << e;
+}
+
+// Right-sizing from profiles: the pool gets the measured MPS share of a --right-size answer.
+TEST_F(ServePlacementFiles, RightSizedPoolsTakeTheMeasuredShare) {
+  plan::RightSize r;
+  r.job = "r50i";
+  r.within = 0.1;
+  r.thread_percent = 50;
+  r.mps_speed = 0.95;
+  std::ofstream(m_dir / "rs.json") << plan::to_json(r).dump();
+  auto cfg = load("functions:\n  - {name: a, argv: [cat], gpu: 1, right_size: rs.json}\n");
+  ASSERT_TRUE(cfg) << cfg.error().what();
+  EXPECT_EQ(cfg->functions[0].partition.kind, PartitionKind::mps);
+  EXPECT_EQ(cfg->functions[0].partition.device, 1);
+  EXPECT_EQ(cfg->functions[0].partition.thread_percent, 50);
+
+  plan::RightSize none;
+  none.job = "triad";
+  none.within = 0.1;
+  none.unmeasured_percent = 83;
+  none.unmeasured_speed = 0.904;
+  std::ofstream(m_dir / "none.json") << plan::to_json(none).dump();
+  cfg = load("functions:\n  - {name: a, argv: [cat], right_size: none.json}\n");
+  ASSERT_FALSE(cfg);
+  EXPECT_NE(cfg.error().message.find("serve.yaml:2: functions.a.right_size: job 'triad': no "
+                                     "measured MPS share keeps it within 10% of its speed alone "
+                                     "(an unmeasured 83% might: profile that share first)"),
+            std::string::npos)
+      << cfg.error().message;
+  cfg =
+      load("functions:\n  - {name: a, argv: [cat], right_size: rs.json, partition: {kind: mps}}\n");
+  ASSERT_FALSE(cfg);
+  EXPECT_NE(cfg.error().message.find("not with partition or plan_job"), std::string::npos)
+      << cfg.error().message;
+  cfg = load("functions:\n  - {name: a, argv: [cat], right_size: plan.json}\n");
+  ASSERT_FALSE(cfg);
+  EXPECT_NE(cfg.error().message.find("not a colo plan --right-size answer"), std::string::npos)
+      << cfg.error().message;
 }
 
 TEST(ServeConfig, ListenAndLoopback) {
