@@ -28,7 +28,7 @@ Result<PartitionSpec> partition_for(const plan::GroupPlan& group, const plan::Jo
                     fmt::format("job '{}' has no thread_percent under {}", job.job,
                                 plan::to_string(group.mechanism)));
       }
-      p.thread_percent = *job.thread_percent;
+      p.thread_percent = job.thread_percent;
       return p;
     case plan::Mechanism::mig:
       if (!job.mig_profile) {
@@ -44,7 +44,7 @@ Result<PartitionSpec> partition_for(const plan::GroupPlan& group, const plan::Jo
                     fmt::format("job '{}' has no green_sms under green", job.job));
       }
       p.kind = PartitionKind::green;
-      p.green_sms = *job.green_sms;
+      p.green_sms = job.green_sms;
       return p;
   }
   return fail(ErrorCode::invalid_argument, fmt::format("job '{}': unknown mechanism", job.job));
@@ -104,8 +104,8 @@ Status apply_right_size(FunctionConfig& f, const nlohmann::json& answer, const s
   if (mps == answer.end() || !mps->is_object() || !mps->contains("thread_percent") ||
       !(*mps)["thread_percent"].is_number_integer()) {
     std::string hint;
-    if (const auto u = answer.find("mps_unmeasured"); u != answer.end() && u->is_object() &&
-                                                     u->contains("thread_percent")) {
+    if (const auto u = answer.find("mps_unmeasured");
+        u != answer.end() && u->is_object() && u->contains("thread_percent")) {
       hint = fmt::format(" (an unmeasured {}% might: profile that share first)",
                          (*u)["thread_percent"].dump());
     }
