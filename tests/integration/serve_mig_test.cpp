@@ -184,7 +184,8 @@ TEST_F(ServeMigTest, PartitionChangeRecreatesTheLayoutWithoutLosingTasks) {
   ASSERT_TRUE(res);
   ASSERT_EQ(res->status, 200) << res->body;
   std::set<std::string> uuids;
-  for (const auto& t : json::parse(res->body)["tasks"]) {
+  const auto results = json::parse(res->body);  // alive through the loop (not a temporary's member)
+  for (const auto& t : results["tasks"]) {
     ASSERT_EQ(t.value("state", ""), "succeeded") << t.dump();
     uuids.insert(fields(t)[0]);
   }
