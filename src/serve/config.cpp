@@ -526,6 +526,31 @@ Result<PartitionSpec> parse_partition_text(const std::string& text, const std::s
   return parse_partition(Ctx(source), root, "partition");
 }
 
+namespace {
+
+// The JSON file `given` names, relative to the config file `config_path` unless absolute.
+// Errors (invalid_argument) start with `where` and say how to write one (`make_it`).
+Result<nlohmann::json> read_json_beside(const std::string& config_path, const std::string& given,
+                                        const std::string& where, const std::string& make_it) {
+  const std::filesystem::path g(given);
+  const auto file = g.is_absolute() ? g : std::filesystem::path(config_path).parent_path() / g;
+  std::ifstream in(file);
+  if (!in) {
+    return fail(ErrorCode::invalid_argument, fmt::format("{}: cannot read '{}' (write one with {})",
+                                                         where, file.string(), make_it));
+  }
+  try {
+    nlohmann::json j;
+    in >> j;
+    return j;
+  } catch (const std::exception& e) {
+    return fail(ErrorCode::invalid_argument,
+                fmt::format("{}: '{}' is not JSON: {}", where, file.string(), e.what()));
+  }
+}
+
+}  // namespace
+
 Result<ServeConfig> load_serve_config(const std::string& path) {
   std::ifstream in(path);
   if (!in) {
@@ -546,29 +571,17 @@ Result<ServeConfig> load_serve_config(const std::string& path) {
     }
   }
   if (cfg && !cfg->plan_path.empty()) {
-    const std::filesystem::path given(cfg->plan_path);
-    const auto file =
-        given.is_absolute() ? given : std::filesystem::path(path).parent_path() / given;
     const std::string where = fmt::format("{}:{}: plan", path, cfg->plan_line);
-    std::ifstream pin(file);
-    if (!pin) {
-      return fail(ErrorCode::invalid_argument,
-                  fmt::format("{}: cannot read '{}' (write one with colo plan JOBS.yaml -o FILE)",
-                              where, file.string()));
+    auto j = read_json_beside(path, cfg->plan_path, where, "colo plan JOBS.yaml -o FILE");
+    if (!j) {
+      return fail(j.error());
     }
-    nlohmann::json j;
-    try {
-      pin >> j;
-    } catch (const std::exception& e) {
-      return fail(ErrorCode::invalid_argument,
-                  fmt::format("{}: '{}' is not JSON: {}", where, file.string(), e.what()));
-    }
-    auto plan = plan::plan_from_json(j);
+    auto plan = plan::plan_from_json(*j);
     if (!plan) {
       return fail(ErrorCode::invalid_argument, fmt::format("{}: '{}' is not a colo plan: {}", where,
-                                                           file.string(), plan.error().message));
+                                                           cfg->plan_path, plan.error().message));
     }
-    COLO_TRY(apply_plan(*cfg, *plan, file.string()));
+    COLO_TRY(apply_plan(*cfg, *plan, cfg->plan_path));
   }
   if (cfg) {
     for (auto& f : cfg->functions) {
@@ -577,24 +590,12 @@ Result<ServeConfig> load_serve_config(const std::string& path) {
       }
       const std::string where =
           fmt::format("{}:{}: functions.{}.right_size", path, f.right_size_line, f.name);
-      const std::filesystem::path given(f.right_size);
-      const auto file =
-          given.is_absolute() ? given : std::filesystem::path(path).parent_path() / given;
-      std::ifstream rin(file);
-      nlohmann::json j;
-      try {
-        if (!rin) {
-          return fail(ErrorCode::invalid_argument,
-                      fmt::format("{}: cannot read '{}' (write one with colo plan JOBS.yaml "
-                                  "--right-size JOB --within 10% --format json)",
-                                  where, file.string()));
-        }
-        rin >> j;
-      } catch (const std::exception& e) {
-        return fail(ErrorCode::invalid_argument,
-                    fmt::format("{}: '{}' is not JSON: {}", where, file.string(), e.what()));
+      auto j = read_json_beside(path, f.right_size, where,
+                                "colo plan JOBS.yaml --right-size JOB --within 10% --format json");
+      if (!j) {
+        return fail(j.error());
       }
-      COLO_TRY(apply_right_size(f, j, where + ": "));
+      COLO_TRY(apply_right_size(f, *j, where + ": "));
     }
   }
   return cfg;
