@@ -790,6 +790,39 @@ nlohmann::json to_json(const RightSize& r) {
   return j;
 }
 
+Result<RightSize> right_size_from_json(const nlohmann::json& j) {
+  try {
+    RightSize r;
+    r.job = j.at("job").get<std::string>();
+    r.within = j.at("within").get<double>();
+    // An entry is an object or null (the answer has none); a missing one is a null.
+    const auto entry = [&](const char* key) -> const nlohmann::json* {
+      const auto it = j.find(key);
+      return it == j.end() || it->is_null() ? nullptr : &*it;
+    };
+    if (const auto* m = entry("mps")) {
+      r.thread_percent = m->at("thread_percent").get<int>();
+      r.mps_speed = m->at("speed").get<double>();
+    }
+    if (const auto* u = entry("mps_unmeasured")) {
+      r.unmeasured_percent = u->at("thread_percent").get<int>();
+      r.unmeasured_speed = u->at("interpolated_speed").get<double>();
+    }
+    if (const auto* m = entry("mig")) {
+      r.mig_profile = m->at("profile").get<std::string>();
+      r.mig_speed = m->at("speed").get<double>();
+    }
+    if (const auto* g = entry("green")) {
+      r.green_sms = g->at("sms").get<int>();
+      r.green_speed = g->at("speed").get<double>();
+    }
+    return r;
+  } catch (const nlohmann::json::exception& e) {
+    return fail(ErrorCode::invalid_argument,
+                fmt::format("malformed right-size answer: {}", e.what()));
+  }
+}
+
 std::string render_text(const Plan& p) {
   std::string out;
   if (p.simulated) {

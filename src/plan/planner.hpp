@@ -119,6 +119,8 @@ RightSize right_size(const PlanJob& job, const GpuSlot& gpu, double within,
 nlohmann::json to_json(const Plan& p);
 Result<Plan> plan_from_json(const nlohmann::json& j);
 nlohmann::json to_json(const RightSize& r);
+// The inverse of to_json(RightSize). Errors (invalid_argument): not such an answer.
+Result<RightSize> right_size_from_json(const nlohmann::json& j);
 std::string render_text(const Plan& p);
 std::string render_text(const RightSize& r);
 

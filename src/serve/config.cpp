@@ -595,7 +595,13 @@ Result<ServeConfig> load_serve_config(const std::string& path) {
       if (!j) {
         return fail(j.error());
       }
-      COLO_TRY(apply_right_size(f, *j, where + ": "));
+      auto answer = plan::right_size_from_json(*j);
+      if (!answer) {
+        return fail(ErrorCode::invalid_argument,
+                    fmt::format("{}: '{}' is not a colo plan --right-size answer: {}", where,
+                                f.right_size, answer.error().message));
+      }
+      COLO_TRY(apply_right_size(f, *answer, where + ": "));
     }
   }
   return cfg;

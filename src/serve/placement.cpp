@@ -92,27 +92,18 @@ Status apply_plan(ServeConfig& cfg, const plan::Plan& plan, const std::string& p
   return {};
 }
 
-Status apply_right_size(FunctionConfig& f, const nlohmann::json& answer, const std::string& where) {
-  if (!answer.is_object() || !answer.contains("job") || !answer.contains("within") ||
-      !answer["job"].is_string() || !answer["within"].is_number()) {
-    return fail(ErrorCode::invalid_argument,
-                fmt::format("{}not a colo plan --right-size answer (no job and within)", where));
-  }
-  const auto job = answer["job"].get<std::string>();
-  const double within = answer["within"].get<double>();
-  const auto mps = answer.find("mps");
-  if (mps == answer.end() || !mps->is_object() || !mps->contains("thread_percent") ||
-      !(*mps)["thread_percent"].is_number_integer()) {
-    std::string hint;
-    if (const auto u = answer.find("mps_unmeasured");
-        u != answer.end() && u->is_object() && u->contains("thread_percent")) {
-      hint = fmt::format(" (an unmeasured {}% might: profile that share first)",
-                         (*u)["thread_percent"].dump());
-    }
+Status apply_right_size(FunctionConfig& f, const plan::RightSize& answer,
+                        const std::string& where) {
+  if (!answer.thread_percent) {
+    const std::string hint =
+        answer.unmeasured_percent
+            ? fmt::format(" (an unmeasured {}% might: profile that share first)",
+                          *answer.unmeasured_percent)
+            : std::string();
     return fail(ErrorCode::invalid_argument,
                 fmt::format("{}job '{}': no measured MPS share keeps it within {:g}% of its speed "
                             "alone{}",
-                            where, job, within * 100, hint));
+                            where, answer.job, answer.within * 100, hint));
   }
   const int device = f.partition.kind == PartitionKind::none ? 0 : f.partition.device;
   if (!f.gpus.empty()) {
@@ -122,7 +113,7 @@ Status apply_right_size(FunctionConfig& f, const nlohmann::json& answer, const s
   f.partition = PartitionSpec{};
   f.partition.kind = PartitionKind::mps;
   f.partition.device = device;
-  f.partition.thread_percent = (*mps)["thread_percent"].get<int>();
+  f.partition.thread_percent = answer.thread_percent;
   f.partition.line = f.right_size_line;
   return validate_function(f, where);
 }

@@ -1,8 +1,6 @@
 #pragma once
 // Pools placed by `colo plan` (docs/serve.md, "Placement from colo plan"): a function with
 // `plan_job: NAME` takes its GPU and partition from that job's placement in a plan. Pure.
-#include <nlohmann/json.hpp>
-
 #include <string>
 
 #include "core/result.hpp"
@@ -23,10 +21,10 @@ Result<PartitionSpec> partition_for(const plan::GroupPlan& group, const plan::Jo
 // `plan_source` names the plan file in messages.
 Status apply_plan(ServeConfig& cfg, const plan::Plan& plan, const std::string& plan_source);
 
-// Right-sizing from profiles: `answer` is `colo plan --right-size JOB --within X --format json`;
+// Right-sizing from profiles: `answer` is a `colo plan --right-size JOB --within X` answer;
 // `f`'s pool gets its measured MPS share (kind mps, thread_percent) on the GPU it names (gpu:, 0
-// by default), and is validated again. Errors (`where` first): not a right-size answer, or one
-// without a measured MPS share within its bound (its unmeasured share, if any, named: profile it).
-Status apply_right_size(FunctionConfig& f, const nlohmann::json& answer, const std::string& where);
+// by default), and is validated again. Errors (`where` first): an answer without a measured MPS
+// share within its bound (its unmeasured share, if any, named: profile it), a pool over gpus.
+Status apply_right_size(FunctionConfig& f, const plan::RightSize& answer, const std::string& where);
 
 }  // namespace colo::serve

@@ -298,6 +298,11 @@ TEST(PlanPlanner, RightSizeFindsSmallestShares) {
   EXPECT_FALSE(r.green_sms);
   EXPECT_FALSE(r.green_profiled);
   EXPECT_NE(render_text(r).find("profile that share before using it"), std::string::npos);
+  // The answer's JSON reads back (colo serve's right_size takes it).
+  auto back = right_size_from_json(to_json(r));
+  ASSERT_TRUE(back) << back.error().what();
+  EXPECT_EQ(to_json(*back), to_json(r));
+  EXPECT_FALSE(right_size_from_json(nlohmann::json{{"job", "a"}}));
 }
 
 // A kernel whose grid is sized to every SM (measured on the H200: triad 0.72 from 50% to 90% of
