@@ -18,8 +18,10 @@
 # 193 s, a two-job PyTorch mix ~5 min (15 runs of ~19 s, mostly PyTorch start-up), a native mix
 # ~1.5 min: split `mixes` over calls of <= 4 mixes on 2 GPUs, <= 2 on one. Set RESULTS outside
 # OUTDIR and keep OUTDIR's files few (the device tool returns a limited number of files).
-# Every mix: `colo plan MIX --gpus g --with-rules -o` (the plan's choice and the simple rules
-# "always time-slice", "always uncapped MPS", "equal MPS caps", each the same mode once), then
+# Every mix: `colo plan MIX --gpus g --with-all -o` (every candidate the planner scored: the plan's
+# choice, the simple rules "always time-slice", "always uncapped MPS", "equal MPS caps", the
+# knee-proportional MPS caps, green and MIG-equivalent splits, each the same mode once; before
+# 2026-12-01 11:00 `--with-rules`, the plan's choice and the rules only), then
 # `colo run --plan` (3 repetitions, each job's solo baseline): predicted vs measured per candidate,
 # the oracle (the best measured candidate within the mix's slowdown bound) and the plan's share.
 set -u
@@ -50,6 +52,7 @@ export COLO_WORKLOAD_DIR=${COLO_WORKLOAD_DIR:-$CARRY}
 C=${COLO:-$CARRY/colo}
 R=${RESULTS:-$out/stores}
 SHARES=${SHARES:-25,50,100}
+CANDIDATES=${CANDIDATES:---with-all}  # --with-rules: the plan's choice and the rules only
 GREEN_SMS=${GREEN_SMS:-}  # e.g. 32,66: green-context curves too (more device time)
 mkdir -p "$out" "$R"
 out=$(cd "$out" && pwd)
@@ -111,7 +114,7 @@ run_mix() {  # GPU, mix number
   "$C" --results "$d" profile --import "$out/profiles.json" > /dev/null
   {
     echo "=================== mix $m on GPU $g: $(sed -n 1p "$specs/h200-plan-mix$m.jobs.yaml")"
-    timeout 60 "$C" --results "$d" plan "$jf" --gpus "$g" --with-rules -o "$out/mix$m.plan.json"
+    timeout 60 "$C" --results "$d" plan "$jf" --gpus "$g" "$CANDIDATES" -o "$out/mix$m.plan.json"
     echo "rc=$?"
     timeout 560 "$C" --results "$d" run --plan "$out/mix$m.plan.json"
     echo "rc=$?"

@@ -59,6 +59,8 @@ struct PlanCli {
   std::string right_size;
   std::string within = "10%";
   bool with_rules = false;
+  bool with_all = false;
+  bool recheck = false;
   // run --plan
   std::string run_plan;
 };
@@ -566,7 +568,9 @@ int cmd_plan(const PlanCli& c, const EngineOptions& base, std::ostream& out, std
   }
   const auto prefix = std::filesystem::path(c.jobs).stem().string();
   auto specs = plan::emit_specs(*p, in->spec.source_text, in->spec.source_dir, prefix,
-                                c.with_rules ? plan::EmitRules::yes : plan::EmitRules::no);
+                                c.with_all     ? plan::EmitRules::all
+                                : c.with_rules ? plan::EmitRules::yes
+                                               : plan::EmitRules::no);
   if (!specs) {
     return report_error(err, specs.error());
   }
@@ -687,14 +691,49 @@ Result<std::vector<Checked>> check_group(const plan::GroupPlan& g, const Experim
     c.mode = spec.modes[i].expansions.front().label();
     const std::vector<plan::JobPlacement>* jobs = &g.jobs;
     if (candidates[i].rfind("plan", 0) != 0) {
-      for (const auto& a : g.alternatives) {
-        if (candidates[i].rfind(a.rule, 0) == 0) {
-          jobs = &a.jobs;
+      for (const auto* list : {&g.alternatives, &g.others}) {
+        for (const auto& a : *list) {
+          if (candidates[i].rfind(a.rule, 0) == 0) {
+            jobs = &a.jobs;
+          }
         }
       }
     }
     measure(c, *jobs, false);
     out.push_back(std::move(c));
+  }
+  return out;
+}
+
+// `colo run --plan P --recheck`: each spec's latest finished experiment of the same name in the
+// store, in place of running it. Errors (invalid_argument): a spec never run there.
+Result<std::vector<Result<EngineResult>>> stored_results(const std::vector<ExperimentSpec>& specs,
+                                                         const std::string& results_dir) {
+  auto store = Store::open(store_path(results_dir), OpenMode::read_only);
+  if (!store) {
+    return tl::unexpected(store.error());
+  }
+  auto all = store->experiments();
+  if (!all) {
+    return tl::unexpected(all.error());
+  }
+  std::vector<Result<EngineResult>> out;
+  for (const auto& spec : specs) {
+    const ExperimentRecord* found = nullptr;
+    for (const auto& e : *all) {
+      if (e.name == spec.name && e.status == "done" && (!found || e.id > found->id)) {
+        found = &e;
+      }
+    }
+    if (!found) {
+      return fail(ErrorCode::invalid_argument,
+                  fmt::format("--recheck: no finished experiment '{}' in {}", spec.name,
+                              store_path(results_dir)));
+    }
+    EngineResult r;
+    r.id = found->id;
+    r.summary.simulated = found->simulated;
+    out.emplace_back(std::move(r));
   }
   return out;
 }
@@ -757,7 +796,8 @@ int cmd_run_plan(const PlanCli& c, const EngineOptions& base, std::ostream& out,
         err, input_error(fmt::format("{}: the plan has no GPU groups to run", c.run_plan)));
   }
   const auto t0 = clock.now();
-  auto results = run_experiments(specs, base, clock, err);
+  auto results = c.recheck ? stored_results(specs, base.results_dir)
+                           : run_experiments(specs, base, clock, err);
   if (!results) {
     return report_error(err, results.error());
   }
@@ -917,6 +957,10 @@ PlanCliPtr register_plan_commands(CLI::App& app, CLI::App& run) {
   q->add_flag("--with-rules", c->with_rules,
               "Emitted specs also run the simple rules (always time-slice, always uncapped MPS, "
               "equal MPS caps) for colo run --plan to compare");
+  q->add_flag("--with-all", c->with_all,
+              "Emitted specs run every candidate scored (the rules, knee-proportional MPS caps, "
+              "green and MIG(-equivalent) splits): colo run --plan's oracle is then the best of "
+              "every candidate");
   q->add_option("--right-size", c->right_size,
                 "Instead of a plan: the smallest MPS share / MIG profile / SM count for JOB");
   q->add_option("--within", c->within, "With --right-size: of its solo speed (default 10%)");
@@ -929,6 +973,9 @@ PlanCliPtr register_plan_commands(CLI::App& app, CLI::App& run) {
   c->run = &run;
   run.add_option("--plan", c->run_plan,
                  "Run a plan written by colo plan -o, then show predicted vs measured");
+  run.add_flag("--recheck", c->recheck,
+               "With --plan: do not run; check the plan against the latest finished experiment "
+               "of each of its specs already in the store (e.g. after refitting the model)");
   return c;
 }
 
@@ -942,6 +989,9 @@ int run_plan_commands(const PlanCli& c, const EngineOptions& ropts, std::ostream
   }
   if (*c.run && !c.run_plan.empty()) {
     return cmd_run_plan(c, ropts, out, err);
+  }
+  if (*c.run && c.recheck) {
+    return report_error(err, input_error("--recheck needs --plan PLAN.json"));
   }
   return -1;
 }

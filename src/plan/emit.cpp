@@ -102,7 +102,14 @@ Result<std::vector<EmittedSpec>> emit_specs(const Plan& plan, const std::string&
         runnable.push_back(&a);
       }
     }
-    const bool with_rules = rules == EmitRules::yes && !runnable.empty();
+    if (rules == EmitRules::all) {
+      for (const auto& a : g.others) {
+        if (a.refused_by != "memory") {
+          runnable.push_back(&a);
+        }
+      }
+    }
+    const bool with_rules = rules != EmitRules::no && !runnable.empty();
     if (g.mechanism == Mechanism::sequential && !with_rules) {
       for (const auto& j : g.jobs) {  // one at a time: each job's solo run is its whole plan
         YAML::Node one;

@@ -380,6 +380,23 @@ Candidate Planner::best_of(const SlotClass& c, const std::vector<std::size_t>& i
                                 all[r].refused ? all[r].refused->category : std::string()});
     }
   }
+  if (idx.size() > 1) {
+    for (std::size_t r = c.slot.mig_enabled ? 0 : 3; r < all.size(); ++r) {
+      const auto& cand = all[r];
+      const auto m = cand.plan.mechanism;
+      if (m == Mechanism::sequential || m == Mechanism::solo) {
+        continue;
+      }
+      const char* name = m == Mechanism::mps_limits       ? "knee-proportional MPS caps"
+                         : m == Mechanism::green          ? "green SM split"
+                         : m == Mechanism::mig            ? "MIG layout"
+                         : m == Mechanism::mig_equivalent ? "MIG-equivalent caps"
+                                                          : to_string(m);
+      g.others.push_back({name, m, cand.plan.jobs, cand.plan.aggregate,
+                          cand.refused ? cand.refused->message : std::string(),
+                          cand.refused ? cand.refused->category : std::string()});
+    }
+  }
   if (binding) {
     g.binding = binding->category;
     g.why = fmt::format("{} (predicted {:.2f}) refused: {}", to_string(beaten->plan.mechanism),
@@ -677,6 +694,44 @@ RightSize right_size(const PlanJob& job, const GpuSlot& gpu, double within,
   return r;
 }
 
+namespace {
+
+nlohmann::json alternatives_json(const std::vector<Alternative>& alternatives) {
+  nlohmann::json alts = nlohmann::json::array();
+  for (const auto& a : alternatives) {
+    nlohmann::json aj = nlohmann::json::array();
+    for (const auto& jp : a.jobs) {
+      aj.push_back(placement_json(jp));
+    }
+    alts.push_back({{"rule", a.rule},
+                    {"mechanism", to_string(a.mechanism)},
+                    {"jobs", aj},
+                    {"aggregate", a.aggregate},
+                    {"refused", a.refused},
+                    {"refused_by", a.refused_by}});
+  }
+  return alts;
+}
+
+std::vector<Alternative> alternatives_from_json(const nlohmann::json& list) {
+  std::vector<Alternative> out;
+  for (const auto& a : list) {
+    Alternative alt;
+    alt.rule = a.at("rule").get<std::string>();
+    alt.mechanism = mechanism_named(a.at("mechanism").get<std::string>());
+    alt.aggregate = a.at("aggregate").get<double>();
+    alt.refused = a.at("refused").get<std::string>();
+    alt.refused_by = a.value("refused_by", std::string());
+    for (const auto& x : a.at("jobs")) {
+      alt.jobs.push_back(placement_from_json(x));
+    }
+    out.push_back(std::move(alt));
+  }
+  return out;
+}
+
+}  // namespace
+
 nlohmann::json to_json(const Plan& p) {
   nlohmann::json groups = nlohmann::json::array();
   for (const auto& g : p.groups) {
@@ -684,21 +739,9 @@ nlohmann::json to_json(const Plan& p) {
     for (const auto& jp : g.jobs) {
       jobs.push_back(placement_json(jp));
     }
-    nlohmann::json alts = nlohmann::json::array();
-    for (const auto& a : g.alternatives) {
-      nlohmann::json aj = nlohmann::json::array();
-      for (const auto& jp : a.jobs) {
-        aj.push_back(placement_json(jp));
-      }
-      alts.push_back({{"rule", a.rule},
-                      {"mechanism", to_string(a.mechanism)},
-                      {"jobs", aj},
-                      {"aggregate", a.aggregate},
-                      {"refused", a.refused},
-                      {"refused_by", a.refused_by}});
-    }
     groups.push_back({{"gpu", g.gpu},
-                      {"alternatives", alts},
+                      {"alternatives", alternatives_json(g.alternatives)},
+                      {"others", alternatives_json(g.others)},
                       {"gpu_model", g.gpu_model},
                       {"mechanism", to_string(g.mechanism)},
                       {"jobs", jobs},
@@ -751,18 +794,8 @@ Result<Plan> plan_from_json(const nlohmann::json& j) {
       g.binding = gj.at("binding").get<std::string>();
       g.why = gj.at("why").get<std::string>();
       g.blast_radius = gj.at("blast_radius").get<int>();
-      for (const auto& a : gj.value("alternatives", nlohmann::json::array())) {
-        Alternative alt;
-        alt.rule = a.at("rule").get<std::string>();
-        alt.mechanism = mechanism_named(a.at("mechanism").get<std::string>());
-        alt.aggregate = a.at("aggregate").get<double>();
-        alt.refused = a.at("refused").get<std::string>();
-        alt.refused_by = a.value("refused_by", std::string());
-        for (const auto& x : a.at("jobs")) {
-          alt.jobs.push_back(placement_from_json(x));
-        }
-        g.alternatives.push_back(std::move(alt));
-      }
+      g.alternatives = alternatives_from_json(gj.value("alternatives", nlohmann::json::array()));
+      g.others = alternatives_from_json(gj.value("others", nlohmann::json::array()));
       for (const auto& x : gj.at("jobs")) {
         g.jobs.push_back(placement_from_json(x));
       }
@@ -862,6 +895,17 @@ std::string render_text(const Plan& p) {
         header = true;
       }
       out += fmt::format("  GPU {} {:<22} {:>6.2f}{}\n", g.gpu, a.rule, a.aggregate,
+                         a.refused.empty() ? "" : "  (breaks: " + a.refused + ")");
+    }
+  }
+  header = false;
+  for (const auto& g : p.groups) {
+    for (const auto& a : g.others) {
+      if (!header) {
+        out += "\nOther candidates scored (predicted aggregate):\n";
+        header = true;
+      }
+      out += fmt::format("  GPU {} {:<26} {:>6.2f}{}\n", g.gpu, a.rule, a.aggregate,
                          a.refused.empty() ? "" : "  (breaks: " + a.refused + ")");
     }
   }

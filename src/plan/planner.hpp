@@ -76,6 +76,9 @@ struct GroupPlan {
   std::string why;                        // one line: why this mechanism
   int blast_radius = 1;                   // jobs one GPU fault takes down
   std::vector<Alternative> alternatives;  // the simple rules on this group (2+ jobs)
+  // Every other sharing candidate scored for this group (knee-proportional MPS caps, a green
+  // split, the MIG or MIG-equivalent layout), `rule` naming it; one at a time is not listed.
+  std::vector<Alternative> others;
 };
 
 struct Plan {
