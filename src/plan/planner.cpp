@@ -205,7 +205,8 @@ Candidate Planner::build(const SlotClass& c, const std::vector<std::size_t>& idx
       out.refused = Refusal{std::move(cat), std::move(msg)};
     }
   };
-  if (m == Mechanism::mig) {
+  if (m == Mechanism::mig || m == Mechanism::mig_equivalent) {
+    // MIG-equivalent limits each client's memory to its profile's too (colo run's guard).
     for (std::size_t k = 0; k < idx.size(); ++k) {
       if (g.jobs[k].peak_mem_bytes > static_cast<double>(mig[k]->memory_bytes)) {
         refuse("memory", fmt::format("job '{}' needs {:.1f} GiB, MIG {} has {:.1f} GiB",

@@ -376,6 +376,46 @@ TEST(PlanEmit, OneSpecPerGroupWithTheMechanism) {
   EXPECT_NE((*ruled)[0].yaml.find("timeslice"), std::string::npos);
   auto missing = emit_specs(*p, "workloads: []\n", "/base", "mix");
   EXPECT_FALSE(missing);
+  // Every candidate: the rules and the others scored (knee-proportional caps, MIG-equivalent).
+  auto every = emit_specs(*p, src, "/base", "mix", EmitRules::all);
+  ASSERT_TRUE(every) << every.error().what();
+  std::string listed;
+  for (const auto& c : (*every)[0].candidates) {
+    listed += c + ";";
+  }
+  ASSERT_FALSE(p->groups[0].others.empty());
+  for (const auto& o : p->groups[0].others) {
+    EXPECT_NE(listed.find(o.rule), std::string::npos) << listed;
+  }
+  EXPECT_GT((*every)[0].candidates.size(), cands.size()) << listed;
+  EXPECT_NE((*every)[0].yaml.find("mig-equivalent"), std::string::npos) << (*every)[0].yaml;
+  // The others survive the plan's JSON.
+  auto back = plan_from_json(to_json(*p));
+  ASSERT_TRUE(back);
+  ASSERT_EQ(back->groups[0].others.size(), p->groups[0].others.size());
+  EXPECT_EQ(back->groups[0].others[0].rule, p->groups[0].others[0].rule);
+  EXPECT_EQ(back->groups[0].others[0].jobs.size(), 2U);
+}
+
+// MIG-equivalent limits each client's memory to its profile's (as colo run's guard does): a job
+// larger than every instance but the whole GPU makes the MIG-equivalent candidate a refusal.
+TEST(PlanPlanner, MigEquivalentRefusesAJobLargerThanItsInstance) {
+  std::vector<PlanJob> jobs{job("hold", make_profile("hold", 0.7, 80.5, 1.0)),
+                            job("a", make_profile("a", 0.3, 3, 1.0)),
+                            job("b", make_profile("b", 0.2, 1, 1.0))};
+  auto p = make_plan(jobs, {h200(0)}, opts());
+  ASSERT_TRUE(p) << p.error().what();
+  ASSERT_EQ(p->groups.size(), 1U);
+  EXPECT_NE(p->groups[0].mechanism, Mechanism::mig_equivalent);
+  bool seen = false;
+  for (const auto& o : p->groups[0].others) {
+    if (o.mechanism == Mechanism::mig_equivalent) {
+      seen = true;
+      EXPECT_EQ(o.refused_by, "memory") << o.refused;
+      EXPECT_NE(o.refused.find("job 'hold' needs 80.5 GiB"), std::string::npos) << o.refused;
+    }
+  }
+  EXPECT_TRUE(seen);
 }
 
 // The H200 validation's jobs files and their workloads spec (bench/specs/h200-plan-*) parse, and
