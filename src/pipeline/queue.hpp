@@ -4,51 +4,77 @@
 // blocks while it is empty, pop_for at most a timeout. close() wakes everyone: pushes fail from
 // then on, pops drain what is left and then return nothing. Thread-safety: every member may be
 // called from any thread.
+//
+// Cost (bench/bench_pipeline.cpp): the items live in a ring that grows (doubling, up to the
+// capacity) and never shrinks, so a hand-off allocates nothing once the ring has grown; a push
+// or pop signals the other side only when a thread of that side is actually waiting. A blocked
+// pop sleeps on a condition variable: the wake-up of a sleeping consumer is the kernel's (a
+// futex), several microseconds on a virtual machine. With QueueSpin::adaptive a pop that finds
+// the queue empty first polls it for up to k_spin_window (no lock, no system call), which makes a
+// hand-off sub-microsecond when the producer is running on another core; the poll stops being
+// tried after k_spin_misses polls in a row that found nothing (and is retried every
+// k_spin_probe-th pop), so a slow producer costs little CPU. Only for threads that have a core
+// each: a poll competes for the core with the thread it waits for otherwise (the runner decides).
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
-#include <deque>
 #include <mutex>
 #include <optional>
 #include <utility>
+#include <vector>
 
 namespace colo::pipeline {
+
+// Whether a pop that finds its queue empty polls it briefly before it sleeps.
+enum class QueueSpin { never, adaptive };
 
 template <typename T>
 class BoundedQueue {
  public:
-  // capacity >= 1 (parse_config refuses 0; a 0 here is treated as 1).
-  explicit BoundedQueue(std::size_t capacity) : m_capacity(capacity == 0 ? 1 : capacity) {}
+  // capacity >= 1 (parse_config refuses 0; a 0 here is treated as 1). T is default-constructible
+  // and movable (the ring's free cells hold moved-from or default values).
+  explicit BoundedQueue(std::size_t capacity, QueueSpin spin = QueueSpin::never)
+      : m_capacity(capacity == 0 ? 1 : capacity), m_spin(spin) {}
+
+  // How long an adaptive pop polls an empty queue, and after how many fruitless polls in a row
+  // it stops polling (then every k_spin_probe-th pop polls again).
+  static constexpr std::chrono::nanoseconds k_spin_window{20'000};
+  static constexpr int k_spin_misses = 16;
+  static constexpr unsigned k_spin_probe = 64;
 
   // Waits for room; false (and `item` untouched) once the queue is closed.
   bool push(T& item) {
     std::unique_lock lock(m_mutex);
-    m_not_full.wait(lock, [&] { return m_closed || m_items.size() < m_capacity; });
-    if (m_closed) {
-      return false;
+    if (!m_closed && m_count >= m_capacity) {
+      ++m_push_waiters;
+      m_not_full.wait(lock, [&] { return m_closed || m_count < m_capacity; });
+      --m_push_waiters;
     }
-    m_items.push_back(std::move(item));
-    lock.unlock();
-    m_not_empty.notify_one();
-    return true;
+    return put(lock, item);
   }
 
   // Never waits: false (and `item` untouched) when full or closed.
   bool try_push(T& item) {
     std::unique_lock lock(m_mutex);
-    if (m_closed || m_items.size() >= m_capacity) {
+    if (m_count >= m_capacity) {
       return false;
     }
-    m_items.push_back(std::move(item));
-    lock.unlock();
-    m_not_empty.notify_one();
-    return true;
+    return put(lock, item);
   }
 
   // Waits for an item; nothing once the queue is closed and drained.
   std::optional<T> pop() {
+    if (m_spin == QueueSpin::adaptive) {
+      poll();
+    }
     std::unique_lock lock(m_mutex);
-    m_not_empty.wait(lock, [&] { return m_closed || !m_items.empty(); });
+    if (!m_closed && m_count == 0) {
+      ++m_pop_waiters;
+      m_not_empty.wait(lock, [&] { return m_closed || m_count > 0; });
+      --m_pop_waiters;
+    }
     return take(lock);
   }
 
@@ -56,9 +82,10 @@ class BoundedQueue {
   // closed and drained. A timeout <= 0 only takes what is there.
   std::optional<T> pop_for(std::chrono::nanoseconds timeout) {
     std::unique_lock lock(m_mutex);
-    const auto ready = [&] { return m_closed || !m_items.empty(); };
-    if (timeout > std::chrono::nanoseconds(0)) {
-      m_not_empty.wait_for(lock, timeout, ready);
+    if (!m_closed && m_count == 0 && timeout > std::chrono::nanoseconds(0)) {
+      ++m_pop_waiters;
+      m_not_empty.wait_for(lock, timeout, [&] { return m_closed || m_count > 0; });
+      --m_pop_waiters;
     }
     return take(lock);
   }
@@ -66,7 +93,7 @@ class BoundedQueue {
   void close() {
     {
       std::lock_guard lock(m_mutex);
-      m_closed = true;
+      m_closed.store(true, std::memory_order_release);
     }
     m_not_empty.notify_all();
     m_not_full.notify_all();
@@ -74,29 +101,129 @@ class BoundedQueue {
 
   [[nodiscard]] std::size_t size() const {
     std::lock_guard lock(m_mutex);
-    return m_items.size();
+    return m_count;
   }
   [[nodiscard]] std::size_t capacity() const { return m_capacity; }
+  // Threads blocked in pop/pop_for, and in push (tests: to close a queue with threads asleep).
+  [[nodiscard]] int blocked_pops() const {
+    std::lock_guard lock(m_mutex);
+    return m_pop_waiters;
+  }
+  [[nodiscard]] int blocked_pushes() const {
+    std::lock_guard lock(m_mutex);
+    return m_push_waiters;
+  }
 
  private:
+  // QueueSpin::adaptive: polls the queue (no lock) until it holds an item or is closed, for at
+  // most k_spin_window, unless the last k_spin_misses polls found nothing (see the top).
+  void poll() {
+    const int misses = m_spin_misses.load(std::memory_order_relaxed);
+    if (misses >= k_spin_misses &&
+        m_spin_probe.fetch_add(1, std::memory_order_relaxed) % k_spin_probe != 0) {
+      return;
+    }
+    const auto ready = [&] {
+      return m_count.load(std::memory_order_acquire) > 0 ||
+             m_closed.load(std::memory_order_acquire);
+    };
+    if (ready()) {
+      return;
+    }
+    const auto until = std::chrono::steady_clock::now() + k_spin_window;
+    for (;;) {
+      for (int i = 0; i < 64; ++i) {
+        if (ready()) {
+          m_spin_misses.store(0, std::memory_order_relaxed);
+          return;
+        }
+        cpu_relax();
+      }
+      if (std::chrono::steady_clock::now() >= until) {
+        m_spin_misses.store(std::min(misses + 1, k_spin_misses), std::memory_order_relaxed);
+        return;
+      }
+    }
+  }
+
+  static void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    asm volatile("yield" ::: "memory");
+#endif
+  }
+
+  // Appends `item` unless closed; releases `lock` (held on entry) before waking a consumer.
+  bool put(std::unique_lock<std::mutex>& lock, T& item) {
+    if (m_closed) {
+      return false;
+    }
+    if (m_count == m_ring.size()) {
+      grow();
+    }
+    std::size_t tail = m_head + m_count;
+    if (tail >= m_ring.size()) {
+      tail -= m_ring.size();
+    }
+    m_ring[tail] = std::move(item);
+    m_count.store(m_count + 1, std::memory_order_release);
+    const bool wake = m_pop_waiters > 0;
+    lock.unlock();
+    if (wake) {
+      m_not_empty.notify_one();
+    }
+    return true;
+  }
+
   // The front item, if any; releases `lock` (held on entry) before waking a producer.
   std::optional<T> take(std::unique_lock<std::mutex>& lock) {
-    if (m_items.empty()) {
+    if (m_count == 0) {
       return std::nullopt;
     }
-    T item = std::move(m_items.front());
-    m_items.pop_front();
+    std::optional<T> item(std::move(m_ring[m_head]));
+    if (++m_head == m_ring.size()) {
+      m_head = 0;
+    }
+    m_count.store(m_count - 1, std::memory_order_relaxed);
+    const bool wake = m_push_waiters > 0;
     lock.unlock();
-    m_not_full.notify_one();
+    if (wake) {
+      m_not_full.notify_one();
+    }
     return item;
   }
 
+  // Full ring below the capacity: twice the cells (at least 8, at most the capacity), the items
+  // moved to the front in order. Called with the mutex held.
+  void grow() {
+    const std::size_t cells = std::min(m_capacity, std::max<std::size_t>(8, 2 * m_ring.size()));
+    std::vector<T> ring(cells);
+    for (std::size_t i = 0; i < m_count; ++i) {
+      std::size_t at = m_head + i;
+      if (at >= m_ring.size()) {
+        at -= m_ring.size();
+      }
+      ring[i] = std::move(m_ring[at]);
+    }
+    m_ring = std::move(ring);
+    m_head = 0;
+  }
+
   const std::size_t m_capacity;
+  const QueueSpin m_spin;
   mutable std::mutex m_mutex;
   std::condition_variable m_not_empty;
   std::condition_variable m_not_full;
-  std::deque<T> m_items;
-  bool m_closed = false;
+  std::vector<T> m_ring;                // cells; the items are m_count cells from m_head, wrapping
+  std::size_t m_head = 0;               // the oldest item's cell
+  std::atomic<std::size_t> m_count{0};  // items queued; written under the mutex
+  std::atomic<int> m_spin_misses{0};    // fruitless polls in a row (capped)
+  std::atomic<unsigned> m_spin_probe{0};  // pops that skipped polling
+  int m_pop_waiters = 0;                  // threads blocked in pop/pop_for
+  int m_push_waiters = 0;                 // threads blocked in push
+  // Written under the mutex, read without it by poll().
+  std::atomic<bool> m_closed{false};
 };
 
 }  // namespace colo::pipeline

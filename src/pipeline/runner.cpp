@@ -35,8 +35,12 @@ struct Runner::Impl {
   std::vector<std::unique_ptr<Slot>> slots;  // one per worker
 
   std::mutex done_mutex;
-  std::condition_variable done_cv;
+  std::condition_variable done_cv;  // the generator waits on it (closed loop), when `gen_waiting`
+  bool gen_waiting = false;
   std::vector<QueryPtr> done;
+  // Records of finished queries the event log did not keep, for the generator to reuse: past
+  // max_events a query costs no allocation (and no free on a worker thread).
+  std::vector<QueryPtr> spare;
   std::int64_t in_flight = 0;
   bool stopped_by_failure = false;
   std::int64_t logged_events = 0;
@@ -52,18 +56,31 @@ struct Runner::Impl {
     for (auto i : cfg.order) {
       names.push_back(cfg.stages[i].name);
     }
+    // The generator and every worker: when each can have a core, a worker polls its empty
+    // queue briefly before it sleeps (queue.hpp); beyond, polling would take the core from the
+    // thread it waits for.
+    unsigned threads = 1;
+    for (auto i : cfg.order) {
+      threads += static_cast<unsigned>(cfg.stages[i].threads);
+    }
+    const QueueSpin spin =
+        threads <= std::thread::hardware_concurrency() ? QueueSpin::adaptive : QueueSpin::never;
     for (std::size_t k = 0; k < cfg.order.size(); ++k) {
       const auto& sc = cfg.stages[cfg.order[k]];
-      queues.push_back(
-          std::make_unique<BoundedQueue<Batch>>(k == 0 ? cfg.load.queue_depth : sc.queue_depth));
+      queues.push_back(std::make_unique<BoundedQueue<Batch>>(
+          k == 0 ? cfg.load.queue_depth : sc.queue_depth, spin));
       live_workers.push_back(sc.threads);
     }
   }
 
   [[nodiscard]] std::int64_t rel() const { return (r.m_clock.now() - t0).count(); }
 
+  // Records kept for reuse at most (a closed loop needs `outstanding` at a time).
+  static constexpr std::size_t k_max_spare = 4096;
+
   // A finished query: progress, then the event log's record while it holds max_events (whole
-  // queries), else only counted. Its payload is freed: the log does not need it.
+  // queries), else only counted (its record kept for reuse). Its payload is freed: the log does
+  // not need it.
   void finish(QueryPtr q) {
     std::vector<std::uint8_t>().swap(q->payload);
     std::lock_guard lock(done_mutex);
@@ -78,9 +95,32 @@ struct Runner::Impl {
       events_not_logged += events;
       ++queries_not_logged;
       last_not_logged_ns = std::max(last_not_logged_ns, q->done_ns);
+      if (spare.size() < k_max_spare) {
+        spare.push_back(std::move(q));
+      }
     }
     --in_flight;
-    done_cv.notify_all();
+    if (gen_waiting) {
+      done_cv.notify_all();
+    }
+  }
+
+  // A record for a new query: a spare one reset, or a new one. Called with done_mutex held.
+  QueryPtr new_record() {
+    if (spare.empty()) {
+      auto q = std::make_unique<QueryRecord>();
+      q->stages.resize(queues.size());
+      return q;
+    }
+    QueryPtr q = std::move(spare.back());
+    spare.pop_back();
+    q->done_ns = -1;
+    q->status = QueryStatus::in_flight;
+    q->failed_stage = -1;
+    q->error.clear();
+    std::fill(q->stages.begin(), q->stages.end(), StageTimes{});
+    q->cancel.value.store(false, std::memory_order_relaxed);
+    return q;
   }
 
   void drop(Batch& b, std::size_t k) {
@@ -303,15 +343,23 @@ struct Runner::Impl {
         break;
       }
       std::int64_t scheduled = 0;
+      QueryPtr q;
       if (closed) {
         std::unique_lock lock(done_mutex);
         while (in_flight >= load.outstanding && !r.m_stop) {
+          gen_waiting = true;
           done_cv.wait_for(lock, std::chrono::milliseconds(10));
+          gen_waiting = false;
         }
         if (r.m_stop) {
           break;
         }
         scheduled = rel();
+        if (duration_ns >= 0 && scheduled >= duration_ns) {
+          break;
+        }
+        ++in_flight;
+        q = new_record();
       } else {
         scheduled = arrivals.next().count();
         if (duration_ns >= 0 && scheduled >= duration_ns) {
@@ -320,19 +368,13 @@ struct Runner::Impl {
         if (!r.m_waiter.wait_until(t0 + Nanos(scheduled), r.m_stop)) {
           break;
         }
+        std::lock_guard lock(done_mutex);
+        ++in_flight;
+        q = new_record();
       }
-      if (duration_ns >= 0 && closed && scheduled >= duration_ns) {
-        break;
-      }
-      auto q = std::make_unique<QueryRecord>();
       q->id = id;
       q->scheduled_ns = scheduled;
       q->samples = load.kind == LoadKind::multi_stream ? load.samples : 1;
-      q->stages.resize(queues.size());
-      {
-        std::lock_guard lock(done_mutex);
-        ++in_flight;
-      }
       q->issued_ns = rel();
       Batch b;
       b.push_back(std::move(q));

@@ -92,6 +92,151 @@ TEST(PipelineQueue, ManyProducersAndConsumersLoseNothing) {
   EXPECT_EQ(sum.load(), 3000L * 3001 / 2);
 }
 
+TEST(PipelineQueue, StaysFifoWhileItsRingGrowsAndWraps) {
+  BoundedQueue<int> q(100);
+  int next_in = 0;
+  int next_out = 0;
+  // Uneven pushes and pops: the ring grows (8, 16, ... 100 cells) with its head mid-ring.
+  for (int round = 0; round < 40; ++round) {
+    for (int i = 0; i < 5 && q.size() < q.capacity(); ++i) {
+      int v = next_in++;
+      ASSERT_TRUE(q.try_push(v));
+    }
+    for (int i = 0; i < 2; ++i) {
+      ASSERT_EQ(q.pop(), next_out++);
+    }
+  }
+  EXPECT_EQ(q.size(), 98U);  // +5 -2 a round, the pushes capped at 100
+  for (int i = 0; i < 2; ++i) {
+    int v = next_in++;
+    ASSERT_TRUE(q.try_push(v));
+  }
+  int extra = -1;
+  EXPECT_FALSE(q.try_push(extra));  // full at the capacity
+  EXPECT_EQ(extra, -1);
+  while (q.size() > 0) {
+    ASSERT_EQ(q.pop(), next_out++);
+  }
+  EXPECT_EQ(next_out, next_in);
+}
+
+// Every item arrives exactly once, whichever side waits and whether pops poll before sleeping.
+void expect_each_item_once(QueueSpin spin, int producers, int consumers, std::size_t capacity) {
+  constexpr int k_per_producer = 5000;
+  BoundedQueue<int> q(capacity, spin);
+  std::vector<std::atomic<int>> seen(static_cast<std::size_t>(producers * k_per_producer));
+  std::atomic<std::size_t> max_size{0};
+  std::vector<std::thread> threads;
+  for (int c = 0; c < consumers; ++c) {
+    threads.emplace_back([&] {
+      while (auto v = q.pop()) {
+        seen[static_cast<std::size_t>(*v)].fetch_add(1);
+        const std::size_t n = q.size();
+        std::size_t m = max_size.load();
+        while (n > m && !max_size.compare_exchange_weak(m, n)) {
+        }
+      }
+    });
+  }
+  std::vector<std::thread> pushers;
+  for (int p = 0; p < producers; ++p) {
+    pushers.emplace_back([&, p] {
+      for (int i = 0; i < k_per_producer; ++i) {
+        int v = p * k_per_producer + i;
+        ASSERT_TRUE(q.push(v));
+      }
+    });
+  }
+  for (auto& t : pushers) {
+    t.join();
+  }
+  q.close();
+  for (auto& t : threads) {
+    t.join();
+  }
+  int lost = 0;
+  int repeated = 0;
+  for (const auto& n : seen) {
+    lost += n.load() == 0 ? 1 : 0;
+    repeated += n.load() > 1 ? 1 : 0;
+  }
+  EXPECT_EQ(lost, 0);
+  EXPECT_EQ(repeated, 0);
+  EXPECT_LE(max_size.load(), capacity);  // back-pressure: never more than the capacity queued
+}
+
+TEST(PipelineQueue, OneProducerOneConsumerLoseAndRepeatNothing) {
+  expect_each_item_once(QueueSpin::never, 1, 1, 4);
+  expect_each_item_once(QueueSpin::adaptive, 1, 1, 4);
+  expect_each_item_once(QueueSpin::adaptive, 1, 1, 1);
+}
+
+TEST(PipelineQueue, ManyProducersAndPollingConsumersLoseAndRepeatNothing) {
+  expect_each_item_once(QueueSpin::never, 3, 3, 2);
+  expect_each_item_once(QueueSpin::adaptive, 3, 3, 2);
+}
+
+TEST(PipelineQueue, CloseWakesBlockedConsumersAndProducers) {
+  for (const auto spin : {QueueSpin::never, QueueSpin::adaptive}) {
+    BoundedQueue<int> empty(1, spin);
+    std::atomic<int> woken{0};
+    std::vector<std::thread> consumers;
+    for (int i = 0; i < 2; ++i) {
+      consumers.emplace_back([&] {
+        EXPECT_EQ(empty.pop(), std::nullopt);
+        ++woken;
+      });
+    }
+    BoundedQueue<int> full(1, spin);
+    int first = 1;
+    ASSERT_TRUE(full.push(first));
+    std::thread producer([&] {
+      int v = 2;
+      EXPECT_FALSE(full.push(v));  // closed while waiting for room
+      EXPECT_EQ(v, 2);             // untouched
+      ++woken;
+    });
+    // Both queues' threads asleep in them (no timing: wait until the queues say so).
+    while (empty.blocked_pops() < 2 || full.blocked_pushes() < 1) {
+      std::this_thread::yield();
+    }
+    EXPECT_EQ(woken.load(), 0);
+    empty.close();
+    full.close();
+    for (auto& t : consumers) {
+      t.join();
+    }
+    producer.join();
+    EXPECT_EQ(woken.load(), 3);
+    EXPECT_EQ(full.pop(), 1);  // what was queued before the close is still drained
+    EXPECT_EQ(full.pop(), std::nullopt);
+  }
+}
+
+TEST(PipelineQueue, AFullQueueHoldsItsProducerUntilAPopMakesRoom) {
+  BoundedQueue<int> q(2);
+  int a = 1;
+  int b = 2;
+  ASSERT_TRUE(q.push(a));
+  ASSERT_TRUE(q.push(b));
+  std::atomic<bool> pushed{false};
+  std::thread producer([&] {
+    int c = 3;
+    EXPECT_TRUE(q.push(c));
+    pushed = true;
+  });
+  while (q.blocked_pushes() < 1) {
+    std::this_thread::yield();
+  }
+  EXPECT_FALSE(pushed.load());  // blocked: the queue is full
+  EXPECT_EQ(q.size(), 2U);
+  EXPECT_EQ(q.pop(), 1);  // room: the producer goes on
+  producer.join();
+  EXPECT_TRUE(pushed.load());
+  EXPECT_EQ(q.pop(), 2);
+  EXPECT_EQ(q.pop(), 3);
+}
+
 TEST(PipelineConfig, ParsesAChainWithDefaults) {
   auto c =
       parse_config(chain(R"({"kind": "poisson", "rate": "200", "duration": "10s", "seed": 7})"));
