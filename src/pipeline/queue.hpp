@@ -10,11 +10,10 @@
 // or pop signals the other side only when a thread of that side is actually waiting. A blocked
 // pop sleeps on a condition variable: the wake-up of a sleeping consumer is the kernel's (a
 // futex), several microseconds on a virtual machine. With QueueSpin::adaptive a pop that finds
-// the queue empty first polls it for up to k_spin_window (no lock, no system call), which makes a
-// hand-off sub-microsecond when the producer is running on another core; the poll stops being
-// tried after k_spin_misses polls in a row that found nothing (and is retried every
-// k_spin_probe-th pop), so a slow producer costs little CPU. Only for threads that have a core
-// each: a poll competes for the core with the thread it waits for otherwise (the runner decides).
+// the queue empty first polls it (AdaptivePoll, no lock, no system call), which makes a hand-off
+// sub-microsecond when the producer is running on another core. Only for threads that have a
+// core each: a poll competes for the core with the thread it waits for otherwise (the runner
+// decides).
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -30,6 +29,56 @@ namespace colo::pipeline {
 // Whether a pop that finds its queue empty polls it briefly before it sleeps.
 enum class QueueSpin { never, adaptive };
 
+// A bounded busy-wait before a thread sleeps on a condition: until(ready) polls `ready` (a cheap
+// check of atomics) for up to k_window; after k_misses polls in a row that timed out it stops
+// polling, except every k_probe-th call, so a waiter whose condition comes slowly (a stage of
+// milliseconds) costs little CPU. The caller then waits as it would without it (the poll only
+// saves the sleep). Thread-safe; its counters are shared by the threads that call it.
+class AdaptivePoll {
+ public:
+  static constexpr std::chrono::nanoseconds k_window{20'000};
+  static constexpr int k_misses = 16;
+  static constexpr unsigned k_probe = 64;
+
+  // Polls until ready() or the window ends; true when ready() was seen.
+  template <typename Ready>
+  bool until(Ready ready) {
+    const int misses = m_misses.load(std::memory_order_relaxed);
+    if (misses >= k_misses && m_skipped.fetch_add(1, std::memory_order_relaxed) % k_probe != 0) {
+      return ready();
+    }
+    if (ready()) {
+      return true;
+    }
+    const auto end = std::chrono::steady_clock::now() + k_window;
+    for (;;) {
+      for (int i = 0; i < 64; ++i) {
+        if (ready()) {
+          m_misses.store(0, std::memory_order_relaxed);
+          return true;
+        }
+        cpu_relax();
+      }
+      if (std::chrono::steady_clock::now() >= end) {
+        m_misses.store(std::min(misses + 1, k_misses), std::memory_order_relaxed);
+        return false;
+      }
+    }
+  }
+
+ private:
+  static void cpu_relax() {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    asm volatile("yield" ::: "memory");
+#endif
+  }
+
+  std::atomic<int> m_misses{0};        // polls in a row that timed out (capped at k_misses)
+  std::atomic<unsigned> m_skipped{0};  // calls while polling is off (every k_probe-th polls)
+};
+
 template <typename T>
 class BoundedQueue {
  public:
@@ -37,12 +86,6 @@ class BoundedQueue {
   // and movable (the ring's free cells hold moved-from or default values).
   explicit BoundedQueue(std::size_t capacity, QueueSpin spin = QueueSpin::never)
       : m_capacity(capacity == 0 ? 1 : capacity), m_spin(spin) {}
-
-  // How long an adaptive pop polls an empty queue, and after how many fruitless polls in a row
-  // it stops polling (then every k_spin_probe-th pop polls again).
-  static constexpr std::chrono::nanoseconds k_spin_window{20'000};
-  static constexpr int k_spin_misses = 16;
-  static constexpr unsigned k_spin_probe = 64;
 
   // Waits for room; false (and `item` untouched) once the queue is closed.
   bool push(T& item) {
@@ -67,7 +110,10 @@ class BoundedQueue {
   // Waits for an item; nothing once the queue is closed and drained.
   std::optional<T> pop() {
     if (m_spin == QueueSpin::adaptive) {
-      poll();
+      m_poll.until([&] {
+        return m_count.load(std::memory_order_acquire) > 0 ||
+               m_closed.load(std::memory_order_acquire);
+      });
     }
     std::unique_lock lock(m_mutex);
     if (!m_closed && m_count == 0) {
@@ -115,45 +161,6 @@ class BoundedQueue {
   }
 
  private:
-  // QueueSpin::adaptive: polls the queue (no lock) until it holds an item or is closed, for at
-  // most k_spin_window, unless the last k_spin_misses polls found nothing (see the top).
-  void poll() {
-    const int misses = m_spin_misses.load(std::memory_order_relaxed);
-    if (misses >= k_spin_misses &&
-        m_spin_probe.fetch_add(1, std::memory_order_relaxed) % k_spin_probe != 0) {
-      return;
-    }
-    const auto ready = [&] {
-      return m_count.load(std::memory_order_acquire) > 0 ||
-             m_closed.load(std::memory_order_acquire);
-    };
-    if (ready()) {
-      return;
-    }
-    const auto until = std::chrono::steady_clock::now() + k_spin_window;
-    for (;;) {
-      for (int i = 0; i < 64; ++i) {
-        if (ready()) {
-          m_spin_misses.store(0, std::memory_order_relaxed);
-          return;
-        }
-        cpu_relax();
-      }
-      if (std::chrono::steady_clock::now() >= until) {
-        m_spin_misses.store(std::min(misses + 1, k_spin_misses), std::memory_order_relaxed);
-        return;
-      }
-    }
-  }
-
-  static void cpu_relax() {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#elif defined(__aarch64__)
-    asm volatile("yield" ::: "memory");
-#endif
-  }
-
   // Appends `item` unless closed; releases `lock` (held on entry) before waking a consumer.
   bool put(std::unique_lock<std::mutex>& lock, T& item) {
     if (m_closed) {
@@ -218,12 +225,10 @@ class BoundedQueue {
   std::vector<T> m_ring;                // cells; the items are m_count cells from m_head, wrapping
   std::size_t m_head = 0;               // the oldest item's cell
   std::atomic<std::size_t> m_count{0};  // items queued; written under the mutex
-  std::atomic<int> m_spin_misses{0};    // fruitless polls in a row (capped)
-  std::atomic<unsigned> m_spin_probe{0};  // pops that skipped polling
-  int m_pop_waiters = 0;                  // threads blocked in pop/pop_for
-  int m_push_waiters = 0;                 // threads blocked in push
-  // Written under the mutex, read without it by poll().
-  std::atomic<bool> m_closed{false};
+  AdaptivePoll m_poll;                  // QueueSpin::adaptive's pops
+  int m_pop_waiters = 0;                // threads blocked in pop/pop_for
+  int m_push_waiters = 0;               // threads blocked in push
+  std::atomic<bool> m_closed{false};    // written under the mutex, read without it by m_poll
 };
 
 }  // namespace colo::pipeline

@@ -41,7 +41,10 @@ struct Runner::Impl {
   // Records of finished queries the event log did not keep, for the generator to reuse: past
   // max_events a query costs no allocation (and no free on a worker thread).
   std::vector<QueryPtr> spare;
-  std::int64_t in_flight = 0;
+  // Issued and not finished; written under done_mutex, read without it by the generator's poll.
+  std::atomic<std::int64_t> in_flight{0};
+  QueueSpin spin = QueueSpin::never;  // also whether the closed-loop generator polls (queue.hpp)
+  AdaptivePoll gen_poll;
   bool stopped_by_failure = false;
   std::int64_t logged_events = 0;
   std::int64_t events_not_logged = 0;
@@ -63,8 +66,7 @@ struct Runner::Impl {
     for (auto i : cfg.order) {
       threads += static_cast<unsigned>(cfg.stages[i].threads);
     }
-    const QueueSpin spin =
-        threads <= std::thread::hardware_concurrency() ? QueueSpin::adaptive : QueueSpin::never;
+    spin = threads <= std::thread::hardware_concurrency() ? QueueSpin::adaptive : QueueSpin::never;
     for (std::size_t k = 0; k < cfg.order.size(); ++k) {
       const auto& sc = cfg.stages[cfg.order[k]];
       queues.push_back(std::make_unique<BoundedQueue<Batch>>(
@@ -345,6 +347,12 @@ struct Runner::Impl {
       std::int64_t scheduled = 0;
       QueryPtr q;
       if (closed) {
+        if (spin == QueueSpin::adaptive) {
+          gen_poll.until([&] {
+            return in_flight.load(std::memory_order_relaxed) < load.outstanding ||
+                   r.m_stop.load(std::memory_order_relaxed);
+          });
+        }
         std::unique_lock lock(done_mutex);
         while (in_flight >= load.outstanding && !r.m_stop) {
           gen_waiting = true;

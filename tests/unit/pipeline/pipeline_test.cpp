@@ -237,6 +237,34 @@ TEST(PipelineQueue, AFullQueueHoldsItsProducerUntilAPopMakesRoom) {
   EXPECT_EQ(q.pop(), 3);
 }
 
+TEST(PipelineQueue, AdaptivePollGivesUpAfterFruitlessPollsAndProbesAgain) {
+  AdaptivePoll poll;
+  int checks = 0;
+  const auto never = [&] {
+    ++checks;
+    return false;
+  };
+  EXPECT_TRUE(poll.until([] { return true; }));
+  for (int i = 0; i < AdaptivePoll::k_misses; ++i) {
+    checks = 0;
+    EXPECT_FALSE(poll.until(never));
+    EXPECT_GT(checks, 1);  // polled
+  }
+  checks = 0;
+  EXPECT_FALSE(poll.until(never));  // the first call past the misses probes
+  EXPECT_GT(checks, 1);
+  for (unsigned i = 1; i < AdaptivePoll::k_probe; ++i) {
+    checks = 0;
+    EXPECT_FALSE(poll.until(never));
+    EXPECT_EQ(checks, 1);  // one look, no polling
+  }
+  checks = 0;
+  EXPECT_TRUE(poll.until([&] { return ++checks > 3; }));  // the next probe finds it: polls again
+  checks = 0;
+  EXPECT_FALSE(poll.until(never));
+  EXPECT_GT(checks, 1);
+}
+
 TEST(PipelineConfig, ParsesAChainWithDefaults) {
   auto c =
       parse_config(chain(R"({"kind": "poisson", "rate": "200", "duration": "10s", "seed": 7})"));
