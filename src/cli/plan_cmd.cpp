@@ -893,10 +893,15 @@ int cmd_run_plan(const PlanCli& c, const EngineOptions& base, std::ostream& out,
                             "the plan's choices reach {:.1f}% of it\n",
                             oracle_total, 100 * meas_total / oracle_total)
               : std::string())
-      << fmt::format("{} GPU group(s) in {:.1f} s{}\n", specs.size(), wall_s,
-                     specs.size() > 1 && results->size() == specs.size()
-                         ? " (the GPUs' experiments ran at the same time when their GPUs differ)"
-                         : "");
+      << (c.recheck
+              ? fmt::format("{} GPU group(s) checked against their stored runs (--recheck: "
+                            "nothing was run)\n",
+                            specs.size())
+              : fmt::format("{} GPU group(s) in {:.1f} s{}\n", specs.size(), wall_s,
+                            specs.size() > 1 && results->size() == specs.size()
+                                ? " (the GPUs' experiments ran at the same time when their GPUs "
+                                  "differ)"
+                                : ""));
   auto check_path = std::filesystem::path(c.run_plan);
   check_path.replace_extension(".check.json");
   const nlohmann::json doc{{"plan", c.run_plan},
@@ -905,7 +910,8 @@ int cmd_run_plan(const PlanCli& c, const EngineOptions& base, std::ostream& out,
                            {"predicted_total", pred_total},
                            {"measured_total", meas_total},
                            {"oracle_total", oracle_total},
-                           {"wall_s", wall_s}};
+                           {"wall_s", wall_s},
+                           {"rechecked", c.recheck}};
   if (auto ok = write_file_atomically(check_path.string(), doc.dump(2) + "\n"); ok) {
     err << fmt::format("colo: wrote {} (the table as JSON)\n", check_path.string());
   }

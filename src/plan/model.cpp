@@ -48,6 +48,69 @@ double overhead_factor(double o, std::size_t n) {
   return n > 1 ? std::pow(1.0 - o, static_cast<double>(n - 1)) : 1.0;
 }
 
+// Uncapped MPS with unequal weights (model.hpp): C_mps water-filled by weight, each job's
+// allocation at most its demand.
+Prediction predict_weighted_mps(const std::vector<Member>& members, const ModelParams& p) {
+  const std::size_t n = members.size();
+  Prediction out;
+  out.speed.assign(n, 1.0);
+  std::vector<double> demand(n);
+  std::vector<double> weight(n);
+  std::vector<double> got(n, 0.0);
+  std::vector<bool> open(n, true);
+  double bw = 0;
+  for (std::size_t i = 0; i < n; ++i) {
+    demand[i] = std::max(members[i].sm_active * members[i].speed_cap, 1e-9);
+    weight[i] = std::pow(demand[i], p.mps_weight_exp) *
+                std::exp(p.mps_occupancy_weight * members[i].occupancy);
+    bw += members[i].dram * members[i].speed_cap;
+  }
+  double left = p.mps_capacity;
+  for (std::size_t round = 0; round < n && left > 1e-12; ++round) {
+    double total = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      total += open[i] ? weight[i] : 0.0;
+    }
+    if (total <= 0) {
+      break;
+    }
+    // Jobs whose weighted share covers the rest of their demand are served and leave; if none
+    // is, the rest is shared by weight and the allocation is done.
+    bool served = false;
+    const double pool = left;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (open[i] && pool * weight[i] / total >= demand[i] - got[i]) {
+        left -= demand[i] - got[i];
+        got[i] = demand[i];
+        open[i] = false;
+        served = true;
+      }
+    }
+    if (!served) {
+      for (std::size_t i = 0; i < n; ++i) {
+        if (open[i]) {
+          got[i] += pool * weight[i] / total;
+        }
+      }
+      left = 0;
+    }
+  }
+  const double s_bw = bw / p.bw_capacity;
+  const double f = overhead_factor(p.mps_overhead, n);
+  double worst = 1.0;
+  for (std::size_t i = 0; i < n; ++i) {
+    const double sm_speed = std::min(1.0, got[i] / demand[i]);
+    const double bw_speed = s_bw > 1.0 ? 1.0 / s_bw : 1.0;
+    if (std::min(sm_speed, bw_speed) < 1.0) {
+      out.bound = bw_speed < sm_speed ? Bound::bandwidth : Bound::sms;
+    }
+    worst = std::min({worst, sm_speed, bw_speed});
+    out.speed[i] = members[i].speed_cap * std::min(sm_speed, bw_speed) * f;
+  }
+  out.stretch = 1.0 / worst;
+  return out;
+}
+
 }  // namespace
 
 Prediction predict(Mechanism m, const std::vector<Member>& members, const ModelParams& p) {
@@ -82,6 +145,10 @@ Prediction predict(Mechanism m, const std::vector<Member>& members, const ModelP
       return out;
     }
     case Mechanism::mps:
+      if (p.mps_weight_exp != 1.0 || p.mps_occupancy_weight != 0.0) {
+        return predict_weighted_mps(members, p);
+      }
+      [[fallthrough]];
     case Mechanism::mps_limits:
     case Mechanism::mig_equivalent:
     case Mechanism::green: {
@@ -127,6 +194,43 @@ double aggregate_mape(const std::vector<Observation>& obs, const ModelParams& p)
     sum += a.measured > 0 ? std::abs(a.predicted - a.measured) / a.measured : 0;
   }
   return sum / static_cast<double>(obs.size());
+}
+
+double member_mae(const std::vector<Observation>& obs, const ModelParams& p) {
+  double sum = 0;
+  std::size_t n = 0;
+  for (const auto& o : obs) {
+    const auto pr = predict(o.mechanism, o.members, p);
+    for (std::size_t i = 0; i < o.members.size(); ++i) {
+      sum += std::abs(pr.speed[i] - o.measured_speed[i]);
+      ++n;
+    }
+  }
+  return n > 0 ? sum / static_cast<double>(n) : 0;
+}
+
+ModelParams fit_mps_weights(const std::vector<Observation>& obs, ModelParams base) {
+  std::vector<Observation> mps;
+  for (const auto& o : obs) {
+    if (o.mechanism == Mechanism::mps) {
+      mps.push_back(o);
+    }
+  }
+  ModelParams best = base;
+  double best_e = 1e300;
+  for (int g = 100; g <= 300; g += 5) {
+    for (int k = 0; k <= 40; ++k) {
+      ModelParams q = base;
+      q.mps_weight_exp = g / 100.0;
+      q.mps_occupancy_weight = k * 0.25;
+      const double e = member_mae(mps, q);
+      if (e < best_e - 1e-12) {
+        best_e = e;
+        best = q;
+      }
+    }
+  }
+  return best;
 }
 
 ModelParams fit_model(const std::vector<Observation>& obs) {
@@ -192,9 +296,9 @@ Result<std::vector<Observation>> observations_from_csv(const std::string& text) 
     while (std::getline(ls, cell, ',')) {
       f.push_back(cell);
     }
-    if (f.size() != 8) {
+    if (f.size() != 8 && f.size() != 9) {
       return fail(ErrorCode::invalid_argument,
-                  fmt::format("line {}: {} fields, expected 8", lineno, f.size()));
+                  fmt::format("line {}: {} fields, expected 8 or 9", lineno, f.size()));
     }
     auto mech = mechanism_from(f[1]);
     if (!mech) {
@@ -207,7 +311,8 @@ Result<std::vector<Observation>> observations_from_csv(const std::string& text) 
         out.push_back({f[0], *mech, {}, {}});
       }
       auto& o = out[it->second];
-      o.members.push_back({std::stod(f[3]), std::stod(f[4]), std::stod(f[5]), std::stod(f[6])});
+      o.members.push_back({std::stod(f[3]), std::stod(f[4]), std::stod(f[5]), std::stod(f[6]),
+                           f.size() > 8 ? std::stod(f[8]) : 0.0});
       o.measured_speed.push_back(std::stod(f[7]));
     } catch (const std::exception&) {
       return fail(ErrorCode::invalid_argument, fmt::format("line {}: not a number", lineno));
@@ -219,6 +324,7 @@ Result<std::vector<Observation>> observations_from_csv(const std::string& text) 
 }  // namespace colo::plan
 
 namespace colo::plan {
-// fit_model(bench/results/plan-fit/fit.csv), reproduced by tests/unit/plan (docs/plan.md).
-const ModelParams k_fitted{0.85, 0.87, 1.0, 0.005, 0.0125};
+// fit_model(bench/results/plan-fit/fit.csv), then fit_mps_weights(mixes-fit.csv), reproduced by
+// tests/unit/plan (docs/plan.md).
+const ModelParams k_fitted{0.85, 0.87, 1.0, 0.005, 0.0125, 1.0, 2.25};
 }  // namespace colo::plan

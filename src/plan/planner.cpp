@@ -157,6 +157,7 @@ Candidate Planner::build(const SlotClass& c, const std::vector<std::size_t>& idx
     mb.gpu_busy = p.gpu_util.value_or(p.sm_active.value_or(1.0));
     mb.sm_active = p.sm_active.value_or(mb.gpu_busy);
     mb.dram = p.dram_active.value_or(0.0);
+    mb.occupancy = p.sm_occupancy.value_or(0.0);
     const double share = shares.empty() ? 1.0 : shares[k];
     mb.speed_cap = m == Mechanism::green ? p.green_speed_at(share) : p.speed_at(share);
     members.push_back(mb);
@@ -765,7 +766,9 @@ nlohmann::json to_json(const Plan& p) {
             {"mps_capacity", p.params.mps_capacity},
             {"bw_capacity", p.params.bw_capacity},
             {"ts_overhead", p.params.ts_overhead},
-            {"mps_overhead", p.params.mps_overhead}}}};
+            {"mps_overhead", p.params.mps_overhead},
+            {"mps_weight_exp", p.params.mps_weight_exp},
+            {"mps_occupancy_weight", p.params.mps_occupancy_weight}}}};
 }
 
 Result<Plan> plan_from_json(const nlohmann::json& j) {
@@ -781,9 +784,13 @@ Result<Plan> plan_from_json(const nlohmann::json& j) {
       p.notes.push_back(n.get<std::string>());
     }
     const auto& m = j.at("model");
-    p.params = {m.at("ts_capacity").get<double>(), m.at("mps_capacity").get<double>(),
-                m.at("bw_capacity").get<double>(), m.at("ts_overhead").get<double>(),
-                m.at("mps_overhead").get<double>()};
+    p.params = {m.at("ts_capacity").get<double>(),
+                m.at("mps_capacity").get<double>(),
+                m.at("bw_capacity").get<double>(),
+                m.at("ts_overhead").get<double>(),
+                m.at("mps_overhead").get<double>(),
+                m.value("mps_weight_exp", 1.0),  // plans from before the MPS weights
+                m.value("mps_occupancy_weight", 0.0)};
     for (const auto& gj : j.at("groups")) {
       GroupPlan g;
       g.gpu = gj.at("gpu").get<int>();

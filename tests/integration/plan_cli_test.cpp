@@ -138,6 +138,33 @@ TEST_F(PlanCli, ProfilePlanEmitRunPlanShowsPredictedVsMeasured) {
   for (const auto& row : check["rows"]) {
     EXPECT_TRUE(row.at("measured").is_number()) << row.dump();
   }
+  // --recheck: the same plan checked against the stored runs, nothing run again; the measured
+  // numbers are those of the run above.
+  fs::copy_file(m_dir / "plan.json", m_dir / "again.json");
+  auto re = colo({"run", "--plan", "again.json", "--recheck"});
+  ASSERT_EQ(re.rc, 0) << re.err;
+  EXPECT_NE(re.out.find("nothing was run"), std::string::npos) << re.out;
+  EXPECT_EQ(re.err.find("] solo"), std::string::npos) << re.err;  // no run progress lines
+  ASSERT_TRUE(std::regex_search(re.out, m, total)) << re.out;
+  EXPECT_DOUBLE_EQ(std::stod(m[2]), measured);
+  EXPECT_TRUE(nlohmann::json::parse(slurp(m_dir / "again.check.json")).at("rechecked").get<bool>());
+  // A plan whose specs never ran in the store is an error naming the experiment; no store at all
+  // is one naming the store.
+  auto none = colo({"run", "--plan", "again.json", "--recheck"}, "other");
+  EXPECT_EQ(none.rc, 2) << none.err;
+  EXPECT_NE(none.err.find("no finished experiment 'jobs-gpu0'"), std::string::npos) << none.err;
+  auto nowhere = colo({"run", "--plan", "again.json", "--recheck"}, "elsewhere");
+  EXPECT_NE(nowhere.rc, 0);
+  EXPECT_NE(nowhere.err.find("no colo store"), std::string::npos) << nowhere.err;
+  auto alone = colo({"run", "--recheck"});
+  EXPECT_EQ(alone.rc, 2);
+  EXPECT_NE(alone.err.find("--recheck needs --plan"), std::string::npos) << alone.err;
+  // --with-all: the emitted spec runs every candidate scored beyond the rules.
+  auto all = colo({"plan", "jobs.yaml", "-o", "every.json", "--with-all"});
+  ASSERT_EQ(all.rc, 0) << all.err;
+  EXPECT_NE(all.out.find("Other candidates scored"), std::string::npos) << all.out;
+  const auto every = nlohmann::json::parse(slurp(m_dir / "every.json"));
+  EXPECT_GT(every["specs"][0]["candidates"].size(), check.at("rows").size()) << every.dump();
 }
 
 // Issue 17: a plan over two simulated GPUs; `colo run --plan` runs each GPU's experiment at the

@@ -455,6 +455,54 @@ TEST(PlanFit, RefittingTheCommittedObservationsGivesTheShippedParameters) {
   ASSERT_TRUE(test) << test.error().what();
   ASSERT_GE(test->size(), 8U);
   EXPECT_FALSE(observations_from_csv("h\na,bogus,0,1,1,1,1,1\n"));
+  EXPECT_FALSE(observations_from_csv("h\na,mps,0,1,1,1,1,1,1,1\n"));
+}
+
+// The MPS weights: refitting them on the first H200 validation's mixes reproduces the shipped
+// ones, and they predict the held-out mixes' members better than a common stretch.
+TEST(PlanFit, MpsWeightsRefitAndBeatACommonStretchOnHeldOutMixes) {
+  auto fit = observations_from_csv(read(COLO_SOURCE_DIR "/bench/results/plan-fit/mixes-fit.csv"));
+  auto test = observations_from_csv(read(COLO_SOURCE_DIR "/bench/results/plan-fit/mixes-test.csv"));
+  ASSERT_TRUE(fit) << fit.error().what();
+  ASSERT_TRUE(test) << test.error().what();
+  ASSERT_GE(fit->size(), 10U);
+  ASSERT_GE(test->size(), 10U);
+  const auto p = fit_mps_weights(*fit, k_fitted);
+  EXPECT_DOUBLE_EQ(p.mps_weight_exp, k_fitted.mps_weight_exp);
+  EXPECT_DOUBLE_EQ(p.mps_occupancy_weight, k_fitted.mps_occupancy_weight);
+  ModelParams common = k_fitted;
+  common.mps_weight_exp = 1.0;
+  common.mps_occupancy_weight = 0.0;
+  EXPECT_LT(member_mae(*test, k_fitted), member_mae(*test, common));
+}
+
+// Unequal MPS weights: the heavier, fuller job keeps its speed and the light one loses; equal
+// weights give the common stretch of the other mechanisms; jobs that fit are not slowed.
+TEST(PlanModel, WeightedMpsFavoursTheJobThatFillsTheSms) {
+  ModelParams p;
+  p.mps_capacity = 0.9;
+  const Member light{0.3, 0.25, 0.0, 1.0, 0.06};
+  const Member heavy{0.95, 0.85, 0.0, 1.0, 0.9};
+  const auto common = predict(Mechanism::mps, {light, heavy}, p);
+  EXPECT_NEAR(common.speed[0], 0.9 / 1.1, 1e-9);
+  EXPECT_NEAR(common.speed[1], 0.9 / 1.1, 1e-9);
+  p.mps_occupancy_weight = 2.0;
+  const auto weighted = predict(Mechanism::mps, {light, heavy}, p);
+  EXPECT_LT(weighted.speed[0], common.speed[0]);
+  EXPECT_GT(weighted.speed[1], common.speed[1]);
+  EXPECT_EQ(weighted.bound, Bound::sms);
+  // Capacity is conserved: the allocations sum to C_mps.
+  EXPECT_NEAR(weighted.speed[0] * 0.25 + weighted.speed[1] * 0.85, 0.9, 1e-9);
+  // Two light jobs fit: no one slows down, whatever the weights.
+  const auto fits = predict(Mechanism::mps, {light, light}, p);
+  EXPECT_DOUBLE_EQ(fits.speed[0], 1.0);
+  EXPECT_DOUBLE_EQ(fits.speed[1], 1.0);
+  // A job whose weighted share exceeds its demand is served in full; the rest goes to the other.
+  const Member small{0.1, 0.05, 0.0, 1.0, 0.9};
+  const Member sparse{0.95, 0.85, 0.0, 1.0, 0.0};
+  const auto served = predict(Mechanism::mps, {small, sparse, sparse}, p);
+  EXPECT_DOUBLE_EQ(served.speed[0], 1.0);
+  EXPECT_NEAR(served.speed[1], (0.9 - 0.05) / 2 / 0.85, 1e-9);
 }
 
 }  // namespace
