@@ -22,7 +22,7 @@ def fmt(v, spec="{:.2f}"):
 def main(out):
     rows, errors_all, errors_plan, hits, n_mixes = [], [], [], 0, 0
     simulated = False
-    every = False
+    every = None
     for path in sorted(glob.glob(os.path.join(out, "mix*.plan.json")),
                        key=lambda p: int(re.search(r"mix(\d+)", p).group(1))):
         mix = re.search(r"mix(\d+)", path).group(1)
@@ -35,7 +35,9 @@ def main(out):
         simulated = simulated or check.get("simulated", False)
         bound = plan.get("max_slowdown") or float("inf")
         cands = [r for r in check["rows"] if r.get("measured") is not None]
-        every = every or any(o in r["candidate"] for r in cands for o in OTHERS)
+        # Every candidate scored was measured (--with-all), on every mix of the folder.
+        every = (every is not False and all(r.get("measured") is not None for r in check["rows"])
+                 and any(o in r["candidate"] for r in cands for o in OTHERS))
         for r in cands:
             errors_all.append(abs(r["predicted"] - r["measured"]) / r["measured"])
         chosen = next((r for r in cands if r["candidate"].startswith("plan")), None)
@@ -70,7 +72,7 @@ def main(out):
           "the jobs one at a time). Oracle: the best measured candidate within the mix's "
           "slowdown bound; candidates are " +
           ("every candidate the plan scored (`--with-all`: the plan's choice, the three rules, "
-           "knee-proportional MPS caps, green and MIG-equivalent splits" if every else
+           "knee-proportional MPS caps, green and MIG-equivalent splits)" if every else
            "the plan's choice and the three rules") +
           " (each the same mode once) and one-at-a-time (1.00).")
     print()

@@ -7,7 +7,16 @@
 set -euo pipefail
 src=$1
 fail=0
-for name in 2026-11-30-h200-plan-validation 2026-12-01-h200-plan-heldout; do
+# name: the docs that carry its table (the README shows the current model's rechecks; docs/plan.md
+# every table).
+for entry in 2026-11-30-h200-plan-validation:docs/plan.md \
+  2026-12-01-h200-plan-heldout:docs/plan.md \
+  2026-12-01-h200-plan-every-candidate:README.md,docs/plan.md \
+  2026-12-01-plan-recheck/validation:README.md,docs/plan.md \
+  2026-12-01-plan-recheck/heldout:README.md,docs/plan.md \
+  2026-12-01-plan-recheck/every-candidate:README.md,docs/plan.md; do
+  name=${entry%%:*}
+  docs=${entry#*:}
   dir=$src/bench/results/$name
   out=$(python3 "$src/bench/gpu/plan-table.py" "$dir")
   diff <(echo "$out") "$dir/validation.md" > /dev/null ||
@@ -19,7 +28,7 @@ for name in 2026-11-30-h200-plan-validation 2026-12-01-h200-plan-heldout; do
       *) continue ;;
     esac
     n=$((n + 1))
-    for doc in README.md docs/plan.md; do
+    for doc in ${docs//,/ }; do
       grep -qxF -- "$line" "$src/$doc" || { echo "FAIL: $doc lacks ($name): $line"; fail=1; }
     done
   done <<< "$out"
