@@ -48,6 +48,30 @@ double overhead_factor(double o, std::size_t n) {
   return n > 1 ? std::pow(1.0 - o, static_cast<double>(n - 1)) : 1.0;
 }
 
+struct GridAxis {
+  int from;
+  int to;
+  int step;
+};
+
+// The parameters make(i, j) minimising err over the grid i x j (the first found on ties).
+template <class Make, class Err>
+ModelParams grid_min(GridAxis is, GridAxis js, const Make& make, const Err& err) {
+  ModelParams best = make(is.from, js.from);
+  double best_e = 1e300;
+  for (int i = is.from; i <= is.to; i += is.step) {
+    for (int j = js.from; j <= js.to; j += js.step) {
+      const ModelParams q = make(i, j);
+      const double e = err(q);
+      if (e < best_e - 1e-12) {
+        best_e = e;
+        best = q;
+      }
+    }
+  }
+  return best;
+}
+
 // Uncapped MPS with unequal weights (model.hpp): C_mps water-filled by weight, each job's
 // allocation at most its demand.
 Prediction predict_weighted_mps(const std::vector<Member>& members, const ModelParams& p) {
@@ -216,21 +240,15 @@ ModelParams fit_mps_weights(const std::vector<Observation>& obs, ModelParams bas
       mps.push_back(o);
     }
   }
-  ModelParams best = base;
-  double best_e = 1e300;
-  for (int g = 100; g <= 300; g += 5) {
-    for (int k = 0; k <= 40; ++k) {
-      ModelParams q = base;
-      q.mps_weight_exp = g / 100.0;
-      q.mps_occupancy_weight = k * 0.25;
-      const double e = member_mae(mps, q);
-      if (e < best_e - 1e-12) {
-        best_e = e;
-        best = q;
-      }
-    }
-  }
-  return best;
+  return grid_min(
+      {100, 300, 5}, {0, 40, 1},
+      [&](int g, int k) {
+        ModelParams q = base;
+        q.mps_weight_exp = g / 100.0;
+        q.mps_occupancy_weight = k * 0.25;
+        return q;
+      },
+      [&](const ModelParams& q) { return member_mae(mps, q); });
 }
 
 ModelParams fit_model(const std::vector<Observation>& obs) {
@@ -242,21 +260,15 @@ ModelParams fit_model(const std::vector<Observation>& obs) {
   for (const auto& o : obs) {
     (o.mechanism == Mechanism::timeslice ? ts : sp).push_back(o);
   }
-  ModelParams best;
-  double best_ts = 1e300;
-  for (int c = 50; c <= 150; ++c) {
-    for (int o = 0; o <= 40; ++o) {
-      ModelParams q = best;
-      q.ts_capacity = c / 100.0;
-      q.ts_overhead = o * 0.0025;
-      const double e = aggregate_mape(ts, q);
-      if (e < best_ts - 1e-12) {
-        best_ts = e;
-        best.ts_capacity = q.ts_capacity;
-        best.ts_overhead = q.ts_overhead;
-      }
-    }
-  }
+  const ModelParams best = grid_min(
+      {50, 150, 1}, {0, 40, 1},
+      [](int c, int o) {
+        ModelParams q;
+        q.ts_capacity = c / 100.0;
+        q.ts_overhead = o * 0.0025;
+        return q;
+      },
+      [&](const ModelParams& q) { return aggregate_mape(ts, q); });
   double best_sp = 1e300;
   ModelParams fitted = best;
   for (int c = 50; c <= 150; ++c) {

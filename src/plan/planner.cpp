@@ -895,28 +895,21 @@ std::string render_text(const Plan& p) {
                          gib(jp.peak_mem_bytes));
     }
   }
-  bool header = false;
-  for (const auto& g : p.groups) {
-    for (const auto& a : g.alternatives) {
-      if (!header) {
-        out += "\nSimple rules on the same groups (predicted aggregate):\n";
-        header = true;
+  auto list = [&](const char* title, std::vector<Alternative> GroupPlan::* member, int width) {
+    bool header = false;
+    for (const auto& g : p.groups) {
+      for (const auto& a : g.*member) {
+        if (!header) {
+          out += fmt::format("\n{} (predicted aggregate):\n", title);
+          header = true;
+        }
+        out += fmt::format("  GPU {} {:<{}} {:>6.2f}{}\n", g.gpu, a.rule, width, a.aggregate,
+                           a.refused.empty() ? "" : "  (breaks: " + a.refused + ")");
       }
-      out += fmt::format("  GPU {} {:<22} {:>6.2f}{}\n", g.gpu, a.rule, a.aggregate,
-                         a.refused.empty() ? "" : "  (breaks: " + a.refused + ")");
     }
-  }
-  header = false;
-  for (const auto& g : p.groups) {
-    for (const auto& a : g.others) {
-      if (!header) {
-        out += "\nOther candidates scored (predicted aggregate):\n";
-        header = true;
-      }
-      out += fmt::format("  GPU {} {:<26} {:>6.2f}{}\n", g.gpu, a.rule, a.aggregate,
-                         a.refused.empty() ? "" : "  (breaks: " + a.refused + ")");
-    }
-  }
+  };
+  list("Simple rules on the same groups", &GroupPlan::alternatives, 22);
+  list("Other candidates scored", &GroupPlan::others, 26);
   for (const auto& n : p.notes) {
     out += "note: " + n + "\n";
   }
