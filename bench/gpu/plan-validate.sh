@@ -5,6 +5,8 @@
 # with PyTorch for workloads/torch.
 #
 #   bench/gpu/plan-validate.sh OUTDIR profile           # 1. profile every workload (~1.5 min on 8 GPUs)
+#     (WORKLOADS="tfm gemm" a subset; SHARES=10,20,30,50,70,100 WORKLOADS_SPEC=h200-plan-workloads-v2.yaml
+#      PROFILE_REPEAT=3 for finer, steadier curves than the first validation's 25,50,100 x 1 at 2 s)
 #   bench/gpu/plan-validate.sh OUTDIR mixes [N...]      # 2. plan + run each test mix (default 1..9)
 #   bench/gpu/plan-validate.sh OUTDIR rightsize         # 3. right-sizing answers measured (~1 min on 4+ GPUs)
 #   bench/gpu/plan-validate.sh OUTDIR table             # 4. OUTDIR/validation.md (no GPU needed)
@@ -59,13 +61,17 @@ out=$(cd "$out" && pwd)
 R=$(cd "$R" && pwd)
 G=$(nvidia_smi -L 2>/dev/null | grep -c '^GPU')
 [ "$G" -ge 1 ] || G=1
-WORKLOADS="r18 r50 vit tfm r50-infer gpt-infer gemm triad hold80"
+WORKLOADS=${WORKLOADS:-r18 r50 vit tfm r50-infer gpt-infer gemm triad hold80}
+# The profile step's workloads spec (h200-plan-workloads-v2.yaml: the same workloads and profile
+# keys, 5 s windows) and repetitions per share (the first validation: 2 s windows, 1).
+WORKLOADS_SPEC=${WORKLOADS_SPEC:-h200-plan-workloads.yaml}
+PROFILE_REPEAT=${PROFILE_REPEAT:-1}
 
 # A copy of the workloads spec (or a jobs file pointing at one) for GPU $1, next to the original so
 # that relative commands still resolve; the workload keys (command + args + env) do not change.
 spec_for_gpu() {
   local f=$specs/.plan-gpu$1-h200-plan-workloads.yaml
-  sed "s/^gpus: \[0\]/gpus: [$1]/" "$specs/h200-plan-workloads.yaml" > "$f"
+  sed "s/^gpus: \[0\]/gpus: [$1]/" "$specs/$WORKLOADS_SPEC" > "$f"
   echo "$f"
 }
 
@@ -89,7 +95,7 @@ spread() {
 
 profile_one() {  # GPU, workload
   timeout 560 "$C" --results "$R/profile-gpu$1" profile "$(spec_for_gpu "$1")" --workload "$2" \
-    --shares "$SHARES" ${GREEN_SMS:+--green-sms "$GREEN_SMS"} --repeat 1 \
+    --shares "$SHARES" ${GREEN_SMS:+--green-sms "$GREEN_SMS"} --repeat "$PROFILE_REPEAT" \
     >> "$out/profile-gpu$1.txt" 2>&1
   echo "rc=$? ($2)" >> "$out/profile-gpu$1.txt"
 }
