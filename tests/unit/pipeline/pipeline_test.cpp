@@ -1,5 +1,6 @@
 // The pipeline library: queues, configs and graph validation, load generators on a fake clock,
 // the runner (closed and open loop, failures, timeouts), statistics and the event log.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -489,6 +490,44 @@ TEST(PipelineRunner, AThrowingStageFailsItsQueriesByNameAndTheRestGoOn) {
   }
   EXPECT_EQ(failed, 10);
   EXPECT_FALSE(res.stopped_by_failure);
+}
+
+TEST(PipelineRunner, RecordsReusedPastMaxEventsCarryNothingOfTheirLastQuery) {
+  // max_events 0 keeps no query: every record after the first `outstanding` is a reused one.
+  // Every 3rd query fails in the second stage; the others must come out clean.
+  const auto cfg = config(R"({"stages": [{"name": "pre", "kind": "noop"},
+      {"name": "model", "kind": "fail", "params": {"every": 3}}], "max_events": 0,
+      "load": {"kind": "closed", "outstanding": 2, "max_queries": 300}})");
+  FakeClock clock;
+  FakeWaiter waiter(clock);
+  std::vector<std::unique_ptr<Stage>> stages = noops(1);
+  StageEnv env{&clock, &waiter, "", "", {}, {}};
+  stages.push_back(std::move(*make_stage(cfg.stages[1], env)));
+  std::mutex mutex;
+  std::map<std::int64_t, std::string> bad;  // query id -> what was wrong with its record
+  int finished = 0;
+  Runner runner(cfg, std::move(stages), clock, waiter, [&](const QueryRecord& q) {
+    std::lock_guard lock(mutex);
+    ++finished;
+    const bool fails = (q.id + 1) % 3 == 0;
+    const bool ok =
+        fails ? q.status == QueryStatus::failed && q.failed_stage == 1 &&
+                    q.error.find("injected failure") != std::string::npos
+              : q.status == QueryStatus::completed && q.failed_stage == -1 && q.error.empty();
+    const bool times = q.stages.size() == 2 && q.stages[0].start_ns >= q.scheduled_ns &&
+                       q.stages[1].start_ns >= q.stages[0].end_ns && q.done_ns >= q.issued_ns &&
+                       !q.cancel.is_set();
+    if (!ok || !times) {
+      bad[q.id] = fmt::format("status {} stage {} error '{}'", to_string(q.status), q.failed_stage,
+                              q.error);
+    }
+  });
+  const auto res = runner.run();
+  EXPECT_EQ(finished, 300);
+  EXPECT_EQ(res.queries.size(), 0U);
+  EXPECT_EQ(res.queries_not_logged, 300);
+  EXPECT_TRUE(bad.empty()) << bad.size() << " bad records, e.g. query " << bad.begin()->first
+                           << ": " << bad.begin()->second;
 }
 
 TEST(PipelineRunner, StopPolicyEndsTheRunAtTheFirstFailure) {
