@@ -97,13 +97,11 @@ Result<std::vector<EmittedSpec>> emit_specs(const Plan& plan, const std::string&
     spec["workloads"] = wl;
     // Rules that would not fit in memory are never run (they would run out of memory).
     std::vector<const Alternative*> runnable;
-    for (const auto& a : g.alternatives) {
-      if (a.refused_by != "memory") {
-        runnable.push_back(&a);
+    for (const auto* list : {&g.alternatives, &g.others}) {
+      if (list == &g.others && rules != EmitRules::all) {
+        continue;
       }
-    }
-    if (rules == EmitRules::all) {
-      for (const auto& a : g.others) {
+      for (const auto& a : *list) {
         if (a.refused_by != "memory") {
           runnable.push_back(&a);
         }

@@ -120,11 +120,11 @@ Prediction predict_weighted_mps(const std::vector<Member>& members, const ModelP
     }
   }
   const double s_bw = bw / p.bw_capacity;
+  const double bw_speed = s_bw > 1.0 ? 1.0 / s_bw : 1.0;
   const double f = overhead_factor(p.mps_overhead, n);
   double worst = 1.0;
   for (std::size_t i = 0; i < n; ++i) {
     const double sm_speed = std::min(1.0, got[i] / demand[i]);
-    const double bw_speed = s_bw > 1.0 ? 1.0 / s_bw : 1.0;
     if (std::min(sm_speed, bw_speed) < 1.0) {
       out.bound = bw_speed < sm_speed ? Bound::bandwidth : Bound::sms;
     }

@@ -372,20 +372,24 @@ Candidate Planner::best_of(const SlotClass& c, const std::vector<std::size_t>& i
     }
   }
   auto& g = out.plan;
+  auto as_alternative = [](const char* name, const Candidate& cand) {
+    return Alternative{name,
+                       cand.plan.mechanism,
+                       cand.plan.jobs,
+                       cand.plan.aggregate,
+                       cand.refused ? cand.refused->message : std::string(),
+                       cand.refused ? cand.refused->category : std::string()};
+  };
   if (idx.size() > 1 && !c.slot.mig_enabled) {
     // best_for's first three candidates are the simple rules, in this order.
     const char* rules[] = {"always time-slice", "always uncapped MPS", "equal MPS caps"};
     for (std::size_t r = 0; r < 3 && r < all.size(); ++r) {
-      g.alternatives.push_back({rules[r], all[r].plan.mechanism, all[r].plan.jobs,
-                                all[r].plan.aggregate,
-                                all[r].refused ? all[r].refused->message : std::string(),
-                                all[r].refused ? all[r].refused->category : std::string()});
+      g.alternatives.push_back(as_alternative(rules[r], all[r]));
     }
   }
   if (idx.size() > 1) {
     for (std::size_t r = c.slot.mig_enabled ? 0 : 3; r < all.size(); ++r) {
-      const auto& cand = all[r];
-      const auto m = cand.plan.mechanism;
+      const auto m = all[r].plan.mechanism;
       if (m == Mechanism::sequential || m == Mechanism::solo) {
         continue;
       }
@@ -394,9 +398,7 @@ Candidate Planner::best_of(const SlotClass& c, const std::vector<std::size_t>& i
                          : m == Mechanism::mig            ? "MIG layout"
                          : m == Mechanism::mig_equivalent ? "MIG-equivalent caps"
                                                           : to_string(m);
-      g.others.push_back({name, m, cand.plan.jobs, cand.plan.aggregate,
-                          cand.refused ? cand.refused->message : std::string(),
-                          cand.refused ? cand.refused->category : std::string()});
+      g.others.push_back(as_alternative(name, all[r]));
     }
   }
   if (binding) {
