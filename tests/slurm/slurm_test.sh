@@ -12,8 +12,18 @@ here="$(cd "$(dirname "$0")" && pwd)"
 colo="$bin/colo"
 rm -rf "$work" && mkdir -p "$work" && cd "$work" || exit 1
 fails=0
+failed=()
 check() {  # check DESCRIPTION COMMAND...: runs the command, counts a failure
-  if "${@:2}"; then echo "ok   $1"; else echo "FAIL $1"; fails=$((fails + 1)); fi
+  if "${@:2}"; then echo "ok   $1"; else echo "FAIL $1"; fails=$((fails + 1)); failed+=("$1"); fi
+}
+# Waits (up to $1 s, polling every 0.2 s) until the command succeeds; a loaded CI machine (ASan
+# builds, tests in parallel) can take many seconds to start or to clean up a job.
+wait_for() {
+  local deadline=$((SECONDS + $1))
+  while ! "${@:2}"; do
+    [ "$SECONDS" -lt "$deadline" ] || return 1
+    sleep 0.2
+  done
 }
 
 # Slurm not installed: a clear message, exit 2 (runs everywhere, before the fixture).
@@ -86,11 +96,8 @@ check "the MPS job asked for a 50% share (2 x 25%)" grep -q "mps(tp=25) a+b --gr
 sed -e 's/slurm-mix/slurm-cancel/' -e 's/duration: 0.5s/duration: 3s/' spec.yaml > cancel.yaml
 "$colo" --results res2 run cancel.yaml --slurm > cancel.out 2>&1 &
 pid=$!
-for _ in $(seq 100); do
-  job=$(squeue -h -t R -n colo-slurm-cancel -o %i | head -1)
-  [ -n "$job" ] && break
-  sleep 0.2
-done
+running_job() { job=$(squeue -h -t R -n "$1" -o %i | head -1); [ -n "$job" ]; }
+wait_for 120 running_job colo-slurm-cancel || { echo "no job of colo-slurm-cancel ran:"; squeue; }
 scancel "$job"
 wait "$pid"; rc=$?
 cat cancel.out
@@ -107,16 +114,14 @@ check "resumed experiment is done" grep -q "slurm-cancel *done" <<<"$("$colo" --
 sed -e 's/slurm-mix/slurm-int/' -e 's/duration: 0.5s/duration: 3s/' spec.yaml > int.yaml
 "$colo" --results res4 run int.yaml --slurm > int.out 2>&1 &
 pid=$!
-for _ in $(seq 100); do
-  [ -n "$(squeue -h -t R -n colo-slurm-int -o %i)" ] && break
-  sleep 0.2
-done
+wait_for 120 running_job colo-slurm-int || { echo "no job of colo-slurm-int ran:"; squeue; }
 kill -INT "$pid"
 wait "$pid"; rc=$?
 cat int.out | tail -3
 check "SIGINT: exit 130 ($rc)" test "$rc" -eq 130
 check "SIGINT: the jobs were cancelled" grep -q "cancelling 4 Slurm job(s)" int.out
-for _ in $(seq 50); do [ -z "$(squeue -h -n colo-slurm-int -o %i)" ] && break; sleep 0.2; done
+queue_empty() { [ -z "$(squeue -h -n "$1" -o %i)" ]; }
+wait_for 120 queue_empty colo-slurm-int || squeue -n colo-slurm-int
 check "SIGINT: no job of the experiment left in the queue" test -z "$(squeue -h -n colo-slurm-int -o %i)"
 check "SIGINT: resume hint" grep -q "colo run --slurm --resume int.yaml" int.out
 
@@ -164,4 +169,6 @@ check "controller down: exit 2 ($rc)" test "$rc" -eq 2
 check "controller down: says so" grep -q "controller (slurmctld) is not reachable" <<<"$out"
 
 echo "$fails failure(s)"
+# Repeated last, where a truncated CI log still shows them.
+for f in "${failed[@]}"; do echo "FAILED: $f"; done
 [ "$fails" -eq 0 ]
